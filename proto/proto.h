@@ -1,0 +1,150 @@
+/*
+ * proto: the kolapp wire protocol, version 1, with no I/O.
+ *
+ * Owns: line framing rules, decoding one line into a typed request,
+ * argument validation, and encoding replies, errors and events as one
+ * line each. Pure C over jansson: no sockets, no libevent, no libpq, so
+ * that it can be unit-tested and fuzzed on its own.
+ */
+#ifndef KOLAPP_PROTO_H
+#define KOLAPP_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#define PROTO_VERSION 1
+#define PROTO_DEFAULT_MAX_LINE 65536
+#define PROTO_MAX_DEPTH 32     /* JSON nesting accepted in a request */
+
+/* Error codes of the contract, in the order in which they win. */
+enum proto_err {
+	PROTO_OK = 0,
+	PERR_TOO_LARGE,
+	PERR_BAD_REQUEST,
+	PERR_UNKNOWN_OP,
+	PERR_UNAUTHORIZED,
+	PERR_FORBIDDEN,
+	PERR_NOT_FOUND,
+	PERR_QUEUE_CLOSED,
+	PERR_CONFLICT,
+	PERR_UNAVAILABLE,
+	PERR_RATE_LIMITED,
+	PERR_INTERNAL,
+};
+
+/* "bad_request", "not_found", ...; never NULL. */
+const char *proto_err_code(enum proto_err err);
+
+enum proto_op {
+	OP_PING = 0,
+	OP_HELLO,
+	OP_BYE,
+	OP_ISSUE,
+	OP_CALL_NEXT,
+	OP_CALL,
+	OP_RECALL,
+	OP_START,
+	OP_FINISH,
+	OP_NO_SHOW,
+	OP_TRANSFER,
+	OP_CANCEL,
+	OP_COUNTER_OPEN,
+	OP_COUNTER_CLOSE,
+	OP_TICKET,
+	OP_STATUS,
+	OP_SUBSCRIBE,
+	OP__COUNT
+};
+
+/* Wire name of an op ("call_next"); NULL for an out-of-range value. */
+const char *proto_op_name(enum proto_op op);
+/* Looks up an op by wire name; returns -1 when unknown. */
+int proto_op_from_name(const char *name);
+/* True for ops that act on a counter (call_next ... counter_close). */
+bool proto_op_is_counter_op(enum proto_op op);
+
+struct proto_error {
+	enum proto_err code;
+	char message[192];
+};
+
+/*
+ * A decoded request. `root` owns everything; the other pointers borrow
+ * from it and stay valid until proto_request_clear().
+ */
+struct proto_request {
+	json_t *root;
+	json_t *id;             /* the "id" value, NULL when absent */
+	enum proto_op op;
+	const char *token;      /* hello */
+	const char *queue;      /* issue, transfer */
+	const char *key;        /* issue (optional idempotency key) */
+	const char *ticket;     /* call, cancel, ticket */
+	const char *office;     /* any op (admin picks an office) */
+	const char *counter;    /* counter ops (admin names the counter) */
+};
+
+/* Result of looking for one line in a buffer. */
+enum proto_frame {
+	FRAME_NEED_MORE,        /* no '\n' yet and still under the limit */
+	FRAME_LINE,             /* a complete line */
+	FRAME_TOO_LARGE,        /* the line is (or will be) longer than max_line */
+};
+
+/*
+ * Looks for the first line in buf[0..len). On FRAME_LINE, *line_len is
+ * the length of the line without "\n" and without one "\r" before it,
+ * and *consumed the bytes to drop including the "\n". max_line bounds the
+ * line without its terminator.
+ */
+enum proto_frame proto_frame_find(const char *buf, size_t len, size_t max_line,
+				  size_t *line_len, size_t *consumed);
+
+/*
+ * Decodes one line (without its terminator) into *req. Checks JSON
+ * syntax, UTF-8, nesting depth, that the value is an object, that "op"
+ * is a string naming a known op, and that every argument present has
+ * the right type (string). Does NOT check that required arguments are
+ * present: that comes after authorisation, see proto_check_args().
+ * Returns 0 on success. On failure returns -1 and fills *err; req->id is
+ * still set when the line was parsed far enough to find it.
+ * The caller calls proto_request_clear() in both cases.
+ */
+int proto_decode(const char *line, size_t len, struct proto_request *req,
+		 struct proto_error *err);
+
+/* Checks that the op's required arguments are present and well formed;
+ * fills *err (bad_request naming the field) and returns -1 if not. */
+int proto_check_args(const struct proto_request *req, struct proto_error *err);
+
+/* Releases what proto_decode() took; safe on a zeroed or cleared req. */
+void proto_request_clear(struct proto_request *req);
+
+/*
+ * Encoders. Each returns one line ending in "\n", malloc'd (caller
+ * frees), and its length in *len; NULL only when out of memory.
+ * `id` is echoed verbatim (JSON null when NULL); numbers keep their
+ * shortest form (0.1 stays 0.1).
+ */
+/* {"id":..,"ok":true, ...fields of result} ; result may be NULL */
+char *proto_encode_ok(const json_t *id, const json_t *result, size_t *len);
+/* {"id":..,"ok":false,"error":{"code":..,"message":..}} */
+char *proto_encode_error(const json_t *id, enum proto_err code,
+			 const char *message, size_t *len);
+/* The event object as is (it carries "event", never "id"/"ok"). */
+char *proto_encode_event(const json_t *event, size_t *len);
+
+/* printf-style helper that fills an error. */
+void proto_error_set(struct proto_error *err, enum proto_err code,
+		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Rewrites s[0..len) in place so that it is valid UTF-8 without control
+ * characters: each offending byte becomes '?'. proto_error_set() applies
+ * it, because messages quote client bytes and a truncation may split a
+ * character, and an error reply must still encode.
+ */
+void proto_text_sanitize(char *s, size_t len);
+
+#endif
