@@ -1,0 +1,751 @@
+#include "daemon/engine_int.h"
+#include "daemon/log.h"
+#include "daemon/tzday.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz);
+	if (!p)
+		abort();
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+	if (!p)
+		abort();
+	return p;
+}
+
+static void *grow(void *arr, int *cap, int need, size_t sz)
+{
+	if (need <= *cap)
+		return arr;
+	int ncap = *cap ? *cap : 8;
+	while (ncap < need)
+		ncap *= 2;
+	arr = realloc(arr, (size_t)ncap * sz);
+	if (!arr)
+		abort();
+	memset((char *)arr + (size_t)*cap * sz, 0, (size_t)(ncap - *cap) * sz);
+	*cap = ncap;
+	return arr;
+}
+
+static int64_t real_clock(void *arg)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t engine_now(struct engine *e)
+{
+	return e->hooks.clock(e->hooks.clock_arg);
+}
+
+/* ---- lookups ---------------------------------------------------------- */
+
+struct office *engine_office(const struct engine *e, int id)
+{
+	for (int i = 0; i < e->noffices; i++)
+		if (e->offices[i]->id == id)
+			return e->offices[i];
+	return NULL;
+}
+
+int engine_office_id(const struct engine *e, const char *code)
+{
+	for (int i = 0; i < e->noffices; i++)
+		if (!strcmp(e->offices[i]->code, code))
+			return e->offices[i]->id;
+	return 0;
+}
+
+const char *engine_office_code(const struct engine *e, int office_id)
+{
+	struct office *o = engine_office(e, office_id);
+	return o ? o->code : NULL;
+}
+
+int engine_counter_id(const struct engine *e, int office_id, const char *name)
+{
+	struct office *o = engine_office(e, office_id);
+	struct counter *c = o ? office_counter(o, name) : NULL;
+	return c ? c->id : 0;
+}
+
+struct queue *office_queue(const struct office *o, const char *code)
+{
+	for (int i = 0; i < o->nqueues; i++)
+		if (!strcmp(o->queues[i]->code, code))
+			return o->queues[i];
+	return NULL;
+}
+
+struct queue *office_queue_by_id(const struct office *o, int id)
+{
+	for (int i = 0; i < o->nqueues; i++)
+		if (o->queues[i]->id == id)
+			return o->queues[i];
+	return NULL;
+}
+
+struct counter *office_counter(const struct office *o, const char *name)
+{
+	for (int i = 0; i < o->ncounters; i++)
+		if (!strcmp(o->counters[i]->name, name))
+			return o->counters[i];
+	return NULL;
+}
+
+struct counter *office_counter_by_id(const struct office *o, int id)
+{
+	for (int i = 0; i < o->ncounters; i++)
+		if (o->counters[i]->id == id)
+			return o->counters[i];
+	return NULL;
+}
+
+/* Codes are "<queue code>-<number>", so a lookup is a queue and an index. */
+struct ticket *office_ticket(const struct office *o, const char *code)
+{
+	const char *dash = strrchr(code, '-');
+	char qcode[8];
+	struct queue *q;
+	char *end;
+	long n;
+
+	if (!dash || dash == code || (size_t)(dash - code) >= sizeof qcode || !dash[1])
+		return NULL;
+	memcpy(qcode, code, (size_t)(dash - code));
+	qcode[dash - code] = '\0';
+	if (dash[1] < '0' || dash[1] > '9')
+		return NULL;
+	n = strtol(dash + 1, &end, 10);
+	if (*end || n < 1)
+		return NULL;
+	q = office_queue(o, qcode);
+	if (!q || n > q->ntoday)
+		return NULL;
+	return q->today[n - 1];
+}
+
+static unsigned key_hash(const char *s)
+{
+	unsigned h = 5381;
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h % KEY_BUCKETS;
+}
+
+struct ticket *office_key_lookup(const struct office *o, const char *key)
+{
+	for (struct ticket *t = o->keys[key_hash(key)]; t; t = t->key_next)
+		if (!strcmp(t->key, key))
+			return t;
+	return NULL;
+}
+
+void office_key_insert(struct office *o, struct ticket *t)
+{
+	unsigned h = key_hash(t->key);
+	t->key_next = o->keys[h];
+	o->keys[h] = t;
+}
+
+/* ---- waiting lists and statistics -------------------------------------- */
+
+static bool waits_before(const struct ticket *a, const struct ticket *b)
+{
+	return a->sort_at < b->sort_at || (a->sort_at == b->sort_at && a->order < b->order);
+}
+
+void queue_waiting_insert(struct queue *q, struct ticket *t)
+{
+	int lo = 0, hi = q->nwaiting;
+
+	q->waiting = grow(q->waiting, &q->capwaiting, q->nwaiting + 1, sizeof *q->waiting);
+	/* New tickets go last; a transferred one finds its old place. */
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		if (waits_before(q->waiting[mid], t))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(q->waiting + lo + 1, q->waiting + lo,
+		(size_t)(q->nwaiting - lo) * sizeof *q->waiting);
+	q->waiting[lo] = t;
+	q->nwaiting++;
+}
+
+int queue_position(const struct queue *q, const struct ticket *t)
+{
+	int lo = 0, hi = q->nwaiting;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		if (waits_before(q->waiting[mid], t))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < q->nwaiting && q->waiting[lo] == t ? lo + 1 : 0;
+}
+
+void queue_waiting_remove(struct queue *q, struct ticket *t)
+{
+	int pos = queue_position(q, t);
+
+	if (!pos)
+		return;
+	memmove(q->waiting + pos - 1, q->waiting + pos,
+		(size_t)(q->nwaiting - pos) * sizeof *q->waiting);
+	q->nwaiting--;
+}
+
+void queue_add_today(struct queue *q, struct ticket *t)
+{
+	q->today = grow(q->today, &q->captoday, t->number, sizeof *q->today);
+	q->today[t->number - 1] = t;
+	if (t->number > q->ntoday)
+		q->ntoday = t->number;
+}
+
+void queue_record_service(struct queue *q, int64_t us)
+{
+	if (us <= 0)
+		return;
+	q->service[q->service_pos] = us;
+	q->service_pos = (q->service_pos + 1) % SERVICE_SAMPLES;
+	if (q->nservice < SERVICE_SAMPLES)
+		q->nservice++;
+}
+
+void office_record_call(struct office *o, const struct ticket *t, int64_t at)
+{
+	memmove(o->recent + 1, o->recent, (RECENT_MAX - 1) * sizeof o->recent[0]);
+	snprintf(o->recent[0].ticket, sizeof o->recent[0].ticket, "%s", t->code);
+	snprintf(o->recent[0].counter, sizeof o->recent[0].counter, "%s",
+		 t->counter ? t->counter->name : "");
+	o->recent[0].at = at;
+	if (o->nrecent < RECENT_MAX)
+		o->nrecent++;
+}
+
+static void ticket_free(struct ticket *t)
+{
+	if (!t)
+		return;
+	free(t->key);
+	free(t);
+}
+
+void office_free(struct office *o)
+{
+	if (!o)
+		return;
+	for (int i = 0; i < o->nqueues; i++) {
+		struct queue *q = o->queues[i];
+		for (int n = 0; n < q->ntoday; n++)
+			ticket_free(q->today[n]);
+		free(q->today);
+		free(q->waiting);
+		free(q->name);
+		free(q);
+	}
+	for (int i = 0; i < o->ncounters; i++) {
+		free(o->counters[i]->queues);
+		free(o->counters[i]->name);
+		free(o->counters[i]);
+	}
+	for (int i = 0; i < o->ncarried; i++)
+		ticket_free(o->carried[i]);
+	free(o->carried);
+	free(o->queues);
+	free(o->counters);
+	free(o->code);
+	free(o->name);
+	free(o->tz);
+	free(o);
+}
+
+/* ---- changes: write-through with group commit --------------------------- */
+
+struct change {
+	struct engine *e;
+	engine_reply_fn reply;
+	void *ctx;
+	json_t *events;
+	json_t *result;
+	struct pgw_job *job;
+};
+
+struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn reply,
+			    void *ctx)
+{
+	struct change *c = xcalloc(1, sizeof *c);
+	c->e = e;
+	c->reply = reply;
+	c->ctx = ctx;
+	c->events = json_array();
+	return c;
+}
+
+void change_sql(struct change *c, const char *stmt, int n, const char *const *values)
+{
+	if (!c->e->pgw)
+		return;
+	if (!c->job)
+		c->job = pgw_batch(c->e->pgw);
+	pgw_job_add(c->job, stmt, n, values);
+}
+
+uint64_t change_seq(const struct change *c)
+{
+	return c->job ? pgw_job_seq(c->job) : 0;
+}
+
+void change_wait_for(struct change *c, struct pgw_job *job)
+{
+	c->job = job;
+}
+
+void change_event(struct change *c, json_t *event)
+{
+	json_array_append_new(c->events, event);
+}
+
+static void engine_batch_failed(struct engine *e);
+
+static void change_done(void *arg, const struct pgw_result *res)
+{
+	struct change *c = arg;
+	struct engine *e = c->e;
+	size_t i;
+	json_t *ev;
+
+	if (res && !res->ok) {
+		if (c->reply)
+			c->reply(c->ctx, PERR_UNAVAILABLE,
+				 "the database did not confirm the change: nothing was changed", NULL);
+		json_decref(c->result);
+		json_decref(c->events);
+		free(c);
+		engine_batch_failed(e);
+		return;
+	}
+	/* Events go out before the reply: subscribers learn no later than the caller. */
+	json_array_foreach(c->events, i, ev) {
+		int office_id = (int)json_integer_value(json_object_get(ev, "_office"));
+		json_object_del(ev, "_office");
+		if (e->hooks.emit)
+			e->hooks.emit(e->hooks.emit_arg, office_id, ev);
+	}
+	if (c->reply)
+		c->reply(c->ctx, PROTO_OK, NULL, c->result);
+	else
+		json_decref(c->result);
+	json_decref(c->events);
+	free(c);
+}
+
+void change_commit(struct change *c, json_t *result)
+{
+	c->result = result;
+	if (c->job)
+		pgw_job_on_done(c->job, change_done, c);
+	else
+		change_done(c, NULL);
+}
+
+/* A failed batch means memory may hold what the database does not:
+ * refuse what was built on it, then reload. */
+static void engine_batch_failed(struct engine *e)
+{
+	if (e->stale)
+		return;   /* already handled for this failure */
+	e->stale = true;
+	log_warn("engine: a commit failed; reloading every office from the database");
+	if (e->pgw)
+		pgw_fail_batches(e->pgw);
+	if (e->pgw && pgw_is_up(e->pgw))
+		engine_load(e);
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static bool col_bool(PGresult *r, int row, int col)
+{
+	return PQgetvalue(r, row, col)[0] == 't';
+}
+
+static int col_int(PGresult *r, int row, int col)
+{
+	return atoi(PQgetvalue(r, row, col));
+}
+
+static int64_t col_i64(PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static struct office *find_in(struct office **offs, int n, int id)
+{
+	for (int i = 0; i < n; i++)
+		if (offs[i]->id == id)
+			return offs[i];
+	return NULL;
+}
+
+static void place_ticket(struct engine *e, struct office *o, struct ticket *t, bool *expire)
+{
+	if (t->day > o->day) {
+		ticket_free(t);   /* the daemon's clock is behind the database's */
+		return;
+	}
+	if (t->day < o->day) {
+		if (t->state == TS_WAITING || t->state == TS_CALLED) {
+			*expire = true;   /* missed the midnight while no daemon ran */
+			ticket_free(t);
+			return;
+		}
+		if (t->state != TS_SERVING || !t->counter || t->counter->held) {
+			ticket_free(t);
+			return;
+		}
+		o->carried = grow(o->carried, &o->capcarried, o->ncarried + 1, sizeof *o->carried);
+		o->carried[o->ncarried++] = t;
+		t->counter->held = t;
+		return;
+	}
+	queue_add_today(t->origin, t);
+	if (t->key)
+		office_key_insert(o, t);
+	if (t->state == TS_WAITING)
+		queue_waiting_insert(t->queue, t);
+	else if ((t->state == TS_CALLED || t->state == TS_SERVING) && t->counter)
+		t->counter->held = t;
+	if (t->state == TS_DONE && t->called_at && t->finished_at)
+		queue_record_service(t->queue, t->finished_at - t->called_at);
+}
+
+static int cmp_recent(const void *a, const void *b)
+{
+	const struct ticket *x = *(struct ticket *const *)a, *y = *(struct ticket *const *)b;
+	return x->called_at < y->called_at ? 1 : x->called_at > y->called_at ? -1 : 0;
+}
+
+static void rebuild_recent(struct office *o)
+{
+	struct ticket **called = NULL;
+	int n = 0, cap = 0;
+
+	for (int i = 0; i < o->nqueues; i++)
+		for (int k = 0; k < o->queues[i]->ntoday; k++) {
+			struct ticket *t = o->queues[i]->today[k];
+			if (t && t->called_at && t->counter) {
+				called = grow(called, &cap, n + 1, sizeof *called);
+				called[n++] = t;
+			}
+		}
+	o->nrecent = 0;
+	if (!n)
+		return;
+	qsort(called, (size_t)n, sizeof *called, cmp_recent);
+	for (int i = n < RECENT_MAX ? n - 1 : RECENT_MAX - 1; i >= 0; i--)
+		office_record_call(o, called[i], called[i]->called_at);
+	free(called);
+}
+
+/* Builds fresh offices from the five load results. */
+static int build_offices(struct engine *e, PGresult **r, struct office ***out, int *nout)
+{
+	int noff = PQntuples(r[0]);
+	struct office **offs = xcalloc((size_t)noff, sizeof *offs);
+	int64_t now = engine_now(e);
+
+	for (int i = 0; i < noff; i++) {
+		struct office *o = xcalloc(1, sizeof *o);
+		o->id = col_int(r[0], i, 0);
+		o->code = xstrdup(PQgetvalue(r[0], i, 1));
+		o->name = xstrdup(PQgetvalue(r[0], i, 2));
+		o->tz = xstrdup(PQgetvalue(r[0], i, 3));
+		if (tzday_compute(o->tz, now, &o->day, &o->day_end) < 0) {
+			log_warn("office %s: unknown time zone %s, using UTC", o->code, o->tz);
+			tzday_compute("UTC", now, &o->day, &o->day_end);
+		}
+		offs[i] = o;
+	}
+	for (int i = 0; i < PQntuples(r[1]); i++) {
+		struct office *o = find_in(offs, noff, col_int(r[1], i, 1));
+		if (!o)
+			continue;
+		struct queue *q = xcalloc(1, sizeof *q);
+		q->id = col_int(r[1], i, 0);
+		snprintf(q->code, sizeof q->code, "%s", PQgetvalue(r[1], i, 2));
+		q->name = xstrdup(PQgetvalue(r[1], i, 3));
+		q->open = col_bool(r[1], i, 4);
+		q->active = col_bool(r[1], i, 5);
+		o->queues = realloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
+		o->queues[o->nqueues++] = q;
+	}
+	for (int i = 0; i < PQntuples(r[2]); i++) {
+		struct office *o = find_in(offs, noff, col_int(r[2], i, 1));
+		if (!o)
+			continue;
+		struct counter *c = xcalloc(1, sizeof *c);
+		c->id = col_int(r[2], i, 0);
+		c->name = xstrdup(PQgetvalue(r[2], i, 2));
+		c->open = col_bool(r[2], i, 3);
+		c->active = col_bool(r[2], i, 4);
+		o->counters = realloc(o->counters, (size_t)(o->ncounters + 1) * sizeof *o->counters);
+		o->counters[o->ncounters++] = c;
+	}
+	for (int i = 0; i < PQntuples(r[3]); i++) {
+		int cid = col_int(r[3], i, 0), qid = col_int(r[3], i, 1);
+		for (int k = 0; k < noff; k++) {
+			struct counter *c = office_counter_by_id(offs[k], cid);
+			struct queue *q = c ? office_queue_by_id(offs[k], qid) : NULL;
+			if (!q)
+				continue;
+			c->queues = realloc(c->queues, (size_t)(c->nqueues + 1) * sizeof *c->queues);
+			c->queues[c->nqueues++] = (struct counter_queue){ q, col_int(r[3], i, 2) };
+		}
+	}
+	for (int i = 0; i < PQntuples(r[4]); i++) {
+		PGresult *t4 = r[4];
+		struct office *o = find_in(offs, noff, col_int(t4, i, 0));
+		struct ticket *t;
+		bool expire = false;
+		if (!o)
+			continue;
+		t = xcalloc(1, sizeof *t);
+		if (tzday_parse(PQgetvalue(t4, i, 1), &t->day) < 0)
+			t->day = o->day;
+		t->origin = office_queue_by_id(o, col_int(t4, i, 2));
+		t->queue = office_queue_by_id(o, col_int(t4, i, 3));
+		t->number = col_int(t4, i, 4);
+		snprintf(t->code, sizeof t->code, "%s", PQgetvalue(t4, i, 5));
+		t->state = (enum ticket_state)ticket_state_parse(PQgetvalue(t4, i, 6));
+		t->issued_at = col_i64(t4, i, 7);
+		t->sort_at = col_i64(t4, i, 8);
+		t->called_at = col_i64(t4, i, 9);
+		t->started_at = col_i64(t4, i, 10);
+		t->finished_at = col_i64(t4, i, 11);
+		t->counter = PQgetisnull(t4, i, 12) ? NULL : office_counter_by_id(o, col_int(t4, i, 12));
+		t->recalls = col_int(t4, i, 13);
+		t->key = PQgetisnull(t4, i, 14) ? NULL : xstrdup(PQgetvalue(t4, i, 14));
+		t->order = ++e->order;
+		if (!t->origin || !t->queue || t->number < 1 || (int)t->state < 0) {
+			ticket_free(t);
+			continue;
+		}
+		place_ticket(e, o, t, &expire);
+		if (expire)
+			o->day_end = 0;   /* engine_tick() expires them in the database */
+	}
+	for (int i = 0; i < noff; i++)
+		rebuild_recent(offs[i]);
+	*out = offs;
+	*nout = noff;
+	return 0;
+}
+
+static void on_loaded(void *arg, const struct pgw_result *res)
+{
+	struct engine *e = arg;
+	struct office **offs;
+	int n;
+
+	e->loading = false;
+	if (!res->ok || res->n != 5) {
+		log_warn("engine: loading offices failed: %s", res->error ? res->error : "?");
+		e->stale = true;
+		if (e->hooks.loaded)
+			e->hooks.loaded(e->hooks.loaded_arg, false);
+		return;
+	}
+	build_offices(e, res->results, &offs, &n);
+	for (int i = 0; i < e->noffices; i++)
+		office_free(e->offices[i]);
+	free(e->offices);
+	e->offices = offs;
+	e->noffices = n;
+	e->stale = false;
+	log_info("engine: loaded %d office(s)", n);
+	engine_tick(e);
+	if (e->hooks.loaded)
+		e->hooks.loaded(e->hooks.loaded_arg, true);
+	if (e->reload_wanted) {
+		e->reload_wanted = false;
+		engine_load(e);
+	}
+}
+
+void engine_load(struct engine *e)
+{
+	static const char *const stmts[] = {
+		"load_offices", "load_queues", "load_counters", "load_counter_queues", "load_tickets",
+	};
+	struct pgw_job *job;
+
+	if (!e->pgw)
+		return;
+	if (e->loading) {
+		e->reload_wanted = true;
+		return;
+	}
+	e->loading = true;
+	job = pgw_job_new(false);
+	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
+		pgw_job_add(job, stmts[i], 0, NULL);
+	pgw_job_on_done(job, on_loaded, e);
+	pgw_submit(e->pgw, job);
+}
+
+bool engine_is_stale(const struct engine *e)
+{
+	return e->stale || e->loading || (e->pgw && !pgw_is_up(e->pgw));
+}
+
+void engine_db_state(struct engine *e, bool up)
+{
+	if (up) {
+		/* Anything may have changed while we were away. */
+		e->stale = true;
+		engine_load(e);
+	}
+}
+
+void engine_tick(struct engine *e)
+{
+	int64_t now = engine_now(e);
+
+	if (engine_is_stale(e))
+		return;
+	for (int i = 0; i < e->noffices; i++)
+		if (now >= e->offices[i]->day_end)
+			engine_rollover(e, e->offices[i]);
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+void engine_submit(struct engine *e, const struct engine_req *req, engine_reply_fn reply,
+		   void *ctx)
+{
+	struct office *o = engine_office(e, req->office_id);
+
+	if (!o) {
+		reply(ctx, PERR_NOT_FOUND, "no such office", NULL);
+		return;
+	}
+	engine_ops_dispatch(e, o, req, reply, ctx);
+}
+
+struct engine *engine_new(struct pgw *pgw, const struct engine_hooks *hooks)
+{
+	struct engine *e = xcalloc(1, sizeof *e);
+
+	e->pgw = pgw;
+	e->hooks = *hooks;
+	if (!e->hooks.clock)
+		e->hooks.clock = real_clock;
+	return e;
+}
+
+void engine_set_emit_arg(struct engine *e, void *arg)
+{
+	e->hooks.emit_arg = arg;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	for (int i = 0; i < e->noffices; i++)
+		office_free(e->offices[i]);
+	free(e->offices);
+	free(e);
+}
+
+/* ---- unit-test construction ---------------------------------------------- */
+
+int engine_test_add_office(struct engine *e, int id, const char *code, const char *tz)
+{
+	struct office *o = xcalloc(1, sizeof *o);
+
+	o->id = id;
+	o->code = xstrdup(code);
+	o->name = xstrdup(code);
+	o->tz = xstrdup(tz);
+	if (tzday_compute(tz, engine_now(e), &o->day, &o->day_end) < 0) {
+		office_free(o);
+		return -1;
+	}
+	e->offices = realloc(e->offices, (size_t)(e->noffices + 1) * sizeof *e->offices);
+	e->offices[e->noffices++] = o;
+	return 0;
+}
+
+int engine_test_add_queue(struct engine *e, int office_id, int id, const char *code,
+			  const char *name)
+{
+	struct office *o = engine_office(e, office_id);
+	struct queue *q;
+
+	if (!o)
+		return -1;
+	q = xcalloc(1, sizeof *q);
+	q->id = id;
+	snprintf(q->code, sizeof q->code, "%s", code);
+	q->name = xstrdup(name);
+	q->open = q->active = true;
+	o->queues = realloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
+	o->queues[o->nqueues++] = q;
+	return 0;
+}
+
+int engine_test_add_counter(struct engine *e, int office_id, int id, const char *name,
+			    const int *queue_ids, const int *ranks, int nqueues, bool open)
+{
+	struct office *o = engine_office(e, office_id);
+	struct counter *c;
+
+	if (!o)
+		return -1;
+	c = xcalloc(1, sizeof *c);
+	c->id = id;
+	c->name = xstrdup(name);
+	c->open = open;
+	c->active = true;
+	c->queues = xcalloc((size_t)nqueues, sizeof *c->queues);
+	for (int i = 0; i < nqueues; i++) {
+		c->queues[i].queue = office_queue_by_id(o, queue_ids[i]);
+		c->queues[i].rank = ranks[i];
+		if (!c->queues[i].queue) {
+			free(c->queues);
+			free(c->name);
+			free(c);
+			return -1;
+		}
+	}
+	c->nqueues = nqueues;
+	o->counters = realloc(o->counters, (size_t)(o->ncounters + 1) * sizeof *o->counters);
+	o->counters[o->ncounters++] = c;
+	return 0;
+}
+
+void engine_test_set_queue_open(struct engine *e, int office_id, const char *code, bool open)
+{
+	struct office *o = engine_office(e, office_id);
+	struct queue *q = o ? office_queue(o, code) : NULL;
+	if (q)
+		q->open = open;
+}

@@ -1,0 +1,90 @@
+/*
+ * engine: the queue engine. Owns every office's state in memory
+ * (queues, counters, today's tickets, waiting lists) and the rules that
+ * change it. No socket I/O: requests come in as engine_req, answers go
+ * out through a callback, events through the emit hook.
+ *
+ * Write-through: a change is validated and applied in memory, its SQL
+ * joins the open group-commit batch, and the reply and events are
+ * released only after that batch commits. If a batch fails, every
+ * request in it (and in any batch queued behind it) gets `unavailable`
+ * and all offices are reloaded from the database.
+ */
+#ifndef KOLAPP_ENGINE_H
+#define KOLAPP_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "proto/proto.h"
+
+struct engine;
+struct pgw;
+
+/* Realtime clock in microseconds since the epoch; injectable for tests. */
+typedef int64_t (*engine_clock_fn)(void *arg);
+/* One event for every subscriber of an office; the hook must not keep
+ * the json_t beyond the call (it may encode it once and share bytes). */
+typedef void (*engine_emit_fn)(void *arg, int office_id, json_t *event);
+/* The answer to one request: err == PROTO_OK with result (stolen, may be
+ * NULL), or an error and its message. Called exactly once per request,
+ * possibly before engine_submit() returns. */
+typedef void (*engine_reply_fn)(void *ctx, enum proto_err err, const char *message,
+				json_t *result);
+/* Called when a load (start-up or recovery) completes. */
+typedef void (*engine_loaded_fn)(void *arg, bool ok);
+
+struct engine_hooks {
+	engine_clock_fn clock;
+	void *clock_arg;
+	engine_emit_fn emit;
+	void *emit_arg;
+	engine_loaded_fn loaded;
+	void *loaded_arg;
+};
+
+struct engine_req {
+	enum proto_op op;
+	int office_id;
+	int counter_id;           /* counter role: its counter; else 0 */
+	const char *counter_name; /* admin: the counter named in the request */
+	const char *queue;
+	const char *ticket;
+	const char *key;
+};
+
+/* The engine writes through pgw (may be NULL in unit tests: then every
+ * change "commits" at once, as if the database had said yes). */
+struct engine *engine_new(struct pgw *pgw, const struct engine_hooks *hooks);
+void engine_free(struct engine *e);
+void engine_set_emit_arg(struct engine *e, void *arg);
+
+/* Loads every office from the database (asynchronously). */
+void engine_load(struct engine *e);
+/* True while a load is pending or the last one failed. */
+bool engine_is_stale(const struct engine *e);
+/* To be called when the database connection comes back or is lost. */
+void engine_db_state(struct engine *e, bool up);
+/* Advances the business day of offices whose local midnight has passed. */
+void engine_tick(struct engine *e);
+
+/* Looks up an office by code; 0 when unknown. */
+int engine_office_id(const struct engine *e, const char *code);
+const char *engine_office_code(const struct engine *e, int office_id);
+/* Looks up a counter of an office by name; 0 when unknown. */
+int engine_counter_id(const struct engine *e, int office_id, const char *name);
+
+/* Handles one authorised, validated request for an existing office. */
+void engine_submit(struct engine *e, const struct engine_req *req,
+		   engine_reply_fn reply, void *ctx);
+
+/* ---- for unit tests: build state without a database ---- */
+int engine_test_add_office(struct engine *e, int id, const char *code, const char *tz);
+int engine_test_add_queue(struct engine *e, int office_id, int id, const char *code,
+			  const char *name);
+int engine_test_add_counter(struct engine *e, int office_id, int id, const char *name,
+			    const int *queue_ids, const int *ranks, int nqueues, bool open);
+void engine_test_set_queue_open(struct engine *e, int office_id, const char *code, bool open);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * engine_int: the engine's private data structures, shared by engine.c
+ * (life cycle, loading, commits), engine_ops.c (the ops) and
+ * engine_json.c (reply and event objects). Not for other modules.
+ */
+#ifndef KOLAPP_ENGINE_INT_H
+#define KOLAPP_ENGINE_INT_H
+
+#include "daemon/engine.h"
+#include "daemon/pgw.h"
+
+#define CODE_MAX 24
+#define RECENT_MAX 10
+#define SERVICE_SAMPLES 16
+
+enum ticket_state {
+	TS_WAITING = 0, TS_CALLED, TS_SERVING, TS_DONE, TS_NO_SHOW, TS_CANCELLED, TS_EXPIRED
+};
+
+struct queue;
+struct counter;
+
+struct ticket {
+	char code[CODE_MAX];
+	int number;
+	int32_t day;               /* business day it belongs to */
+	struct queue *origin;      /* the queue its code belongs to */
+	struct queue *queue;       /* the queue it waits in now */
+	enum ticket_state state;
+	int64_t issued_at, sort_at, called_at, started_at, finished_at;  /* us */
+	struct counter *counter;   /* the counter that called it */
+	int recalls;
+	uint64_t order;            /* tie-break within one sort_at */
+	uint64_t issue_seq;        /* pgw batch that issued it (0: loaded) */
+	char *key;                 /* idempotency key or NULL */
+	struct ticket *key_next;   /* chain in the office's key table */
+};
+
+struct queue {
+	int id;
+	char code[8];
+	char *name;
+	bool open, active;
+	struct ticket **waiting;   /* ordered by (sort_at, order) */
+	int nwaiting, capwaiting;
+	struct ticket **today;     /* today's tickets of this code, by number - 1 */
+	int ntoday, captoday;      /* ntoday == highest number issued today */
+	int64_t service[SERVICE_SAMPLES];  /* recent service times, us */
+	int nservice, service_pos;
+};
+
+struct counter_queue {
+	struct queue *queue;
+	int rank;
+};
+
+struct counter {
+	int id;
+	char *name;
+	bool open, active;
+	struct counter_queue *queues;
+	int nqueues;
+	struct ticket *held;       /* called or serving here, or NULL */
+};
+
+struct recent_call {
+	char ticket[CODE_MAX];
+	char counter[40];
+	int64_t at;
+};
+
+#define KEY_BUCKETS 256
+
+struct office {
+	int id;
+	char *code, *name, *tz;
+	struct queue **queues;
+	int nqueues;
+	struct counter **counters;
+	int ncounters;
+	int32_t day;
+	int64_t day_end;           /* next local midnight, us */
+	struct ticket *keys[KEY_BUCKETS];
+	struct recent_call recent[RECENT_MAX];
+	int nrecent;               /* newest first */
+	struct ticket **carried;   /* earlier days' tickets still being served */
+	int ncarried, capcarried;
+};
+
+struct engine {
+	struct pgw *pgw;
+	struct engine_hooks hooks;
+	struct office **offices;
+	int noffices;
+	bool loading;
+	bool stale;                /* the last load failed or a batch failed */
+	bool reload_wanted;
+	uint64_t failed_seq;       /* highest batch seq already handled as failed */
+	uint64_t order;            /* next ticket order */
+};
+
+/* engine.c */
+int64_t engine_now(struct engine *e);
+struct office *engine_office(const struct engine *e, int id);
+struct queue *office_queue(const struct office *o, const char *code);
+struct queue *office_queue_by_id(const struct office *o, int id);
+struct counter *office_counter(const struct office *o, const char *name);
+struct counter *office_counter_by_id(const struct office *o, int id);
+struct ticket *office_ticket(const struct office *o, const char *code);
+struct ticket *office_key_lookup(const struct office *o, const char *key);
+void office_key_insert(struct office *o, struct ticket *t);
+void queue_waiting_insert(struct queue *q, struct ticket *t);
+void queue_waiting_remove(struct queue *q, struct ticket *t);
+int queue_position(const struct queue *q, const struct ticket *t);
+void queue_add_today(struct queue *q, struct ticket *t);
+void queue_record_service(struct queue *q, int64_t us);
+void office_record_call(struct office *o, const struct ticket *t, int64_t at);
+void office_free(struct office *o);
+
+/* A change in flight: reply and events are released once it commits. */
+struct change;
+struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn reply,
+			    void *ctx);
+void change_sql(struct change *c, const char *stmt, int n, const char *const *values);
+void change_event(struct change *c, json_t *event);
+/* The pgw batch sequence number the change joined (0: none yet). */
+uint64_t change_seq(const struct change *c);
+/* Makes a change without SQL of its own wait for a batch still pending
+ * (job may be NULL: nothing to wait for). */
+void change_wait_for(struct change *c, struct pgw_job *job);
+/* Commits (or, without a database, completes at once) and later replies
+ * with result (stolen). */
+void change_commit(struct change *c, json_t *result);
+
+/* engine_json.c */
+const char *ticket_state_name(enum ticket_state s);
+int ticket_state_parse(const char *s);
+json_t *ticket_json(const struct engine *e, const struct office *o, const struct ticket *t);
+json_t *counter_json(const struct counter *c);
+json_t *status_json(const struct engine *e, const struct office *o);
+json_t *estimate_json(const struct office *o, const struct queue *q, int position);
+json_t *office_event(const struct office *o, const char *kind, int64_t at);
+json_t *queue_event(const struct engine *e, const struct office *o, const struct queue *q,
+		    int64_t at);
+char *iso_time(int64_t us, char *buf);
+
+/* engine_ops.c */
+void engine_ops_dispatch(struct engine *e, struct office *o, const struct engine_req *req,
+			 engine_reply_fn reply, void *ctx);
+void engine_rollover(struct engine *e, struct office *o);
+
+#endif

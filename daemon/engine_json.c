@@ -1,0 +1,134 @@
+/* Reply and event objects built from engine state. */
+#include "daemon/engine_int.h"
+#include "daemon/tzday.h"
+
+#include <string.h>
+
+static const char *const state_names[] = {
+	"waiting", "called", "serving", "done", "no_show", "cancelled", "expired",
+};
+
+const char *ticket_state_name(enum ticket_state s)
+{
+	return (unsigned)s < sizeof state_names / sizeof state_names[0] ? state_names[s] : "?";
+}
+
+int ticket_state_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof state_names / sizeof state_names[0]; i++)
+		if (!strcmp(s, state_names[i]))
+			return (int)i;
+	return -1;
+}
+
+char *iso_time(int64_t us, char *buf)
+{
+	tzday_iso8601(us, buf);
+	return buf;
+}
+
+static json_t *time_or_null(int64_t us)
+{
+	char buf[32];
+	return us ? json_string(iso_time(us, buf)) : json_null();
+}
+
+/* Open counters serving q, and the mean of its recent service times. */
+json_t *estimate_json(const struct office *o, const struct queue *q, int position)
+{
+	int counters = 0;
+	int64_t sum = 0;
+
+	if (!q->nservice || position < 1)
+		return json_null();
+	for (int i = 0; i < o->ncounters; i++) {
+		const struct counter *c = o->counters[i];
+		if (!c->open || !c->active)
+			continue;
+		for (int k = 0; k < c->nqueues; k++)
+			if (c->queues[k].queue == q) {
+				counters++;
+				break;
+			}
+	}
+	if (!counters)
+		return json_null();
+	for (int i = 0; i < q->nservice; i++)
+		sum += q->service[i];
+	/* Everyone ahead, and this visitor's turn, shared among the counters. */
+	return json_integer((json_int_t)((sum / q->nservice) * position / counters / 1000000));
+}
+
+json_t *ticket_json(const struct engine *e, const struct office *o, const struct ticket *t)
+{
+	char buf[32];
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:i}",
+			      "code", t->code,
+			      "queue", t->queue->code,
+			      "number", t->number,
+			      "state", ticket_state_name(t->state),
+			      "issued_at", iso_time(t->issued_at, buf),
+			      "counter", t->counter && t->state != TS_WAITING
+					 ? json_string(t->counter->name) : json_null(),
+			      "recalls", t->recalls);
+	if (t->state == TS_WAITING) {
+		int pos = queue_position(t->queue, t);
+		json_object_set_new(j, "position", json_integer(pos));
+		json_object_set_new(j, "estimated_wait_s", estimate_json(o, t->queue, pos));
+	}
+	json_object_set_new(j, "called_at", time_or_null(t->called_at));
+	return j;
+}
+
+json_t *counter_json(const struct counter *c)
+{
+	return json_pack("{s:s, s:b, s:o, s:o}", "name", c->name, "open", c->open,
+			 "ticket", c->held ? json_string(c->held->code) : json_null(),
+			 "state", c->held ? json_string(ticket_state_name(c->held->state))
+					  : json_null());
+}
+
+json_t *status_json(const struct engine *e, const struct office *o)
+{
+	json_t *queues = json_array(), *counters = json_array(), *recent = json_array();
+	char buf[32];
+
+	for (int i = 0; i < o->nqueues; i++) {
+		const struct queue *q = o->queues[i];
+		if (!q->active)
+			continue;
+		json_array_append_new(queues, json_pack(
+			"{s:s, s:s, s:b, s:i, s:o}", "code", q->code, "name", q->name,
+			"open", q->open, "waiting", q->nwaiting,
+			"estimated_wait_s", estimate_json(o, q, q->nwaiting + 1)));
+	}
+	for (int i = 0; i < o->ncounters; i++)
+		if (o->counters[i]->active)
+			json_array_append_new(counters, counter_json(o->counters[i]));
+	for (int i = 0; i < o->nrecent; i++)
+		json_array_append_new(recent, json_pack("{s:s, s:s, s:s}",
+			"ticket", o->recent[i].ticket, "counter", o->recent[i].counter,
+			"at", iso_time(o->recent[i].at, buf)));
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:b}", "office", o->code,
+			 "office_name", o->name, "queues", queues, "counters", counters,
+			 "recent", recent, "stale", engine_is_stale(e));
+}
+
+/* "_office" routes the event and is removed before it is sent. */
+json_t *office_event(const struct office *o, const char *kind, int64_t at)
+{
+	char buf[32];
+	return json_pack("{s:s, s:s, s:s, s:i}", "event", kind, "office", o->code,
+			 "at", iso_time(at, buf), "_office", o->id);
+}
+
+json_t *queue_event(const struct engine *e, const struct office *o, const struct queue *q,
+		    int64_t at)
+{
+	json_t *ev = office_event(o, "queue", at);
+	json_object_set_new(ev, "queue", json_string(q->code));
+	json_object_set_new(ev, "open", json_boolean(q->open));
+	json_object_set_new(ev, "waiting", json_integer(q->nwaiting));
+	json_object_set_new(ev, "estimated_wait_s", estimate_json(o, q, q->nwaiting + 1));
+	return ev;
+}

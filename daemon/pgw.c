@@ -1,0 +1,634 @@
+#include "daemon/pgw.h"
+#include "daemon/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define PGW_BATCH_MAX 1024          /* statements in one group commit */
+#define PGW_BACKOFF_MIN_MS 100
+#define PGW_BACKOFF_MAX_MS 2000     /* the contract wants service back within 5 s */
+
+enum pgw_cmd_kind { CMD_EXEC_PREPARED, CMD_PREPARE, CMD_EXEC_SQL };
+
+struct pgw_cmd {
+	enum pgw_cmd_kind kind;
+	char *stmt;                /* statement name, or SQL for CMD_EXEC_SQL */
+	int nparams;
+	char **values;
+	int prepare_nparams;       /* CMD_PREPARE: parameters of the statement */
+};
+
+struct pgw_cb {
+	pgw_done_fn fn;
+	void *arg;
+};
+
+struct pgw_job {
+	struct pgw_job *next;
+	bool transaction;
+	bool internal;             /* statement preparation after connect */
+	uint64_t seq;
+	struct pgw_cmd *cmds;
+	int ncmds, cap;
+	struct pgw_cb *cbs;
+	int ncbs, cbcap;
+	PGresult **results;        /* one per cmd, filled while reading */
+	int nres;                  /* results seen, BEGIN/COMMIT included */
+	bool failed;
+	char *error;
+};
+
+enum pgw_state { PGW_DOWN, PGW_CONNECTING, PGW_PREPARING, PGW_UP };
+
+struct pgw {
+	struct event_base *base;
+	char *conninfo;
+	const struct pgw_stmt *stmts;
+	int nstmts;
+	pgw_state_fn on_state;
+	void *state_arg;
+	const char *listen_channel;
+	pgw_notify_fn on_notify;
+	void *notify_arg;
+
+	PGconn *conn;
+	enum pgw_state state;
+	struct event *io;          /* on PQsocket(); re-made when it changes */
+	int io_fd;
+	short io_what;
+	struct event *retry;       /* reconnect timer */
+	struct event *deferred;    /* sends or fails queued jobs outside callers' frames */
+	int backoff_ms;
+	bool was_up;               /* for logging each transition once */
+	bool lost_logged;
+
+	struct pgw_job *head, *tail;   /* queue; head may be in flight */
+	struct pgw_job *inflight;
+	uint64_t next_seq;
+};
+
+static void pgw_io_cb(evutil_socket_t fd, short what, void *arg);
+static void add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *stmt,
+		    int nparams, const char *const *values);
+static void pgw_connect(struct pgw *pgw);
+static void pgw_kick(struct pgw *pgw);
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz);
+	if (!p)
+		abort();  /* out of memory: no sane way to keep the promise */
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		abort();
+	return p;
+}
+
+struct pgw_job *pgw_job_new(bool transaction)
+{
+	struct pgw_job *job = xcalloc(1, sizeof *job);
+	job->transaction = transaction;
+	return job;
+}
+
+void pgw_job_add(struct pgw_job *job, const char *stmt, int nparams,
+		 const char *const *values)
+{
+	add_cmd(job, CMD_EXEC_PREPARED, stmt, nparams, values);
+}
+
+static void add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *stmt,
+		    int nparams, const char *const *values)
+{
+	struct pgw_cmd *c;
+
+	if (job->ncmds == job->cap) {
+		job->cap = job->cap ? job->cap * 2 : 8;
+		job->cmds = realloc(job->cmds, (size_t)job->cap * sizeof *job->cmds);
+		if (!job->cmds)
+			abort();
+	}
+	c = &job->cmds[job->ncmds++];
+	c->kind = kind;
+	c->prepare_nparams = 0;
+	c->stmt = xstrdup(stmt);
+	c->nparams = nparams;
+	c->values = xcalloc((size_t)nparams, sizeof *c->values);
+	for (int i = 0; i < nparams; i++)
+		c->values[i] = values[i] ? xstrdup(values[i]) : NULL;
+}
+
+void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg)
+{
+	if (job->ncbs == job->cbcap) {
+		job->cbcap = job->cbcap ? job->cbcap * 2 : 4;
+		job->cbs = realloc(job->cbs, (size_t)job->cbcap * sizeof *job->cbs);
+		if (!job->cbs)
+			abort();
+	}
+	job->cbs[job->ncbs++] = (struct pgw_cb){ fn, arg };
+}
+
+uint64_t pgw_job_seq(const struct pgw_job *job) { return job->seq; }
+int pgw_job_size(const struct pgw_job *job) { return job->ncmds; }
+
+static void job_free(struct pgw_job *job)
+{
+	for (int i = 0; i < job->ncmds; i++) {
+		for (int j = 0; j < job->cmds[i].nparams; j++)
+			free(job->cmds[i].values[j]);
+		free(job->cmds[i].values);
+		free(job->cmds[i].stmt);
+	}
+	if (job->results) {
+		for (int i = 0; i < job->ncmds; i++)
+			if (job->results[i])
+				PQclear(job->results[i]);
+		free(job->results);
+	}
+	free(job->cmds);
+	free(job->cbs);
+	free(job->error);
+	free(job);
+}
+
+static void job_finish(struct pgw_job *job, bool ok, const char *error)
+{
+	struct pgw_result res = {
+		.ok = ok,
+		.n = job->ncmds,
+		.results = ok ? job->results : NULL,
+		.error = error ? error : job->error,
+		.seq = job->seq,
+	};
+	for (int i = 0; i < job->ncbs; i++)
+		job->cbs[i].fn(job->cbs[i].arg, &res);
+	job_free(job);
+}
+
+static void set_io(struct pgw *pgw, short what)
+{
+	int fd = pgw->conn ? PQsocket(pgw->conn) : -1;
+
+	if (pgw->io && pgw->io_fd == fd && pgw->io_what == what)
+		return;
+	if (pgw->io) {
+		event_free(pgw->io);
+		pgw->io = NULL;
+	}
+	pgw->io_fd = fd;
+	pgw->io_what = what;
+	if (fd < 0 || !what)
+		return;
+	pgw->io = event_new(pgw->base, fd, what | EV_PERSIST, pgw_io_cb, pgw);
+	event_add(pgw->io, NULL);
+}
+
+/* Fails every queued job (not the in-flight one: the caller does it). */
+static void fail_queue(struct pgw *pgw, const char *why)
+{
+	struct pgw_job *job;
+
+	while ((job = pgw->head)) {
+		pgw->head = job->next;
+		if (!pgw->head)
+			pgw->tail = NULL;
+		if (job->internal)
+			job_free(job);
+		else
+			job_finish(job, false, why);
+	}
+}
+
+static void schedule_retry(struct pgw *pgw)
+{
+	uint32_t r = 0;
+	int delay;
+	struct timeval tv;
+
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
+		r = (uint32_t)pgw->next_seq * 2654435761u;
+	/* Full jitter in [backoff/2, backoff]: many daemons do not reconnect in step. */
+	delay = pgw->backoff_ms / 2 + (int)(r % (uint32_t)(pgw->backoff_ms / 2 + 1));
+	pgw->backoff_ms = pgw->backoff_ms * 2 > PGW_BACKOFF_MAX_MS ? PGW_BACKOFF_MAX_MS
+								  : pgw->backoff_ms * 2;
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = (delay % 1000) * 1000;
+	evtimer_add(pgw->retry, &tv);
+}
+
+/* Drops the connection, fails everything pending, and retries later. */
+static void pgw_lost(struct pgw *pgw, const char *why)
+{
+	bool notify = pgw->state == PGW_UP;
+	struct pgw_job *job = pgw->inflight;
+	char msg[512];
+
+	snprintf(msg, sizeof msg, "%s", why && *why ? why : "connection lost");
+	msg[strcspn(msg, "\n")] = '\0';
+	if (!pgw->lost_logged) {
+		log_warn("database: %s; retrying in the background", msg);
+		pgw->lost_logged = true;
+	} else {
+		log_debug("database: still unreachable: %s", msg);
+	}
+	set_io(pgw, 0);
+	if (pgw->conn) {
+		PQfinish(pgw->conn);
+		pgw->conn = NULL;
+	}
+	pgw->state = PGW_DOWN;
+	pgw->inflight = NULL;
+	if (job) {
+		if (pgw->head == job) {
+			pgw->head = job->next;
+			if (!pgw->head)
+				pgw->tail = NULL;
+		}
+		if (job->internal)
+			job_free(job);
+		else
+			job_finish(job, false, "database unavailable");
+	}
+	fail_queue(pgw, "database unavailable");
+	if (notify && pgw->on_state)
+		pgw->on_state(pgw->state_arg, false);
+	schedule_retry(pgw);
+}
+
+static void send_job(struct pgw *pgw, struct pgw_job *job)
+{
+	PGconn *c = pgw->conn;
+	bool ok = true;
+
+	job->results = xcalloc((size_t)job->ncmds, sizeof *job->results);
+	if (job->transaction)
+		ok = PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+	for (int i = 0; ok && i < job->ncmds; i++) {
+		struct pgw_cmd *cmd = &job->cmds[i];
+		switch (cmd->kind) {
+		case CMD_PREPARE:
+			ok = PQsendPrepare(c, cmd->stmt, cmd->values[0], cmd->prepare_nparams, NULL);
+			break;
+		case CMD_EXEC_SQL:
+			ok = PQsendQueryParams(c, cmd->stmt, 0, NULL, NULL, NULL, NULL, 0);
+			break;
+		case CMD_EXEC_PREPARED:
+			ok = PQsendQueryPrepared(c, cmd->stmt, cmd->nparams,
+						 (const char *const *)cmd->values, NULL, NULL, 0);
+			break;
+		}
+	}
+	if (ok && job->transaction)
+		ok = PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+	if (ok)
+		ok = PQpipelineSync(c);
+	if (!ok) {
+		pgw_lost(pgw, PQerrorMessage(c));
+		return;
+	}
+	pgw->inflight = job;
+	/* Write what libpq buffered; the rest goes when the socket allows. */
+	switch (PQflush(c)) {
+	case 0: set_io(pgw, EV_READ); break;
+	case 1: set_io(pgw, EV_READ | EV_WRITE); break;
+	default: pgw_lost(pgw, PQerrorMessage(c)); break;
+	}
+}
+
+/* Sends the head job when nothing is in flight. */
+static void pgw_kick(struct pgw *pgw)
+{
+	if (pgw->inflight || !pgw->head || !pgw->conn)
+		return;
+	if (pgw->state != PGW_UP && !(pgw->state == PGW_PREPARING && pgw->head->internal))
+		return;
+	send_job(pgw, pgw->head);
+}
+
+static void deliver_notifies(struct pgw *pgw)
+{
+	PGnotify *n;
+
+	while ((n = PQnotifies(pgw->conn))) {
+		if (pgw->on_notify)
+			pgw->on_notify(pgw->notify_arg, n->relname, n->extra);
+		PQfreemem(n);
+	}
+}
+
+static void on_job_complete(struct pgw *pgw)
+{
+	struct pgw_job *job = pgw->inflight;
+	bool ok = !job->failed;
+
+	pgw->inflight = NULL;
+	pgw->head = job->next;
+	if (!pgw->head)
+		pgw->tail = NULL;
+	if (job->internal) {
+		job_free(job);
+		if (!ok) {
+			pgw_lost(pgw, "could not prepare statements");
+			return;
+		}
+		pgw->state = PGW_UP;
+		pgw->backoff_ms = PGW_BACKOFF_MIN_MS;
+		if (pgw->lost_logged || !pgw->was_up)
+			log_info("database: connected");
+		pgw->lost_logged = false;
+		pgw->was_up = true;
+		if (pgw->on_state)
+			pgw->on_state(pgw->state_arg, true);
+	} else {
+		if (!ok)
+			log_warn("database: batch %llu failed: %s",
+				 (unsigned long long)job->seq, job->error ? job->error : "?");
+		job_finish(job, ok, NULL);
+	}
+	if (pgw->conn)
+		pgw_kick(pgw);
+}
+
+/* Reads every result that has arrived for the in-flight job. */
+static void read_results(struct pgw *pgw)
+{
+	PGconn *c = pgw->conn;
+	bool last_null = false;
+
+	while (pgw->inflight && !PQisBusy(c)) {
+		struct pgw_job *job = pgw->inflight;
+		PGresult *r = PQgetResult(c);
+		ExecStatusType st;
+
+		if (!r) {
+			if (last_null)
+				break;  /* between queries and nothing more has arrived */
+			last_null = true;
+			continue;
+		}
+		last_null = false;
+		st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			on_job_complete(pgw);
+			if (!pgw->conn)
+				return;
+			continue;
+		}
+		if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED ||
+		    st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
+			if (!job->failed && st != PGRES_PIPELINE_ABORTED) {
+				const char *m = PQresultErrorMessage(r);
+				job->error = xstrdup(m && *m ? m : "query failed");
+				job->error[strcspn(job->error, "\n")] = '\0';
+			}
+			job->failed = true;
+		}
+		{
+			/* Map the result to its command: skip BEGIN and COMMIT. */
+			int idx = job->nres - (job->transaction ? 1 : 0);
+			if (idx >= 0 && idx < job->ncmds && !job->results[idx])
+				job->results[idx] = r;
+			else
+				PQclear(r);
+			job->nres++;
+		}
+	}
+	if (PQstatus(c) == CONNECTION_BAD)
+		pgw_lost(pgw, PQerrorMessage(c));
+}
+
+static void pgw_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgw *pgw = arg;
+
+	if (pgw->state == PGW_CONNECTING) {
+		pgw_connect(pgw);
+		return;
+	}
+	if (what & EV_WRITE) {
+		int r = PQflush(pgw->conn);
+		if (r < 0) {
+			pgw_lost(pgw, PQerrorMessage(pgw->conn));
+			return;
+		}
+		set_io(pgw, r == 0 ? EV_READ : EV_READ | EV_WRITE);
+	}
+	if (what & EV_READ) {
+		if (!PQconsumeInput(pgw->conn)) {
+			pgw_lost(pgw, PQerrorMessage(pgw->conn));
+			return;
+		}
+		deliver_notifies(pgw);
+		read_results(pgw);
+		if (pgw->conn)
+			deliver_notifies(pgw);
+	}
+}
+
+static void queue_front(struct pgw *pgw, struct pgw_job *job)
+{
+	job->next = pgw->head;
+	pgw->head = job;
+	if (!pgw->tail)
+		pgw->tail = job;
+}
+
+static void on_connected(struct pgw *pgw)
+{
+	struct pgw_job *prep = pgw_job_new(false);
+
+	PQsetnonblocking(pgw->conn, 1);
+	if (!PQenterPipelineMode(pgw->conn)) {
+		job_free(prep);
+		pgw_lost(pgw, PQerrorMessage(pgw->conn));
+		return;
+	}
+	/* Preparation goes first, before any queued job; the SQL rides in values[0]. */
+	prep->internal = true;
+	for (int i = 0; i < pgw->nstmts; i++) {
+		const char *v[1] = { pgw->stmts[i].sql };
+		add_cmd(prep, CMD_PREPARE, pgw->stmts[i].name, 1, v);
+		prep->cmds[prep->ncmds - 1].prepare_nparams = pgw->stmts[i].nparams;
+	}
+	if (pgw->listen_channel) {
+		char sql[128];
+		snprintf(sql, sizeof sql, "LISTEN %s", pgw->listen_channel);
+		add_cmd(prep, CMD_EXEC_SQL, sql, 0, NULL);
+	}
+	pgw->state = PGW_PREPARING;
+	queue_front(pgw, prep);
+	set_io(pgw, EV_READ);
+	pgw_kick(pgw);
+}
+
+static void pgw_connect(struct pgw *pgw)
+{
+	PostgresPollingStatusType st;
+
+	if (!pgw->conn) {
+		pgw->conn = PQconnectStart(pgw->conninfo);
+		if (!pgw->conn || PQstatus(pgw->conn) == CONNECTION_BAD) {
+			pgw_lost(pgw, pgw->conn ? PQerrorMessage(pgw->conn) : "out of memory");
+			return;
+		}
+		pgw->state = PGW_CONNECTING;
+		st = PGRES_POLLING_WRITING;
+	} else {
+		st = PQconnectPoll(pgw->conn);
+	}
+	switch (st) {
+	case PGRES_POLLING_READING:
+		set_io(pgw, EV_READ);
+		break;
+	case PGRES_POLLING_WRITING:
+		set_io(pgw, EV_WRITE);
+		break;
+	case PGRES_POLLING_OK:
+		on_connected(pgw);
+		break;
+	default:
+		pgw_lost(pgw, PQerrorMessage(pgw->conn));
+		break;
+	}
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	pgw_connect(arg);
+}
+
+static void deferred_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgw *pgw = arg;
+
+	if (pgw->state == PGW_DOWN)
+		fail_queue(pgw, "database unavailable");
+	else
+		pgw_kick(pgw);
+}
+
+struct pgw *pgw_new(struct event_base *base, const char *conninfo,
+		    const struct pgw_stmt *stmts, int nstmts,
+		    pgw_state_fn on_state, void *state_arg)
+{
+	struct pgw *pgw = xcalloc(1, sizeof *pgw);
+
+	pgw->base = base;
+	pgw->conninfo = xstrdup(conninfo);
+	pgw->stmts = stmts;
+	pgw->nstmts = nstmts;
+	pgw->on_state = on_state;
+	pgw->state_arg = state_arg;
+	pgw->io_fd = -1;
+	pgw->backoff_ms = PGW_BACKOFF_MIN_MS;
+	pgw->next_seq = 1;
+	pgw->retry = evtimer_new(base, retry_cb, pgw);
+	pgw->deferred = event_new(base, -1, 0, deferred_cb, pgw);
+	return pgw;
+}
+
+void pgw_set_listen(struct pgw *pgw, const char *channel, pgw_notify_fn fn, void *arg)
+{
+	pgw->listen_channel = channel;
+	pgw->on_notify = fn;
+	pgw->notify_arg = arg;
+}
+
+void pgw_start(struct pgw *pgw)
+{
+	pgw_connect(pgw);
+}
+
+void pgw_free(struct pgw *pgw)
+{
+	struct pgw_job *job;
+
+	if (!pgw)
+		return;
+	set_io(pgw, 0);
+	if (pgw->conn)
+		PQfinish(pgw->conn);
+	pgw->conn = NULL;
+	pgw->inflight = NULL;
+	/* Free without callbacks: the owner is going away. */
+	while ((job = pgw->head)) {
+		pgw->head = job->next;
+		job_free(job);
+	}
+	event_free(pgw->retry);
+	event_free(pgw->deferred);
+	free(pgw->conninfo);
+	free(pgw);
+}
+
+bool pgw_is_up(const struct pgw *pgw) { return pgw->state == PGW_UP; }
+bool pgw_is_idle(const struct pgw *pgw) { return !pgw->head; }
+
+void pgw_submit(struct pgw *pgw, struct pgw_job *job)
+{
+	job->seq = pgw->next_seq++;
+	job->next = NULL;
+	if (pgw->tail)
+		pgw->tail->next = job;
+	else
+		pgw->head = job;
+	pgw->tail = job;
+	/* Sent after the current loop iteration: writes made meanwhile
+	 * join the same batch, and no callback runs inside this call. */
+	if (pgw->state == PGW_UP || pgw->state == PGW_DOWN)
+		event_active(pgw->deferred, 0, 0);
+}
+
+struct pgw_job *pgw_batch(struct pgw *pgw)
+{
+	struct pgw_job *t = pgw->tail;
+
+	if (t && t != pgw->inflight && t->transaction && !t->internal &&
+	    t->ncmds < PGW_BATCH_MAX)
+		return t;
+	t = pgw_job_new(true);
+	pgw_submit(pgw, t);
+	return t;
+}
+
+struct pgw_job *pgw_find_pending(struct pgw *pgw, uint64_t seq)
+{
+	for (struct pgw_job *j = pgw->head; j; j = j->next)
+		if (j->seq == seq)
+			return j;
+	return NULL;
+}
+
+void pgw_fail_batches(struct pgw *pgw)
+{
+	struct pgw_job **pp = &pgw->head, *failed = NULL, **ftail = &failed;
+
+	/* Unlink first, then call back: callbacks may queue new jobs. */
+	while (*pp) {
+		struct pgw_job *j = *pp;
+		if (j != pgw->inflight && j->transaction && !j->internal) {
+			*pp = j->next;
+			j->next = NULL;
+			*ftail = j;
+			ftail = &j->next;
+		} else {
+			pp = &j->next;
+		}
+	}
+	pgw->tail = NULL;
+	for (struct pgw_job *j = pgw->head; j; j = j->next)
+		pgw->tail = j;
+	while (failed) {
+		struct pgw_job *j = failed;
+		failed = j->next;
+		job_finish(j, false, "an earlier batch failed");
+	}
+}

@@ -1,0 +1,88 @@
+/*
+ * pgw: the daemon's asynchronous PostgreSQL connection (libpq pipeline
+ * mode on the libevent loop; the loop never blocks on the database).
+ *
+ * Owns the PGconn, a FIFO of jobs and the reconnect timer. A job is a
+ * list of prepared-statement executions, optionally wrapped in one
+ * transaction; its callbacks run once it has completed (or failed).
+ * Group commit: writes that arrive while a job is in flight join the
+ * open batch (pgw_batch) and share the next transaction.
+ */
+#ifndef KOLAPP_PGW_H
+#define KOLAPP_PGW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+struct pgw;
+struct pgw_job;
+
+struct pgw_stmt {
+	const char *name;
+	const char *sql;
+	int nparams;
+};
+
+/* What a finished job reports. results[i] is the result of the i-th
+ * added statement (not BEGIN/COMMIT); valid only during the callback.
+ * On failure ok is false, results may be NULL and error says why. */
+struct pgw_result {
+	bool ok;
+	int n;
+	PGresult **results;
+	const char *error;
+	uint64_t seq;          /* the job's sequence number */
+};
+
+typedef void (*pgw_done_fn)(void *arg, const struct pgw_result *res);
+/* Called when the connection becomes usable (up) or is lost (!up). */
+typedef void (*pgw_state_fn)(void *arg, bool up);
+/* Called for each NOTIFY received. */
+typedef void (*pgw_notify_fn)(void *arg, const char *channel, const char *payload);
+
+/* Creates the connection manager; stmts must outlive it. */
+struct pgw *pgw_new(struct event_base *base, const char *conninfo,
+		    const struct pgw_stmt *stmts, int nstmts,
+		    pgw_state_fn on_state, void *state_arg);
+/* Starts connecting (asynchronously). */
+void pgw_start(struct pgw *pgw);
+/* Closes the connection; queued jobs fail; no callback after return. */
+void pgw_free(struct pgw *pgw);
+bool pgw_is_up(const struct pgw *pgw);
+/* True when nothing is queued or in flight. */
+bool pgw_is_idle(const struct pgw *pgw);
+/* Statements to LISTEN on after each (re)connect, with a notify handler. */
+void pgw_set_listen(struct pgw *pgw, const char *channel, pgw_notify_fn fn, void *arg);
+
+/* A new job, not yet queued; owned by the caller until pgw_submit(). */
+struct pgw_job *pgw_job_new(bool transaction);
+/* Appends one execution of a prepared statement; values are copied
+ * (NULL entries are SQL NULL). */
+void pgw_job_add(struct pgw_job *job, const char *stmt, int nparams,
+		 const char *const *values);
+/* Adds a completion callback; a job may have many (group commit). */
+void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg);
+/* Queues the job; pgw owns it from here. Callbacks never run inside
+ * this call. */
+void pgw_submit(struct pgw *pgw, struct pgw_job *job);
+
+/*
+ * The open write batch: a queued transaction not yet sent, to which a
+ * write may add its statements and its callback. Creates and queues a
+ * new one when there is none or the open one is full.
+ */
+struct pgw_job *pgw_batch(struct pgw *pgw);
+/* The queued or in-flight job with that sequence number, or NULL when it
+ * has completed. */
+struct pgw_job *pgw_find_pending(struct pgw *pgw, uint64_t seq);
+/* Fails every queued write batch not yet sent: used when an earlier
+ * batch failed and later ones were built on its effects. */
+void pgw_fail_batches(struct pgw *pgw);
+/* Sequence number of a job (increasing in submission order). */
+uint64_t pgw_job_seq(const struct pgw_job *job);
+/* Number of statements in a job. */
+int pgw_job_size(const struct pgw_job *job);
+
+#endif

@@ -1,0 +1,559 @@
+#include "daemon/server.h"
+#include "daemon/log.h"
+#include "proto/proto.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+struct slot {
+	struct slot *next;
+	struct conn *conn;
+	char *line;
+	size_t len;
+	bool ready;
+	bool close_after;
+};
+
+struct conn {
+	struct server *srv;
+	uint64_t id;
+	struct bufferevent *bev;
+	char peer[64];
+	struct session session;
+	struct slot *head, *tail;
+	int npending;
+	int refs;
+	size_t scanned;            /* input bytes already searched for '\n' */
+	bool closed;
+	bool draining;             /* write what is queued, then close */
+	bool read_paused;
+	bool read_eof;             /* the peer half-closed: answer, then close */
+	int sub_office;
+	struct conn *sub_prev, *sub_next;
+	struct conn *prev, *next;  /* all connections */
+};
+
+struct listener {
+	struct evconnlistener *l;
+	struct listener *next;
+	char addr[80];
+};
+
+struct sublist {
+	struct conn *head;
+};
+
+struct server {
+	struct event_base *base;
+	struct session_ctx *sctx;
+	struct server_limits lim;
+	struct listener *listeners;
+	struct conn *conns;
+	int nconns;
+	uint64_t next_id;
+	struct sublist *subs;      /* indexed by office id */
+	int nsubs;
+	struct event *accept_retry;
+};
+
+void server_limits_default(struct server_limits *l)
+{
+	l->max_line = PROTO_DEFAULT_MAX_LINE;
+	l->max_output = 4u << 20;
+	l->max_pending = 256;
+	l->max_connections = 20000;
+	l->hello_timeout_s = 30;
+	l->idle_timeout_s = 0;
+}
+
+struct session *conn_session(struct conn *c) { return &c->session; }
+const char *conn_peer(const struct conn *c) { return c->peer; }
+uint64_t conn_id(const struct conn *c) { return c->id; }
+bool conn_is_closed(const struct conn *c) { return c->closed; }
+struct conn *slot_conn(struct slot *s) { return s->conn; }
+int server_connection_count(const struct server *srv) { return srv->nconns; }
+
+static void conn_unref(struct conn *c)
+{
+	struct slot *s;
+
+	if (--c->refs > 0)
+		return;
+	while ((s = c->head)) {
+		c->head = s->next;
+		free(s->line);
+		free(s);
+	}
+	free(c);
+}
+
+static void sub_unlink(struct conn *c)
+{
+	struct server *srv = c->srv;
+
+	if (!c->sub_office)
+		return;
+	if (c->sub_prev)
+		c->sub_prev->sub_next = c->sub_next;
+	else
+		srv->subs[c->sub_office].head = c->sub_next;
+	if (c->sub_next)
+		c->sub_next->sub_prev = c->sub_prev;
+	c->sub_prev = c->sub_next = NULL;
+	c->sub_office = 0;
+}
+
+void conn_subscribe(struct conn *c, int office_id)
+{
+	struct server *srv = c->srv;
+
+	sub_unlink(c);
+	if (office_id <= 0 || c->closed)
+		return;
+	if (office_id >= srv->nsubs) {
+		int n = office_id + 64;
+		srv->subs = realloc(srv->subs, (size_t)n * sizeof *srv->subs);
+		if (!srv->subs)
+			abort();
+		memset(srv->subs + srv->nsubs, 0, (size_t)(n - srv->nsubs) * sizeof *srv->subs);
+		srv->nsubs = n;
+	}
+	c->sub_office = office_id;
+	c->sub_next = srv->subs[office_id].head;
+	if (c->sub_next)
+		c->sub_next->sub_prev = c;
+	srv->subs[office_id].head = c;
+}
+
+void conn_close(struct conn *c, const char *reason)
+{
+	struct server *srv = c->srv;
+
+	if (c->closed)
+		return;
+	c->closed = true;
+	log_debug("C-%llu %s: closed: %s", (unsigned long long)c->id, c->peer, reason);
+	sub_unlink(c);
+	/* libevent holds its own reference while it runs our callbacks, so
+	 * freeing here is safe; the conn itself lives on while slots refer to it. */
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	conn_unref(c);
+}
+
+static bool output_over_limit(struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) > c->srv->lim.max_output;
+}
+
+/* Writes every answered reply at the head, in request order. */
+static void conn_flush(struct conn *c)
+{
+	struct slot *s;
+
+	while ((s = c->head) && s->ready) {
+		c->head = s->next;
+		if (!c->head)
+			c->tail = NULL;
+		if (!c->closed && !c->draining && s->line)
+			bufferevent_write(c->bev, s->line, s->len);
+		if (s->close_after && !c->closed)
+			c->draining = true;
+		free(s->line);
+		free(s);
+	}
+	if (c->closed)
+		return;
+	if (output_over_limit(c)) {
+		conn_close(c, "client does not read its replies");
+		return;
+	}
+	if (c->draining || (c->read_eof && !c->head)) {
+		bufferevent_disable(c->bev, EV_READ);
+		if (!evbuffer_get_length(bufferevent_get_output(c->bev)))
+			conn_close(c, c->draining ? "done" : "peer closed");
+	}
+}
+
+struct slot *conn_slot_new(struct conn *c)
+{
+	struct slot *s = calloc(1, sizeof *s);
+
+	if (!s)
+		abort();
+	s->conn = c;
+	if (c->tail)
+		c->tail->next = s;
+	else
+		c->head = s;
+	c->tail = s;
+	c->refs++;
+	c->npending++;
+	return s;
+}
+
+static void read_more(struct conn *c);
+
+void slot_complete(struct slot *s, char *line, size_t len, bool close_after)
+{
+	struct conn *c = s->conn;
+
+	s->line = line;
+	s->len = len;
+	s->ready = true;
+	s->close_after = close_after;
+	c->npending--;
+	if (!c->closed) {
+		conn_flush(c);
+		if (!c->closed && c->read_paused && c->npending < c->srv->lim.max_pending / 2) {
+			c->read_paused = false;
+			bufferevent_enable(c->bev, EV_READ);
+			read_more(c);
+		}
+	}
+	conn_unref(c);
+}
+
+/* Hands every complete line in the input to the session. */
+static void read_more(struct conn *c)
+{
+	struct server *srv = c->srv;
+	struct evbuffer *in;
+
+	c->refs++;   /* the session may close c under us */
+	while (!c->closed && !c->draining && !c->session.hello_pending) {
+		struct evbuffer_ptr start, eol;
+		size_t avail, len;
+		const char *line;
+
+		if (c->npending >= srv->lim.max_pending) {
+			c->read_paused = true;
+			bufferevent_disable(c->bev, EV_READ);
+			break;
+		}
+		in = bufferevent_get_input(c->bev);
+		avail = evbuffer_get_length(in);
+		if (!avail)
+			break;
+		evbuffer_ptr_set(in, &start, c->scanned, EVBUFFER_PTR_SET);
+		eol = evbuffer_search(in, "\n", 1, c->scanned < avail ? &start : NULL);
+		if (c->scanned >= avail || eol.pos < 0) {
+			c->scanned = avail;
+			if (avail > srv->lim.max_line + 1)   /* +1: a '\r' may come before '\n' */
+				session_too_large(c, srv->lim.max_line);
+			break;
+		}
+		len = (size_t)eol.pos;
+		c->scanned = 0;
+		line = (const char *)evbuffer_pullup(in, (ssize_t)len + 1);
+		if (len && line[len - 1] == '\r')
+			len--;
+		if (len > srv->lim.max_line) {
+			session_too_large(c, srv->lim.max_line);
+			break;
+		}
+		session_on_line(srv->sctx, c, line, len);
+		if (!c->closed)
+			evbuffer_drain(bufferevent_get_input(c->bev), (size_t)eol.pos + 1);
+	}
+	conn_unref(c);
+}
+
+void conn_resume(struct conn *c)
+{
+	if (!c->closed && !c->read_paused)
+		read_more(c);
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	read_more(arg);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	if ((c->draining || (c->read_eof && !c->head)) &&
+	    !evbuffer_get_length(bufferevent_get_output(bev)))
+		conn_close(c, c->draining ? "done" : "peer closed");
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & BEV_EVENT_TIMEOUT)
+		conn_close(c, "idle timeout");
+	else if (what & BEV_EVENT_EOF) {
+		/* A half-close still gets the answers to what was asked. */
+		c->read_eof = true;
+		conn_flush(c);
+	}
+	else if (what & BEV_EVENT_ERROR)
+		conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
+}
+
+static void format_peer(const struct sockaddr *sa, char *buf, size_t n)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+		snprintf(buf, n, "%s:%u", host, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+		snprintf(buf, n, "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, n, "local");
+	}
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct server *srv = arg;
+	struct conn *c;
+	struct timeval tv;
+	int one = 1;
+
+	if (srv->nconns >= srv->lim.max_connections) {
+		static const char refusal[] =
+			"{\"id\":null,\"ok\":false,\"error\":{\"code\":\"unavailable\","
+			"\"message\":\"too many connections\"}}\n";
+		ssize_t w = send(fd, refusal, sizeof refusal - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)w;
+		evutil_closesocket(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c = calloc(1, sizeof *c);
+	if (!c) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->srv = srv;
+	c->id = ++srv->next_id;
+	c->refs = 1;
+	format_peer(sa, c->peer, sizeof c->peer);
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->next = srv->conns;
+	if (c->next)
+		c->next->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	/* Stop reading once a line's worth is buffered: memory stays bounded. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, srv->lim.max_line + 2);
+	tv.tv_sec = srv->lim.hello_timeout_s;
+	tv.tv_usec = 0;
+	if (srv->lim.hello_timeout_s > 0)
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	log_debug("C-%llu %s: connected", (unsigned long long)c->id, c->peer);
+}
+
+static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	for (struct listener *l = srv->listeners; l; l = l->next)
+		evconnlistener_enable(l->l);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct server *srv = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { 0, 100000 };
+
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		/* Out of descriptors: pause accepting instead of spinning. */
+		log_warn("accept: %s; pausing new connections for 100 ms", strerror(err));
+		for (struct listener *x = srv->listeners; x; x = x->next)
+			evconnlistener_disable(x->l);
+		evtimer_add(srv->accept_retry, &tv);
+	} else {
+		log_warn("accept: %s", strerror(err));
+	}
+}
+
+struct server *server_new(struct event_base *base, struct session_ctx *sctx,
+			  const struct server_limits *limits)
+{
+	struct server *srv = calloc(1, sizeof *srv);
+
+	if (!srv)
+		abort();
+	srv->base = base;
+	srv->sctx = sctx;
+	srv->lim = *limits;
+	srv->accept_retry = evtimer_new(base, accept_retry_cb, srv);
+	return srv;
+}
+
+static int parse_addr(const char *addrport, struct sockaddr_storage *ss, int *sslen)
+{
+	char host[80];
+	const char *colon;
+	char *end;
+	long port;
+
+	if (addrport[0] == '[') {
+		const char *close = strchr(addrport, ']');
+		if (!close || close[1] != ':' || (size_t)(close - addrport - 1) >= sizeof host)
+			return -1;
+		memcpy(host, addrport + 1, (size_t)(close - addrport - 1));
+		host[close - addrport - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(addrport, ':');
+		if (!colon || (size_t)(colon - addrport) >= sizeof host)
+			return -1;
+		memcpy(host, addrport, (size_t)(colon - addrport));
+		host[colon - addrport] = '\0';
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535 || !colon[1])
+		return -1;
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	return -1;
+}
+
+int server_listen(struct server *srv, const char *addrport)
+{
+	struct sockaddr_storage ss;
+	int sslen;
+	struct listener *l;
+
+	if (parse_addr(addrport, &ss, &sslen) < 0) {
+		log_error("listen: cannot parse address %s (want ADDR:PORT or [V6ADDR]:PORT)", addrport);
+		return -1;
+	}
+	l = calloc(1, sizeof *l);
+	if (!l)
+		abort();
+	l->l = evconnlistener_new_bind(srv->base, accept_cb, srv,
+				       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+				       LEV_OPT_CLOSE_ON_EXEC |
+				       (ss.ss_family == AF_INET6 ? LEV_OPT_BIND_IPV6ONLY : 0),
+				       1024, (struct sockaddr *)&ss, sslen);
+	if (!l->l) {
+		log_error("listen: cannot listen on %s: %s", addrport, strerror(errno));
+		free(l);
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->l, accept_error_cb);
+	snprintf(l->addr, sizeof l->addr, "%s", addrport);
+	l->next = srv->listeners;
+	srv->listeners = l;
+	log_info("listening on %s", addrport);
+	return 0;
+}
+
+void server_stop_listening(struct server *srv)
+{
+	struct listener *l;
+
+	while ((l = srv->listeners)) {
+		srv->listeners = l->next;
+		evconnlistener_free(l->l);
+		free(l);
+	}
+	evtimer_del(srv->accept_retry);
+}
+
+void server_close_all(struct server *srv)
+{
+	while (srv->conns)
+		conn_close(srv->conns, "server shutting down");
+}
+
+void server_free(struct server *srv)
+{
+	if (!srv)
+		return;
+	server_stop_listening(srv);
+	server_close_all(srv);
+	event_free(srv->accept_retry);
+	free(srv->subs);
+	free(srv);
+}
+
+/* One encoding shared by all subscribers: the bytes are referenced, not copied. */
+struct shared_line {
+	int refs;
+	size_t len;
+	char *data;
+};
+
+static void shared_unref(const void *data, size_t len, void *arg)
+{
+	struct shared_line *sl = arg;
+	if (--sl->refs == 0) {
+		free(sl->data);
+		free(sl);
+	}
+}
+
+void server_emit(void *arg, int office_id, json_t *event)
+{
+	struct server *srv = arg;
+	struct shared_line *sl;
+	struct conn *c, *next;
+
+	if (office_id <= 0 || office_id >= srv->nsubs || !srv->subs[office_id].head)
+		return;
+	sl = calloc(1, sizeof *sl);
+	if (!sl)
+		return;
+	sl->data = proto_encode_event(event, &sl->len);
+	if (!sl->data) {
+		free(sl);
+		return;
+	}
+	sl->refs = 1;
+	for (c = srv->subs[office_id].head; c; c = next) {
+		next = c->sub_next;
+		if (c->draining)
+			continue;
+		sl->refs++;
+		evbuffer_add_reference(bufferevent_get_output(c->bev), sl->data, sl->len,
+				       shared_unref, sl);
+		if (output_over_limit(c))
+			conn_close(c, "subscriber does not read its events");
+	}
+	shared_unref(NULL, 0, sl);
+}

@@ -1,0 +1,36 @@
+#include "daemon/statements.h"
+
+#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
+
+const struct pgw_stmt kolapp_statements[] = {
+	/* loads: the engine reads results by column position */
+	{ "load_offices", "SELECT id, code, name, timezone FROM kolapp.offices ORDER BY id", 0 },
+	{ "load_queues",
+	  "SELECT id, office_id, code, name, open, active FROM kolapp.queues ORDER BY office_id, id", 0 },
+	{ "load_counters",
+	  "SELECT id, office_id, name, open, active FROM kolapp.counters ORDER BY office_id, id", 0 },
+	{ "load_counter_queues",
+	  "SELECT counter_id, queue_id, rank FROM kolapp.counter_queues ORDER BY counter_id, rank, queue_id", 0 },
+	/* Today's tickets (the office's day is within a day of the server's)
+	 * plus any earlier ticket not yet in a final state. */
+	{ "load_tickets",
+	  "SELECT office_id, business_day::text, origin_queue_id, queue_id, number, code, state, "
+	  US("issued_at") ", " US("sort_at") ", " US("called_at") ", " US("started_at") ", "
+	  US("finished_at") ", counter_id, recalls, idem_key "
+	  "FROM kolapp.tickets "
+	  "WHERE business_day >= current_date - 1 OR state IN ('waiting','called','serving') "
+	  "ORDER BY office_id, business_day, sort_at, id", 0 },
+	/* writes: one function each, so the event log is always written */
+	{ "d_issue", "SELECT kolapp.d_issue($1::int, $2::int, $3::date, $4::int, $5::text, $6::text, $7::timestamptz)", 7 },
+	{ "d_call", "SELECT kolapp.d_call($1::int, $2::date, $3::text, $4::int, $5::timestamptz)", 5 },
+	{ "d_recall", "SELECT kolapp.d_recall($1::int, $2::date, $3::text, $4::timestamptz)", 4 },
+	{ "d_set_state", "SELECT kolapp.d_set_state($1::int, $2::date, $3::text, $4::text, $5::timestamptz)", 5 },
+	{ "d_transfer", "SELECT kolapp.d_transfer($1::int, $2::date, $3::text, $4::int, $5::timestamptz)", 5 },
+	{ "d_counter_set_open", "SELECT kolapp.d_counter_set_open($1::int, $2::boolean)", 2 },
+	{ "d_expire", "SELECT kolapp.d_expire($1::int, $2::date, $3::timestamptz)", 3 },
+	/* auth */
+	{ "d_token_lookup",
+	  "SELECT role, office_id, office_code, counter_id, counter_name FROM kolapp.d_token_lookup($1::bytea)", 1 },
+};
+
+const int kolapp_statements_count = sizeof kolapp_statements / sizeof kolapp_statements[0];

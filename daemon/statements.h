@@ -1,0 +1,14 @@
+/*
+ * statements: every SQL statement kolappd runs, prepared once per
+ * database connection. Names are what the engine and auth pass to
+ * pgw_job_add(); all inputs are parameters.
+ */
+#ifndef KOLAPP_STATEMENTS_H
+#define KOLAPP_STATEMENTS_H
+
+#include "daemon/pgw.h"
+
+extern const struct pgw_stmt kolapp_statements[];
+extern const int kolapp_statements_count;
+
+#endif
