@@ -1,0 +1,153 @@
+#include "client/commands.h"
+
+#include <string.h>
+
+#include "client/fmt.h"
+
+static const struct command commands[] = {
+	{ "ping", "ping", NULL, NULL, "",
+	  "check that the server answers (no token needed)",
+	  "Sends ping and prints \"pong\" when the server answers.\n"
+	  "Needs no token: use it to check that kolappd is up.\n",
+	  .render = render_ping, .no_hello = true },
+	{ "issue", "issue", "QUEUE", "queue", "QUEUE [--key KEY]",
+	  "take a new ticket in QUEUE",
+	  "Takes a new ticket in QUEUE (a queue code such as S) and prints its\n"
+	  "number, its place in the queue and the estimated wait.\n"
+	  "--key KEY makes the request idempotent: the same key on the same\n"
+	  "business day returns the same ticket instead of a new one, so a\n"
+	  "kiosk may safely retry. Roles: kiosk, admin.\n",
+	  .render = render_issue },
+	{ "call-next", "call_next", NULL, NULL, "",
+	  "call the next waiting ticket to this counter",
+	  "Calls the ticket that has waited longest in this counter's queues\n"
+	  "(lower-ranked queues first). A ticket the counter still holds is\n"
+	  "finished first. Prints \"Nothing waiting.\" when no one waits.\n"
+	  "Roles: counter, admin (with --counter).\n",
+	  .render = render_call },
+	{ "call", "call", "CODE", "ticket", "CODE",
+	  "call ticket CODE to this counter",
+	  "Calls the waiting ticket CODE (such as S-042) to this counter, out\n"
+	  "of turn. A ticket the counter still holds is finished first.\n"
+	  "Roles: counter, admin (with --counter).\n",
+	  .render = render_call },
+	{ "recall", "recall", NULL, NULL, "",
+	  "announce this counter's called ticket again",
+	  "Announces the counter's called ticket again, on the display boards\n"
+	  "too. Roles: counter, admin (with --counter).\n",
+	  .render = render_recall },
+	{ "start", "start", NULL, NULL, "",
+	  "start serving this counter's called ticket",
+	  "Marks the counter's called ticket as being served.\n"
+	  "Roles: counter, admin (with --counter).\n",
+	  .render = render_start },
+	{ "finish", "finish", NULL, NULL, "",
+	  "finish this counter's ticket",
+	  "Marks the counter's ticket (called or serving) as done.\n"
+	  "Roles: counter, admin (with --counter).\n",
+	  .render = render_finish },
+	{ "no-show", "no_show", NULL, NULL, "",
+	  "mark this counter's called ticket as a no-show",
+	  "Marks the counter's called ticket as a no-show: the customer did\n"
+	  "not come. Roles: counter, admin (with --counter).\n",
+	  .render = render_no_show },
+	{ "transfer", "transfer", "QUEUE", "queue", "QUEUE",
+	  "send this counter's ticket to wait in QUEUE",
+	  "Puts the counter's ticket back to waiting, in QUEUE. It keeps its\n"
+	  "code and its original place in time. Roles: counter, admin (with\n"
+	  "--counter).\n",
+	  .render = render_transfer },
+	{ "cancel", "cancel", "CODE", "ticket", "CODE",
+	  "cancel waiting ticket CODE",
+	  "Cancels the waiting ticket CODE (such as S-042) of today.\n"
+	  "Roles: kiosk, admin.\n",
+	  .render = render_cancel },
+	{ "open", "counter_open", NULL, NULL, "",
+	  "open this counter",
+	  "Opens the counter so that it can call tickets.\n"
+	  "Roles: counter, admin (with --counter).\n",
+	  .render = render_counter },
+	{ "close", "counter_close", NULL, NULL, "",
+	  "close this counter",
+	  "Closes the counter: it cannot call tickets until opened again.\n"
+	  "Roles: counter, admin (with --counter).\n",
+	  .render = render_counter },
+	{ "ticket", "ticket", "CODE", "ticket", "CODE",
+	  "show ticket CODE",
+	  "Shows today's ticket CODE (such as S-042): its state, and its\n"
+	  "position and estimated wait while it waits. Any role.\n",
+	  .render = render_ticket },
+	{ "status", "status", NULL, NULL, "",
+	  "show queues, counters and recent calls",
+	  "Shows the office's queues (open or closed, how many wait, the\n"
+	  "estimated wait), its counters (open or closed, the ticket each\n"
+	  "holds) and the latest calls. Says \"(stale: database unreachable)\"\n"
+	  "when the server answers from memory during a database outage.\n"
+	  "Any role.\n",
+	  .render = render_status },
+	{ "watch", "subscribe", NULL, NULL, "",
+	  "print the office's events as they happen",
+	  "Subscribes to the office's events and prints one line for each,\n"
+	  "such as \"15:42:01  called   S-042 → counter 3\", until Ctrl-C\n"
+	  "(exit 0) or until the server closes the connection (exit 3).\n"
+	  "With --json, prints each event line as received.\n"
+	  "Roles: counter, display, admin.\n",
+	  .watch = true },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+const struct command *command_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static const char options_text[] =
+	"Options (anywhere on the line):\n"
+	"  -H, --host HOST      server address (default $KOLAPP_HOST or 127.0.0.1;\n"
+	"                       IPv6 literals such as ::1 work)\n"
+	"  -p, --port PORT      server port (default $KOLAPP_PORT or 7878)\n"
+	"  -t, --token TOKEN    access token (default $KOLAPP_TOKEN; the variable\n"
+	"                       keeps it out of the process list)\n"
+	"      --office CODE    act on another office (admin tokens)\n"
+	"      --counter NAME   act on counter NAME (admin tokens)\n"
+	"      --json           print the server's replies as raw JSON lines\n"
+	"      --timeout SEC    wait at most SEC seconds for the server (default 10)\n"
+	"  -h, --help           show this help, or the command's\n";
+
+static const char exit_text[] =
+	"Exit status: 0 done, 1 the server refused (an error reply), 2 usage\n"
+	"error, 3 cannot connect, connection lost or timed out.\n";
+
+void usage_print(FILE *f)
+{
+	char left[64];
+	size_t i;
+
+	fprintf(f, "Usage: kolapp [OPTIONS] COMMAND [ARGS]\n\n"
+		   "Command-line client of kolappd, the queue-ticketing daemon.\n\n"
+		   "Commands:\n");
+	for (i = 0; i < NCOMMANDS; i++) {
+		snprintf(left, sizeof(left), "%s%s%s", commands[i].name,
+			 commands[i].synopsis[0] ? " " : "", commands[i].synopsis);
+		fprintf(f, "  ");
+		print_padded(f, left, 26);
+		fprintf(f, "%s\n", commands[i].summary);
+	}
+	fprintf(f, "  ");
+	print_padded(f, "help [COMMAND]", 26);
+	fprintf(f, "show this help, or one command's\n\n%s\n%s",
+		options_text, exit_text);
+}
+
+void command_usage_print(FILE *f, const struct command *cmd)
+{
+	fprintf(f, "Usage: kolapp [OPTIONS] %s%s%s\n\n%s\n%s\n%s",
+		cmd->name, cmd->synopsis[0] ? " " : "", cmd->synopsis,
+		cmd->detail, options_text, exit_text);
+}
