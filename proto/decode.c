@@ -1,6 +1,7 @@
 /* proto: one line of JSON into a typed, validated request. */
 #include "proto/proto.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -166,10 +167,8 @@ int proto_decode(const char *line, size_t len, struct proto_request *req,
 		if (!v || json_is_null(v))
 			continue;
 		if (!json_is_string(v)) {
-			proto_error_set(err, PERR_BAD_REQUEST,
-					"field %s must be a string",
-					arg_fields[i].name);
-			return -1;
+			req->mistyped |= 1u << i;
+			continue;
 		}
 		*arg_slot(req, i) = json_string_value(v);
 	}
@@ -204,9 +203,35 @@ static const char *required_field(enum proto_op op)
 	}
 }
 
+/* Whether the op reads argument field i (see arg_fields). */
+static bool op_uses(enum proto_op op, const char *name)
+{
+	if (!strcmp(name, "token"))
+		return op == OP_HELLO;
+	if (!strcmp(name, "queue"))
+		return op == OP_ISSUE || op == OP_TRANSFER;
+	if (!strcmp(name, "key"))
+		return op == OP_ISSUE;
+	if (!strcmp(name, "ticket"))
+		return op == OP_CALL || op == OP_CANCEL || op == OP_TICKET;
+	if (!strcmp(name, "office"))
+		return op != OP_PING && op != OP_BYE && op != OP_HELLO;
+	if (!strcmp(name, "counter"))
+		return proto_op_is_counter_op(op);
+	return false;
+}
+
 int proto_check_args(const struct proto_request *req, struct proto_error *err)
 {
 	const char *need = required_field(req->op);
+
+	for (size_t i = 0; i < N_ARG_FIELDS; i++) {
+		if ((req->mistyped & (1u << i)) && op_uses(req->op, arg_fields[i].name)) {
+			proto_error_set(err, PERR_BAD_REQUEST, "field %s must be a string",
+					arg_fields[i].name);
+			return -1;
+		}
+	}
 
 	for (size_t i = 0; need && i < N_ARG_FIELDS; i++) {
 		if (strcmp(arg_fields[i].name, need) == 0 && !arg_get(req, i)) {
@@ -215,14 +240,12 @@ int proto_check_args(const struct proto_request *req, struct proto_error *err)
 			return -1;
 		}
 	}
-	/* Every argument present is checked, used by this op or not: an
-	 * empty or oversized value is a client bug worth reporting. */
 	for (size_t i = 0; i < N_ARG_FIELDS; i++) {
 		const char *name = arg_fields[i].name;
 		const char *v = arg_get(req, i);
 		size_t n;
 
-		if (!v)
+		if (!v || !op_uses(req->op, name))
 			continue;
 		n = strlen(v);
 		if (n == 0) {

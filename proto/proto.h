@@ -83,6 +83,9 @@ struct proto_request {
 	const char *ticket;     /* call, cancel, ticket */
 	const char *office;     /* any op (admin picks an office) */
 	const char *counter;    /* counter ops (admin names the counter) */
+	unsigned mistyped;      /* bit per argument field present but not a
+				   string; reported by proto_check_args() only
+				   when the op uses that field */
 };
 
 /* Result of looking for one line in a buffer. */
@@ -104,9 +107,10 @@ enum proto_frame proto_frame_find(const char *buf, size_t len, size_t max_line,
 /*
  * Decodes one line (without its terminator) into *req. Checks JSON
  * syntax, UTF-8, nesting depth, that the value is an object, that "op"
- * is a string naming a known op, and that every argument present has
- * the right type (string). Does NOT check that required arguments are
- * present: that comes after authorisation, see proto_check_args().
+ * is a string naming a known op. Argument fields are taken when they
+ * are strings; a mistyped one is only noted, because the contract ranks
+ * a bad argument after unauthorized and forbidden: proto_check_args()
+ * reports it, after authorisation.
  * Returns 0 on success. On failure returns -1 and fills *err; req->id is
  * still set when the line was parsed far enough to find it.
  * The caller calls proto_request_clear() in both cases.
@@ -114,8 +118,10 @@ enum proto_frame proto_frame_find(const char *buf, size_t len, size_t max_line,
 int proto_decode(const char *line, size_t len, struct proto_request *req,
 		 struct proto_error *err);
 
-/* Checks that the op's required arguments are present and well formed;
- * fills *err (bad_request naming the field) and returns -1 if not. */
+/* Checks the arguments the op uses (others are ignored, as unknown
+ * fields are): required ones present, each a non-empty string within
+ * its length limit; fills *err (bad_request naming the field) and
+ * returns -1 if not. */
 int proto_check_args(const struct proto_request *req, struct proto_error *err);
 
 /* Releases what proto_decode() took; safe on a zeroed or cleared req. */
