@@ -131,9 +131,10 @@ struct ticket *office_ticket(const struct office *o, const char *code)
 	if (*end || n < 1)
 		return NULL;
 	q = office_queue(o, qcode);
-	if (!q || n > q->ntoday)
+	if (!q || n > q->ntoday || !q->today[n - 1])
 		return NULL;
-	return q->today[n - 1];
+	/* Only the canonical spelling: S-42 and S-0042 are not S-042. */
+	return strcmp(q->today[n - 1]->code, code) ? NULL : q->today[n - 1];
 }
 
 static unsigned key_hash(const char *s)

@@ -70,7 +70,8 @@ static void end_held(struct change *c, struct office *o, struct counter *ctr,
 
 	t->state = state;
 	t->finished_at = now;
-	if (state == TS_DONE && t->called_at)
+	/* A ticket carried over midnight would skew the new day's estimates. */
+	if (state == TS_DONE && t->called_at && t->day == o->day)
 		queue_record_service(t->queue, now - t->called_at);
 	ctr->held = NULL;
 	sql_set_state(c, o, t, now);
@@ -135,6 +136,10 @@ static void op_issue(struct engine *e, struct office *o, const struct engine_req
 		return;
 	}
 	if (req->key && (t = office_key_lookup(o, req->key))) {
+		/* After a failed batch memory may hold a ticket the database
+		 * does not: answer for it only once reloaded. */
+		if (refuse_if_stale(e, reply, ctx))
+			return;
 		/* The same visitor pressed twice: the same ticket, once committed. */
 		struct pgw_job *job = e->pgw && t->issue_seq ? pgw_find_pending(e->pgw, t->issue_seq) : NULL;
 		c = change_begin(e, o, reply, ctx);
@@ -387,8 +392,10 @@ static struct ticket *find_any_ticket(const struct office *o, const char *code)
 {
 	struct ticket *t = office_ticket(o, code);
 
+	/* Yesterday's code is only visible while its counter still serves it. */
 	for (int i = 0; !t && i < o->ncarried; i++)
-		if (!strcmp(o->carried[i]->code, code))
+		if (!strcmp(o->carried[i]->code, code) && o->carried[i]->counter &&
+		    o->carried[i]->counter->held == o->carried[i])
 			t = o->carried[i];
 	return t;
 }
@@ -450,6 +457,8 @@ void engine_rollover(struct engine *e, struct office *o)
 	struct change *c;
 	struct sqlargs a;
 	int kept = 0;
+	json_t *expired = NULL, *ev;
+	size_t idx;
 
 	if (tzday_compute(o->tz, now, &o->day, &o->day_end) < 0)
 		tzday_compute("UTC", now, &o->day, &o->day_end);
@@ -485,6 +494,12 @@ void engine_rollover(struct engine *e, struct office *o)
 			}
 			if (t->state == TS_CALLED && t->counter && t->counter->held == t)
 				t->counter->held = NULL;
+			if (t->state == TS_WAITING || t->state == TS_CALLED) {
+				t->state = TS_EXPIRED;
+				if (!expired)
+					expired = json_array();
+				json_array_append_new(expired, state_event(o, t, now));
+			}
 			free(t->key);
 			free(t);
 		}
@@ -501,6 +516,9 @@ void engine_rollover(struct engine *e, struct office *o)
 	args_fill(&a, o, o->day, now);
 	const char *v[] = { a.office, a.day, a.at };
 	change_sql(c, "d_expire", 3, v);
+	json_array_foreach(expired, idx, ev)
+		change_event(c, json_incref(ev));
+	json_decref(expired);
 	for (int i = 0; i < o->nqueues; i++)
 		change_event(c, queue_event(e, o, o->queues[i], now));
 	change_commit(c, NULL);

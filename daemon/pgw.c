@@ -441,10 +441,20 @@ static void queue_front(struct pgw *pgw, struct pgw_job *job)
 		pgw->tail = job;
 }
 
+/* libpq prints server notices to stderr by default; route them to the log. */
+static void notice_cb(void *arg, const char *message)
+{
+	char line[512];
+	snprintf(line, sizeof line, "%s", message);
+	line[strcspn(line, "\n")] = '\0';
+	log_debug("database notice: %s", line);
+}
+
 static void on_connected(struct pgw *pgw)
 {
 	struct pgw_job *prep = pgw_job_new(false);
 
+	PQsetNoticeProcessor(pgw->conn, notice_cb, NULL);
 	PQsetnonblocking(pgw->conn, 1);
 	if (!PQenterPipelineMode(pgw->conn)) {
 		job_free(prep);

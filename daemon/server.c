@@ -236,7 +236,7 @@ static void read_more(struct conn *c)
 	struct evbuffer *in;
 
 	c->refs++;   /* the session may close c under us */
-	while (!c->closed && !c->draining && !c->session.hello_pending) {
+	while (!c->closed && !c->draining && !c->session.hello_pending && !c->session.said_bye) {
 		struct evbuffer_ptr start, eol;
 		size_t avail, len;
 		const char *line;
@@ -272,6 +272,14 @@ static void read_more(struct conn *c)
 			evbuffer_drain(bufferevent_get_input(c->bev), (size_t)eol.pos + 1);
 	}
 	conn_unref(c);
+}
+
+void conn_set_authenticated(struct conn *c)
+{
+	struct timeval tv = { c->srv->lim.idle_timeout_s, 0 };
+
+	if (!c->closed)
+		bufferevent_set_timeouts(c->bev, c->srv->lim.idle_timeout_s > 0 ? &tv : NULL, NULL);
 }
 
 void conn_resume(struct conn *c)

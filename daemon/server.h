@@ -59,6 +59,8 @@ void slot_complete(struct slot *s, char *line, size_t len, bool close_after);
 struct conn *slot_conn(struct slot *s);
 /* Adds c to (office_id > 0) or removes it from (0) its office's subscribers. */
 void conn_subscribe(struct conn *c, int office_id);
+/* After a successful hello: the idle timeout replaces the hello timeout. */
+void conn_set_authenticated(struct conn *c);
 /* Goes on reading requests after session.hello_pending is cleared. */
 void conn_resume(struct conn *c);
 /* Closes the connection at once (idempotent); reason goes to the log. */

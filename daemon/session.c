@@ -117,8 +117,9 @@ static void hello_done(void *ctx, enum proto_err err, const char *message,
 		return;
 	}
 	if (!conn_is_closed(hw->c)) {
-		if (s->authed && s->office_id != id->office_id)
-			conn_subscribe(hw->c, 0);
+		/* A new identity subscribes afresh, if its role may. */
+		conn_subscribe(hw->c, 0);
+		conn_set_authenticated(hw->c);
 		s->authed = true;
 		s->role = (enum role)id->role;
 		s->office_id = id->office_id;
@@ -151,6 +152,7 @@ static void handle(struct session_ctx *ctx, struct conn *c, struct proto_request
 		answer_now(c, req->id, PROTO_OK, NULL, NULL, false);
 		return;
 	case OP_BYE:
+		s->said_bye = true;
 		answer_now(c, req->id, PROTO_OK, NULL, NULL, true);
 		return;
 	case OP_HELLO: {

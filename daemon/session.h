@@ -21,6 +21,7 @@ int role_parse(const char *s);
 
 struct session {
 	bool hello_pending;        /* later lines wait: they depend on the identity */
+	bool said_bye;             /* nothing after bye is read */
 	bool authed;
 	enum role role;
 	int office_id;
