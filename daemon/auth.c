@@ -7,21 +7,35 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdio.h>
+#include <time.h>
 
 struct cached {
 	uint8_t hash[32];
 	struct auth_identity id;
+	int64_t recorded_s;        /* when its use was last written */
+};
+
+#define FAIL_SLOTS 1024            /* addresses tracked; the oldest is reused */
+#define USE_RECORD_EVERY_S 60      /* last-use writes per token at most this often */
+
+struct fail_slot {
+	char host[64];
+	int count;
+	int64_t window_start, blocked_until;
 };
 
 struct auth {
 	struct pgw *pgw;
 	struct cached *cache;
 	int ncache, capcache;
+	struct fail_slot fails[FAIL_SLOTS];
 };
 
 struct lookup {
 	struct auth *a;
 	uint8_t hash[32];
+	char from[64];
 	auth_done_fn done;
 	void *ctx;
 };
@@ -60,7 +74,8 @@ static struct cached *cache_find(struct auth *a, const uint8_t hash[32])
 	return hit;
 }
 
-static void cache_put(struct auth *a, const uint8_t hash[32], const struct auth_identity *id)
+static struct cached *cache_put(struct auth *a, const uint8_t hash[32],
+				 const struct auth_identity *id)
 {
 	struct cached *c = cache_find(a, hash);
 
@@ -72,9 +87,79 @@ static void cache_put(struct auth *a, const uint8_t hash[32], const struct auth_
 				abort();
 		}
 		c = &a->cache[a->ncache++];
+		memset(c, 0, sizeof *c);
 		memcpy(c->hash, hash, 32);
 	}
 	c->id = *id;
+	return c;
+}
+
+void auth_forget(struct auth *a, int token_id)
+{
+	for (int i = 0; i < a->ncache; i++)
+		if (a->cache[i].id.token_id == token_id) {
+			a->cache[i] = a->cache[--a->ncache];
+			i--;
+		}
+}
+
+/* Last use is bookkeeping, not authorisation: written at most once a
+ * minute per token, in its own small job that nobody waits for. */
+static void record_use(struct auth *a, struct cached *c, const char *from)
+{
+	int64_t now = time(NULL);
+	char id[16];
+
+	if (now - c->recorded_s < USE_RECORD_EVERY_S)
+		return;
+	c->recorded_s = now;
+	snprintf(id, sizeof id, "%d", c->id.token_id);
+	const char *v[] = { id, from };
+	struct pgw_job *job = pgw_job_new(false);
+	pgw_job_add(job, "d_token_used", 2, v);
+	pgw_submit(a->pgw, job);
+}
+
+static struct fail_slot *fail_find(struct auth *a, const char *host, bool create, int64_t now)
+{
+	struct fail_slot *oldest = &a->fails[0];
+
+	for (int i = 0; i < FAIL_SLOTS; i++) {
+		struct fail_slot *f = &a->fails[i];
+		if (f->host[0] && !strcmp(f->host, host))
+			return f;
+		if (f->window_start < oldest->window_start)
+			oldest = f;
+	}
+	if (!create)
+		return NULL;
+	memset(oldest, 0, sizeof *oldest);
+	snprintf(oldest->host, sizeof oldest->host, "%s", host);
+	oldest->window_start = now;
+	return oldest;
+}
+
+bool auth_is_blocked(struct auth *a, const char *host, int64_t now_s)
+{
+	struct fail_slot *f = fail_find(a, host, false, now_s);
+	return f && f->blocked_until > now_s;
+}
+
+void auth_note_failure(struct auth *a, const char *host, int64_t now_s)
+{
+	struct fail_slot *f = fail_find(a, host, true, now_s);
+
+	if (now_s - f->window_start > AUTH_FAIL_WINDOW_S) {
+		f->window_start = now_s;
+		f->count = 0;
+	}
+	if (++f->count >= AUTH_FAIL_MAX) {
+		f->blocked_until = now_s + AUTH_BLOCK_S;
+		f->count = 0;
+		f->window_start = now_s;
+		log_warn("%s: %d failed hellos: refusing hello for %d s", host, AUTH_FAIL_MAX,
+			 AUTH_BLOCK_S);
+	}
 }
 
 static void cache_drop(struct auth *a, const uint8_t hash[32])
@@ -109,24 +194,27 @@ static void on_lookup(void *arg, const struct pgw_result *res)
 		return;
 	}
 	memset(&id, 0, sizeof id);
-	id.role = role_parse(PQgetvalue(r, 0, 0));
-	id.office_id = atoi(PQgetvalue(r, 0, 1));
-	snprintf(id.office, sizeof id.office, "%s", PQgetvalue(r, 0, 2));
-	if (!PQgetisnull(r, 0, 3)) {
-		id.counter_id = atoi(PQgetvalue(r, 0, 3));
-		snprintf(id.counter, sizeof id.counter, "%s", PQgetvalue(r, 0, 4));
+	id.token_id = atoi(PQgetvalue(r, 0, 0));
+	id.role = role_parse(PQgetvalue(r, 0, 1));
+	id.office_id = atoi(PQgetvalue(r, 0, 2));
+	snprintf(id.office, sizeof id.office, "%s", PQgetvalue(r, 0, 3));
+	if (!PQgetisnull(r, 0, 4)) {
+		id.counter_id = atoi(PQgetvalue(r, 0, 4));
+		snprintf(id.counter, sizeof id.counter, "%s", PQgetvalue(r, 0, 5));
 	}
 	if (id.role <= 0) {
 		l->done(l->ctx, PERR_UNAUTHORIZED, "invalid token", NULL);
 		free(l);
 		return;
 	}
-	cache_put(l->a, l->hash, &id);
+	c = cache_put(l->a, l->hash, &id);
+	record_use(l->a, c, l->from);
 	l->done(l->ctx, PROTO_OK, NULL, &id);
 	free(l);
 }
 
-void auth_lookup(struct auth *a, const char *token, auth_done_fn done, void *ctx)
+void auth_lookup(struct auth *a, const char *token, const char *from, auth_done_fn done,
+		 void *ctx)
 {
 	struct lookup *l = calloc(1, sizeof *l);
 	char hex[2 + 64 + 1] = "\\x";
@@ -136,6 +224,7 @@ void auth_lookup(struct auth *a, const char *token, auth_done_fn done, void *ctx
 	if (!l)
 		abort();
 	l->a = a;
+	snprintf(l->from, sizeof l->from, "%s", from ? from : "");
 	l->done = done;
 	l->ctx = ctx;
 	auth_hash_token(token, l->hash);

@@ -80,6 +80,7 @@ int config_set(struct config *cfg, const char *key, const char *value, char *err
 		{ "max_connections", 1, 1000000 },
 		{ "hello_timeout", 0, 86400 },
 		{ "idle_timeout", 0, 86400 * 7 },
+		{ "rate_limit", 0, 1000000 },
 	};
 	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
 		if (strcmp(key, ints[i].key))
@@ -96,6 +97,7 @@ int config_set(struct config *cfg, const char *key, const char *value, char *err
 		case 3: cfg->limits.max_connections = (int)n; break;
 		case 4: cfg->limits.hello_timeout_s = (int)n; break;
 		case 5: cfg->limits.idle_timeout_s = (int)n; break;
+		case 6: cfg->limits.rate_limit = (int)n; break;
 		}
 		return 0;
 	}

@@ -66,6 +66,9 @@ void engine_load(struct engine *e);
 bool engine_is_stale(const struct engine *e);
 /* To be called when the database connection comes back or is lost. */
 void engine_db_state(struct engine *e, bool up);
+/* Reloads offices, queues, counters and queue lists (not tickets) and
+ * merges them into memory; for changes made in psql. */
+void engine_config_changed(struct engine *e);
 /* Advances the business day of offices whose local midnight has passed. */
 void engine_tick(struct engine *e);
 

@@ -97,6 +97,8 @@ struct engine {
 	bool reload_wanted;
 	uint64_t failed_seq;       /* highest batch seq already handled as failed */
 	uint64_t order;            /* next ticket order */
+	bool config_loading;       /* a configuration reload is in flight */
+	bool config_again;         /* another change arrived meanwhile */
 };
 
 /* engine.c */

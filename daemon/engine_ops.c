@@ -376,8 +376,10 @@ static void op_counter_open(struct engine *e, struct office *o, struct counter *
 	c = change_begin(e, o, reply, ctx);
 	ctr->open = open;
 	snprintf(id, sizeof id, "%d", ctr->id);
-	const char *v[] = { id, open ? "true" : "false" };
-	change_sql(c, "d_counter_set_open", 2, v);
+	char at[32];
+	tzday_iso8601(now, at);
+	const char *v[] = { id, open ? "true" : "false", at };
+	change_sql(c, "d_counter_set_open", 3, v);
 	json_t *ev = office_event(o, "counter", now);
 	json_object_set_new(ev, "counter", json_string(ctr->name));
 	json_object_set_new(ev, "open", json_boolean(open));

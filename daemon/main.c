@@ -16,6 +16,7 @@
 #include "daemon/auth.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/live.h"
 #include "daemon/log.h"
 #include "daemon/migrate.h"
 #include "daemon/pgw.h"
@@ -262,6 +263,7 @@ int main(int argc, char **argv)
 	d.server = server_new(d.base, &d.sctx, &d.cfg.limits);
 	/* The emit hook needs the server, made after the engine. */
 	engine_set_emit_arg(d.engine, d.server);
+	live_attach(d.pgw, d.engine, d.server, d.auth);
 
 	d.sigterm = evsignal_new(d.base, SIGTERM, signal_cb, &d);
 	d.sigint = evsignal_new(d.base, SIGINT, signal_cb, &d);

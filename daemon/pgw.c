@@ -642,3 +642,11 @@ void pgw_fail_batches(struct pgw *pgw)
 		job_finish(j, false, "an earlier batch failed");
 	}
 }
+
+bool pgw_has_batches(const struct pgw *pgw)
+{
+	for (const struct pgw_job *j = pgw->head; j; j = j->next)
+		if (j->transaction && !j->internal)
+			return true;
+	return false;
+}

@@ -53,6 +53,8 @@ void pgw_free(struct pgw *pgw);
 bool pgw_is_up(const struct pgw *pgw);
 /* True when nothing is queued or in flight. */
 bool pgw_is_idle(const struct pgw *pgw);
+/* True when a write batch is queued or in flight. */
+bool pgw_has_batches(const struct pgw *pgw);
 /* Statements to LISTEN on after each (re)connect, with a notify handler. */
 void pgw_set_listen(struct pgw *pgw, const char *channel, pgw_notify_fn fn, void *arg);
 

@@ -27,7 +27,10 @@ struct conn {
 	uint64_t id;
 	struct bufferevent *bev;
 	char peer[64];
+	char host[64];
 	struct session session;
+	double budget;             /* token bucket for the request rate limit */
+	struct timeval budget_at;
 	struct slot *head, *tail;
 	int npending;
 	int refs;
@@ -72,10 +75,49 @@ void server_limits_default(struct server_limits *l)
 	l->max_connections = 20000;
 	l->hello_timeout_s = 30;
 	l->idle_timeout_s = 0;
+	l->rate_limit = 2000;
 }
 
 struct session *conn_session(struct conn *c) { return &c->session; }
 const char *conn_peer(const struct conn *c) { return c->peer; }
+const char *conn_peer_host(const struct conn *c) { return c->host; }
+
+bool conn_rate_take(struct conn *c)
+{
+	int rate = c->srv->lim.rate_limit;
+	struct timeval now;
+	double elapsed;
+
+	if (rate <= 0)
+		return true;
+	event_base_gettimeofday_cached(c->srv->base, &now);
+	elapsed = (double)(now.tv_sec - c->budget_at.tv_sec) +
+		  (double)(now.tv_usec - c->budget_at.tv_usec) / 1e6;
+	c->budget_at = now;
+	/* A burst of two seconds' worth is fine; a flood is not. */
+	c->budget += elapsed * rate;
+	if (c->budget > 2.0 * rate)
+		c->budget = 2.0 * rate;
+	if (c->budget < 1.0)
+		return false;
+	c->budget -= 1.0;
+	return true;
+}
+
+int server_close_token(struct server *srv, int token_id)
+{
+	int n = 0;
+	struct conn *c, *next;
+
+	for (c = srv->conns; c; c = next) {
+		next = c->next;
+		if (c->session.authed && c->session.token_id == token_id) {
+			conn_close(c, "token revoked");
+			n++;
+		}
+	}
+	return n;
+}
 uint64_t conn_id(const struct conn *c) { return c->id; }
 bool conn_is_closed(const struct conn *c) { return c->closed; }
 struct conn *slot_conn(struct slot *s) { return s->conn; }
@@ -316,21 +358,23 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
 }
 
-static void format_peer(const struct sockaddr *sa, char *buf, size_t n)
+static void format_peer(const struct sockaddr *sa, struct conn *c)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
 
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
 		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-		snprintf(buf, n, "%s:%u", host, ntohs(in->sin_port));
+		snprintf(c->peer, sizeof c->peer, "%s:%u", host, ntohs(in->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-		snprintf(buf, n, "[%s]:%u", host, ntohs(in6->sin6_port));
+		snprintf(c->peer, sizeof c->peer, "[%s]:%u", host, ntohs(in6->sin6_port));
 	} else {
-		snprintf(buf, n, "local");
+		snprintf(host, sizeof host, "local");
+		snprintf(c->peer, sizeof c->peer, "local");
 	}
+	snprintf(c->host, sizeof c->host, "%s", host);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -359,7 +403,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->srv = srv;
 	c->id = ++srv->next_id;
 	c->refs = 1;
-	format_peer(sa, c->peer, sizeof c->peer);
+	format_peer(sa, c);
+	event_base_gettimeofday_cached(srv->base, &c->budget_at);
+	c->budget = 2.0 * srv->lim.rate_limit;
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev) {
 		evutil_closesocket(fd);

@@ -26,6 +26,7 @@ struct server_limits {
 	int max_connections;
 	int hello_timeout_s;      /* idle before a successful hello */
 	int idle_timeout_s;       /* idle after hello; 0: none */
+	int rate_limit;           /* requests per second per connection; 0: none */
 };
 
 void server_limits_default(struct server_limits *l);
@@ -40,6 +41,8 @@ void server_stop_listening(struct server *srv);
 void server_close_all(struct server *srv);
 void server_free(struct server *srv);
 int server_connection_count(const struct server *srv);
+/* Closes every connection that said hello with this token; returns how many. */
+int server_close_token(struct server *srv, int token_id);
 
 /* Engine emit hook: encodes the event once and queues it to every
  * subscriber of the office. */
@@ -48,6 +51,10 @@ void server_emit(void *srv, int office_id, json_t *event);
 /* ---- used by session.c ---- */
 struct session *conn_session(struct conn *c);
 const char *conn_peer(const struct conn *c);
+/* The peer's address without the port (for per-address limits). */
+const char *conn_peer_host(const struct conn *c);
+/* Takes one request from the connection's rate budget; false when spent. */
+bool conn_rate_take(struct conn *c);
 uint64_t conn_id(const struct conn *c);
 bool conn_is_closed(const struct conn *c);
 /* A place in the connection's reply order; holds a reference on c. */

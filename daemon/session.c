@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "build_config.h"
 
@@ -95,6 +96,7 @@ void session_too_large(struct conn *c, size_t max_line)
 struct hello_wait {
 	struct pending *p;
 	struct conn *c;
+	struct auth *auth;
 };
 
 static void hello_done(void *ctx, enum proto_err err, const char *message,
@@ -105,6 +107,8 @@ static void hello_done(void *ctx, enum proto_err err, const char *message,
 
 	s->hello_pending = false;
 	if (err != PROTO_OK) {
+		if (err == PERR_UNAUTHORIZED)
+			auth_note_failure(hw->auth, conn_peer_host(hw->c), time(NULL));
 		if (err == PERR_UNAUTHORIZED && !conn_is_closed(hw->c)) {
 			log_info("C-%llu %s: hello refused: %s",
 				 (unsigned long long)conn_id(hw->c), conn_peer(hw->c), message);
@@ -121,6 +125,7 @@ static void hello_done(void *ctx, enum proto_err err, const char *message,
 		conn_subscribe(hw->c, 0);
 		conn_set_authenticated(hw->c);
 		s->authed = true;
+		s->token_id = id->token_id;
 		s->role = (enum role)id->role;
 		s->office_id = id->office_id;
 		s->counter_id = id->counter_id;
@@ -160,13 +165,20 @@ static void handle(struct session_ctx *ctx, struct conn *c, struct proto_request
 			answer_now(c, req->id, err.code, err.message, NULL, false);
 			return;
 		}
+		if (auth_is_blocked(ctx->auth, conn_peer_host(c), time(NULL))) {
+			answer_now(c, req->id, PERR_RATE_LIMITED,
+				   "too many failed hellos from this address: try again later",
+				   NULL, false);
+			return;
+		}
 		struct hello_wait *hw = calloc(1, sizeof *hw);
 		if (!hw)
 			abort();
 		hw->c = c;
+		hw->auth = ctx->auth;
 		hw->p = pending_new(c, req->id);
 		s->hello_pending = true;
-		auth_lookup(ctx->auth, req->token, hello_done, hw);
+		auth_lookup(ctx->auth, req->token, conn_peer_host(c), hello_done, hw);
 		return;
 	}
 	default:
@@ -236,6 +248,8 @@ void session_on_line(struct session_ctx *ctx, struct conn *c, const char *line, 
 
 	if (proto_decode(line, len, &req, &err) < 0)
 		answer_now(c, req.id, err.code, err.message, NULL, false);
+	else if (!conn_rate_take(c))
+		answer_now(c, req.id, PERR_RATE_LIMITED, "too many requests: slow down", NULL, false);
 	else
 		handle(ctx, c, &req);
 	proto_request_clear(&req);

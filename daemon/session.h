@@ -23,6 +23,7 @@ struct session {
 	bool hello_pending;        /* later lines wait: they depend on the identity */
 	bool said_bye;             /* nothing after bye is read */
 	bool authed;
+	int token_id;
 	enum role role;
 	int office_id;
 	int counter_id;

@@ -26,11 +26,13 @@ const struct pgw_stmt kolapp_statements[] = {
 	{ "d_recall", "SELECT kolapp.d_recall($1::int, $2::date, $3::text, $4::timestamptz)", 4 },
 	{ "d_set_state", "SELECT kolapp.d_set_state($1::int, $2::date, $3::text, $4::text, $5::timestamptz)", 5 },
 	{ "d_transfer", "SELECT kolapp.d_transfer($1::int, $2::date, $3::text, $4::int, $5::timestamptz)", 5 },
-	{ "d_counter_set_open", "SELECT kolapp.d_counter_set_open($1::int, $2::boolean)", 2 },
+	{ "d_counter_set_open", "SELECT kolapp.d_counter_set_open($1::int, $2::boolean, $3::timestamptz)", 3 },
 	{ "d_expire", "SELECT kolapp.d_expire($1::int, $2::date, $3::timestamptz)", 3 },
 	/* auth */
 	{ "d_token_lookup",
-	  "SELECT role, office_id, office_code, counter_id, counter_name FROM kolapp.d_token_lookup($1::bytea)", 1 },
+	  "SELECT token_id, role, office_id, office_code, counter_id, counter_name "
+	  "FROM kolapp.d_token_lookup($1::bytea)", 1 },
+	{ "d_token_used", "SELECT kolapp.d_token_used($1::int, $2::text)", 2 },
 };
 
 const int kolapp_statements_count = sizeof kolapp_statements / sizeof kolapp_statements[0];
