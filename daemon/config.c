@@ -21,6 +21,14 @@ void config_clear(struct config *cfg)
 	free(cfg->conninfo);
 	for (int i = 0; i < cfg->nlisten; i++)
 		free(cfg->listen[i]);
+	for (int i = 0; i < cfg->nlisten_tls; i++)
+		free(cfg->listen_tls[i]);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->conninfo_file);
+	for (int i = 0; i < cfg->nhttp; i++)
+		free(cfg->http[i]);
+	free(cfg->data_dir);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -32,6 +40,17 @@ int config_add_listen(struct config *cfg, const char *addr)
 	if (!cfg->listen[cfg->nlisten])
 		abort();
 	cfg->nlisten++;
+	return 0;
+}
+
+int config_add_http(struct config *cfg, const char *addr)
+{
+	if (cfg->nhttp == CONFIG_MAX_LISTEN)
+		return -1;
+	cfg->http[cfg->nhttp] = strdup(addr);
+	if (!cfg->http[cfg->nhttp])
+		abort();
+	cfg->nhttp++;
 	return 0;
 }
 
@@ -62,6 +81,46 @@ int config_set(struct config *cfg, const char *key, const char *value, char *err
 			snprintf(err, errsize, "too many listen addresses (at most %d)", CONFIG_MAX_LISTEN);
 			return -1;
 		}
+		return 0;
+	}
+	if (!strcmp(key, "http")) {
+		if (config_add_http(cfg, value) < 0) {
+			snprintf(err, errsize, "too many http addresses (at most %d)", CONFIG_MAX_LISTEN);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "data_dir")) {
+		free(cfg->data_dir);
+		cfg->data_dir = strdup(value);
+		if (!cfg->data_dir)
+			abort();
+		return 0;
+	}
+	if (!strcmp(key, "listen_tls")) {
+		if (cfg->nlisten_tls == CONFIG_MAX_LISTEN) {
+			snprintf(err, errsize, "too many listen_tls addresses (at most %d)",
+				 CONFIG_MAX_LISTEN);
+			return -1;
+		}
+		cfg->listen_tls[cfg->nlisten_tls] = strdup(value);
+		if (!cfg->listen_tls[cfg->nlisten_tls++])
+			abort();
+		return 0;
+	}
+	if (!strcmp(key, "conninfo_file")) {
+		free(cfg->conninfo_file);
+		cfg->conninfo_file = strdup(value);
+		if (!cfg->conninfo_file)
+			abort();
+		return 0;
+	}
+	if (!strcmp(key, "tls_cert") || !strcmp(key, "tls_key")) {
+		char **dst = key[4] == 'c' ? &cfg->tls_cert : &cfg->tls_key;
+		free(*dst);
+		*dst = strdup(value);
+		if (!*dst)
+			abort();
 		return 0;
 	}
 	if (!strcmp(key, "log_level")) {
@@ -146,6 +205,16 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 		fresh.conninfo = strdup(cfg->conninfo);
 	for (int i = 0; i < cfg->nlisten; i++)
 		config_add_listen(&fresh, cfg->listen[i]);
+	for (int i = 0; i < cfg->nlisten_tls; i++)
+		config_set(&fresh, "listen_tls", cfg->listen_tls[i], err, errsize);
+	if (cfg->tls_cert)
+		fresh.tls_cert = strdup(cfg->tls_cert);
+	if (cfg->tls_key)
+		fresh.tls_key = strdup(cfg->tls_key);
+	for (int i = 0; i < cfg->nhttp; i++)
+		config_add_http(&fresh, cfg->http[i]);
+	if (cfg->data_dir)
+		fresh.data_dir = strdup(cfg->data_dir);
 	f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errsize, "cannot open %s: %s", path, strerror(errno));

@@ -15,6 +15,13 @@ struct config {
 	char *conninfo;
 	char *listen[CONFIG_MAX_LISTEN];
 	int nlisten;
+	char *listen_tls[CONFIG_MAX_LISTEN];
+	int nlisten_tls;
+	char *tls_cert, *tls_key;  /* PEM files for the TLS listeners */
+	char *conninfo_file;       /* a file holding the conninfo (keeps passwords out) */
+	char *http[CONFIG_MAX_LISTEN];  /* HTTP listen addresses; none: no HTTP */
+	int nhttp;
+	char *data_dir;                 /* NULL: the compiled-in default */
 	int log_level;
 	struct server_limits limits;
 };
@@ -26,6 +33,8 @@ void config_clear(struct config *cfg);
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errsize);
 /* Adds a listen address; -1 when there are too many. */
 int config_add_listen(struct config *cfg, const char *addr);
+/* Adds an HTTP listen address; -1 when there are too many. */
+int config_add_http(struct config *cfg, const char *addr);
 /* Sets one key; -1 with a message when the key or value is bad. */
 int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errsize);
 

@@ -80,6 +80,20 @@ int engine_counter_id(const struct engine *e, int office_id, const char *name)
 	return c ? c->id : 0;
 }
 
+void engine_each_queue(const struct engine *e,
+		       void (*fn)(void *arg, const char *office, const char *queue,
+				  int waiting, int64_t oldest_us),
+		       void *arg)
+{
+	for (int i = 0; i < e->noffices; i++)
+		for (int k = 0; k < e->offices[i]->nqueues; k++) {
+			const struct queue *q = e->offices[i]->queues[k];
+			if (q->active)
+				fn(arg, e->offices[i]->code, q->code, q->nwaiting,
+				   q->nwaiting ? q->waiting[0]->sort_at : 0);
+		}
+}
+
 struct queue *office_queue(const struct office *o, const char *code)
 {
 	for (int i = 0; i < o->nqueues; i++)

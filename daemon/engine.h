@@ -72,6 +72,12 @@ void engine_config_changed(struct engine *e);
 /* Advances the business day of offices whose local midnight has passed. */
 void engine_tick(struct engine *e);
 
+/* Calls fn for every active queue: its office and code, how many wait,
+ * and the original issue time of the first in line (0: none). */
+void engine_each_queue(const struct engine *e,
+		       void (*fn)(void *arg, const char *office, const char *queue,
+				  int waiting, int64_t oldest_us),
+		       void *arg);
 /* Looks up an office by code; 0 when unknown. */
 int engine_office_id(const struct engine *e, const char *code);
 const char *engine_office_code(const struct engine *e, int office_id);

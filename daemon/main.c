@@ -1,11 +1,11 @@
 /*
- * kolappd: start-up, signals and shutdown. Everything else lives in the
- * modules: config, pgw (database), engine (queues), server (sockets),
- * session (what a client may do), auth (tokens).
+ * kolappd: start-up, signals, reload and shutdown. Everything else lives
+ * in the modules: options/config, pgw (database), engine (queues),
+ * server (sockets), session (what a client may do), auth (tokens),
+ * http (board and API), live (psql changes), notify (systemd).
  */
 #include "build_config.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +16,12 @@
 #include "daemon/auth.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/http.h"
 #include "daemon/live.h"
 #include "daemon/log.h"
 #include "daemon/migrate.h"
+#include "daemon/notify.h"
+#include "daemon/options.h"
 #include "daemon/pgw.h"
 #include "daemon/server.h"
 #include "daemon/session.h"
@@ -26,34 +29,52 @@
 
 #define SHUTDOWN_GRACE_MS 5000
 
+#ifndef KOLAPP_DATADIR
+#define KOLAPP_DATADIR "/usr/local/share/kolapp"
+#endif
+
 struct daemon {
+	struct options opts;
 	struct config cfg;
+	int activated_fds;        /* sockets passed by systemd */
 	struct event_base *base;
 	struct pgw *pgw;
 	struct engine *engine;
 	struct auth *auth;
 	struct server *server;
+	struct http *http;        /* NULL without --http */
 	struct session_ctx sctx;
-	struct event *sigterm, *sigint, *tick, *shutdown_step;
+	struct event *sigterm, *sigint, *sighup, *tick, *shutdown_step, *watchdog;
 	bool listening;
 	bool stopping;
 	int shutdown_ticks;
 	int exit_code;
 };
 
-static void usage(FILE *out)
+static void fail_start(struct daemon *d)
 {
-	fprintf(out,
-		"Usage: kolappd [OPTIONS]\n"
-		"The kolapp queue-ticketing daemon.\n\n"
-		"  -c, --conninfo STR    PostgreSQL connection string (or set it in the config)\n"
-		"  -l, --listen ADDR:PORT  listen for clients (repeatable; [::1]:7878 for IPv6;\n"
-		"                        default 127.0.0.1:7878)\n"
-		"  -f, --config FILE     read settings from FILE (key = value lines)\n"
-		"      --migrate         create or upgrade the database schema, then exit\n"
-		"      --log-level LEVEL debug, info, warn or error (default info)\n"
-		"  -V, --version         print the version and exit\n"
-		"  -h, --help            print this help and exit\n");
+	d->exit_code = 1;
+	event_base_loopexit(d->base, NULL);
+}
+
+static int open_listeners(struct daemon *d)
+{
+	for (int i = 0; i < d->activated_fds; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "systemd socket %d", 3 + i);
+		if (server_adopt_fd(d->server, 3 + i, name) < 0)
+			return -1;
+	}
+	for (int i = 0; i < d->cfg.nlisten; i++)
+		if (server_listen(d->server, d->cfg.listen[i]) < 0)
+			return -1;
+	for (int i = 0; i < d->cfg.nlisten_tls; i++)
+		if (server_listen_tls(d->server, d->cfg.listen_tls[i]) < 0)
+			return -1;
+	for (int i = 0; i < d->cfg.nhttp; i++)
+		if (http_listen(d->http, d->cfg.http[i]) < 0)
+			return -1;
+	return 0;
 }
 
 static void on_loaded(void *arg, bool ok)
@@ -63,14 +84,13 @@ static void on_loaded(void *arg, bool ok)
 	if (!ok || d->listening || d->stopping)
 		return;
 	/* Accept clients only once the offices are in memory. */
-	for (int i = 0; i < d->cfg.nlisten; i++)
-		if (server_listen(d->server, d->cfg.listen[i]) < 0) {
-			d->exit_code = 1;
-			event_base_loopexit(d->base, NULL);
-			return;
-		}
+	if (open_listeners(d) < 0) {
+		fail_start(d);
+		return;
+	}
 	d->listening = true;
 	log_info("kolappd %s ready", PACKAGE_VERSION);
+	notify_ready("serving");
 }
 
 static void on_db_state(void *arg, bool up)
@@ -79,10 +99,25 @@ static void on_db_state(void *arg, bool up)
 	engine_db_state(d->engine, up);
 }
 
+/* Engine events go to the protocol's subscribers and to HTTP's. */
+static void emit_both(void *arg, int office_id, json_t *event)
+{
+	struct daemon *d = arg;
+
+	http_emit(d->http, office_id, event);
+	server_emit(d->server, office_id, event);
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	engine_tick(d->engine);
+}
+
+/* From the loop itself: a loop that is stuck stops petting the dog. */
+static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	notify_watchdog();
 }
 
 /* Waits for commits in flight to answer, then lets replies drain. */
@@ -110,8 +145,83 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	d->stopping = true;
 	log_info("signal %d: shutting down", (int)sig);
+	notify_stopping();
 	server_stop_listening(d->server);
 	event_add(d->shutdown_step, &tv);
+}
+
+static bool in_list(char *const *list, int n, const char *v)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(list[i], v))
+			return true;
+	return false;
+}
+
+struct unlisten_walk {
+	struct daemon *d;
+	const struct config *fresh;
+	char gone[2 * CONFIG_MAX_LISTEN][80];
+	bool gone_tls[2 * CONFIG_MAX_LISTEN];
+	int ngone;
+};
+
+static void find_gone(void *arg, const char *addr, bool tls)
+{
+	struct unlisten_walk *w = arg;
+	bool keep = tls ? in_list(w->fresh->listen_tls, w->fresh->nlisten_tls, addr)
+			: in_list(w->fresh->listen, w->fresh->nlisten, addr);
+
+	/* Sockets systemd passed are not ours to close. */
+	if (keep || !strncmp(addr, "systemd", 7) || w->ngone == 2 * CONFIG_MAX_LISTEN)
+		return;
+	snprintf(w->gone[w->ngone], sizeof w->gone[0], "%s", addr);
+	w->gone_tls[w->ngone++] = tls;
+}
+
+/* Applies a validated configuration: what can change live does. */
+static void apply_config(struct daemon *d, struct config *fresh)
+{
+	struct unlisten_walk w = { .d = d, .fresh = fresh };
+
+	log_set_level((enum log_level)fresh->log_level);
+	server_set_limits(d->server, &fresh->limits);
+	if (fresh->nlisten_tls && server_set_tls(d->server, fresh->tls_cert, fresh->tls_key) < 0)
+		log_warn("reload: keeping the old TLS certificate");
+	server_each_listener(d->server, find_gone, &w);
+	for (int i = 0; i < w.ngone; i++)
+		server_unlisten(d->server, w.gone[i], w.gone_tls[i]);
+	for (int i = 0; i < fresh->nlisten; i++)
+		if (!server_has_listener(d->server, fresh->listen[i], false))
+			server_listen(d->server, fresh->listen[i]);
+	for (int i = 0; i < fresh->nlisten_tls; i++)
+		if (!server_has_listener(d->server, fresh->listen_tls[i], true))
+			server_listen_tls(d->server, fresh->listen_tls[i]);
+	if (strcmp(fresh->conninfo, d->cfg.conninfo))
+		log_warn("reload: the database connection changes only at a restart");
+	if (fresh->nhttp != d->cfg.nhttp ||
+	    (fresh->data_dir && d->cfg.data_dir ? strcmp(fresh->data_dir, d->cfg.data_dir)
+						: fresh->data_dir != d->cfg.data_dir))
+		log_warn("reload: HTTP listeners and data_dir change only at a restart");
+	config_clear(&d->cfg);
+	d->cfg = *fresh;
+}
+
+static void sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct config fresh;
+	char err[512];
+
+	notify_reloading();
+	if (options_build_config(&d->opts, d->activated_fds > 0, &fresh, err, sizeof err) < 0) {
+		/* A bad file changes nothing: the running configuration stays. */
+		log_error("reload refused: %s; keeping the running configuration", err);
+	} else {
+		apply_config(d, &fresh);
+		log_info("configuration reloaded");
+	}
+	notify_ready("serving");
 }
 
 static int run_migrate(const char *conninfo)
@@ -149,96 +259,68 @@ static int check_schema(const char *conninfo)
 	return rc;
 }
 
-static int parse_args(struct daemon *d, int argc, char **argv, bool *migrate)
+static void add_events(struct daemon *d)
 {
-	static const struct option opts[] = {
-		{ "conninfo", required_argument, NULL, 'c' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "config", required_argument, NULL, 'f' },
-		{ "migrate", no_argument, NULL, 'm' },
-		{ "log-level", required_argument, NULL, 'L' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *conninfo = NULL, *config_file = NULL, *level = NULL;
-	const char *listens[CONFIG_MAX_LISTEN];
-	int nlisten = 0, ch;
-	char err[256];
+	static const struct timeval one_second = { 1, 0 };
+	uint64_t wd = notify_watchdog_usec();
 
-	while ((ch = getopt_long(argc, argv, "c:l:f:Vh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': conninfo = optarg; break;
-		case 'f': config_file = optarg; break;
-		case 'm': *migrate = true; break;
-		case 'L': level = optarg; break;
-		case 'l':
-			if (nlisten == CONFIG_MAX_LISTEN) {
-				fprintf(stderr, "kolappd: at most %d --listen\n", CONFIG_MAX_LISTEN);
-				return 2;
-			}
-			listens[nlisten++] = optarg;
-			break;
-		case 'V':
-			printf("kolappd %s (protocol 1)\n", PACKAGE_VERSION);
-			exit(0);
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return 2;
-		}
+	d->sigterm = evsignal_new(d->base, SIGTERM, signal_cb, d);
+	d->sigint = evsignal_new(d->base, SIGINT, signal_cb, d);
+	d->sighup = evsignal_new(d->base, SIGHUP, sighup_cb, d);
+	d->tick = event_new(d->base, -1, EV_PERSIST, tick_cb, d);
+	d->shutdown_step = event_new(d->base, -1, EV_PERSIST, shutdown_step_cb, d);
+	event_add(d->sigterm, NULL);
+	event_add(d->sigint, NULL);
+	event_add(d->sighup, NULL);
+	event_add(d->tick, &one_second);
+	if (wd) {
+		struct timeval half = { (time_t)(wd / 2 / 1000000), (suseconds_t)(wd / 2 % 1000000) };
+		d->watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);
+		event_add(d->watchdog, &half);
 	}
-	if (optind < argc) {
-		fprintf(stderr, "kolappd: unexpected argument: %s\n", argv[optind]);
-		return 2;
-	}
-	if (config_file && config_load_file(&d->cfg, config_file, err, sizeof err) < 0) {
-		fprintf(stderr, "kolappd: %s: %s\n", config_file, err);
-		return 2;
-	}
-	/* The command line overrides the file. */
-	if (conninfo) {
-		free(d->cfg.conninfo);
-		d->cfg.conninfo = strdup(conninfo);
-	}
-	if (level && config_set(&d->cfg, "log_level", level, err, sizeof err) < 0) {
-		fprintf(stderr, "kolappd: --log-level: %s\n", err);
-		return 2;
-	}
-	if (nlisten) {
-		for (int i = 0; i < d->cfg.nlisten; i++)
-			free(d->cfg.listen[i]);
-		d->cfg.nlisten = 0;
-		for (int i = 0; i < nlisten; i++)
-			config_add_listen(&d->cfg, listens[i]);
-	}
-	if (!d->cfg.nlisten)
-		config_add_listen(&d->cfg, "127.0.0.1:7878");
-	if (!d->cfg.conninfo) {
-		fprintf(stderr, "kolappd: no database: pass --conninfo or set conninfo in the config\n");
-		return 2;
-	}
-	return 0;
+}
+
+static void free_all(struct daemon *d)
+{
+	server_free(d->server);
+	http_free(d->http);
+	pgw_free(d->pgw);
+	engine_free(d->engine);
+	auth_free(d->auth);
+	event_free(d->sigterm);
+	event_free(d->sigint);
+	event_free(d->sighup);
+	event_free(d->tick);
+	event_free(d->shutdown_step);
+	if (d->watchdog)
+		event_free(d->watchdog);
+	event_base_free(d->base);
+	config_clear(&d->cfg);
+	libevent_global_shutdown();
 }
 
 int main(int argc, char **argv)
 {
 	struct daemon d;
-	bool migrate = false;
-	struct timeval one_second = { 1, 0 };
+	char err[512];
 	int rc;
 
 	memset(&d, 0, sizeof d);
-	config_init(&d.cfg);
-	rc = parse_args(&d, argc, argv, &migrate);
-	if (rc) {
-		config_clear(&d.cfg);
+	rc = options_parse(&d.opts, argc, argv);
+	if (rc)
 		return rc;
+	d.activated_fds = d.opts.action == ACTION_RUN ? notify_listen_fds() : 0;
+	if (options_build_config(&d.opts, d.activated_fds > 0, &d.cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "kolappd: %s\n", err);
+		return d.opts.action == ACTION_CHECK_CONFIG ? 1 : 2;
+	}
+	if (d.opts.action == ACTION_CHECK_CONFIG) {
+		printf("kolappd: configuration OK\n");
+		config_clear(&d.cfg);
+		return 0;
 	}
 	log_set_level((enum log_level)d.cfg.log_level);
-	if (migrate) {
+	if (d.opts.action == ACTION_MIGRATE) {
 		rc = run_migrate(d.cfg.conninfo);
 		config_clear(&d.cfg);
 		return rc;
@@ -255,38 +337,28 @@ int main(int argc, char **argv)
 	}
 	d.pgw = pgw_new(d.base, d.cfg.conninfo, kolapp_statements, kolapp_statements_count,
 			on_db_state, &d);
-	struct engine_hooks hooks = { .emit = server_emit, .loaded = on_loaded, .loaded_arg = &d };
+	struct engine_hooks hooks = { .emit = emit_both, .loaded = on_loaded, .loaded_arg = &d };
 	d.engine = engine_new(d.pgw, &hooks);
 	d.auth = auth_new(d.pgw);
 	d.sctx.engine = d.engine;
 	d.sctx.auth = d.auth;
 	d.server = server_new(d.base, &d.sctx, &d.cfg.limits);
-	/* The emit hook needs the server, made after the engine. */
-	engine_set_emit_arg(d.engine, d.server);
+	if (d.cfg.nlisten_tls && server_set_tls(d.server, d.cfg.tls_cert, d.cfg.tls_key) < 0) {
+		free_all(&d);
+		return 1;
+	}
+	if (d.cfg.nhttp)
+		d.http = http_new(d.base, d.engine, d.auth,
+				  d.cfg.data_dir ? d.cfg.data_dir : KOLAPP_DATADIR);
+	/* The emit hook needs the server and http, made after the engine. */
+	engine_set_emit_arg(d.engine, &d);
 	live_attach(d.pgw, d.engine, d.server, d.auth);
-
-	d.sigterm = evsignal_new(d.base, SIGTERM, signal_cb, &d);
-	d.sigint = evsignal_new(d.base, SIGINT, signal_cb, &d);
-	d.tick = event_new(d.base, -1, EV_PERSIST, tick_cb, &d);
-	d.shutdown_step = event_new(d.base, -1, EV_PERSIST, shutdown_step_cb, &d);
-	event_add(d.sigterm, NULL);
-	event_add(d.sigint, NULL);
-	event_add(d.tick, &one_second);
+	add_events(&d);
 
 	pgw_start(d.pgw);
 	event_base_dispatch(d.base);
 
 	log_info("kolappd stopped");
-	server_free(d.server);
-	pgw_free(d.pgw);
-	engine_free(d.engine);
-	auth_free(d.auth);
-	event_free(d.sigterm);
-	event_free(d.sigint);
-	event_free(d.tick);
-	event_free(d.shutdown_step);
-	event_base_free(d.base);
-	config_clear(&d.cfg);
-	libevent_global_shutdown();
+	free_all(&d);
 	return d.exit_code;
 }

@@ -1,9 +1,11 @@
 #include "daemon/pgw.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #define PGW_BATCH_MAX 1024          /* statements in one group commit */
 #define PGW_BACKOFF_MIN_MS 100
@@ -37,6 +39,7 @@ struct pgw_job {
 	int nres;                  /* results seen, BEGIN/COMMIT included */
 	bool failed;
 	char *error;
+	struct timespec sent_at;
 };
 
 enum pgw_state { PGW_DOWN, PGW_CONNECTING, PGW_PREPARING, PGW_UP };
@@ -268,6 +271,7 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 	bool ok = true;
 
 	job->results = xcalloc((size_t)job->ncmds, sizeof *job->results);
+	clock_gettime(CLOCK_MONOTONIC, &job->sent_at);
 	if (job->transaction)
 		ok = PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
 	for (int i = 0; ok && i < job->ncmds; i++) {
@@ -344,12 +348,20 @@ static void on_job_complete(struct pgw *pgw)
 			log_info("database: connected");
 		pgw->lost_logged = false;
 		pgw->was_up = true;
+		metrics_db_connected();
 		if (pgw->on_state)
 			pgw->on_state(pgw->state_arg, true);
 	} else {
 		if (!ok)
 			log_warn("database: batch %llu failed: %s",
 				 (unsigned long long)job->seq, job->error ? job->error : "?");
+		if (job->transaction) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			metrics_commit((double)(now.tv_sec - job->sent_at.tv_sec) +
+				       (double)(now.tv_nsec - job->sent_at.tv_nsec) / 1e9,
+				       job->ncmds, ok);
+		}
 		job_finish(job, ok, NULL);
 	}
 	if (pgw->conn)

@@ -11,7 +11,10 @@
 #include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 struct slot {
 	struct slot *next;
@@ -47,7 +50,9 @@ struct conn {
 struct listener {
 	struct evconnlistener *l;
 	struct listener *next;
+	struct server *srv;
 	char addr[80];
+	bool tls;
 };
 
 struct sublist {
@@ -65,6 +70,7 @@ struct server {
 	struct sublist *subs;      /* indexed by office id */
 	int nsubs;
 	struct event *accept_retry;
+	SSL_CTX *tls;              /* NULL until a certificate is loaded */
 };
 
 void server_limits_default(struct server_limits *l)
@@ -102,6 +108,12 @@ bool conn_rate_take(struct conn *c)
 		return false;
 	c->budget -= 1.0;
 	return true;
+}
+
+void server_count_roles(const struct server *srv, int counts[5])
+{
+	for (const struct conn *c = srv->conns; c; c = c->next)
+		counts[c->session.authed && (unsigned)c->session.role < 5 ? c->session.role : 0]++;
 }
 
 int server_close_token(struct server *srv, int token_id)
@@ -377,10 +389,11 @@ static void format_peer(const struct sockaddr *sa, struct conn *c)
 	snprintf(c->host, sizeof c->host, "%s", host);
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
-	struct server *srv = arg;
+	struct listener *l = arg;
+	struct server *srv = l->srv;
 	struct conn *c;
 	struct timeval tv;
 	int one = 1;
@@ -406,7 +419,17 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	format_peer(sa, c);
 	event_base_gettimeofday_cached(srv->base, &c->budget_at);
 	c->budget = 2.0 * srv->lim.rate_limit;
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (l->tls) {
+		SSL *ssl = SSL_new(srv->tls);
+		c->bev = ssl ? bufferevent_openssl_socket_new(srv->base, fd, ssl,
+							      BUFFEREVENT_SSL_ACCEPTING,
+							      BEV_OPT_CLOSE_ON_FREE)
+			     : NULL;
+		if (!c->bev && ssl)
+			SSL_free(ssl);
+	} else {
+		c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
 	if (!c->bev) {
 		evutil_closesocket(fd);
 		free(c);
@@ -506,35 +529,135 @@ static int parse_addr(const char *addrport, struct sockaddr_storage *ss, int *ss
 	return -1;
 }
 
-int server_listen(struct server *srv, const char *addrport)
+static int add_listener(struct server *srv, struct evconnlistener *evl, const char *name,
+			bool tls)
+{
+	struct listener *l = calloc(1, sizeof *l);
+
+	if (!l)
+		abort();
+	l->l = evl;
+	l->srv = srv;
+	l->tls = tls;
+	snprintf(l->addr, sizeof l->addr, "%s", name);
+	evconnlistener_set_cb(evl, accept_cb, l);
+	evconnlistener_set_error_cb(evl, accept_error_cb);
+	l->next = srv->listeners;
+	srv->listeners = l;
+	log_info("listening on %s%s", name, tls ? " (TLS)" : "");
+	return 0;
+}
+
+static int listen_on(struct server *srv, const char *addrport, bool tls)
 {
 	struct sockaddr_storage ss;
+	struct evconnlistener *evl;
 	int sslen;
-	struct listener *l;
 
+	if (tls && !srv->tls) {
+		log_error("listen: %s wants TLS but no certificate is configured", addrport);
+		return -1;
+	}
 	if (parse_addr(addrport, &ss, &sslen) < 0) {
 		log_error("listen: cannot parse address %s (want ADDR:PORT or [V6ADDR]:PORT)", addrport);
 		return -1;
 	}
-	l = calloc(1, sizeof *l);
-	if (!l)
-		abort();
-	l->l = evconnlistener_new_bind(srv->base, accept_cb, srv,
-				       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-				       LEV_OPT_CLOSE_ON_EXEC |
-				       (ss.ss_family == AF_INET6 ? LEV_OPT_BIND_IPV6ONLY : 0),
-				       1024, (struct sockaddr *)&ss, sslen);
-	if (!l->l) {
+	evl = evconnlistener_new_bind(srv->base, NULL, NULL,
+				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+				      LEV_OPT_CLOSE_ON_EXEC |
+				      (ss.ss_family == AF_INET6 ? LEV_OPT_BIND_IPV6ONLY : 0),
+				      1024, (struct sockaddr *)&ss, sslen);
+	if (!evl) {
 		log_error("listen: cannot listen on %s: %s", addrport, strerror(errno));
-		free(l);
 		return -1;
 	}
-	evconnlistener_set_error_cb(l->l, accept_error_cb);
-	snprintf(l->addr, sizeof l->addr, "%s", addrport);
-	l->next = srv->listeners;
-	srv->listeners = l;
-	log_info("listening on %s", addrport);
+	return add_listener(srv, evl, addrport, tls);
+}
+
+int server_listen(struct server *srv, const char *addrport)
+{
+	return listen_on(srv, addrport, false);
+}
+
+int server_listen_tls(struct server *srv, const char *addrport)
+{
+	return listen_on(srv, addrport, true);
+}
+
+int server_adopt_fd(struct server *srv, int fd, const char *name)
+{
+	struct evconnlistener *evl;
+
+	evutil_make_socket_nonblocking(fd);
+	evl = evconnlistener_new(srv->base, NULL, NULL,
+				 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (!evl) {
+		log_error("listen: cannot use passed socket %d", fd);
+		return -1;
+	}
+	return add_listener(srv, evl, name, false);
+}
+
+bool server_has_listener(const struct server *srv, const char *addrport, bool tls)
+{
+	for (const struct listener *l = srv->listeners; l; l = l->next)
+		if (!strcmp(l->addr, addrport) && l->tls == tls)
+			return true;
+	return false;
+}
+
+int server_unlisten(struct server *srv, const char *addrport, bool tls)
+{
+	for (struct listener **pp = &srv->listeners; *pp; pp = &(*pp)->next) {
+		struct listener *l = *pp;
+		if (strcmp(l->addr, addrport) || l->tls != tls)
+			continue;
+		*pp = l->next;
+		evconnlistener_free(l->l);
+		log_info("stopped listening on %s%s", addrport, tls ? " (TLS)" : "");
+		free(l);
+		return 0;
+	}
+	return -1;
+}
+
+void server_each_listener(const struct server *srv, void (*fn)(void *, const char *, bool),
+			  void *arg)
+{
+	for (const struct listener *l = srv->listeners; l; l = l->next)
+		fn(arg, l->addr, l->tls);
+}
+
+int server_set_tls(struct server *srv, const char *cert_file, const char *key_file)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	unsigned long e;
+
+	if (!ctx)
+		return -1;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		e = ERR_get_error();
+		log_error("tls: cannot load %s / %s: %s", cert_file, key_file,
+			  e ? ERR_reason_error_string(e) : "?");
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	/* Existing TLS connections keep their SSL; new ones get the new context. */
+	if (srv->tls)
+		SSL_CTX_free(srv->tls);
+	srv->tls = ctx;
 	return 0;
+}
+
+void server_set_limits(struct server *srv, const struct server_limits *limits)
+{
+	/* Connections made from now on get the new limits; open ones keep
+	 * their buffers' watermarks but see the new output and rate limits. */
+	srv->lim = *limits;
 }
 
 void server_stop_listening(struct server *srv)
@@ -562,6 +685,8 @@ void server_free(struct server *srv)
 	server_stop_listening(srv);
 	server_close_all(srv);
 	event_free(srv->accept_retry);
+	if (srv->tls)
+		SSL_CTX_free(srv->tls);
 	free(srv->subs);
 	free(srv);
 }

@@ -35,12 +35,26 @@ struct server *server_new(struct event_base *base, struct session_ctx *sctx,
 			  const struct server_limits *limits);
 /* Binds "ADDR:PORT" or "[V6ADDR]:PORT"; logs and returns -1 on failure. */
 int server_listen(struct server *srv, const char *addrport);
+/* The same with TLS; needs server_set_tls() first. */
+int server_listen_tls(struct server *srv, const char *addrport);
+/* Loads the certificate chain and key for TLS listeners; -1 (logged) on error. */
+int server_set_tls(struct server *srv, const char *cert_file, const char *key_file);
+/* Accepts on a socket already listening (socket activation). */
+int server_adopt_fd(struct server *srv, int fd, const char *name);
+bool server_has_listener(const struct server *srv, const char *addrport, bool tls);
+int server_unlisten(struct server *srv, const char *addrport, bool tls);
+void server_each_listener(const struct server *srv, void (*fn)(void *, const char *, bool),
+			  void *arg);
+/* New limits for new connections (and output/rate limits for all). */
+void server_set_limits(struct server *srv, const struct server_limits *limits);
 /* Stops accepting new connections. */
 void server_stop_listening(struct server *srv);
 /* Closes every connection (after flushing what is queued, best effort). */
 void server_close_all(struct server *srv);
 void server_free(struct server *srv);
 int server_connection_count(const struct server *srv);
+/* Counts open connections by role (index enum role; 0: no hello yet). */
+void server_count_roles(const struct server *srv, int counts[5]);
 /* Closes every connection that said hello with this token; returns how many. */
 int server_close_token(struct server *srv, int token_id);
 

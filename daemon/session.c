@@ -3,6 +3,7 @@
 #include "daemon/auth.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "proto/proto.h"
 
 #include <stdlib.h>
@@ -48,8 +49,12 @@ static bool role_may(enum role r, enum proto_op op)
 struct pending {
 	struct slot *slot;
 	json_t *id;
+	int op;                    /* for metrics; -1 when not decoded */
 	bool close_after;
 };
+
+/* The op of the line being handled, for metrics (-1: not decoded). */
+static int current_op = -1;
 
 static struct pending *pending_new(struct conn *c, const json_t *id)
 {
@@ -58,6 +63,7 @@ static struct pending *pending_new(struct conn *c, const json_t *id)
 		abort();
 	p->slot = conn_slot_new(c);
 	p->id = id ? json_deep_copy(id) : NULL;
+	p->op = current_op;
 	return p;
 }
 
@@ -67,6 +73,7 @@ static void pending_answer(struct pending *p, enum proto_err err, const char *me
 	size_t len = 0;
 	char *line = err == PROTO_OK ? proto_encode_ok(p->id, result, &len)
 				     : proto_encode_error(p->id, err, message, &len);
+	metrics_request(p->op, err);
 	slot_complete(p->slot, line, len, p->close_after);
 	json_decref(result);
 	json_decref(p->id);
@@ -246,9 +253,10 @@ void session_on_line(struct session_ctx *ctx, struct conn *c, const char *line, 
 	struct proto_request req;
 	struct proto_error err;
 
+	current_op = -1;
 	if (proto_decode(line, len, &req, &err) < 0)
 		answer_now(c, req.id, err.code, err.message, NULL, false);
-	else if (!conn_rate_take(c))
+	else if ((current_op = (int)req.op), !conn_rate_take(c))
 		answer_now(c, req.id, PERR_RATE_LIMITED, "too many requests: slow down", NULL, false);
 	else
 		handle(ctx, c, &req);
