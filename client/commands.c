@@ -118,11 +118,18 @@ static const char options_text[] =
 	"      --counter NAME   act on counter NAME (admin tokens)\n"
 	"      --json           print the server's replies as raw JSON lines\n"
 	"      --timeout SEC    wait at most SEC seconds for the server (default 10)\n"
+	"      --tls            connect with TLS 1.2 or later (or KOLAPP_TLS=1),\n"
+	"                       verifying the server's certificate and name\n"
+	"      --ca FILE        trust the CA certificates in FILE (PEM) instead of\n"
+	"                       the system's (default $KOLAPP_CA)\n"
+	"      --insecure       with --tls, skip the host-name check (the chain\n"
+	"                       is still verified)\n"
 	"  -h, --help           show this help, or the command's\n";
 
 static const char exit_text[] =
 	"Exit status: 0 done, 1 the server refused (an error reply), 2 usage\n"
-	"error, 3 cannot connect, connection lost or timed out.\n";
+	"error, 3 cannot connect, connection lost or timed out (including a\n"
+	"failed TLS handshake or certificate verification).\n";
 
 void usage_print(FILE *f)
 {

@@ -88,7 +88,44 @@ static int try_connect(const struct addrinfo *ai, long long deadline, int *err)
 	return fd;
 }
 
-int conn_open(struct conn *c, const char *host, const char *port, int timeout_ms)
+/* Polls fd for events until deadline, restarting after signals. */
+static int wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int r;
+
+	do
+		r = poll(&pfd, 1, remaining(deadline));
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static int start_tls(struct conn *c, const char *host,
+		     const struct conn_tls *tls, long long deadline)
+{
+	short events = 0;
+	int r;
+
+	if (tls_begin(c, host, tls) < 0)
+		return -1;
+	while ((r = tls_handshake(c, &events)) == TLS_WAIT) {
+		r = wait_fd(c->fd, events, deadline);
+		if (r == 0) {
+			snprintf(c->err, sizeof(c->err),
+				 "TLS: timed out during the handshake with %s "
+				 "(is it a TLS port?)", c->peer);
+			return -1;
+		}
+		if (r < 0) {
+			snprintf(c->err, sizeof(c->err), "poll: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return r == 0 ? 0 : -1;
+}
+
+int conn_open(struct conn *c, const char *host, const char *port, int timeout_ms,
+	      const struct conn_tls *tls)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	long long deadline = deadline_after(timeout_ms);
@@ -125,31 +162,87 @@ int conn_open(struct conn *c, const char *host, const char *port, int timeout_ms
 				 "cannot connect to %s: %s", c->peer, strerror(err));
 		return -1;
 	}
+	if (tls && tls->enabled && start_tls(c, host, tls, deadline) < 0) {
+		/* The caller exits without conn_close: keep nothing open. */
+		c->ssl_broken = true;
+		conn_close(c);
+		return -1;
+	}
 	return 0;
+}
+
+/* One send or recv over TCP or TLS: bytes (> 0), 0 at end of stream,
+ * IO_WAIT (poll for *events), IO_INTR or IO_FAIL (c->err set). */
+enum { IO_WAIT = -1, IO_FAIL = -2, IO_INTR = -3 };
+
+static ssize_t io_send(struct conn *c, const char *data, size_t len, short *events)
+{
+	ssize_t n;
+
+	if (c->ssl) {
+		n = tls_send(c, data, len, events);
+		return n == TLS_WAIT ? IO_WAIT : n < 0 ? IO_FAIL : n;
+	}
+	/* MSG_NOSIGNAL: a server that hung up must give an error message,
+	 * not kill us with SIGPIPE. */
+	n = send(c->fd, data, len, MSG_NOSIGNAL);
+	if (n >= 0)
+		return n;
+	if (errno == EINTR)
+		return IO_INTR;
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		*events = POLLOUT;
+		return IO_WAIT;
+	}
+	snprintf(c->err, sizeof(c->err),
+		 "lost the connection to %s: %s", c->peer, strerror(errno));
+	return IO_FAIL;
+}
+
+static ssize_t io_recv(struct conn *c, char *buf, size_t len, short *events)
+{
+	ssize_t n;
+
+	if (c->ssl) {
+		n = tls_recv(c, buf, len, events);
+		return n == TLS_WAIT ? IO_WAIT : n < 0 ? IO_FAIL : n;
+	}
+	n = recv(c->fd, buf, len, 0);
+	if (n >= 0)
+		return n;
+	if (errno == EINTR)
+		return IO_INTR;
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		*events = POLLIN;
+		return IO_WAIT;
+	}
+	snprintf(c->err, sizeof(c->err),
+		 "lost the connection to %s: %s", c->peer, strerror(errno));
+	return IO_FAIL;
 }
 
 enum conn_status conn_send(struct conn *c, const char *data, size_t len,
 			   int timeout_ms)
 {
-	struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+	struct pollfd pfd = { .fd = c->fd };
 	ssize_t n;
 	int r;
 
 	while (len > 0) {
-		/* MSG_NOSIGNAL: a server that hung up must give an error
-		 * message, not kill us with SIGPIPE. */
-		n = send(c->fd, data, len, MSG_NOSIGNAL);
+		n = io_send(c, data, len, &pfd.events);
 		if (n > 0) {
 			data += n;
 			len -= (size_t)n;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
+		if (n == IO_INTR)
 			continue;
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			snprintf(c->err, sizeof(c->err),
-				 "lost the connection to %s: %s", c->peer, strerror(errno));
+		if (n == IO_FAIL)
 			return CONN_FAIL;
+		if (n == 0) {
+			snprintf(c->err, sizeof(c->err),
+				 "%s closed the connection", c->peer);
+			return CONN_EOF;
 		}
 		r = poll(&pfd, 1, timeout_ms);
 		if (r == 0) {
@@ -190,7 +283,7 @@ static int grow(struct conn *c)
 static enum conn_status read_line_until(struct conn *c, char **line, size_t *len,
 					long long deadline, volatile int *stop)
 {
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = c->fd };
 	size_t line_len, consumed;
 	ssize_t n;
 	int r;
@@ -221,7 +314,7 @@ static enum conn_status read_line_until(struct conn *c, char **line, size_t *len
 			snprintf(c->err, sizeof(c->err), "out of memory");
 			return CONN_FAIL;
 		}
-		n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+		n = io_recv(c, c->buf + c->len, c->cap - c->len, &pfd.events);
 		if (n > 0) {
 			c->len += (size_t)n;
 			continue;
@@ -231,12 +324,14 @@ static enum conn_status read_line_until(struct conn *c, char **line, size_t *len
 				 "%s closed the connection", c->peer);
 			return CONN_EOF;
 		}
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			snprintf(c->err, sizeof(c->err),
-				 "lost the connection to %s: %s", c->peer, strerror(errno));
+		if (n == IO_FAIL)
 			return CONN_FAIL;
-		}
-		r = errno == EINTR ? -1 : poll(&pfd, 1, remaining(deadline));
+		if (stop && *stop)
+			return CONN_INTR;
+		/* Bytes OpenSSL already decrypted would not wake poll(). */
+		if (n == IO_INTR || tls_pending(c))
+			continue;
+		r = poll(&pfd, 1, remaining(deadline));
 		if (r == 0) {
 			snprintf(c->err, sizeof(c->err),
 				 "timed out waiting for %s", c->peer);
@@ -246,8 +341,6 @@ static enum conn_status read_line_until(struct conn *c, char **line, size_t *len
 			snprintf(c->err, sizeof(c->err), "poll: %s", strerror(errno));
 			return CONN_FAIL;
 		}
-		if (r < 0 && stop && *stop)
-			return CONN_INTR;
 	}
 }
 
@@ -314,6 +407,7 @@ enum conn_status conn_read_reply(struct conn *c, int timeout_ms,
 
 void conn_close(struct conn *c)
 {
+	tls_end(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;

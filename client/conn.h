@@ -1,5 +1,6 @@
 /*
- * conn: one TCP connection to kolappd, line by line, with timeouts.
+ * conn: one TCP connection to kolappd (plain or TLS), line by line, with
+ * timeouts.
  *
  * Owns: resolving and connecting (IPv4 or IPv6), writing whole
  * requests, and splitting what comes back into lines and JSON replies.
@@ -8,8 +9,11 @@
 #ifndef KOLAPP_CLIENT_CONN_H
 #define KOLAPP_CLIENT_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
+
+#include "client/tls.h"
 
 /* Replies may carry a whole status; the server's request limit does not
  * bound them, so allow far more than a request line may be. */
@@ -23,8 +27,14 @@ enum conn_status {
 	CONN_FAIL,              /* I/O error, over-long line or not JSON */
 };
 
+struct ssl_st;
+struct ssl_ctx_st;
+
 struct conn {
 	int fd;
+	struct ssl_ctx_st *ssl_ctx;     /* both NULL on plain TCP */
+	struct ssl_st *ssl;
+	bool ssl_broken;        /* no close_notify on a dead connection */
 	char *buf;
 	size_t len, cap;
 	size_t consumed;        /* bytes of the last returned line, dropped lazily */
@@ -34,9 +44,12 @@ struct conn {
 
 /*
  * Connects to host:port within timeout_ms (each address getaddrinfo
- * returns is tried in turn). Returns 0, or -1 with c->err set.
+ * returns is tried in turn), then, when tls is non-NULL and enabled,
+ * completes a verified TLS handshake within the same timeout.
+ * Returns 0, or -1 with c->err set.
  */
-int conn_open(struct conn *c, const char *host, const char *port, int timeout_ms);
+int conn_open(struct conn *c, const char *host, const char *port, int timeout_ms,
+	      const struct conn_tls *tls);
 
 /* Writes all of data; timeout_ms bounds each wait for the socket. */
 enum conn_status conn_send(struct conn *c, const char *data, size_t len,

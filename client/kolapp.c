@@ -33,6 +33,7 @@ struct options {
 	int timeout_ms;
 	int json;
 	int help;
+	struct conn_tls tls;
 };
 
 static volatile int stop_watch;
@@ -86,9 +87,22 @@ static const char *strip_brackets(const char *host)
 	return h ? h : host;
 }
 
+/* KOLAPP_TLS=1 turns TLS on; unset, empty or 0 leaves it off. */
+static bool env_tls(void)
+{
+	const char *v = getenv("KOLAPP_TLS");
+
+	if (!v || !*v || strcmp(v, "0") == 0)
+		return false;
+	if (strcmp(v, "1") != 0)
+		usage_error("KOLAPP_TLS must be 1 or 0, not '%s'", v);
+	return true;
+}
+
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_JSON = 256, OPT_TIMEOUT, OPT_OFFICE, OPT_COUNTER, OPT_KEY };
+	enum { OPT_JSON = 256, OPT_TIMEOUT, OPT_OFFICE, OPT_COUNTER, OPT_KEY,
+	       OPT_TLS, OPT_CA, OPT_INSECURE };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
@@ -99,13 +113,18 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "office", required_argument, NULL, OPT_OFFICE },
 		{ "counter", required_argument, NULL, OPT_COUNTER },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "tls", no_argument, NULL, OPT_TLS },
+		{ "ca", required_argument, NULL, OPT_CA },
+		{ "insecure", no_argument, NULL, OPT_INSECURE },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *ca_opt = NULL;
 	int ch;
 
 	o->host = getenv("KOLAPP_HOST");
 	o->port = getenv("KOLAPP_PORT");
 	o->token = getenv("KOLAPP_TOKEN");
+	o->tls.enabled = env_tls();
 	o->timeout_ms = 10000;
 	/* Our own messages are better than getopt's and end in the hint. */
 	opterr = 0;
@@ -120,6 +139,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_OFFICE: o->office = optarg; break;
 		case OPT_COUNTER: o->counter = optarg; break;
 		case OPT_KEY: o->key = optarg; break;
+		case OPT_TLS: o->tls.enabled = true; break;
+		case OPT_CA: ca_opt = optarg; break;
+		case OPT_INSECURE: o->tls.insecure = true; break;
 		case ':':
 			usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -138,6 +160,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 	check_port(o->port);
 	if (o->token && !*o->token)
 		o->token = NULL;
+	/* Without TLS these would be silently ignored; a forgotten --tls
+	 * must not send the token in the clear unnoticed. */
+	if (!o->tls.enabled && ca_opt)
+		usage_error("--ca applies to --tls only");
+	if (!o->tls.enabled && o->tls.insecure)
+		usage_error("--insecure applies to --tls only");
+	o->tls.ca_file = ca_opt ? ca_opt : getenv("KOLAPP_CA");
+	if (o->tls.ca_file && !*o->tls.ca_file)
+		o->tls.ca_file = NULL;
 }
 
 /* Appends one request as a line; exits on the impossible (no memory). */
@@ -280,7 +311,7 @@ static int run(const struct command *cmd, const char *arg, const struct options 
 	if (!cmd->watch)
 		add_request(&out, &outlen, json_pack("{s:i, s:s}", "id", 2, "op", "bye"));
 
-	if (conn_open(&c, o->host, o->port, o->timeout_ms) < 0)
+	if (conn_open(&c, o->host, o->port, o->timeout_ms, &o->tls) < 0)
 		die_conn(&c);
 	if (conn_send(&c, out, outlen, o->timeout_ms) != CONN_OK)
 		die_conn(&c);
