@@ -334,7 +334,7 @@ START_TEST(non_reading_subscribers_are_dropped)
 	}
 	free(batch);
 	after = rss_kib(g_d.pid);
-	/* 40 slow subscribers × 40,000 events × ~120 bytes would be 280 MiB
+	/* 40 slow subscribers × 40,000 events × ~120 bytes would be 190 MiB
 	 * if buffered; with the 64 KiB limit they are cut off instead. */
 	ck_assert_msg(after - before < 24 * 1024, "RSS grew from %ld to %ld KiB", before, after);
 	for (int i = 0; i < SLOW; i++) {
