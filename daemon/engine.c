@@ -147,8 +147,8 @@ struct ticket *office_ticket(const struct office *o, const char *code)
 	q = office_queue(o, qcode);
 	if (!q || n > q->ntoday || !q->today[n - 1])
 		return NULL;
-	/* Only the canonical spelling: S-42 and S-0042 are not S-042. */
-	return strcmp(q->today[n - 1]->code, code) ? NULL : q->today[n - 1];
+	/* The number is read as a number: a clerk typing S-42 means S-042. */
+	return q->today[n - 1];
 }
 
 static unsigned key_hash(const char *s)

@@ -1,0 +1,309 @@
+/* Integration test of the contract's role table: for each role (and before
+ * hello) and each op, allowed or forbidden exactly as protocol-v1.md says;
+ * the scope of counter, kiosk and admin tokens across counters and
+ * offices. Real PostgreSQL, real kolappd; two offices per test. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+#include "tests/integration/office.h"
+
+static char *g_db;
+static struct h_daemon g_d;
+static struct o_office g_o, g_other;
+
+static const char *js(const json_t *j)
+{
+	static char buf[2048];
+	size_t n;
+
+	if (!j)
+		return "(no reply)";
+	n = json_dumpb(j, buf, sizeof buf - 1, JSON_COMPACT);
+	buf[n < sizeof buf ? n : sizeof buf - 1] = '\0';
+	return buf;
+}
+
+static json_t *ok(json_t *r)
+{
+	ck_assert_msg(o_ok(r), "expected ok, got %s", js(r));
+	return r;
+}
+
+static void want_err(json_t *r, const char *code)
+{
+	ck_assert_msg(r && o_err(r) && strcmp(o_err(r), code) == 0,
+		      "expected error %s, got %s", code, js(r));
+	json_decref(r);
+}
+
+static void setup(void)
+{
+	char code[32];
+
+	snprintf(code, sizeof code, "r%ld", (long)getpid());
+	ck_assert_int_eq(o_seed(g_db, code, &g_o), 0);
+	snprintf(code, sizeof code, "r%ldb", (long)getpid());
+	ck_assert_int_eq(o_seed(g_db, code, &g_other), 0);
+	memset(&g_d, 0, sizeof g_d);
+	ck_assert_int_eq(h_daemon_start(&g_d, g_db, NULL), 0);
+}
+
+static void teardown(void)
+{
+	if (g_d.pid > 0)
+		h_daemon_stop(&g_d);
+	h_daemon_free(&g_d);
+}
+
+static struct oc *login(const char *token)
+{
+	struct oc *c = oc_login(g_d.port, token);
+
+	ck_assert_msg(c != NULL, "hello failed");
+	return c;
+}
+
+/* The ops of the contract except hello and bye (tested on their own), with
+ * the arguments each needs, and which roles may use them. */
+enum { R_NONE, R_KIOSK, R_COUNTER, R_DISPLAY, R_ADMIN, R_N };
+static const struct {
+	const char *op, *args;
+	bool may[R_N];
+} matrix[] = {
+	/*                                                     none   kiosk  counter display admin */
+	{ "ping", "", { true, true, true, true, true } },
+	{ "issue", ",\"queue\":\"S\"", { false, true, false, false, true } },
+	{ "cancel", ",\"ticket\":\"S-900\"", { false, true, false, false, true } },
+	{ "call_next", "", { false, false, true, false, true } },
+	{ "call", ",\"ticket\":\"S-900\"", { false, false, true, false, true } },
+	{ "recall", "", { false, false, true, false, true } },
+	{ "start", "", { false, false, true, false, true } },
+	{ "finish", "", { false, false, true, false, true } },
+	{ "no_show", "", { false, false, true, false, true } },
+	{ "transfer", ",\"queue\":\"F\"", { false, false, true, false, true } },
+	{ "counter_open", "", { false, false, true, false, true } },
+	{ "counter_close", "", { false, false, true, false, true } },
+	{ "ticket", ",\"ticket\":\"S-001\"", { false, true, true, true, true } },
+	{ "status", "", { false, true, true, true, true } },
+	{ "subscribe", "", { false, false, true, true, true } },
+};
+
+static bool is_counter_op(const char *op)
+{
+	static const char *const ops[] = { "call_next", "call", "recall", "start", "finish",
+					   "no_show", "transfer", "counter_open", "counter_close" };
+	size_t i;
+
+	for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (strcmp(op, ops[i]) == 0)
+			return true;
+	return false;
+}
+
+static void check_role(int role, const char *token)
+{
+	static const char *const names[R_N] = { "none", "kiosk", "counter", "display", "admin" };
+	struct oc *c;
+	size_t i;
+
+	c = token ? login(token) : oc_connect(g_d.port);
+	ck_assert_ptr_nonnull(c);
+	for (i = 0; i < sizeof matrix / sizeof matrix[0]; i++) {
+		/* Admins name the counter; a counter token may name its own. */
+		const char *ctr = is_counter_op(matrix[i].op) &&
+			(role == R_ADMIN || role == R_COUNTER) ? ",\"counter\":\"1\"" : "";
+		json_t *r = oc_req(c, "{\"id\":%zu,\"op\":\"%s\"%s%s}", i, matrix[i].op,
+				   matrix[i].args, ctr);
+		const char *err = o_err(r);
+
+		ck_assert_msg(r != NULL, "%s %s: no reply", names[role], matrix[i].op);
+		ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), (json_int_t)i);
+		if (role == R_NONE && !matrix[i].may[role])
+			ck_assert_msg(err && strcmp(err, "unauthorized") == 0,
+				      "before hello, %s: want unauthorized, got %s", matrix[i].op, js(r));
+		else if (!matrix[i].may[role])
+			ck_assert_msg(err && strcmp(err, "forbidden") == 0,
+				      "%s may not %s: want forbidden, got %s", names[role],
+				      matrix[i].op, js(r));
+		else
+			ck_assert_msg(!err || (strcmp(err, "forbidden") && strcmp(err, "unauthorized")),
+				      "%s may %s, got %s", names[role], matrix[i].op, js(r));
+		json_decref(r);
+	}
+	oc_close(c);
+	/* hello and bye: every role, also before hello. */
+	c = oc_connect(g_d.port);
+	ck_assert_ptr_nonnull(c);
+	if (token)
+		json_decref(ok(oc_req(c, "{\"op\":\"hello\",\"token\":\"%s\"}", token)));
+	json_decref(ok(oc_req(c, "{\"op\":\"bye\"}")));
+	ck_assert_msg(oc_closed(c, 5000), "%s: bye did not close", names[role]);
+	oc_close(c);
+}
+
+START_TEST(matrix_before_hello)
+{
+	check_role(R_NONE, NULL);
+}
+END_TEST
+
+START_TEST(matrix_kiosk)
+{
+	check_role(R_KIOSK, g_o.kiosk);
+}
+END_TEST
+
+START_TEST(matrix_counter)
+{
+	check_role(R_COUNTER, g_o.counter[0]);
+}
+END_TEST
+
+START_TEST(matrix_display)
+{
+	check_role(R_DISPLAY, g_o.display);
+}
+END_TEST
+
+START_TEST(matrix_admin)
+{
+	check_role(R_ADMIN, g_o.admin);
+}
+END_TEST
+
+START_TEST(counter_token_other_counter)
+{
+	struct oc *c = login(g_o.counter[0]);
+	json_t *r;
+
+	want_err(oc_req(c, "{\"op\":\"counter_open\",\"counter\":\"2\"}"), "forbidden");
+	want_err(oc_req(c, "{\"op\":\"call_next\",\"counter\":\"2\"}"), "forbidden");
+	/* Its own name is fine. */
+	r = ok(oc_req(c, "{\"op\":\"counter_open\",\"counter\":\"1\"}"));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "counter"), "name")), "1");
+	json_decref(r);
+	/* Counter 2 stayed closed. */
+	r = ok(oc_req(c, "{\"op\":\"status\"}"));
+	{
+		size_t i;
+		json_t *e;
+
+		json_array_foreach(json_object_get(r, "counters"), i, e) {
+			const char *n = json_string_value(json_object_get(e, "name"));
+
+			ck_assert(json_is_boolean(json_object_get(e, "open")));
+			ck_assert_msg(json_is_true(json_object_get(e, "open")) == (strcmp(n, "1") == 0),
+				      "counter %s: %s", n, js(r));
+		}
+	}
+	json_decref(r);
+	/* Another office, with or without a counter. */
+	want_err(oc_req(c, "{\"op\":\"status\",\"office\":\"%s\"}", g_other.code), "forbidden");
+	oc_close(c);
+}
+END_TEST
+
+START_TEST(kiosk_and_display_other_office)
+{
+	struct oc *k = login(g_o.kiosk), *d = login(g_o.display);
+	char sql[256];
+
+	want_err(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"office\":\"%s\"}", g_other.code),
+		 "forbidden");
+	want_err(oc_req(k, "{\"op\":\"status\",\"office\":\"%s\"}", g_other.code), "forbidden");
+	want_err(oc_req(d, "{\"op\":\"subscribe\",\"office\":\"%s\"}", g_other.code), "forbidden");
+	/* Naming its own office is allowed. */
+	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"office\":\"%s\"}", g_o.code)));
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o"
+		 " ON o.id = t.office_id WHERE o.code = '%s'", g_other.code);
+	ck_assert_int_eq(o_count(g_db, sql), 0);
+	oc_close(k);
+	oc_close(d);
+}
+END_TEST
+
+START_TEST(admin_names_office_and_counter)
+{
+	struct oc *a = login(g_o.admin), *sub = login(g_o.admin);
+	json_t *r, *e;
+	char sql[256];
+
+	json_decref(ok(oc_req(sub, "{\"op\":\"subscribe\",\"office\":\"%s\"}", g_other.code)));
+	r = ok(oc_req(a, "{\"op\":\"issue\",\"queue\":\"F\",\"office\":\"%s\"}", g_other.code));
+	ck_assert_str_eq(o_tstr(r, "code"), "F-001");
+	json_decref(r);
+	e = oc_event(sub, "issued", 5000);
+	ck_assert_msg(e != NULL, "no issued event for the other office");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "office")), g_other.code);
+	json_decref(e);
+
+	r = ok(oc_req(a, "{\"op\":\"counter_open\",\"office\":\"%s\",\"counter\":\"3\"}", g_other.code));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "counter"), "name")), "3");
+	json_decref(r);
+	r = ok(oc_req(a, "{\"op\":\"call_next\",\"office\":\"%s\",\"counter\":\"3\"}", g_other.code));
+	ck_assert_str_eq(o_tstr(r, "code"), "F-001");
+	ck_assert_str_eq(o_tstr(r, "counter"), "3");
+	json_decref(r);
+	/* Without "office" the admin acts on its own office: nothing there. */
+	want_err(oc_req(a, "{\"op\":\"ticket\",\"ticket\":\"F-001\"}"), "not_found");
+	want_err(oc_req(a, "{\"op\":\"call_next\",\"counter\":\"3\"}"), "conflict");
+	want_err(oc_req(a, "{\"op\":\"call_next\",\"counter\":\"9\",\"office\":\"%s\"}",
+			g_other.code), "not_found");
+	want_err(oc_req(a, "{\"op\":\"status\",\"office\":\"nowhere\"}"), "not_found");
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o"
+		 " ON o.id = t.office_id WHERE o.code = '%s' AND t.state = 'called'", g_other.code);
+	ck_assert_int_eq(o_count(g_db, sql), 1);
+	oc_close(a);
+	oc_close(sub);
+}
+END_TEST
+
+static Suite *roles_suite(void)
+{
+	Suite *s = suite_create("roles");
+	TCase *tc = tcase_create("roles");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, matrix_before_hello);
+	tcase_add_test(tc, matrix_kiosk);
+	tcase_add_test(tc, matrix_counter);
+	tcase_add_test(tc, matrix_display);
+	tcase_add_test(tc, matrix_admin);
+	tcase_add_test(tc, counter_token_other_counter);
+	tcase_add_test(tc, kiosk_and_display_other_office);
+	tcase_add_test(tc, admin_names_office_and_counter);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed, rc;
+
+	h_pg_base_conninfo();
+	g_db = h_create_db();
+	if (!g_db) {
+		fprintf(stderr, "test_roles: cannot create a test database\n");
+		return 99;
+	}
+	rc = h_migrate(g_db);
+	if (rc != 0) {
+		fprintf(stderr, "test_roles: kolappd --migrate exited with %d\n", rc);
+		h_drop_db(g_db);
+		free(g_db);
+		return 99;
+	}
+	sr = srunner_create(roles_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	h_drop_db(g_db);
+	free(g_db);
+	return failed == 0 ? 0 : 1;
+}
