@@ -1,0 +1,766 @@
+#include "build_config.h"
+
+#include "daemon/http.h"
+#include "daemon/auth.h"
+#include "daemon/engine.h"
+#include "daemon/log.h"
+#include "daemon/session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#define HTTP_MAX_HEADERS_SIZE 8192
+/* Only GETs are served: a body is never needed. */
+#define HTTP_MAX_BODY_SIZE 1024
+#define HTTP_TIMEOUT_S 30
+#define HTTP_MAX_SSE_CLIENTS 1024
+#define HTTP_SSE_MAX_OUTPUT (1u << 20)
+#define HTTP_KEEPALIVE_S 15
+#define HTTP_MAX_FILE_SIZE (4u << 20)
+#define HTTP_MAX_TOKEN 256
+#define HTTP_ALL_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | \
+			  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | \
+			  EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
+
+/* The board's page needs nothing from elsewhere; saying so in the
+ * headers keeps it that way and stops the token leaking via Referer. */
+#define HTTP_CSP "default-src 'none'; script-src 'self'; style-src 'self'; " \
+	"connect-src 'self'; img-src 'self' data:; base-uri 'none'; " \
+	"form-action 'none'; frame-ancestors 'none'"
+
+struct ring_ent {
+	uint64_t id;
+	char *msg;                 /* the whole SSE message, "id: ...\n\n" */
+	size_t len;
+};
+
+struct ring {
+	int office_id;
+	uint64_t next_id;
+	int start, count;
+	struct ring_ent ents[HTTP_RING_SIZE];
+	struct ring *next;
+};
+
+struct sse {
+	struct http *h;
+	struct evhttp_request *req;
+	struct evhttp_connection *evcon;
+	int office_id;
+	bool doomed;               /* closed from the reaper, not from emit */
+	char peer[64];
+	struct sse *prev, *next;
+};
+
+enum api { API_STATUS, API_EVENTS };
+
+/* An API request while its token is being checked. */
+struct pending {
+	struct http *h;
+	struct evhttp_request *req; /* NULL once libevent has freed it */
+	bool detached;              /* the client went; req is ours to free */
+	enum api api;
+	char office[40];            /* ?office= (admin) */
+	char host[64];              /* the peer's address, for auth's rate limit */
+	bool has_last;
+	uint64_t last_id;
+	struct pending *prev, *next;
+};
+
+struct http {
+	struct event_base *base;
+	struct engine *engine;
+	struct auth *auth;
+	struct evhttp *evh;
+	char *boarddir;
+	struct ring *rings;
+	struct sse *sses;
+	int nsse;
+	struct pending *pendings;
+	struct event *keepalive, *reaper;
+	/* Ids of a new run start above those of earlier runs (unless they
+	 * averaged over 1000 events a second), so an old Last-Event-ID is
+	 * recognised as not resumable rather than confused with a new one. */
+	uint64_t id_base;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void peer_of(struct evhttp_request *req, char *out, size_t outsz, bool with_port)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (evcon)
+		evhttp_connection_get_peer(evcon, &addr, &port);
+	if (with_port)
+		snprintf(out, outsz, "%s:%u", addr ? addr : "?", (unsigned)port);
+	else
+		snprintf(out, outsz, "%s", addr ? addr : "?");
+}
+
+static const char *req_path(struct evhttp_request *req)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *p = u ? evhttp_uri_get_path(u) : NULL;
+	return p && *p ? p : "/";
+}
+
+static void common_headers(struct evhttp_request *req)
+{
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(oh, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(oh, "X-Frame-Options", "DENY");
+}
+
+/* Logs the path only: the query may hold the token. */
+static void reply_text(struct evhttp_request *req, int code, const char *reason,
+		       const char *body)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	char peer[64];
+
+	if (!b)
+		abort();
+	common_headers(req);
+	evhttp_add_header(oh, "Content-Type", "text/plain; charset=utf-8");
+	evhttp_add_header(oh, "Cache-Control", "no-store");
+	if (code == 401)
+		evhttp_add_header(oh, "WWW-Authenticate", "Bearer");
+	if (code == 405)
+		evhttp_add_header(oh, "Allow", "GET, HEAD");
+	evbuffer_add_printf(b, "%s\n", body);
+	peer_of(req, peer, sizeof peer, true);
+	if (code >= 400)
+		log_info("http %s: %s -> %d", peer, req_path(req), code);
+	evhttp_send_reply(req, code, reason, b);
+	evbuffer_free(b);
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ---- static files of the board ---------------------------------------- */
+
+static const char *content_type(const char *name)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".json", "application/json; charset=utf-8" },
+		{ ".png", "image/png" },
+		{ ".svg", "image/svg+xml" },
+		{ ".ico", "image/x-icon" },
+		{ ".txt", "text/plain; charset=utf-8" },
+	};
+	const char *dot = strrchr(name, '.');
+
+	for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+		if (!strcmp(dot, types[i].ext))
+			return types[i].type;
+	return NULL;
+}
+
+/* One plain name in board/: no directories, no dot files, nothing to
+ * decode, so no request can name a file outside it. */
+static bool safe_name(const char *name)
+{
+	if (!*name || *name == '.' || strlen(name) > 64)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'))
+			return false;
+	return true;
+}
+
+static void serve_file(struct http *h, struct evhttp_request *req, const char *name)
+{
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	const char *type = safe_name(name) ? content_type(name) : NULL;
+	const char *inm;
+	char path[4096], etag[64];
+	struct evbuffer *b;
+	struct stat st;
+	int fd;
+
+	if (!type || (size_t)snprintf(path, sizeof path, "%s/%s", h->boarddir, name) >= sizeof path) {
+		reply_text(req, 404, "Not Found", "not found");
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > (off_t)HTTP_MAX_FILE_SIZE) {
+		if (fd >= 0)
+			close(fd);
+		else if (errno != ENOENT)
+			log_warn("http: cannot open %s: %s", path, strerror(errno));
+		reply_text(req, 404, "Not Found", "not found");
+		return;
+	}
+	/* Revalidated on every load so that an upgrade shows at once; the
+	 * 304 keeps that cheap. */
+	snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_mtime,
+		 (unsigned long long)st.st_size);
+	common_headers(req);
+	evhttp_add_header(oh, "Cache-Control", "no-cache");
+	evhttp_add_header(oh, "ETag", etag);
+	if (!strcmp(name, "index.html"))
+		evhttp_add_header(oh, "Content-Security-Policy", HTTP_CSP);
+	inm = evhttp_find_header(evhttp_request_get_input_headers(req), "If-None-Match");
+	if (inm && !strcmp(inm, etag)) {
+		close(fd);
+		evhttp_send_reply(req, 304, "Not Modified", NULL);
+		return;
+	}
+	evhttp_add_header(oh, "Content-Type", type);
+	b = evbuffer_new();
+	if (!b)
+		abort();
+	if (st.st_size == 0)
+		close(fd);
+	else if (evbuffer_add_file(b, fd, 0, st.st_size) < 0) {
+		close(fd);
+		evbuffer_free(b);
+		reply_text(req, 500, "Internal Server Error", "internal error");
+		return;
+	}
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+/* ---- the event ring ----------------------------------------------------- */
+
+static struct ring *ring_get(struct http *h, int office_id, bool create)
+{
+	struct ring *r;
+
+	for (r = h->rings; r; r = r->next)
+		if (r->office_id == office_id)
+			return r;
+	if (!create)
+		return NULL;
+	r = calloc(1, sizeof *r);
+	if (!r)
+		abort();
+	r->office_id = office_id;
+	r->next_id = h->id_base;
+	r->next = h->rings;
+	h->rings = r;
+	return r;
+}
+
+static struct ring_ent *ring_push(struct ring *r, const char *kind, const char *data)
+{
+	struct ring_ent *e;
+	int slot;
+
+	if (r->count == HTTP_RING_SIZE) {
+		free(r->ents[r->start].msg);
+		r->start = (r->start + 1) % HTTP_RING_SIZE;
+		r->count--;
+	}
+	slot = (r->start + r->count) % HTTP_RING_SIZE;
+	e = &r->ents[slot];
+	e->id = r->next_id++;
+	int n = asprintf(&e->msg, "id: %" PRIu64 "\nevent: %s\ndata: %s\n\n", e->id, kind, data);
+	if (n < 0)
+		abort();
+	e->len = (size_t)n;
+	r->count++;
+	return e;
+}
+
+/* ---- SSE clients ---------------------------------------------------------- */
+
+static void sse_unlink(struct sse *s)
+{
+	struct http *h = s->h;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->sses = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	h->nsse--;
+}
+
+/* The connection is going away (peer closed, error, or we freed it). */
+static void sse_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct sse *s = arg;
+
+	log_info("http %s: events stream closed", s->peer);
+	/* On EOF libevent detaches an unfinished request instead of freeing it. */
+	if (!evhttp_request_get_connection(s->req))
+		evhttp_request_free(s->req);
+	sse_unlink(s);
+	free(s);
+}
+
+static void sse_write(struct sse *s, const char *msg, size_t len)
+{
+	struct evbuffer *b;
+
+	if (s->doomed)
+		return;
+	b = evbuffer_new();
+	if (!b)
+		abort();
+	evbuffer_add(b, msg, len);
+	evhttp_send_reply_chunk(s->req, b);
+	evbuffer_free(b);
+	/* A board that does not read would make us buffer without bound. */
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+	if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > HTTP_SSE_MAX_OUTPUT) {
+		log_warn("http %s: events client does not keep up: closing", s->peer);
+		s->doomed = true;
+		event_active(s->h->reaper, EV_TIMEOUT, 0);
+	}
+}
+
+/* Frees doomed connections outside the emit chain that noticed them. */
+static void reaper_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+	struct sse *s, *next;
+
+	for (s = h->sses; s; s = next) {
+		next = s->next;
+		if (s->doomed)
+			evhttp_connection_free(s->evcon); /* runs sse_closed_cb */
+	}
+}
+
+static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+	static const char msg[] = ": keepalive\n\n";
+
+	for (struct sse *s = h->sses; s; s = s->next)
+		sse_write(s, msg, sizeof msg - 1);
+}
+
+static void start_events(struct http *h, struct evhttp_request *req, int office_id,
+			 bool has_last, uint64_t last_id)
+{
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct ring *r = ring_get(h, office_id, true);
+	struct sse *s;
+	int replayed = 0;
+
+	if (h->nsse >= HTTP_MAX_SSE_CLIENTS) {
+		reply_text(req, 503, "Service Unavailable", "too many event streams");
+		return;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s)
+		abort();
+	s->h = h;
+	s->req = req;
+	s->evcon = evcon;
+	s->office_id = office_id;
+	peer_of(req, s->peer, sizeof s->peer, true);
+	s->next = h->sses;
+	if (h->sses)
+		h->sses->prev = s;
+	h->sses = s;
+	h->nsse++;
+
+	common_headers(req);
+	evhttp_add_header(oh, "Content-Type", "text/event-stream; charset=utf-8");
+	evhttp_add_header(oh, "Cache-Control", "no-store");
+	evhttp_add_header(oh, "X-Accel-Buffering", "no");
+	evhttp_connection_set_closecb(evcon, sse_closed_cb, s);
+	evhttp_send_reply_start(req, 200, "OK");
+	/* The client says nothing after its request: only writes time out. */
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	struct timeval wtv = { 4 * HTTP_KEEPALIVE_S, 0 };
+	if (bev)
+		bufferevent_set_timeouts(bev, NULL, &wtv);
+	sse_write(s, "retry: 2000\n\n", 13);
+
+	if (has_last) {
+		uint64_t oldest = r->next_id - (uint64_t)r->count;
+		if (last_id + 1 >= oldest && last_id < r->next_id) {
+			for (int i = 0; i < r->count; i++) {
+				struct ring_ent *e = &r->ents[(r->start + i) % HTTP_RING_SIZE];
+				if (e->id > last_id) {
+					sse_write(s, e->msg, e->len);
+					replayed++;
+				}
+			}
+		} else {
+			/* Without an id: the client keeps its Last-Event-ID
+			 * until a real event replaces it. */
+			static const char reset[] = "event: reset\ndata: {\"event\":\"reset\"}\n\n";
+			sse_write(s, reset, sizeof reset - 1);
+		}
+	}
+	log_info("http %s: events stream for office %s opened (%d replayed)", s->peer,
+		 engine_office_code(h->engine, office_id), replayed);
+}
+
+void http_emit(struct http *h, int office_id, const json_t *event)
+{
+	const char *kind;
+	struct ring_ent *e;
+	char *data;
+
+	if (!h)
+		return;
+	kind = json_string_value(json_object_get(event, "event"));
+	data = json_dumps(event, JSON_COMPACT);
+	if (!kind || !data) {
+		free(data);
+		return;
+	}
+	e = ring_push(ring_get(h, office_id, true), kind, data);
+	free(data);
+	for (struct sse *s = h->sses; s; s = s->next)
+		if (s->office_id == office_id)
+			sse_write(s, e->msg, e->len);
+}
+
+/* ---- API ---------------------------------------------------------------- */
+
+static void status_reply(void *ctx, enum proto_err err, const char *message, json_t *result)
+{
+	struct evhttp_request *req = ctx;
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	char *text = err == PROTO_OK && result ? json_dumps(result, JSON_COMPACT) : NULL;
+	struct evbuffer *b;
+
+	json_decref(result);
+	if (!text) {
+		reply_text(req, 503, "Service Unavailable", "status unavailable");
+		return;
+	}
+	b = evbuffer_new();
+	if (!b)
+		abort();
+	evbuffer_add(b, text, strlen(text));
+	free(text);
+	common_headers(req);
+	evhttp_add_header(oh, "Content-Type", "application/json; charset=utf-8");
+	evhttp_add_header(oh, "Cache-Control", "no-store");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+static void pending_unlink(struct pending *p)
+{
+	struct http *h = p->h;
+
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		h->pendings = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+}
+
+/* The connection went during the token check. On EOF libevent detaches
+ * the unfinished request (ours to free); when it frees the connection
+ * itself (evhttp_free) the request goes with it. */
+static void pending_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct pending *p = arg;
+
+	log_debug("http %s: client left during the token check", p->host);
+	if (!evhttp_request_get_connection(p->req))
+		p->detached = true;
+	else
+		p->req = NULL;
+}
+
+static void pending_free(struct pending *p)
+{
+	if (p->detached)
+		evhttp_request_free(p->req);
+	free(p);
+}
+
+static void on_auth(void *ctx, enum proto_err err, const char *message,
+		    const struct auth_identity *id)
+{
+	struct pending *p = ctx;
+	struct http *h = p->h;
+	struct evhttp_request *req = p->req;
+	struct evhttp_connection *evcon;
+	int office_id;
+
+	pending_unlink(p);
+	evcon = req ? evhttp_request_get_connection(req) : NULL;
+	if (!evcon) {
+		pending_free(p);
+		return;
+	}
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (err == PERR_UNAVAILABLE) {
+		reply_text(req, 503, "Service Unavailable", "cannot check the token now");
+		goto out;
+	}
+	if (err != PROTO_OK || !id) {
+		auth_note_failure(h->auth, p->host, time(NULL));
+		reply_text(req, 401, "Unauthorized", "unauthorized");
+		goto out;
+	}
+	if (p->api == API_EVENTS && id->role == ROLE_KIOSK) {
+		reply_text(req, 403, "Forbidden", "forbidden");
+		goto out;
+	}
+	office_id = id->office_id;
+	if (p->office[0]) {
+		int named = engine_office_id(h->engine, p->office);
+		if (id->role != ROLE_ADMIN && named != id->office_id) {
+			reply_text(req, 403, "Forbidden", "forbidden");
+			goto out;
+		}
+		office_id = named;
+	}
+	if (!office_id || !engine_office_code(h->engine, office_id)) {
+		reply_text(req, 404, "Not Found", "no such office");
+		goto out;
+	}
+	if (p->api == API_STATUS) {
+		struct engine_req er = { .op = OP_STATUS, .office_id = office_id };
+		engine_submit(h->engine, &er, status_reply, req);
+	} else {
+		start_events(h, req, office_id, p->has_last, p->last_id);
+	}
+out:
+	free(p);
+}
+
+static bool bearer_token(struct evhttp_request *req, const struct evkeyvalq *query,
+			 char *out, size_t outsz)
+{
+	const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	const char *t = NULL;
+
+	if (a && !strncasecmp(a, "Bearer ", 7)) {
+		t = a + 7;
+		while (*t == ' ')
+			t++;
+	} else {
+		t = evhttp_find_header(query, "token");
+	}
+	if (!t || !*t || strlen(t) >= outsz)
+		return false;
+	snprintf(out, outsz, "%s", t);
+	return true;
+}
+
+static void handle_api(struct http *h, struct evhttp_request *req, enum api api)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *query = u ? evhttp_uri_get_query(u) : NULL;
+	struct evkeyvalq q;
+	struct pending *p;
+	char token[HTTP_MAX_TOKEN];
+	const char *v;
+
+	TAILQ_INIT(&q);
+	if (query && evhttp_parse_query_str(query, &q) < 0) {
+		reply_text(req, 400, "Bad Request", "bad query");
+		return;
+	}
+	if (!bearer_token(req, &q, token, sizeof token)) {
+		evhttp_clear_headers(&q);
+		reply_text(req, 401, "Unauthorized", "unauthorized");
+		return;
+	}
+	p = calloc(1, sizeof *p);
+	if (!p)
+		abort();
+	peer_of(req, p->host, sizeof p->host, false);
+	/* The same guard against guessing tokens as for hello. */
+	if (auth_is_blocked(h->auth, p->host, time(NULL))) {
+		free(p);
+		evhttp_clear_headers(&q);
+		memset(token, 0, sizeof token);
+		reply_text(req, 429, "Too Many Requests", "too many failed attempts: try again later");
+		return;
+	}
+	p->h = h;
+	p->req = req;
+	p->api = api;
+	v = evhttp_find_header(&q, "office");
+	if (v)
+		snprintf(p->office, sizeof p->office, "%s", v);
+	v = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
+	if (!v)
+		v = evhttp_find_header(&q, "last_event_id");
+	if (v && parse_u64(v, &p->last_id) == 0)
+		p->has_last = true;
+	evhttp_clear_headers(&q);
+	p->next = h->pendings;
+	if (h->pendings)
+		h->pendings->prev = p;
+	h->pendings = p;
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), pending_closed_cb, p);
+	auth_lookup(h->auth, token, p->host, on_auth, p);
+	memset(token, 0, sizeof token);
+}
+
+/* ---- routing ------------------------------------------------------------- */
+
+static void gen_cb(struct evhttp_request *req, void *arg)
+{
+	struct http *h = arg;
+	const char *path = req_path(req);
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	bool get = m == EVHTTP_REQ_GET, head = m == EVHTTP_REQ_HEAD;
+
+	if (!strcmp(path, "/board") || !strcmp(path, "/board/")) {
+		if (!get && !head)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			serve_file(h, req, "index.html");
+	} else if (!strncmp(path, "/board/", 7)) {
+		if (!get && !head)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			serve_file(h, req, path + 7);
+	} else if (!strcmp(path, "/api/status")) {
+		if (!get && !head)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			handle_api(h, req, API_STATUS);
+	} else if (!strcmp(path, "/api/events")) {
+		if (!get)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			handle_api(h, req, API_EVENTS);
+	} else {
+		reply_text(req, 404, "Not Found", "not found");
+	}
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+struct http *http_new(struct event_base *base, struct engine *engine, struct auth *auth,
+		      const char *datadir)
+{
+	struct http *h = calloc(1, sizeof *h);
+	struct timeval ka = { HTTP_KEEPALIVE_S, 0 };
+
+	if (!h)
+		abort();
+	h->base = base;
+	h->engine = engine;
+	h->auth = auth;
+	if (asprintf(&h->boarddir, "%s/board", datadir) < 0)
+		abort();
+	h->id_base = (uint64_t)time(NULL) * 1000 + 1;
+	h->evh = evhttp_new(base);
+	if (!h->evh)
+		abort();
+	evhttp_set_max_headers_size(h->evh, HTTP_MAX_HEADERS_SIZE);
+	evhttp_set_max_body_size(h->evh, HTTP_MAX_BODY_SIZE);
+	evhttp_set_timeout(h->evh, HTTP_TIMEOUT_S);
+	/* Every method reaches gen_cb, so a known path answers 405, not 501. */
+	evhttp_set_allowed_methods(h->evh, HTTP_ALL_METHODS);
+	evhttp_set_gencb(h->evh, gen_cb, h);
+	h->keepalive = event_new(base, -1, EV_PERSIST, keepalive_cb, h);
+	h->reaper = event_new(base, -1, 0, reaper_cb, h);
+	if (!h->keepalive || !h->reaper)
+		abort();
+	event_add(h->keepalive, &ka);
+	return h;
+}
+
+int http_listen(struct http *h, const char *addrport)
+{
+	char host[80];
+	const char *colon;
+	char *end;
+	long port;
+
+	if (addrport[0] == '[') {
+		const char *close = strchr(addrport, ']');
+		if (!close || close[1] != ':' || (size_t)(close - addrport - 1) >= sizeof host)
+			goto bad;
+		memcpy(host, addrport + 1, (size_t)(close - addrport - 1));
+		host[close - addrport - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(addrport, ':');
+		if (!colon || (size_t)(colon - addrport) >= sizeof host)
+			goto bad;
+		memcpy(host, addrport, (size_t)(colon - addrport));
+		host[colon - addrport] = '\0';
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || port < 0 || port > 65535 || !host[0])
+		goto bad;
+	if (!evhttp_bind_socket_with_handle(h->evh, host, (ev_uint16_t)port)) {
+		log_error("http: cannot listen on %s: %s", addrport, strerror(errno));
+		return -1;
+	}
+	log_info("http: listening on %s", addrport);
+	return 0;
+bad:
+	log_error("http: cannot parse address %s (want ADDR:PORT or [V6ADDR]:PORT)", addrport);
+	return -1;
+}
+
+void http_free(struct http *h)
+{
+	struct ring *r;
+	struct pending *p;
+
+	if (!h)
+		return;
+	/* Closes every connection: SSE clients unlink in sse_closed_cb. */
+	evhttp_free(h->evh);
+	while ((p = h->pendings)) {
+		/* The database's answer will never come now. */
+		pending_unlink(p);
+		pending_free(p);
+	}
+	while ((r = h->rings)) {
+		h->rings = r->next;
+		for (int i = 0; i < r->count; i++)
+			free(r->ents[(r->start + i) % HTTP_RING_SIZE].msg);
+		free(r);
+	}
+	event_free(h->keepalive);
+	event_free(h->reaper);
+	free(h->boarddir);
+	free(h);
+}

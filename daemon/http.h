@@ -1,0 +1,32 @@
+/*
+ * http: the HTTP side of kolappd (libevent evhttp), for display boards
+ * and monitoring. Owns the HTTP listeners, the static files of the board
+ * (datadir/board), the token check for HTTP requests, the Server-Sent
+ * Events clients and a per-office ring of recent events that lets a
+ * client resume with Last-Event-ID. Holds no queue logic: status comes
+ * from the engine, events from the engine's emit hook.
+ */
+#ifndef KOLAPP_HTTP_H
+#define KOLAPP_HTTP_H
+
+#include <event2/event.h>
+#include <jansson.h>
+
+struct http;
+struct engine;
+struct auth;
+
+/* Events kept per office for Last-Event-ID. */
+#define HTTP_RING_SIZE 512
+
+/* datadir holds board/ (index.html and its assets); it is copied. */
+struct http *http_new(struct event_base *base, struct engine *engine, struct auth *auth,
+		      const char *datadir);
+/* Binds "ADDR:PORT" or "[V6ADDR]:PORT"; logs and returns -1 on failure. */
+int http_listen(struct http *h, const char *addrport);
+/* Engine events for the office's SSE clients (and its ring); h may be NULL. */
+void http_emit(struct http *h, int office_id, const json_t *event);
+/* Closes every connection and listener. */
+void http_free(struct http *h);
+
+#endif

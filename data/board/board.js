@@ -1,0 +1,260 @@
+/* The waiting-room board. Loads the office's status, then follows its
+ * events with EventSource (which reconnects by itself and resumes with
+ * Last-Event-ID); after every (re)connection the status is fetched again
+ * so that nothing missed while offline stays wrong on the screen.
+ * URL: /board?token=DISPLAY_TOKEN[&lang=sv,en][&speech=0]
+ * Every text comes from i18n.json: adding a language is adding an entry. */
+'use strict';
+
+(function () {
+  const params = new URLSearchParams(location.search);
+  const token = params.get('token') || '';
+  const langs = (params.get('lang') || 'sv,en').split(',').map(s => s.trim()).filter(Boolean);
+  const speechOn = params.get('speech') !== '0';
+  const ROTATE_MS = 10000;
+  const RECENT_MAX = 6;
+
+  const $ = id => document.getElementById(id);
+  /* For tests and for anyone debugging a board on site. */
+  const state = window.kolappBoard = {
+    connected: false, chimes: 0, calls: 0, spoken: [], langs: [], i18n: {},
+    queues: new Map(), recent: [], lang: 0
+  };
+
+  /* ---- texts ---------------------------------------------------------- */
+  function text(lang, key, vars) {
+    const t = (state.i18n[lang] && state.i18n[lang][key]) || (state.i18n.en && state.i18n.en[key]) || '';
+    return t.replace(/\{(\w+)\}/g, (m, k) => (vars && k in vars ? String(vars[k]) : m));
+  }
+  function currentLang() { return state.langs[state.lang % state.langs.length]; }
+  function dirOf(lang) { return (state.i18n[lang] && state.i18n[lang].dir) === 'rtl' ? 'rtl' : 'ltr'; }
+
+  /* Every element showing a text carries that text's language and
+   * direction, so a right-to-left text is laid out right to left even
+   * while the rest of the board is in another language. */
+  function applyTexts() {
+    const lang = currentLang();
+    document.querySelectorAll('[data-i18n]').forEach(el => {
+      el.textContent = text(lang, el.dataset.i18n);
+      el.lang = lang;
+      el.dir = dirOf(lang);
+    });
+    renderQueues();
+  }
+
+  async function loadTexts() {
+    const r = await fetch('/board/i18n.json', { cache: 'no-cache' });
+    state.i18n = await r.json();
+    state.langs = langs.filter(l => state.i18n[l]);
+    if (!state.langs.length) state.langs = ['sv', 'en'].filter(l => state.i18n[l]);
+    /* The page's own direction follows the first language. */
+    document.documentElement.lang = state.langs[0];
+    document.documentElement.dir = dirOf(state.langs[0]);
+    applyTexts();
+    if (state.langs.length > 1)
+      setInterval(() => { state.lang++; applyTexts(); }, ROTATE_MS);
+  }
+
+  /* ---- clock ------------------------------------------------------------ */
+  function tick() {
+    const d = new Date();
+    const p = n => String(n).padStart(2, '0');
+    $('clock').textContent = p(d.getHours()) + ':' + p(d.getMinutes());
+    $('clock').dateTime = d.toISOString();
+  }
+
+  /* ---- sound and speech ------------------------------------------------- */
+  let audio = null;
+  function audioContext() {
+    if (!audio && (window.AudioContext || window.webkitAudioContext))
+      audio = new (window.AudioContext || window.webkitAudioContext)();
+    return audio;
+  }
+  /* Two falling tones, generated: no audio file to ship or load. */
+  function chime() {
+    state.chimes++;
+    const ctx = audioContext();
+    if (!ctx) return;
+    if (ctx.state === 'suspended') ctx.resume().catch(() => {});
+    const t0 = ctx.currentTime + 0.02;
+    [[880, 0], [660, 0.35]].forEach(([freq, at]) => {
+      const osc = ctx.createOscillator(), gain = ctx.createGain();
+      osc.type = 'sine';
+      osc.frequency.value = freq;
+      gain.gain.setValueAtTime(0.0001, t0 + at);
+      gain.gain.exponentialRampToValueAtTime(0.5, t0 + at + 0.03);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t0 + at + 0.6);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(t0 + at);
+      osc.stop(t0 + at + 0.65);
+    });
+  }
+  /* "S-042" is read "S 42": letters one by one, the number without zeros. */
+  function spokenTicket(code) {
+    const m = /^([^-]+)-0*(\d+)$/.exec(code || '');
+    if (!m) return code || '';
+    return m[1].split('').join(' ') + ' ' + m[2];
+  }
+  function announce(ticket, counter) {
+    state.langs.forEach(lang => {
+      const line = text(lang, 'announce', { ticket: spokenTicket(ticket), counter: counter });
+      state.spoken.push({ lang: lang, text: line });
+      if (state.spoken.length > 20) state.spoken.shift();
+      if (!speechOn || !window.speechSynthesis) return;
+      const u = new SpeechSynthesisUtterance(line);
+      u.lang = (state.i18n[lang] && state.i18n[lang].voice) || lang;
+      window.speechSynthesis.speak(u);
+    });
+  }
+  $('sound').addEventListener('click', () => {
+    const ctx = audioContext();
+    if (ctx) ctx.resume().then(() => { $('sound').hidden = true; }, () => {});
+  });
+
+  /* ---- rendering ---------------------------------------------------------- */
+  function showLatest(call, flash) {
+    $('latest-ticket').textContent = call ? call.ticket : '–';
+    $('latest-counter').textContent = call ? call.counter : '';
+    $('recall').hidden = !(call && call.recalls > 0);
+    if (flash) {
+      const el = $('latest');
+      el.classList.remove('flash');
+      void el.offsetWidth; /* restart the animation on a recall too */
+      el.classList.add('flash');
+    }
+  }
+  function renderRecent() {
+    const ol = $('recent');
+    ol.replaceChildren(...state.recent.slice(0, RECENT_MAX).map(c => {
+      const li = document.createElement('li');
+      li.dir = 'ltr';
+      const t = document.createElement('span');
+      t.textContent = c.ticket;
+      const n = document.createElement('span');
+      n.className = 'rc';
+      n.textContent = '→ ' + c.counter;
+      li.append(t, n);
+      return li;
+    }));
+  }
+  function renderQueues() {
+    const lang = currentLang();
+    if (!lang) return;
+    const ul = $('queues');
+    ul.replaceChildren(...[...state.queues.values()].map(q => {
+      const li = document.createElement('li');
+      li.className = q.open ? '' : 'closed';
+      li.dataset.queue = q.code;
+      const code = document.createElement('span');
+      code.className = 'qcode';
+      code.textContent = q.code;
+      const name = document.createElement('span');
+      name.className = 'qname';
+      name.textContent = q.name || '';
+      const count = document.createElement('span');
+      count.className = 'qcount';
+      count.textContent = q.waiting + ' ' + text(lang, 'waiting');
+      count.lang = lang;
+      count.dir = dirOf(lang);
+      const wait = document.createElement('span');
+      wait.className = 'qwait';
+      wait.lang = lang;
+      wait.dir = dirOf(lang);
+      if (!q.open) wait.textContent = text(lang, 'closed');
+      else if (q.estimated_wait_s == null) wait.textContent = text(lang, 'wait_unknown');
+      else wait.textContent = text(lang, 'wait', { minutes: Math.max(1, Math.ceil(q.estimated_wait_s / 60)) });
+      li.append(code, name, count, wait);
+      return li;
+    }));
+  }
+  function applyStatus(s) {
+    $('office').textContent = s.office_name || s.office || '';
+    state.queues = new Map((s.queues || []).map(q => [q.code, q]));
+    state.recent = (s.recent || []).map(c => ({ ticket: c.ticket, counter: c.counter, at: c.at }));
+    $('stale').hidden = !s.stale;
+    const first = state.recent[0];
+    showLatest(first ? { ticket: first.ticket, counter: first.counter,
+                         recalls: state.recent.filter(c => c.ticket === first.ticket).length - 1 } : null, false);
+    renderRecent();
+    renderQueues();
+  }
+
+  /* ---- the server ---------------------------------------------------------- */
+  let statusSeq = 0, eventSeq = 0;
+  async function fetchStatus(tries) {
+    const seq = ++statusSeq, events = eventSeq;
+    tries = tries || 0;
+    try {
+      const r = await fetch('/api/status', { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' });
+      if (!r.ok) throw new Error('status ' + r.status);
+      const s = await r.json();
+      if (seq !== statusSeq) return;
+      /* An event that came while the status was on its way may be newer
+       * than it: ask again rather than show the older picture. */
+      if (events !== eventSeq && tries < 3) { fetchStatus(tries + 1); return; }
+      applyStatus(s);
+    } catch (e) {
+      /* The event stream's state drives the banner; a failed fetch is retried on reconnect. */
+    }
+  }
+
+  function onCalled(ev) {
+    eventSeq++;
+    state.calls++;
+    state.recent.unshift({ ticket: ev.ticket, counter: ev.counter, at: ev.at });
+    state.recent.length = Math.min(state.recent.length, 10);
+    showLatest(ev, true);
+    renderRecent();
+    chime();
+    announce(ev.ticket, ev.counter);
+  }
+
+  let es = null;
+  function setOnline(up) {
+    state.connected = up;
+    $('offline').hidden = up;
+    document.body.classList.toggle('is-offline', !up);
+  }
+  function connect() {
+    es = new EventSource('/api/events?token=' + encodeURIComponent(token));
+    es.onopen = () => { setOnline(true); fetchStatus(); };
+    es.onerror = () => {
+      setOnline(false);
+      /* CLOSED means the browser gave up (an HTTP error such as 503):
+       * start over ourselves; otherwise it retries by itself. */
+      if (es.readyState === EventSource.CLOSED) {
+        es.close();
+        setTimeout(connect, 5000);
+      }
+    };
+    const parse = e => { try { return JSON.parse(e.data); } catch (x) { return null; } };
+    es.addEventListener('called', e => { const ev = parse(e); if (ev) onCalled(ev); });
+    es.addEventListener('queue', e => {
+      const ev = parse(e);
+      if (!ev) return;
+      eventSeq++;
+      const q = state.queues.get(ev.queue);
+      if (q) {
+        q.open = ev.open; q.waiting = ev.waiting; q.estimated_wait_s = ev.estimated_wait_s;
+        renderQueues();
+      } else {
+        fetchStatus();
+      }
+    });
+    es.addEventListener('reset', () => fetchStatus());
+  }
+
+  tick();
+  setInterval(tick, 1000);
+  /* Estimates age even without events. */
+  setInterval(fetchStatus, 60000);
+  setOnline(false);
+  /* Made now, not at the first call: creating it can block the page for
+   * a moment, and a suspended one (no user gesture yet) shows the button. */
+  const ctx = audioContext();
+  if (ctx) {
+    $('sound').hidden = ctx.state !== 'suspended';
+    ctx.onstatechange = () => { $('sound').hidden = ctx.state !== 'suspended'; };
+  }
+  loadTexts().catch(() => {}).then(() => { fetchStatus(); connect(); });
+})();

@@ -1,0 +1,192 @@
+// The display board in headless chromium, against a kolappd that
+// tests/browser/run started (this script starts nothing itself).
+// Env: KOLAPP_HTTP_URL, KOLAPP_TCP_PORT, KOLAPP_DISPLAY_TOKEN,
+// KOLAPP_COUNTER_TOKEN (counter "3"), KOLAPP_KIOSK_TOKEN, KOLAPP_PID_FILE,
+// KOLAPP_RUNNER_PID (SIGUSR1 asks the runner to start kolappd again),
+// KOLAPP_CHROMIUM, KOLAPP_SCREENSHOT.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+const env = name => {
+  const v = process.env[name];
+  assert.ok(v, `${name} is not set`);
+  return v;
+};
+const HTTP = env('KOLAPP_HTTP_URL');
+const TCP_PORT = Number(env('KOLAPP_TCP_PORT'));
+const DISPLAY = env('KOLAPP_DISPLAY_TOKEN');
+const COUNTER = env('KOLAPP_COUNTER_TOKEN');
+const KIOSK = env('KOLAPP_KIOSK_TOKEN');
+
+// ---- a line-protocol client over TCP ------------------------------------
+function connect(token) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(TCP_PORT, '127.0.0.1');
+    const waiting = [];
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('data', d => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const msg = JSON.parse(line);
+        if (msg.event) continue;
+        const w = waiting.shift();
+        if (w) w(msg);
+      }
+    });
+    sock.on('error', reject);
+    const client = {
+      req(obj) {
+        return new Promise((res, rej) => {
+          const timer = setTimeout(() => rej(new Error('no reply to ' + obj.op)), 5000);
+          waiting.push(m => { clearTimeout(timer); res(m); });
+          sock.write(JSON.stringify(obj) + '\n');
+        });
+      },
+      async ok(obj) {
+        const r = await client.req(obj);
+        assert.equal(r.ok, true, `${obj.op}: ${JSON.stringify(r)}`);
+        return r;
+      },
+      close() { sock.destroy(); }
+    };
+    sock.on('connect', async () => {
+      try { await client.ok({ op: 'hello', token }); resolve(client); } catch (e) { reject(e); }
+    });
+  });
+}
+
+let context, page, kiosk, counter, userDataDir;
+
+function boardUrl(lang) {
+  return `${HTTP}/board?token=${encodeURIComponent(DISPLAY)}&lang=${lang}&speech=0`;
+}
+
+before(async () => {
+  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kolapp-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.KOLAPP_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1920, height: 1080 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = context.pages()[0] || await context.newPage();
+  kiosk = await connect(KIOSK);
+  counter = await connect(COUNTER);
+  await counter.ok({ op: 'counter_open' });
+  await page.goto(boardUrl('sv,en'));
+  await page.waitForFunction(() => window.kolappBoard && window.kolappBoard.connected, null, { timeout: 10000 });
+});
+
+after(async () => {
+  kiosk?.close();
+  counter?.close();
+  await context?.close();
+  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+});
+
+const text = sel => page.locator(sel).textContent();
+
+test('the board shows a ticket within one second of its call_next', async () => {
+  const issued = await kiosk.ok({ op: 'issue', queue: 'S' });
+  const code = issued.ticket.code;
+  const chimes = await page.evaluate(() => window.kolappBoard.chimes);
+  const t0 = Date.now();
+  const r = await counter.ok({ op: 'call_next' });
+  assert.equal(r.ticket.code, code);
+  await page.waitForFunction(c => document.getElementById('latest-ticket').textContent === c,
+    code, { timeout: 1000 });
+  const elapsed = Date.now() - t0;
+  assert.ok(elapsed < 1000, `shown after ${elapsed} ms`);
+  assert.equal(await text('#latest-counter'), '3');
+  assert.equal(await page.evaluate(() => window.kolappBoard.chimes), chimes + 1);
+  // The announcement: letters spaced, the number without leading zeros.
+  const n = String(Number(code.split('-')[1]));
+  const spoken = await page.evaluate(() => window.kolappBoard.spoken.slice(-2));
+  assert.deepEqual(spoken.map(s => s.text), [`Nummer S ${n}, lucka 3`, `Number S ${n}, counter 3`]);
+  assert.equal(await page.locator('#latest').getAttribute('class'), 'latest flash');
+});
+
+test('the board shows a recall', async () => {
+  const before = await page.evaluate(() => ({ chimes: window.kolappBoard.chimes, calls: window.kolappBoard.calls }));
+  assert.equal(await page.locator('#recall').isVisible(), false);
+  const r = await counter.ok({ op: 'recall' });
+  await page.waitForFunction(() => !document.getElementById('recall').hidden, null, { timeout: 1000 });
+  assert.equal(await text('#latest-ticket'), r.ticket.code);
+  const after = await page.evaluate(() => ({ chimes: window.kolappBoard.chimes, calls: window.kolappBoard.calls }));
+  assert.equal(after.chimes, before.chimes + 1);
+  assert.equal(after.calls, before.calls + 1);
+  // Both the call and the recall are in the list of recent calls.
+  const recent = await page.locator('#recent li').allTextContents();
+  assert.equal(recent.filter(t => t.startsWith(r.ticket.code)).length, 2, recent.join(' | '));
+});
+
+test('waiting counts per queue follow queue events; screenshot', async () => {
+  for (const q of ['S', 'S', 'F', 'S', 'F'])
+    await kiosk.ok({ op: 'issue', queue: q });
+  await page.waitForFunction(() => {
+    const li = document.querySelector('#queues li[data-queue="S"] .qcount');
+    return li && li.textContent.startsWith('3 ');
+  }, null, { timeout: 2000 });
+  assert.match(await text('#queues li[data-queue="F"] .qcount'), /^2 /);
+  assert.match(await text('#queues li[data-queue="S"] .qname'), /Skatteverket/);
+  await counter.ok({ op: 'call_next' });
+  await page.waitForFunction(() => !document.getElementById('latest').classList.contains('flash') ||
+    document.getElementById('recent').children.length >= 3, null, { timeout: 2000 });
+  const shot = process.env.KOLAPP_SCREENSHOT;
+  if (shot) {
+    await page.screenshot({ path: shot });
+    assert.ok(fs.statSync(shot).size > 10000, 'screenshot is too small');
+  }
+});
+
+test('the board shows offline while kolappd is stopped, and recovers', async () => {
+  const pid = Number(fs.readFileSync(env('KOLAPP_PID_FILE'), 'utf8'));
+  assert.equal(await page.locator('#offline').isVisible(), false);
+  process.kill(pid, 'SIGTERM');
+  await page.waitForSelector('#offline', { state: 'visible', timeout: 10000 });
+  assert.match(await text('#offline'), /Ingen anslutning|No connection/);
+  kiosk.close();
+  counter.close();
+  process.kill(Number(env('KOLAPP_RUNNER_PID')), 'SIGUSR1');
+  await page.waitForSelector('#offline', { state: 'hidden', timeout: 20000 });
+  // Live again: a call made now shows up.
+  kiosk = await connect(KIOSK);
+  counter = await connect(COUNTER);
+  const issued = await kiosk.ok({ op: 'issue', queue: 'F' });
+  await counter.ok({ op: 'call', ticket: issued.ticket.code });
+  await page.waitForFunction(c => document.getElementById('latest-ticket').textContent === c,
+    issued.ticket.code, { timeout: 2000 });
+});
+
+test('a right-to-left language lays out right to left', async () => {
+  const ar = await context.newPage();
+  try {
+    await ar.goto(boardUrl('ar'));
+    await ar.waitForFunction(() => window.kolappBoard && window.kolappBoard.connected, null, { timeout: 10000 });
+    const dirs = await ar.evaluate(() => ({
+      root: getComputedStyle(document.documentElement).direction,
+      label: getComputedStyle(document.querySelector('[data-i18n="latest"]')).direction,
+      text: document.querySelector('[data-i18n="latest"]').textContent,
+      lang: document.documentElement.lang,
+    }));
+    assert.equal(dirs.root, 'rtl');
+    assert.equal(dirs.label, 'rtl');
+    assert.equal(dirs.lang, 'ar');
+    assert.match(dirs.text, /[\u0600-\u06FF]/, 'the label is not in Arabic');
+    // The latest call (large, left in ltr) is on the right in rtl.
+    const box = await ar.locator('#latest').boundingBox();
+    assert.ok(box.x > 1920 / 4, `latest call at x=${box.x}`);
+  } finally {
+    await ar.close();
+  }
+});
