@@ -4,6 +4,7 @@
 #include "daemon/auth.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/session.h"
 
 #include <errno.h>
@@ -92,6 +93,7 @@ struct http {
 	int nsse;
 	struct pending *pendings;
 	struct event *keepalive, *reaper;
+	const struct server *metrics_srv;   /* NULL: no /metrics */
 	/* Ids of a new run start above those of earlier runs (unless they
 	 * averaged over 1000 events a second), so an old Last-Event-ID is
 	 * recognised as not resumable rather than confused with a new one. */
@@ -637,6 +639,25 @@ static void handle_api(struct http *h, struct evhttp_request *req, enum api api)
 	memset(token, 0, sizeof token);
 }
 
+/* Operational counts only: no tokens, no tickets' contents. Served
+ * without a token so that a Prometheus scraper needs no secret; bind
+ * the HTTP listener where only the office network can reach it. */
+static void serve_metrics(struct http *h, struct evhttp_request *req)
+{
+	struct evbuffer *body = evbuffer_new();
+
+	if (!body) {
+		reply_text(req, 503, "Service Unavailable", "out of memory");
+		return;
+	}
+	metrics_render(body, h->metrics_srv, h->engine);
+	common_headers(req);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, "OK", body);
+	evbuffer_free(body);
+}
+
 /* ---- routing ------------------------------------------------------------- */
 
 static void gen_cb(struct evhttp_request *req, void *arg)
@@ -666,9 +687,20 @@ static void gen_cb(struct evhttp_request *req, void *arg)
 			reply_text(req, 405, "Method Not Allowed", "method not allowed");
 		else
 			handle_api(h, req, API_EVENTS);
+	} else if (!strcmp(path, "/metrics") && h->metrics_srv) {
+		if (!get && !head)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			serve_metrics(h, req);
 	} else {
 		reply_text(req, 404, "Not Found", "not found");
 	}
+}
+
+void http_set_metrics(struct http *h, const struct server *srv)
+{
+	if (h)
+		h->metrics_srv = srv;
 }
 
 /* ---- life cycle ------------------------------------------------------------ */

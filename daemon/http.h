@@ -15,6 +15,7 @@
 struct http;
 struct engine;
 struct auth;
+struct server;
 
 /* Events kept per office for Last-Event-ID. */
 #define HTTP_RING_SIZE 512
@@ -26,6 +27,8 @@ struct http *http_new(struct event_base *base, struct engine *engine, struct aut
 int http_listen(struct http *h, const char *addrport);
 /* Engine events for the office's SSE clients (and its ring); h may be NULL. */
 void http_emit(struct http *h, int office_id, const json_t *event);
+/* Serves GET /metrics (Prometheus text) with the server's connections. */
+void http_set_metrics(struct http *h, const struct server *srv);
 /* Closes every connection and listener. */
 void http_free(struct http *h);
 

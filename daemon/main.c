@@ -350,6 +350,7 @@ int main(int argc, char **argv)
 	if (d.cfg.nhttp)
 		d.http = http_new(d.base, d.engine, d.auth,
 				  d.cfg.data_dir ? d.cfg.data_dir : KOLAPP_DATADIR);
+	http_set_metrics(d.http, d.server);
 	/* The emit hook needs the server and http, made after the engine. */
 	engine_set_emit_arg(d.engine, &d);
 	live_attach(d.pgw, d.engine, d.server, d.auth);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PGW_BATCH_MAX 1024          /* statements in one group commit */
 #define PGW_BACKOFF_MIN_MS 100
@@ -40,6 +41,9 @@ struct pgw_job {
 	bool failed;
 	char *error;
 	struct timespec sent_at;
+	bool marked;               /* carries a batch token (see sql/003_batches.sql) */
+	char token[48];
+	struct pgw_job *resolves;  /* internal: the in-doubt job this one asks about */
 };
 
 enum pgw_state { PGW_DOWN, PGW_CONNECTING, PGW_PREPARING, PGW_UP };
@@ -69,6 +73,14 @@ struct pgw {
 	struct pgw_job *head, *tail;   /* queue; head may be in flight */
 	struct pgw_job *inflight;
 	uint64_t next_seq;
+
+	/* Batches whose COMMIT may or may not have happened when the
+	 * connection dropped: answered only once the database says which. */
+	struct pgw_job *indoubt;
+	int old_pid;               /* the backend that ran them */
+	struct event *resolve_retry;
+	struct event *forget;      /* clears old batch tokens now and then */
+	char token_prefix[32];
 };
 
 static void pgw_io_cb(evutil_socket_t fd, short what, void *arg);
@@ -243,6 +255,8 @@ static void pgw_lost(struct pgw *pgw, const char *why)
 	}
 	set_io(pgw, 0);
 	if (pgw->conn) {
+		if (job && job->marked && !job->internal)
+			pgw->old_pid = PQbackendPID(pgw->conn);
 		PQfinish(pgw->conn);
 		pgw->conn = NULL;
 	}
@@ -254,10 +268,17 @@ static void pgw_lost(struct pgw *pgw, const char *why)
 			if (!pgw->head)
 				pgw->tail = NULL;
 		}
-		if (job->internal)
+		if (job->internal) {
 			job_free(job);
-		else
+		} else if (job->marked) {
+			/* Its COMMIT may have run: ask after reconnecting. */
+			job->next = pgw->indoubt;
+			pgw->indoubt = job;
+			log_warn("database: batch %llu is in doubt; its answers wait for the database",
+				 (unsigned long long)job->seq);
+		} else {
 			job_finish(job, false, "database unavailable");
+		}
 	}
 	fail_queue(pgw, "database unavailable");
 	if (notify && pgw->on_state)
@@ -274,6 +295,13 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 	clock_gettime(CLOCK_MONOTONIC, &job->sent_at);
 	if (job->transaction)
 		ok = PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+	if (ok && job->transaction && !job->internal) {
+		const char *v[1] = { job->token };
+		snprintf(job->token, sizeof job->token, "%s-%llu", pgw->token_prefix,
+			 (unsigned long long)job->seq);
+		job->marked = true;
+		ok = PQsendQueryPrepared(c, "d_batch_mark", 1, v, NULL, NULL, 0);
+	}
 	for (int i = 0; ok && i < job->ncmds; i++) {
 		struct pgw_cmd *cmd = &job->cmds[i];
 		switch (cmd->kind) {
@@ -327,6 +355,61 @@ static void deliver_notifies(struct pgw *pgw)
 	}
 }
 
+static void queue_front(struct pgw *pgw, struct pgw_job *job);
+
+/* One question per in-doubt batch, asked before anything else is sent. */
+static void queue_resolutions(struct pgw *pgw)
+{
+	for (struct pgw_job *d = pgw->indoubt; d; d = d->next) {
+		struct pgw_job *q = pgw_job_new(false);
+		char pid[16];
+		snprintf(pid, sizeof pid, "%d", pgw->old_pid);
+		const char *v[] = { d->token, pid };
+		q->internal = true;
+		q->resolves = d;
+		pgw_job_add(q, "d_batch_resolve", 2, v);
+		q->seq = pgw->next_seq++;
+		queue_front(pgw, q);
+	}
+}
+
+static void resolve_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgw *pgw = arg;
+
+	if (pgw->state != PGW_PREPARING || !pgw->indoubt)
+		return;
+	queue_resolutions(pgw);
+	pgw_kick(pgw);
+}
+
+/* The database said what became of an in-doubt batch. */
+static void resolved(struct pgw *pgw, struct pgw_job *target, const char *outcome)
+{
+	static const struct timeval soon = { 0, 100000 };
+	struct pgw_job **pp;
+
+	if (!strcmp(outcome, "pending")) {
+		/* The old backend was still there and has been asked to end. */
+		if (!evtimer_pending(pgw->resolve_retry, NULL))
+			evtimer_add(pgw->resolve_retry, &soon);
+		return;
+	}
+	for (pp = &pgw->indoubt; *pp && *pp != target; pp = &(*pp)->next)
+		;
+	if (!*pp)
+		return;
+	*pp = target->next;
+	log_info("database: in-doubt batch %llu %s", (unsigned long long)target->seq,
+		 !strcmp(outcome, "committed") ? "had committed" : "had not committed");
+	if (!strcmp(outcome, "committed")) {
+		/* Results of its statements are gone; writers need only "ok". */
+		job_finish(target, true, NULL);
+	} else {
+		job_finish(target, false, "database connection lost before the commit");
+	}
+}
+
 static void on_job_complete(struct pgw *pgw)
 {
 	struct pgw_job *job = pgw->inflight;
@@ -337,9 +420,26 @@ static void on_job_complete(struct pgw *pgw)
 	if (!pgw->head)
 		pgw->tail = NULL;
 	if (job->internal) {
+		struct pgw_job *target = job->resolves;
+		const char *outcome = target && ok && job->results[0] &&
+				      PQntuples(job->results[0]) == 1
+				      ? PQgetvalue(job->results[0], 0, 0) : NULL;
+		char why[256];
+		snprintf(why, sizeof why, "%s", job->error ? job->error : "could not prepare statements");
+		if (ok && target && !outcome)
+			ok = false;
+		if (ok && target)
+			resolved(pgw, target, outcome);
 		job_free(job);
 		if (!ok) {
-			pgw_lost(pgw, "could not prepare statements");
+			pgw_lost(pgw, why);
+			return;
+		}
+		if (pgw->indoubt || (pgw->head && pgw->head->internal)) {
+			if (pgw->indoubt && !(pgw->head && pgw->head->internal) &&
+			    !evtimer_pending(pgw->resolve_retry, NULL))
+				queue_resolutions(pgw);
+			pgw_kick(pgw);
 			return;
 		}
 		pgw->state = PGW_UP;
@@ -405,7 +505,7 @@ static void read_results(struct pgw *pgw)
 		}
 		{
 			/* Map the result to its command: skip BEGIN and COMMIT. */
-			int idx = job->nres - (job->transaction ? 1 : 0);
+			int idx = job->nres - (job->transaction ? 1 : 0) - (job->marked ? 1 : 0);
 			if (idx >= 0 && idx < job->ncmds && !job->results[idx])
 				job->results[idx] = r;
 			else
@@ -496,7 +596,10 @@ static void pgw_connect(struct pgw *pgw)
 	PostgresPollingStatusType st;
 
 	if (!pgw->conn) {
-		pgw->conn = PQconnectStart(pgw->conninfo);
+		/* application_name lets an in-doubt check recognise our old backend. */
+		static const char *const keys[] = { "dbname", "fallback_application_name", NULL };
+		const char *vals[] = { pgw->conninfo, "kolappd", NULL };
+		pgw->conn = PQconnectStartParams(keys, vals, 1);
 		if (!pgw->conn || PQstatus(pgw->conn) == CONNECTION_BAD) {
 			pgw_lost(pgw, pgw->conn ? PQerrorMessage(pgw->conn) : "out of memory");
 			return;
@@ -537,6 +640,18 @@ static void deferred_cb(evutil_socket_t fd, short what, void *arg)
 		pgw_kick(pgw);
 }
 
+static void forget_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgw *pgw = arg;
+	struct pgw_job *job;
+
+	if (pgw->state != PGW_UP)
+		return;
+	job = pgw_job_new(false);
+	pgw_job_add(job, "d_batch_forget", 0, NULL);
+	pgw_submit(pgw, job);
+}
+
 struct pgw *pgw_new(struct event_base *base, const char *conninfo,
 		    const struct pgw_stmt *stmts, int nstmts,
 		    pgw_state_fn on_state, void *state_arg)
@@ -554,6 +669,17 @@ struct pgw *pgw_new(struct event_base *base, const char *conninfo,
 	pgw->next_seq = 1;
 	pgw->retry = evtimer_new(base, retry_cb, pgw);
 	pgw->deferred = event_new(base, -1, 0, deferred_cb, pgw);
+	pgw->resolve_retry = evtimer_new(base, resolve_retry_cb, pgw);
+	pgw->forget = event_new(base, -1, EV_PERSIST, forget_cb, pgw);
+	{
+		static const struct timeval minute = { 60, 0 };
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		/* Unique across restarts: pid and start time. */
+		snprintf(pgw->token_prefix, sizeof pgw->token_prefix, "%d-%lld", (int)getpid(),
+			 (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		event_add(pgw->forget, &minute);
+	}
 	return pgw;
 }
 
@@ -585,14 +711,20 @@ void pgw_free(struct pgw *pgw)
 		pgw->head = job->next;
 		job_free(job);
 	}
+	while ((job = pgw->indoubt)) {
+		pgw->indoubt = job->next;
+		job_free(job);
+	}
 	event_free(pgw->retry);
 	event_free(pgw->deferred);
+	event_free(pgw->resolve_retry);
+	event_free(pgw->forget);
 	free(pgw->conninfo);
 	free(pgw);
 }
 
 bool pgw_is_up(const struct pgw *pgw) { return pgw->state == PGW_UP; }
-bool pgw_is_idle(const struct pgw *pgw) { return !pgw->head; }
+bool pgw_is_idle(const struct pgw *pgw) { return !pgw->head && !pgw->indoubt; }
 
 void pgw_submit(struct pgw *pgw, struct pgw_job *job)
 {

@@ -28,6 +28,10 @@ const struct pgw_stmt kolapp_statements[] = {
 	{ "d_transfer", "SELECT kolapp.d_transfer($1::int, $2::date, $3::text, $4::int, $5::timestamptz)", 5 },
 	{ "d_counter_set_open", "SELECT kolapp.d_counter_set_open($1::int, $2::boolean, $3::timestamptz)", 3 },
 	{ "d_expire", "SELECT kolapp.d_expire($1::int, $2::date, $3::timestamptz)", 3 },
+	/* in-doubt commits (sql/003_batches.sql) */
+	{ "d_batch_mark", "SELECT kolapp.d_batch_mark($1::text)", 1 },
+	{ "d_batch_resolve", "SELECT kolapp.d_batch_resolve($1::text, $2::int)", 2 },
+	{ "d_batch_forget", "SELECT kolapp.d_batch_forget()", 0 },
 	/* auth */
 	{ "d_token_lookup",
 	  "SELECT token_id, role, office_id, office_code, counter_id, counter_name "
