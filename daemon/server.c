@@ -658,6 +658,9 @@ void server_set_limits(struct server *srv, const struct server_limits *limits)
 	/* Connections made from now on get the new limits; open ones keep
 	 * their buffers' watermarks but see the new output and rate limits. */
 	srv->lim = *limits;
+	/* The read watermark bounds a connection's input: it follows max_line. */
+	for (struct conn *c = srv->conns; c; c = c->next)
+		bufferevent_setwatermark(c->bev, EV_READ, 0, limits->max_line + 2);
 }
 
 void server_stop_listening(struct server *srv)

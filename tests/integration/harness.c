@@ -589,6 +589,80 @@ int h_daemon_spawn(struct h_daemon *d, const char *conninfo, const char *extra_a
 	return 0;
 }
 
+int h_daemon_spawn_activated(struct h_daemon *d, const char *conninfo,
+			     int listen_fd, const char *extra_args)
+{
+	static unsigned n;
+	char bin[1024];
+	char *argv[64];
+	char *extra = NULL;
+	int argc = 0;
+	const char *dir = h_log_dir();
+	pid_t parent = getpid();
+	pid_t pid;
+
+	if (!dir || listen_fd < 0)
+		return -1;
+	if (d->conninfo != conninfo) {
+		free(d->conninfo);
+		d->conninfo = conninfo ? strdup(conninfo) : NULL;
+	}
+	d->pid = 0;
+	snprintf(d->logpath, sizeof d->logpath, "%s/kolappd-act-%ld-%u.log", dir,
+		 (long)getpid(), ++n);
+	snprintf(bin, sizeof bin, "%s/kolappd", h_builddir());
+	argv[argc++] = bin;
+	if (d->conninfo) {
+		argv[argc++] = (char *)"--conninfo";
+		argv[argc++] = d->conninfo;
+	}
+	if (extra_args) {
+		char *save = NULL, *tok;
+
+		extra = strdup(extra_args);
+		for (tok = strtok_r(extra, " ", &save); tok && argc < 62;
+		     tok = strtok_r(NULL, " ", &save))
+			argv[argc++] = tok;
+	}
+	argv[argc] = NULL;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		free(extra);
+		return -1;
+	}
+	if (pid == 0) {
+		char pidbuf[32];
+		int fd;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		fd = open(d->logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		/* dup2 onto itself would keep FD_CLOEXEC, and exec would close it. */
+		if (listen_fd == 3)
+			fcntl(3, F_SETFD, 0);
+		else if (dup2(listen_fd, 3) < 0)
+			_exit(127);
+		/* LISTEN_PID must name the process that execs kolappd: this one. */
+		snprintf(pidbuf, sizeof pidbuf, "%ld", (long)getpid());
+		setenv("LISTEN_PID", pidbuf, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		unsetenv("LISTEN_FDNAMES");
+		execv(argv[0], argv);
+		fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	free(extra);
+	d->pid = pid;
+	h_live_add(pid);
+	return 0;
+}
+
 int h_daemon_wait(struct h_daemon *d, int timeout_ms)
 {
 	int st;

@@ -43,6 +43,12 @@ int h_daemon_start(struct h_daemon *d, const char *conninfo,
  * to come up (for tests of start-up failures). 0 or -1. */
 int h_daemon_spawn(struct h_daemon *d, const char *conninfo,
 		   const char *extra_args);
+/* Start kolappd as systemd's socket activation would: LISTEN_FD (a bound,
+ * listening socket) becomes fd 3 with LISTEN_FDS=1 and LISTEN_PID set to
+ * the child, and no --listen is passed. d->port is left as the caller set
+ * it. Does not wait for the daemon. 0 or -1. */
+int h_daemon_spawn_activated(struct h_daemon *d, const char *conninfo,
+			     int listen_fd, const char *extra_args);
 /* Wait for the process to exit (timeout_ms): exit status, or -1 (still
  * running, or killed by a signal). */
 int h_daemon_wait(struct h_daemon *d, int timeout_ms);
