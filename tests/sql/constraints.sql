@@ -1,0 +1,64 @@
+-- Constraints and triggers on tickets, events and the daemon functions.
+BEGIN;
+\ir fixture.psql
+SELECT plan(40);
+
+-- a ticket through the daemon functions
+SELECT lives_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 1, 'S-001', 'k1', now() - interval '10 minutes')$$, :tst, :qs, :'today'), 'd_issue');
+SELECT lives_ok(format($$SELECT kolapp.d_call(%s, %L, 'S-001', %s, now() - interval '5 minutes')$$, :tst, :'today', :c1), 'd_call');
+SELECT lives_ok(format($$SELECT kolapp.d_recall(%s, %L, 'S-001', now() - interval '4 minutes')$$, :tst, :'today'), 'd_recall');
+SELECT lives_ok(format($$SELECT kolapp.d_set_state(%s, %L, 'S-001', 'serving', now() - interval '3 minutes')$$, :tst, :'today'), 'd_set_state serving');
+SELECT lives_ok(format($$SELECT kolapp.d_transfer(%s, %L, 'S-001', %s, now() - interval '2 minutes')$$, :tst, :'today', :qt), 'd_transfer');
+SELECT lives_ok(format($$SELECT kolapp.d_call(%s, %L, 'S-001', %s, now() - interval '1 minute')$$, :tst, :'today', :c2), 'd_call again');
+SELECT lives_ok(format($$SELECT kolapp.d_set_state(%s, %L, 'S-001', 'done', now())$$, :tst, :'today'), 'd_set_state done');
+SELECT is((SELECT array_agg(kind ORDER BY id) FROM kolapp.ticket_events), ARRAY['issued', 'called', 'recalled', 'serving', 'transferred', 'called', 'done'], 'every step is in the log');
+SELECT lives_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 2, 'S-002', NULL, now())$$, :tst, :qs, :'today'), 'd_issue of a second ticket');
+SELECT lives_ok(format($$SELECT kolapp.d_expire(%s, %L::date + 1, now())$$, :tst, :'today'), 'd_expire');
+
+-- illegal transitions
+SELECT throws_ok($$UPDATE kolapp.tickets SET state = 'waiting' WHERE code = 'S-001'$$, '23514', 'illegal ticket state transition: done -> waiting', 'done -> waiting is refused');
+SELECT throws_ok($$UPDATE kolapp.tickets SET state = 'done' WHERE code = 'S-002'$$, '23514', 'illegal ticket state transition: expired -> done', 'expired -> done is refused');
+SELECT throws_ok($$UPDATE kolapp.tickets SET finished_at = now() + interval '1 hour' WHERE code = 'S-001'$$, '23514', 'ticket S-001 is done: a finished ticket cannot change', 'a finished ticket is frozen');
+SELECT throws_ok($$UPDATE kolapp.tickets SET idem_key = 'other' WHERE code = 'S-001'$$, '23514', NULL, 'a finished ticket''s key cannot be replaced');
+SELECT throws_ok($$UPDATE kolapp.tickets SET code = 'S-009', number = 9 WHERE code = 'S-002'$$, '23514', NULL, 'a ticket''s identity cannot change');
+SELECT throws_ok(format($$UPDATE kolapp.tickets SET business_day = %L::date - 1 WHERE code = 'S-002'$$, :'today'), '23514', NULL, 'a ticket''s day cannot change');
+
+-- state shape and time order
+PREPARE ins(text, text, int, timestamptz, timestamptz, timestamptz, timestamptz) AS
+INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state,
+                            issued_at, sort_at, counter_id, called_at, started_at, finished_at)
+VALUES (:tst, :'today', :qt, :qt, split_part($1, '-', 2)::int, $1, $2, $4, $4, $3, $5, $6, $7);
+SELECT throws_ok($$EXECUTE ins('T-010', 'done', NULL, now(), now(), NULL, now())$$, '23514', NULL, 'done without a counter');
+SELECT throws_ok(format($$EXECUTE ins('T-011', 'done', %s, now(), NULL, NULL, now())$$, :c2), '23514', NULL, 'done without called_at');
+SELECT throws_ok(format($$EXECUTE ins('T-012', 'done', %s, now(), now(), NULL, NULL)$$, :c2), '23514', NULL, 'done without finished_at');
+SELECT throws_ok(format($$EXECUTE ins('T-013', 'waiting', NULL, now(), now(), NULL, NULL)$$), '23514', NULL, 'waiting with called_at');
+SELECT throws_ok(format($$EXECUTE ins('T-014', 'called', %s, now(), now(), now(), NULL)$$, :c2), '23514', NULL, 'called with started_at');
+SELECT throws_ok(format($$EXECUTE ins('T-015', 'serving', %s, now(), now(), NULL, NULL)$$, :c2), '23514', NULL, 'serving without started_at');
+SELECT throws_ok(format($$EXECUTE ins('T-016', 'cancelled', %s, now(), NULL, NULL, now())$$, :c2), '23514', NULL, 'cancelled with a counter');
+SELECT throws_ok(format($$EXECUTE ins('T-017', 'no_show', %s, now(), now(), NULL, NULL)$$, :c2), '23514', NULL, 'no_show without finished_at');
+SELECT throws_ok(format($$EXECUTE ins('T-018', 'expired', %s, now(), NULL, NULL, now())$$, :c2), '23514', NULL, 'expired with a counter but never called');
+SELECT throws_ok(format($$EXECUTE ins('T-019', 'done', %s, now(), now() - interval '1 minute', NULL, now())$$, :c2), '23514', NULL, 'called before issued');
+SELECT throws_ok(format($$EXECUTE ins('T-020', 'done', %s, now() - interval '9 minutes', now() - interval '8 minutes', now() - interval '9 minutes', now())$$, :c2), '23514', NULL, 'started before called');
+SELECT throws_ok(format($$EXECUTE ins('T-021', 'done', %s, now() - interval '9 minutes', now() - interval '8 minutes', NULL, now() - interval '9 minutes')$$, :c2), '23514', NULL, 'finished before called');
+SELECT lives_ok(format($$EXECUTE ins('T-022', 'done', %s, now() - interval '9 minutes', now() - interval '8 minutes', now() - interval '7 minutes', now())$$, :c2), 'a consistent finished ticket may be imported');
+SELECT throws_ok(format($$EXECUTE ins('T-23', 'waiting', NULL, now(), NULL, NULL, NULL)$$), '23514', NULL, 'code with fewer than 3 digits');
+SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state, issued_at, sort_at) VALUES (%s, %L, %s, %s, 5, 'T-004', 'waiting', now(), now())$$, :tst, :'today', :qt, :qt), '23514', NULL, 'code and number disagree');
+SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state, issued_at, sort_at) VALUES (%s, %L, %s, %s, 5, 'S-005', 'waiting', now(), now())$$, :tst, :'today', :qt, :qt), '23514', 'ticket code S-005 does not start with its queue''s code T', 'code of another queue');
+
+-- one held ticket per counter
+SELECT kolapp.d_issue(:tst, :qt, :'today', 30, 'T-030', NULL, now());
+SELECT kolapp.d_issue(:tst, :qt, :'today', 31, 'T-031', NULL, now());
+SELECT kolapp.d_call(:tst, :'today', 'T-030', :c2, now());
+SELECT throws_ok(format($$SELECT kolapp.d_call(%s, %L, 'T-031', %s, now())$$, :tst, :'today', :c2), '23505', NULL, 'a counter holds one ticket at a time');
+
+-- append-only log, deletions only through purge_history
+SELECT throws_ok($$UPDATE kolapp.ticket_events SET detail = NULL$$, '42501', 'kolapp.ticket_events is append-only: UPDATE is not allowed', 'events cannot be updated');
+SELECT throws_ok($$DELETE FROM kolapp.ticket_events$$, '42501', 'kolapp.ticket_events is append-only: DELETE is not allowed', 'events cannot be deleted');
+SELECT throws_ok($$TRUNCATE kolapp.ticket_events CASCADE$$, '42501', NULL, 'events cannot be truncated');
+SELECT throws_ok($$DELETE FROM kolapp.tickets WHERE code = 'T-022'$$, '42501', 'kolapp.tickets: DELETE is not allowed', 'tickets cannot be deleted');
+SELECT throws_ok($$TRUNCATE kolapp.tickets CASCADE$$, '42501', NULL, 'tickets cannot be truncated');
+SELECT throws_ok(format($$INSERT INTO kolapp.ticket_events (ticket_id, office_id, at, kind, counter_id) SELECT id, office_id, now(), 'called', %s FROM kolapp.tickets WHERE code = 'T-022'$$, :cx + 1000), '23503', NULL, 'an event names a real counter');
+SELECT throws_ok(format($$INSERT INTO kolapp.counter_events (counter_id, office_id, at, open) VALUES (%s, %s, now(), true)$$, :c1, :oth), '23503', NULL, 'a counter event carries its counter''s office');
+
+SELECT * FROM finish();
+ROLLBACK;

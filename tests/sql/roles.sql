@@ -1,0 +1,69 @@
+-- Roles: what kolapp_daemon, kolapp_admin and kolapp_report may do.
+BEGIN;
+\ir fixture.psql
+SELECT plan(33);
+
+-- Runs q as role r; a failure rolls the SET ROLE back with the
+-- subtransaction of throws_ok/lives_ok.
+CREATE FUNCTION pg_temp.as_role(r text, q text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SET LOCAL ROLE %I', r);
+    EXECUTE q;
+    RESET ROLE;
+END $$;
+SELECT kolapp.create_token('counter', 'tst', 'C1') AS tok \gset
+SELECT id AS tid FROM kolapp.tokens \gset
+
+SELECT ok(EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r AND NOT rolcanlogin), r || ' exists, NOLOGIN')
+  FROM unnest(ARRAY['kolapp_daemon', 'kolapp_admin', 'kolapp_report']) r;
+
+-- kolapp_daemon: the statements of daemon/statements.c
+SELECT lives_ok(format($$SELECT pg_temp.as_role('kolapp_daemon', %L)$$, q), 'daemon: ' || left(q, 60))
+  FROM unnest(ARRAY[
+    'SELECT id, code, name, timezone FROM kolapp.offices ORDER BY id',
+    'SELECT id, office_id, code, name, open, active FROM kolapp.queues ORDER BY office_id, id',
+    'SELECT id, office_id, name, open, active FROM kolapp.counters ORDER BY office_id, id',
+    'SELECT counter_id, queue_id, rank FROM kolapp.counter_queues ORDER BY counter_id, rank, queue_id',
+    'SELECT office_id, code, state FROM kolapp.tickets WHERE business_day >= current_date - 1 OR state IN (''waiting'',''called'',''serving'')',
+    'SELECT coalesce(max(version), 0) FROM kolapp.schema_version',
+    format('SELECT kolapp.d_issue(%s, %s, %L, 1, ''S-001'', ''k'', now())', :tst, :qs, :'today'),
+    format('SELECT kolapp.d_call(%s, %L, ''S-001'', %s, now())', :tst, :'today', :c1),
+    format('SELECT kolapp.d_recall(%s, %L, ''S-001'', now())', :tst, :'today'),
+    format('SELECT kolapp.d_set_state(%s, %L, ''S-001'', ''serving'', now())', :tst, :'today'),
+    format('SELECT kolapp.d_transfer(%s, %L, ''S-001'', %s, now())', :tst, :'today', :qt),
+    format('SELECT kolapp.d_counter_set_open(%s, true, now())', :c1),
+    format('SELECT kolapp.d_expire(%s, %L, now())', :tst, :'today'),
+    format('SELECT token_id, role, office_id, office_code, counter_id, counter_name FROM kolapp.d_token_lookup(sha256(convert_to(%L, ''UTF8'')))', :'tok'),
+    format('SELECT kolapp.d_token_used(%s, ''127.0.0.1'')', :tid)
+  ]) q;
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_daemon', 'UPDATE kolapp.tickets SET recalls = 1')$$, '42501', NULL, 'daemon: UPDATE of tickets is refused');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_daemon', 'SELECT hash FROM kolapp.tokens')$$, '42501', NULL, 'daemon: tokens cannot be read');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_daemon', 'SELECT kolapp.add_office(''x'', ''x'', ''UTC'')')$$, '42501', NULL, 'daemon: cannot configure');
+
+-- kolapp_admin
+SELECT lives_ok($$SELECT pg_temp.as_role('kolapp_admin', 'SELECT kolapp.add_queue(''tst'', ''V'', ''Visas''); SELECT kolapp.close_queue(''tst'', ''V''); SELECT * FROM kolapp.list_tokens()')$$, 'admin: configuration functions');
+SELECT lives_ok($$SELECT pg_temp.as_role('kolapp_admin', 'SELECT * FROM kolapp.v_queue_today; SELECT count(*) FROM kolapp.tickets; SELECT id, role, revoked_at FROM kolapp.tokens')$$, 'admin: views and tables');
+SELECT lives_ok($$SELECT pg_temp.as_role('kolapp_admin', 'SELECT kolapp.purge_history(30)')$$, 'admin: purge_history');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_admin', 'SELECT hash FROM kolapp.tokens')$$, '42501', NULL, 'admin: token hashes cannot be read');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_admin', 'UPDATE kolapp.tickets SET recalls = 1')$$, '42501', NULL, 'admin: no direct write to tickets');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_admin', 'DELETE FROM kolapp.ticket_events')$$, '42501', NULL, 'admin: no direct delete of events');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_admin', 'SELECT kolapp.d_issue(1, 1, current_date, 1, ''S-001'', NULL, now())')$$, '42501', NULL, 'admin: cannot call the daemon functions');
+
+-- kolapp_report
+SELECT lives_ok($$SELECT pg_temp.as_role('kolapp_report', 'SELECT * FROM kolapp.v_queue_today; SELECT * FROM kolapp.v_waits_daily; SELECT * FROM kolapp.v_waits_hourly; SELECT * FROM kolapp.v_counter_daily; SELECT * FROM kolapp.v_no_show_rates')$$, 'report: the views');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_report', 'SELECT kolapp.add_office(''x'', ''x'', ''UTC'')')$$, '42501', NULL, 'report: cannot call add_office');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_report', 'SELECT * FROM kolapp.tickets')$$, '42501', NULL, 'report: no tables');
+
+-- PUBLIC
+SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 'kolapp'::regnamespace
+            AND has_function_privilege('public', p.oid, 'EXECUTE')
+            AND p.proname NOT IN ('is_valid_timezone', 'purging', 'config_payload', 'local_days')
+            AND p.prorettype <> 'trigger'::regtype), 0, 'PUBLIC executes no kolapp function');
+SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 'kolapp'::regnamespace
+            AND p.prorettype <> 'trigger'::regtype AND p.prokind = 'f'
+            AND p.proname NOT IN ('is_valid_timezone', 'purging', 'config_payload', 'local_days')
+            AND NOT (p.prosecdef AND p.proconfig @> ARRAY['search_path=pg_catalog, kolapp'])), 0,
+    'every function is SECURITY DEFINER with a pinned search_path');
+
+SELECT * FROM finish();
+ROLLBACK;
