@@ -44,9 +44,16 @@ static int64_t real_clock(void *arg)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Never backwards: a clock step back must not stamp a call before its
+ * issue, which the database refuses (and which would make no sense). */
 int64_t engine_now(struct engine *e)
 {
-	return e->hooks.clock(e->hooks.clock_arg);
+	int64_t t = e->hooks.clock(e->hooks.clock_arg);
+
+	if (t < e->last_now)
+		t = e->last_now;
+	e->last_now = t;
+	return t;
 }
 
 /* ---- lookups ---------------------------------------------------------- */

@@ -98,6 +98,7 @@ struct engine {
 	uint64_t failed_seq;       /* highest batch seq already handled as failed */
 	uint64_t order;            /* next ticket order */
 	bool config_loading;       /* a configuration reload is in flight */
+	int64_t last_now;          /* engine_now() never goes back */
 	bool config_again;         /* another change arrived meanwhile */
 };
 
