@@ -546,7 +546,7 @@ int h_daemon_spawn(struct h_daemon *d, const char *conninfo, const char *extra_a
 	static unsigned n;
 	char bin[1024], listen[64];
 	char *argv[64];
-	char *extra = NULL;
+	char *extra = NULL, *as_user = NULL;
 	int argc = 0;
 	const char *dir = h_log_dir();
 	pid_t pid;
@@ -566,8 +566,13 @@ int h_daemon_spawn(struct h_daemon *d, const char *conninfo, const char *extra_a
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", d->port);
 	argv[argc++] = bin;
 	if (d->conninfo) {
+		/* KOLAPP_TEST_DAEMON_USER runs kolappd as another login (one that
+		 * holds only kolapp_daemon) while the test itself stays superuser. */
+		const char *user = getenv("KOLAPP_TEST_DAEMON_USER");
+		if (user && *user && asprintf(&as_user, "%s user=%s", d->conninfo, user) < 0)
+			as_user = NULL;
 		argv[argc++] = (char *)"--conninfo";
-		argv[argc++] = d->conninfo;
+		argv[argc++] = as_user ? as_user : d->conninfo;
 	}
 	argv[argc++] = (char *)"--listen";
 	argv[argc++] = listen;
@@ -582,6 +587,7 @@ int h_daemon_spawn(struct h_daemon *d, const char *conninfo, const char *extra_a
 	argv[argc] = NULL;
 	pid = h_spawn(argv, d->logpath, true);
 	free(extra);
+	free(as_user);
 	if (pid < 0)
 		return -1;
 	d->pid = pid;
