@@ -85,6 +85,23 @@ static const struct command commands[] = {
 	  "when the server answers from memory during a database outage.\n"
 	  "Any role.\n",
 	  .render = render_status },
+	{ "board", "subscribe", NULL, NULL, "",
+	  "show the office's calls and queues full screen",
+	  "A full-screen display board: the latest call large, the last few\n"
+	  "calls, each queue's waiting count and estimated wait, and a clock.\n"
+	  "Updates as things happen and reconnects by itself when kolappd goes\n"
+	  "away (showing \"offline\" meanwhile). q quits.\n"
+	  "Roles: display, counter, admin (--office for another office).\n",
+	  .render = NULL },
+	{ "counter", "status", NULL, NULL, "[--counter NAME]",
+	  "work a counter full screen with single keys",
+	  "A full-screen counter screen: the held ticket large with its state\n"
+	  "and how long it has been held, and the waiting counts. Keys: n next,\n"
+	  "r recall, s start, f finish, x no-show, t transfer (pick a queue with\n"
+	  "the arrows or its number, Enter; Esc cancels), o open, c close,\n"
+	  "q quit. Reconnects by itself.\n"
+	  "Roles: counter, admin (with --counter).\n",
+	  .render = NULL },
 	{ "watch", "subscribe", NULL, NULL, "",
 	  "print the office's events as they happen",
 	  "Subscribes to the office's events and prints one line for each,\n"

@@ -17,6 +17,7 @@
 #include "client/conn.h"
 #include "client/fmt.h"
 #include "client/render.h"
+#include "client/screen.h"
 
 enum {
 	EXIT_REFUSED = 1,       /* an error reply */
@@ -390,5 +391,11 @@ int main(int argc, char **argv)
 	if (!cmd->no_hello && !o.token)
 		usage_error("%s needs a token: pass -t TOKEN or set KOLAPP_TOKEN",
 			    cmd->name);
+	if (strcmp(cmd->name, "board") == 0 || strcmp(cmd->name, "counter") == 0) {
+		struct screen_opts so = { o.host, o.port, o.token, o.office, o.counter,
+					  o.timeout_ms, &o.tls };
+
+		return cmd->name[0] == 'b' ? board_main(&so) : counter_main(&so);
+	}
 	return run(cmd, arg, &o);
 }
