@@ -12,14 +12,19 @@ const struct pgw_stmt kolapp_statements[] = {
 	{ "load_counter_queues",
 	  "SELECT counter_id, queue_id, rank FROM kolapp.counter_queues ORDER BY counter_id, rank, queue_id", 0 },
 	/* Today's tickets (the office's day is within a day of the server's)
-	 * plus any earlier ticket not yet in a final state. */
+	 * plus any earlier ticket not yet in a final state: two arms, so that
+	 * each uses its index (business_day; the partial index on open states)
+	 * instead of an OR that scans a year of history. */
+#define TICKET_COLUMNS \
+	"SELECT office_id, business_day::text, origin_queue_id, queue_id, number, code, state, " \
+	US("issued_at") ", " US("sort_at") ", " US("called_at") ", " US("started_at") ", " \
+	US("finished_at") ", counter_id, recalls, idem_key, id FROM kolapp.tickets "
 	{ "load_tickets",
-	  "SELECT office_id, business_day::text, origin_queue_id, queue_id, number, code, state, "
-	  US("issued_at") ", " US("sort_at") ", " US("called_at") ", " US("started_at") ", "
-	  US("finished_at") ", counter_id, recalls, idem_key "
-	  "FROM kolapp.tickets "
-	  "WHERE business_day >= current_date - 1 OR state IN ('waiting','called','serving') "
-	  "ORDER BY office_id, business_day, sort_at, id", 0 },
+	  TICKET_COLUMNS "WHERE business_day >= current_date - 1 "
+	  "UNION ALL "
+	  TICKET_COLUMNS "WHERE business_day < current_date - 1 "
+	  "AND state IN ('waiting','called','serving') "
+	  "ORDER BY 1, 2, 9, 16", 0 },
 	/* writes: one function each, so the event log is always written */
 	{ "d_issue", "SELECT kolapp.d_issue($1::int, $2::int, $3::date, $4::int, $5::text, $6::text, $7::timestamptz)", 7 },
 	{ "d_call", "SELECT kolapp.d_call($1::int, $2::date, $3::text, $4::int, $5::timestamptz)", 5 },
