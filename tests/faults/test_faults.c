@@ -274,6 +274,16 @@ static bool daemon_alive(const char *when)
 	if (daemon_.pid > 0)
 		return true;
 	ledger_violation("kolappd exited on its own %s (log %s)", when, daemon_.logpath);
+	/* The log folder is removed at exit: show why it died while we can. */
+	{
+		char *log = h_daemon_log(&daemon_);
+		if (log) {
+			size_t n = strlen(log);
+			fprintf(stderr, "faults: ---- the end of kolappd's log ----\n%s\n----\n",
+				n > 6000 ? log + n - 6000 : log);
+			free(log);
+		}
+	}
 	return false;
 }
 
