@@ -458,9 +458,10 @@ static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 		evconnlistener_enable(l->l);
 }
 
-static void accept_error_cb(struct evconnlistener *l, void *arg)
+static void accept_error_cb(struct evconnlistener *evl, void *arg)
 {
-	struct server *srv = arg;
+	struct listener *l = arg;   /* the callbacks' argument, see add_listener() */
+	struct server *srv = l->srv;
 	int err = EVUTIL_SOCKET_ERROR();
 	struct timeval tv = { 0, 100000 };
 

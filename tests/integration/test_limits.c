@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -348,6 +349,79 @@ START_TEST(non_reading_subscribers_are_dropped)
 }
 END_TEST
 
+/* CPU seconds (user + system) kolappd has used so far. */
+static double cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long utime = 0, stime = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof buf, f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	p = strrchr(buf, ')');   /* the name may hold spaces */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &utime, &stime) != 2)
+		return -1;
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+START_TEST(accept_pauses_when_out_of_descriptors)
+{
+	enum { N = 120 };
+	struct rlimit few = { 48, 48 };
+	int fds[N];
+	double cpu0, cpu1;
+	long long t0;
+	char *log = NULL;
+	bool paused = false;
+
+	start_with("log_level = info\n");
+	/* Lower kolappd's own descriptor limit so that accept() fails. */
+	ck_assert_int_eq(prlimit(g_d.pid, RLIMIT_NOFILE, &few, NULL), 0);
+	for (int i = 0; i < N; i++)
+		fds[i] = h_connect(g_d.port);   /* the kernel's backlog accepts them */
+	t0 = h_now_ms();
+	while (!paused && h_now_ms() - t0 < 5000) {
+		free(log);
+		log = h_daemon_log(&g_d);
+		paused = log && strstr(log, "pausing new connections");
+	}
+	free(log);
+	ck_assert_msg(paused, "kolappd did not pause accepting on EMFILE");
+	/* Paused, not spinning: little CPU while the backlog stays full. */
+	cpu0 = cpu_seconds(g_d.pid);
+	t0 = h_now_ms();
+	while (h_now_ms() - t0 < 1000)
+		(void)h_wait_closed(fds[N - 1], 100);
+	cpu1 = cpu_seconds(g_d.pid);
+	ck_assert_msg(cpu1 - cpu0 < 0.5, "kolappd used %.2f s of CPU in 1 s while out of descriptors",
+		      cpu1 - cpu0);
+	for (int i = 0; i < N; i++)
+		if (fds[i] >= 0)
+			h_close(fds[i]);
+	/* With descriptors free again, new clients are served. */
+	bool served = false;
+	t0 = h_now_ms();
+	while (!served && h_now_ms() - t0 < 5000) {
+		int fd = h_connect(g_d.port);
+		json_t *r = fd >= 0 ? h_request(fd, "{\"id\":1,\"op\":\"ping\"}") : NULL;
+		served = r && json_is_true(json_object_get(r, "ok"));
+		json_decref(r);
+		if (fd >= 0)
+			h_close(fd);
+	}
+	ck_assert_msg(served, "no client served after descriptors were freed");
+	stop();
+}
+END_TEST
+
 static Suite *limits_suite(void)
 {
 	Suite *s = suite_create("limits");
@@ -359,6 +433,7 @@ static Suite *limits_suite(void)
 	tcase_add_test(tc, request_rate_limit);
 	tcase_add_test(tc, failed_hellos_rate_limited);
 	tcase_add_test(tc, non_reading_subscribers_are_dropped);
+	tcase_add_test(tc, accept_pauses_when_out_of_descriptors);
 	suite_add_tcase(s, tc);
 	return s;
 }
