@@ -421,24 +421,36 @@ int h_migrate(const char *conninfo)
 
 /* ---- the daemon ----------------------------------------------------- */
 
+/* Below the kernel's ephemeral range (32768 and up here): a kolappd
+ * restarted on its old port must not find it taken by some other test's
+ * outgoing connection, which can happen to any port the kernel hands out
+ * for bind(port 0) when thousands of connections come and go. */
 int h_free_port(void)
 {
+	static unsigned seed;
 	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int port = -1;
 
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = 0;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
+	if (!seed)
+		seed = (unsigned)getpid() * 2654435761u ^ (unsigned)h_now_ms();
+	for (int attempt = 0; attempt < 200; attempt++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port, one = 1;
+
+		if (fd < 0)
+			return -1;
+		seed = seed * 1103515245u + 12345u;
+		port = 20000 + (int)((seed >> 8) % 12000);
+		memset(&sa, 0, sizeof sa);
+		sa.sin_family = AF_INET;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sa.sin_port = htons((uint16_t)port);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			close(fd);
+			return port;
+		}
+		close(fd);
+	}
+	return -1;
 }
 
 static char log_dir[256];
