@@ -799,7 +799,7 @@ struct h_buf {
 	size_t len, cap;
 };
 
-#define H_MAX_BUFS 64
+#define H_MAX_BUFS 512
 static struct h_buf bufs[H_MAX_BUFS];
 
 static struct h_buf *h_buf_get(int fd, bool create)
