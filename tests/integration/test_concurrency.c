@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/suite_main.h"
 #include "tests/integration/office.h"
 
 static char *g_db;
@@ -258,27 +259,5 @@ static Suite *concurrency_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed, rc;
-
-	h_pg_base_conninfo();
-	g_db = h_create_db();
-	if (!g_db) {
-		fprintf(stderr, "test_concurrency: cannot create a test database\n");
-		return 99;
-	}
-	rc = h_migrate(g_db);
-	if (rc != 0) {
-		fprintf(stderr, "test_concurrency: kolappd --migrate exited with %d\n", rc);
-		h_drop_db(g_db);
-		free(g_db);
-		return 99;
-	}
-	sr = srunner_create(concurrency_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	h_drop_db(g_db);
-	free(g_db);
-	return failed == 0 ? 0 : 1;
+	return h_suite_main("test_concurrency", concurrency_suite(), &g_db, NULL);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/suite_main.h"
 
 static char *g_db;
 static char g_kiosk[128], g_display[128], g_counter[128];
@@ -459,22 +460,5 @@ static Suite *limits_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	h_pg_base_conninfo();
-	g_db = h_create_db();
-	if (!g_db || h_migrate(g_db) != 0) {
-		fprintf(stderr, "test_limits: cannot create and migrate a test database\n");
-		return 99;
-	}
-	if (seed() < 0)
-		return 99;
-	sr = srunner_create(limits_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	h_drop_db(g_db);
-	free(g_db);
-	return failed == 0 ? 0 : 1;
+	return h_suite_main("test_limits", limits_suite(), &g_db, seed);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/suite_main.h"
 #include "tests/integration/office.h"
 
 static char *g_db;
@@ -219,20 +220,5 @@ static Suite *live_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	h_pg_base_conninfo();
-	g_db = h_create_db();
-	if (!g_db || h_migrate(g_db) != 0) {
-		fprintf(stderr, "test_live: cannot create and migrate a test database\n");
-		return 99;
-	}
-	sr = srunner_create(live_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	h_drop_db(g_db);
-	free(g_db);
-	return failed == 0 ? 0 : 1;
+	return h_suite_main("test_live", live_suite(), &g_db, NULL);
 }
