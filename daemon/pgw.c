@@ -9,6 +9,11 @@
 #include <unistd.h>
 
 #define PGW_BATCH_MAX 1024          /* statements in one group commit */
+/* Write batches sent before the previous one has answered. The backend
+ * runs them one after the other, so the next batch is ready the moment a
+ * commit ends instead of a round trip later; each one is guarded by the
+ * token of the one before it (see d_batch_mark). */
+#define PGW_PIPELINE_DEPTH 2
 #define PGW_BACKOFF_MIN_MS 100
 #define PGW_BACKOFF_MAX_MS 2000     /* the contract wants service back within 5 s */
 
@@ -37,7 +42,10 @@ struct pgw_job {
 	struct pgw_cb *cbs;
 	int ncbs, cbcap;
 	PGresult **results;        /* one per cmd, filled while reading */
+	int *query_cmd;            /* per query sent (the mark aside): its first cmd */
+	int nqueries;
 	int nres;                  /* results seen, BEGIN/COMMIT included */
+	bool sent;
 	bool failed;
 	char *error;
 	struct timespec sent_at;
@@ -70,8 +78,9 @@ struct pgw {
 	bool was_up;               /* for logging each transition once */
 	bool lost_logged;
 
-	struct pgw_job *head, *tail;   /* queue; head may be in flight */
-	struct pgw_job *inflight;
+	struct pgw_job *head, *tail;   /* queue; the first ninflight are sent */
+	int ninflight;
+	struct pgw_job *last_write;    /* the newest write batch sent, until it completes */
 	uint64_t next_seq;
 
 	/* Batches whose COMMIT may or may not have happened when the
@@ -167,6 +176,7 @@ static void job_free(struct pgw_job *job)
 				PQclear(job->results[i]);
 		free(job->results);
 	}
+	free(job->query_cmd);
 	free(job->cmds);
 	free(job->cbs);
 	free(job->error);
@@ -242,7 +252,7 @@ static void schedule_retry(struct pgw *pgw)
 static void pgw_lost(struct pgw *pgw, const char *why)
 {
 	bool notify = pgw->state == PGW_UP;
-	struct pgw_job *job = pgw->inflight;
+	struct pgw_job *job;
 	char msg[512];
 
 	snprintf(msg, sizeof msg, "%s", why && *why ? why : "connection lost");
@@ -255,25 +265,28 @@ static void pgw_lost(struct pgw *pgw, const char *why)
 	}
 	set_io(pgw, 0);
 	if (pgw->conn) {
-		if (job && job->marked && !job->internal)
+		if (pgw->last_write)
 			pgw->old_pid = PQbackendPID(pgw->conn);
 		PQfinish(pgw->conn);
 		pgw->conn = NULL;
 	}
 	pgw->state = PGW_DOWN;
-	pgw->inflight = NULL;
-	if (job) {
-		if (pgw->head == job) {
-			pgw->head = job->next;
-			if (!pgw->head)
-				pgw->tail = NULL;
-		}
+	pgw->last_write = NULL;
+	for (; pgw->ninflight > 0; pgw->ninflight--) {
+		job = pgw->head;
+		pgw->head = job->next;
+		if (!pgw->head)
+			pgw->tail = NULL;
 		if (job->internal) {
 			job_free(job);
 		} else if (job->marked) {
-			/* Its COMMIT may have run: ask after reconnecting. */
-			job->next = pgw->indoubt;
-			pgw->indoubt = job;
+			/* Its COMMIT may have run: ask after reconnecting. In
+			 * order, so that answers keep the order of the commits. */
+			struct pgw_job **pp = &pgw->indoubt;
+			while (*pp)
+				pp = &(*pp)->next;
+			job->next = NULL;
+			*pp = job;
 			log_warn("database: batch %llu is in doubt; its answers wait for the database",
 				 (unsigned long long)job->seq);
 		} else {
@@ -286,6 +299,99 @@ static void pgw_lost(struct pgw *pgw, const char *why)
 	schedule_retry(pgw);
 }
 
+/* ---- runs of one statement sent as one execution with arrays ---------- */
+
+static const struct pgw_stmt *find_stmt(const struct pgw *pgw, const char *name)
+{
+	for (int i = 0; i < pgw->nstmts; i++)
+		if (!strcmp(pgw->stmts[i].name, name))
+			return &pgw->stmts[i];
+	return NULL;
+}
+
+/* How many cmds from i on execute the same statement, when it has a
+ * "many" form; 1 otherwise. */
+static int run_length(const struct pgw *pgw, const struct pgw_job *job, int i)
+{
+	const struct pgw_stmt *st = find_stmt(pgw, job->cmds[i].stmt);
+	int j = i + 1;
+
+	if (!st || !st->many)
+		return 1;
+	while (j < job->ncmds && job->cmds[j].kind == CMD_EXEC_PREPARED &&
+	       !strcmp(job->cmds[j].stmt, job->cmds[i].stmt) &&
+	       job->cmds[j].nparams == job->cmds[i].nparams)
+		j++;
+	return j - i;
+}
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void sb_put(struct strbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		if (!b->s)
+			abort();
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+/* An array literal of one parameter across the run: every element
+ * quoted, with '"' and '\' escaped, so that any text survives. */
+static void array_literal(struct strbuf *b, const struct pgw_cmd *cmds, int n, int param)
+{
+	b->len = 0;
+	sb_put(b, "{", 1);
+	for (int k = 0; k < n; k++) {
+		const char *v = cmds[k].values[param];
+		if (k)
+			sb_put(b, ",", 1);
+		if (!v) {
+			sb_put(b, "NULL", 4);
+			continue;
+		}
+		sb_put(b, "\"", 1);
+		for (const char *p = v; *p; p++) {
+			size_t plain = strcspn(p, "\"\\");
+			sb_put(b, p, plain);
+			p += plain;
+			if (!*p)
+				break;
+			sb_put(b, "\\", 1);
+			sb_put(b, p, 1);
+		}
+		sb_put(b, "\"", 1);
+	}
+	sb_put(b, "}", 1);
+}
+
+static bool send_many(struct pgw *pgw, struct pgw_job *job, int first, int run)
+{
+	const struct pgw_cmd *cmd = &job->cmds[first];
+	const struct pgw_stmt *st = find_stmt(pgw, cmd->stmt);
+	struct strbuf *arrays = xcalloc((size_t)cmd->nparams, sizeof *arrays);
+	const char **values = xcalloc((size_t)cmd->nparams, sizeof *values);
+	bool ok;
+
+	for (int p = 0; p < cmd->nparams; p++) {
+		array_literal(&arrays[p], cmd, run, p);
+		values[p] = arrays[p].s;
+	}
+	ok = PQsendQueryPrepared(pgw->conn, st->many, cmd->nparams, values, NULL, NULL, 0);
+	for (int p = 0; p < cmd->nparams; p++)
+		free(arrays[p].s);
+	free(arrays);
+	free(values);
+	return ok;
+}
+
 static void send_job(struct pgw *pgw, struct pgw_job *job)
 {
 	PGconn *c = pgw->conn;
@@ -293,17 +399,26 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 
 	job->results = xcalloc((size_t)job->ncmds, sizeof *job->results);
 	clock_gettime(CLOCK_MONOTONIC, &job->sent_at);
-	if (job->transaction)
-		ok = PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
-	if (ok && job->transaction && !job->internal) {
-		const char *v[1] = { job->token };
+	/* No BEGIN/COMMIT: everything up to a pipeline's Sync is one implicit
+	 * transaction, committed at the Sync and rolled back at it on any
+	 * error. (An explicit BEGIN stays open after a failed statement, and
+	 * the aborted transaction then swallowed every later job.) */
+	if (job->transaction && !job->internal) {
+		/* The batch before, still unanswered, may yet fail: then this
+		 * one must not commit, for it was built on that one's effects. */
+		const char *v[2] = { job->token, pgw->last_write ? pgw->last_write->token : NULL };
 		snprintf(job->token, sizeof job->token, "%s-%llu", pgw->token_prefix,
 			 (unsigned long long)job->seq);
 		job->marked = true;
-		ok = PQsendQueryPrepared(c, "d_batch_mark", 1, v, NULL, NULL, 0);
+		ok = PQsendQueryPrepared(c, "d_batch_mark", 2, v, NULL, NULL, 0);
+		pgw->last_write = job;
 	}
+	job->query_cmd = xcalloc((size_t)job->ncmds, sizeof *job->query_cmd);
 	for (int i = 0; ok && i < job->ncmds; i++) {
 		struct pgw_cmd *cmd = &job->cmds[i];
+		int run;
+
+		job->query_cmd[job->nqueries++] = i;
 		switch (cmd->kind) {
 		case CMD_PREPARE:
 			ok = PQsendPrepare(c, cmd->stmt, cmd->values[0], cmd->prepare_nparams, NULL);
@@ -312,20 +427,25 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 			ok = PQsendQueryParams(c, cmd->stmt, 0, NULL, NULL, NULL, NULL, 0);
 			break;
 		case CMD_EXEC_PREPARED:
-			ok = PQsendQueryPrepared(c, cmd->stmt, cmd->nparams,
-						 (const char *const *)cmd->values, NULL, NULL, 0);
+			run = job->transaction ? run_length(pgw, job, i) : 1;
+			if (run > 1) {
+				ok = send_many(pgw, job, i, run);
+				i += run - 1;
+			} else {
+				ok = PQsendQueryPrepared(c, cmd->stmt, cmd->nparams,
+							 (const char *const *)cmd->values, NULL, NULL, 0);
+			}
 			break;
 		}
 	}
-	if (ok && job->transaction)
-		ok = PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
 	if (ok)
 		ok = PQpipelineSync(c);
 	if (!ok) {
 		pgw_lost(pgw, PQerrorMessage(c));
 		return;
 	}
-	pgw->inflight = job;
+	job->sent = true;
+	pgw->ninflight++;
 	/* Write what libpq buffered; the rest goes when the socket allows. */
 	switch (PQflush(c)) {
 	case 0: set_io(pgw, EV_READ); break;
@@ -334,14 +454,29 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 	}
 }
 
-/* Sends the head job when nothing is in flight. */
+static struct pgw_job *first_unsent(const struct pgw *pgw)
+{
+	struct pgw_job *j = pgw->head;
+
+	for (int i = 0; j && i < pgw->ninflight; i++)
+		j = j->next;
+	return j;
+}
+
+/* Sends queued jobs while the pipeline has room: one at a time until the
+ * connection is up (statement preparation, in-doubt questions), then up
+ * to PGW_PIPELINE_DEPTH. */
 static void pgw_kick(struct pgw *pgw)
 {
-	if (pgw->inflight || !pgw->head || !pgw->conn)
-		return;
-	if (pgw->state != PGW_UP && !(pgw->state == PGW_PREPARING && pgw->head->internal))
-		return;
-	send_job(pgw, pgw->head);
+	struct pgw_job *job;
+
+	while (pgw->conn && (job = first_unsent(pgw))) {
+		if (pgw->state == PGW_UP ? pgw->ninflight >= PGW_PIPELINE_DEPTH
+					 : pgw->ninflight > 0 ||
+					   !(pgw->state == PGW_PREPARING && job->internal))
+			return;
+		send_job(pgw, job);
+	}
 }
 
 static void deliver_notifies(struct pgw *pgw)
@@ -412,10 +547,12 @@ static void resolved(struct pgw *pgw, struct pgw_job *target, const char *outcom
 
 static void on_job_complete(struct pgw *pgw)
 {
-	struct pgw_job *job = pgw->inflight;
+	struct pgw_job *job = pgw->head;
 	bool ok = !job->failed;
 
-	pgw->inflight = NULL;
+	pgw->ninflight--;
+	if (pgw->last_write == job)
+		pgw->last_write = NULL;
 	pgw->head = job->next;
 	if (!pgw->head)
 		pgw->tail = NULL;
@@ -474,8 +611,8 @@ static void read_results(struct pgw *pgw)
 	PGconn *c = pgw->conn;
 	bool last_null = false;
 
-	while (pgw->inflight && !PQisBusy(c)) {
-		struct pgw_job *job = pgw->inflight;
+	while (pgw->ninflight > 0 && !PQisBusy(c)) {
+		struct pgw_job *job = pgw->head;
 		PGresult *r = PQgetResult(c);
 		ExecStatusType st;
 
@@ -504,9 +641,11 @@ static void read_results(struct pgw *pgw)
 			job->failed = true;
 		}
 		{
-			/* Map the result to its command: skip BEGIN and COMMIT. */
-			int idx = job->nres - (job->transaction ? 1 : 0) - (job->marked ? 1 : 0);
-			if (idx >= 0 && idx < job->ncmds && !job->results[idx])
+			/* Map the result to its command; the mark comes first. An
+			 * error of the commit itself has no command. */
+			int q = job->nres - (job->marked ? 1 : 0);
+			int idx = q >= 0 && q < job->nqueries ? job->query_cmd[q] : -1;
+			if (idx >= 0 && !job->results[idx])
 				job->results[idx] = r;
 			else
 				PQclear(r);
@@ -705,7 +844,8 @@ void pgw_free(struct pgw *pgw)
 	if (pgw->conn)
 		PQfinish(pgw->conn);
 	pgw->conn = NULL;
-	pgw->inflight = NULL;
+	pgw->ninflight = 0;
+	pgw->last_write = NULL;
 	/* Free without callbacks: the owner is going away. */
 	while ((job = pgw->head)) {
 		pgw->head = job->next;
@@ -745,7 +885,7 @@ struct pgw_job *pgw_batch(struct pgw *pgw)
 {
 	struct pgw_job *t = pgw->tail;
 
-	if (t && t != pgw->inflight && t->transaction && !t->internal &&
+	if (t && !t->sent && t->transaction && !t->internal &&
 	    t->ncmds < PGW_BATCH_MAX)
 		return t;
 	t = pgw_job_new(true);
@@ -768,7 +908,7 @@ void pgw_fail_batches(struct pgw *pgw)
 	/* Unlink first, then call back: callbacks may queue new jobs. */
 	while (*pp) {
 		struct pgw_job *j = *pp;
-		if (j != pgw->inflight && j->transaction && !j->internal) {
+		if (!j->sent && j->transaction && !j->internal) {
 			*pp = j->next;
 			j->next = NULL;
 			*ftail = j;

@@ -3,8 +3,9 @@
  * mode on the libevent loop; the loop never blocks on the database).
  *
  * Owns the PGconn, a FIFO of jobs and the reconnect timer. A job is a
- * list of prepared-statement executions, optionally wrapped in one
- * transaction; its callbacks run once it has completed (or failed).
+ * list of prepared-statement executions that run as one transaction (the
+ * implicit one of a pipeline up to its Sync); its callbacks run once it
+ * has completed (or failed).
  * Group commit: writes that arrive while a job is in flight join the
  * open batch (pgw_batch) and share the next transaction.
  */
@@ -23,10 +24,16 @@ struct pgw_stmt {
 	const char *name;
 	const char *sql;
 	int nparams;
+	/* Optional: a statement taking an array per parameter. A run of
+	 * consecutive executions of this statement in one transaction is sent
+	 * as one execution of that one (see pgw.c, send_job). */
+	const char *many;
 };
 
 /* What a finished job reports. results[i] is the result of the i-th
  * added statement (not BEGIN/COMMIT); valid only during the callback.
+ * A run sent as one "many" execution has its result at its first
+ * statement and NULL at the others.
  * On failure ok is false, results may be NULL and error says why. */
 struct pgw_result {
 	bool ok;

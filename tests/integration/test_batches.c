@@ -1,0 +1,220 @@
+/* Integration test of group commit against a real PostgreSQL: a run of
+ * issues sent as one batched call keeps every idempotency key byte for
+ * byte, and a batch the database refuses is answered `unavailable`,
+ * changes nothing, and leaves the daemon's connection usable. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+#include "tests/integration/suite_main.h"
+#include "tests/integration/office.h"
+
+static char *g_db;
+static struct h_daemon g_d;
+static struct o_office g_o;
+
+static const char *js(const json_t *j)
+{
+	static char buf[2048];
+	size_t n;
+
+	if (!j)
+		return "(no reply)";
+	n = json_dumpb(j, buf, sizeof buf - 1, JSON_COMPACT);
+	buf[n < sizeof buf ? n : sizeof buf - 1] = '\0';
+	return buf;
+}
+
+static void setup(void)
+{
+	char code[32];
+
+	snprintf(code, sizeof code, "b%ld", (long)getpid());
+	ck_assert_int_eq(o_seed(g_db, code, &g_o), 0);
+	/* Function call counts show which statements the daemon ran. */
+	ck_assert_int_eq(h_psql(g_db, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET "
+				 "track_functions = ''all''', current_database()); END $$",
+				 NULL, 0), 0);
+	memset(&g_d, 0, sizeof g_d);
+	ck_assert_int_eq(h_daemon_start(&g_d, g_db, NULL), 0);
+}
+
+static void teardown(void)
+{
+	if (g_d.pid > 0)
+		h_daemon_stop(&g_d);
+	h_daemon_free(&g_d);
+}
+
+static struct oc *login(const char *token)
+{
+	struct oc *c = oc_login(g_d.port, token);
+
+	ck_assert_msg(c != NULL, "hello failed");
+	return c;
+}
+
+/* Keys that an array literal would mangle unless each element is quoted
+ * and escaped: quotes, backslashes, braces, commas, the word NULL,
+ * blanks at either end, non-ASCII text. */
+static const char *const awkward_keys[] = {
+	"plain-1",      "a\"b",        "back\\slash", "{brace}",  "comma,x",
+	"NULL",         " padded ",    "\\\"",        "}{,\"\\",  "\xc3\xb6\xe2\x9c\x93",
+	"null",         "''",          "tab\there",   "a b c",    "end\\",
+};
+#define NKEYS (sizeof awkward_keys / sizeof awkward_keys[0])
+
+START_TEST(batched_issues_keep_keys_verbatim)
+{
+	struct oc *k = login(g_o.kiosk);
+	char *all = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&all, &len);
+	char sql[512], out[8192], expect[8192];
+	size_t i, elen = 0;
+
+	ck_assert_ptr_nonnull(f);
+	/* One write: the daemon reads them in one go, so they share a batch. */
+	for (i = 0; i < NKEYS; i++) {
+		json_t *req = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)i, "op", "issue",
+					"queue", "S", "key", awkward_keys[i]);
+		char *line = json_dumps(req, JSON_COMPACT);
+
+		fprintf(f, "%s\n", line);
+		free(line);
+		json_decref(req);
+	}
+	fclose(f);
+	ck_assert_int_eq(oc_send(k, all), 0);
+	free(all);
+	for (i = 0; i < NKEYS; i++) {
+		json_t *r = oc_reply(k, 10000);
+		char want[16];
+
+		ck_assert_msg(o_ok(r), "issue %zu: %s", i, js(r));
+		snprintf(want, sizeof want, "S-%03zu", i + 1);
+		ck_assert_str_eq(o_tstr(r, "code"), want);
+		json_decref(r);
+	}
+	/* Each key as stored, hex-encoded so that no byte can hide. */
+	snprintf(sql, sizeof sql,
+		 "SELECT string_agg(encode(convert_to(t.idem_key, 'UTF8'), 'hex'), ' ' ORDER BY t.id)"
+		 " FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
+		 " WHERE o.code = '%s'", g_o.code);
+	ck_assert_int_eq(h_psql(g_db, sql, out, sizeof out), 0);
+	out[strcspn(out, "\n")] = '\0';
+	for (i = 0; i < NKEYS; i++) {
+		for (const unsigned char *p = (const unsigned char *)awkward_keys[i]; *p; p++)
+			elen += (size_t)snprintf(expect + elen, sizeof expect - elen, "%02x", *p);
+		if (i + 1 < NKEYS)
+			expect[elen++] = ' ';
+	}
+	expect[elen] = '\0';
+	ck_assert_str_eq(out, expect);
+	/* They went as one call of d_issue_many, not one d_issue each. The
+	 * backend reports its counts when idle, within about 10 s. */
+	{
+		long long deadline = h_now_ms() + 20000;
+		long calls;
+
+		while ((calls = o_count(g_db, "SELECT coalesce(sum(calls), 0) FROM "
+					"pg_stat_user_functions WHERE funcname = 'd_issue_many'")) < 1 &&
+		       h_now_ms() < deadline)
+			usleep(100 * 1000);
+		ck_assert_int_ge(calls, 1);
+	}
+
+	/* The same keys again: the same tickets, nothing new. */
+	for (i = 0; i < NKEYS; i++) {
+		json_t *req = json_pack("{s:s,s:s,s:s}", "op", "issue", "queue", "S",
+					"key", awkward_keys[i]);
+		char *line = json_dumps(req, JSON_COMPACT);
+		json_t *r = oc_req(k, "%s", line);
+		char want[16];
+
+		snprintf(want, sizeof want, "S-%03zu", i + 1);
+		ck_assert_msg(o_ok(r), "repeat %zu: %s", i, js(r));
+		ck_assert_str_eq(o_tstr(r, "code"), want);
+		json_decref(r);
+		free(line);
+		json_decref(req);
+	}
+	oc_close(k);
+}
+END_TEST
+
+/* A row the daemon does not know about takes the number it will give
+ * next: the database refuses that batch. */
+START_TEST(refused_batch_is_unavailable_and_recovers)
+{
+	struct oc *k = login(g_o.kiosk);
+	char sql[1024], out[64];
+	json_t *r;
+	long long deadline;
+
+	r = oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}");
+	ck_assert_msg(o_ok(r), "%s", js(r));
+	ck_assert_str_eq(o_tstr(r, "code"), "S-001");
+	json_decref(r);
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id,"
+		 " number, code, state, issued_at, sort_at)"
+		 " SELECT o.id, kolapp.office_today(o.id), q.id, q.id, 2, 'S-002', 'waiting', now(), now()"
+		 " FROM kolapp.offices o JOIN kolapp.queues q ON q.office_id = o.id AND q.code = 'S'"
+		 " WHERE o.code = '%s'", g_o.code);
+	ck_assert_int_eq(h_psql(g_db, sql, out, sizeof out), 0);
+
+	r = oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"refused\"}");
+	ck_assert_str_eq(o_err(r) ? o_err(r) : js(r), "unavailable");
+	json_decref(r);
+
+	/* The daemon reloads from the database and numbers on from there:
+	 * its connection must not be stuck in the refused transaction. */
+	deadline = h_now_ms() + 10000;
+	for (;;) {
+		r = oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"after\"}");
+		if (o_ok(r))
+			break;
+		ck_assert_msg(h_now_ms() < deadline, "no issue succeeded within 10 s: %s", js(r));
+		ck_assert_str_eq(o_err(r) ? o_err(r) : js(r), "unavailable");
+		json_decref(r);
+		usleep(50 * 1000);   /* a poll with a deadline, not a synchronisation */
+	}
+	ck_assert_str_eq(o_tstr(r, "code"), "S-003");
+	json_decref(r);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
+		 " WHERE o.code = '%s' AND t.idem_key = 'refused'", g_o.code);
+	ck_assert_int_eq(o_count(g_db, sql), 0);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
+		 " WHERE o.code = '%s'", g_o.code);
+	ck_assert_int_eq(o_count(g_db, sql), 3);
+	/* Reads and the other writes work too. */
+	r = oc_req(k, "{\"op\":\"ticket\",\"ticket\":\"S-002\"}");
+	ck_assert_msg(o_ok(r), "%s", js(r));
+	json_decref(r);
+	oc_close(k);
+}
+END_TEST
+
+static Suite *batches_suite(void)
+{
+	Suite *s = suite_create("batches");
+	TCase *tc = tcase_create("group commit");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, batched_issues_keep_keys_verbatim);
+	tcase_add_test(tc, refused_batch_is_unavailable_and_recovers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return h_suite_main("test_batches", batches_suite(), &g_db, NULL);
+}

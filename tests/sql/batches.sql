@@ -1,0 +1,66 @@
+-- The batched writes of migration 6 and the guard between pipelined
+-- batches.
+BEGIN;
+\ir fixture.psql
+SELECT plan(17);
+
+-- d_issue_many: one ticket per element, in element order, each with its event
+SELECT lives_ok(format($$SELECT kolapp.d_issue_many(ARRAY[%s, %s, %s], ARRAY[%s, %s, %s],
+        ARRAY[%L, %L, %L]::date[], ARRAY[1, 1, 2], ARRAY['S-001', 'T-001', 'S-002'],
+        ARRAY['k"1', NULL, 'k\2'], ARRAY[now(), now(), now()])$$,
+    :tst, :tst, :tst, :qs, :qt, :qs, :'today', :'today', :'today'), 'd_issue_many of three tickets');
+SELECT results_eq(format($$SELECT code, number, state, idem_key, issued_at = sort_at
+                             FROM kolapp.tickets WHERE office_id = %s ORDER BY id$$, :tst),
+    $$VALUES ('S-001'::text, 1, 'waiting'::text, 'k"1'::text, true), ('T-001', 1, 'waiting', NULL, true),
+             ('S-002', 2, 'waiting', 'k\2', true)$$,
+    'the tickets are inserted in element order, keys verbatim');
+SELECT results_eq(format($$SELECT t.code, e.kind, e.queue_id FROM kolapp.ticket_events e
+                             JOIN kolapp.tickets t ON t.id = e.ticket_id
+                            WHERE e.office_id = %s ORDER BY e.id$$, :tst),
+    format($$VALUES ('S-001'::text, 'issued'::text, %s), ('T-001', 'issued', %s), ('S-002', 'issued', %s)$$,
+           :qs, :qt, :qs),
+    'each ticket has its issued event, in the same order');
+SELECT throws_ok(format($$SELECT kolapp.d_issue_many(ARRAY[%s], ARRAY[%s], ARRAY[%L]::date[], ARRAY[2],
+        ARRAY['T-002'], ARRAY[NULL]::text[], ARRAY[now(), now()])$$, :tst, :qt, :'today'),
+    '22023', NULL, 'd_issue_many: arrays of unequal length are refused');
+SELECT throws_ok(format($$SELECT kolapp.d_issue_many(ARRAY[%s, %s], ARRAY[%s, %s], ARRAY[%L, %L]::date[],
+        ARRAY[3, 3], ARRAY['S-003', 'S-003'], ARRAY[NULL, NULL]::text[], ARRAY[now(), now()])$$,
+        :tst, :tst, :qs, :qs, :'today', :'today'),
+    '23505', NULL, 'd_issue_many: one number twice fails the whole call');
+SELECT is((SELECT count(*)::int FROM kolapp.tickets WHERE office_id = :tst), 3,
+    'a refused call leaves nothing behind');
+SELECT lives_ok($$SELECT kolapp.d_issue_many('{}', '{}', '{}', '{}', '{}', '{}', '{}')$$,
+    'd_issue_many of nothing');
+
+-- d_call_many / d_set_state_many: one ticket after the other, so one ticket twice works
+SELECT lives_ok(format($$SELECT kolapp.d_call_many(ARRAY[%s, %s], ARRAY[%L, %L]::date[],
+        ARRAY['S-001', 'T-001'], ARRAY[%s, %s], ARRAY[now(), now()])$$,
+        :tst, :tst, :'today', :'today', :c1, :c2), 'd_call_many of two tickets');
+SELECT lives_ok(format($$SELECT kolapp.d_set_state_many(ARRAY[%s, %s], ARRAY[%L, %L]::date[],
+        ARRAY['S-001', 'S-001'], ARRAY['serving', 'done'], ARRAY[now(), now()])$$,
+        :tst, :tst, :'today', :'today'), 'd_set_state_many: start, then finish, of one ticket');
+SELECT results_eq(format($$SELECT code, state, counter_id FROM kolapp.tickets
+                            WHERE office_id = %s AND code IN ('S-001', 'T-001') ORDER BY code$$, :tst),
+    format($$VALUES ('S-001'::text, 'done'::text, %s), ('T-001', 'called', %s)$$, :c1, :c2),
+    'the calls and the state changes are applied in order');
+SELECT results_eq(format($$SELECT array_agg(e.kind ORDER BY e.id) FROM kolapp.ticket_events e
+                            JOIN kolapp.tickets t ON t.id = e.ticket_id
+                           WHERE t.office_id = %s AND t.code = 'S-001'$$, :tst),
+    $$VALUES (ARRAY['issued', 'called', 'serving', 'done']::text[])$$, 'and logged in order');
+SELECT throws_ok(format($$SELECT kolapp.d_set_state_many(ARRAY[%s], ARRAY[%L]::date[], ARRAY['S-002'],
+        ARRAY['done'], ARRAY[now()])$$, :tst, :'today'),
+    NULL, NULL, 'd_set_state_many: an illegal change fails the call, as d_set_state does');
+SELECT throws_ok(format($$SELECT kolapp.d_call_many(ARRAY[%s, %s], ARRAY[%L]::date[], ARRAY['S-002'],
+        ARRAY[%s], ARRAY[now()])$$, :tst, :tst, :'today', :c1),
+    '22023', NULL, 'd_call_many: arrays of unequal length are refused');
+
+-- d_batch_mark: a batch sent behind another commits only if that one did
+SELECT lives_ok($$SELECT kolapp.d_batch_mark('tap-1', NULL)$$, 'd_batch_mark with nothing ahead');
+SELECT lives_ok($$SELECT kolapp.d_batch_mark('tap-2', 'tap-1')$$, 'd_batch_mark behind a committed batch');
+SELECT throws_ok($$SELECT kolapp.d_batch_mark('tap-3', 'tap-never')$$, '40001', NULL,
+    'd_batch_mark behind a batch that did not commit fails');
+SELECT is((SELECT array_agg(token ORDER BY token) FROM kolapp.batches WHERE token LIKE 'tap-%'),
+    ARRAY['tap-1', 'tap-2'], 'only the marks that lived are recorded');
+
+SELECT * FROM finish();
+ROLLBACK;
