@@ -290,6 +290,7 @@ void office_free(struct office *o)
 	for (int i = 0; i < o->ncarried; i++)
 		ticket_free(o->carried[i]);
 	free(o->carried);
+	free(o->status_enc);
 	free(o->queues);
 	free(o->counters);
 	free(o->code);
@@ -313,6 +314,7 @@ struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn 
 			    void *ctx)
 {
 	struct change *c = xcalloc(1, sizeof *c);
+	o->gen++;   /* what status shows is about to change */
 	c->e = e;
 	c->reply = reply;
 	c->ctx = ctx;
@@ -394,6 +396,7 @@ static void engine_batch_failed(struct engine *e)
 	if (e->stale)
 		return;   /* already handled for this failure */
 	e->stale = true;
+	e->gen++;
 	log_warn("engine: a commit failed; reloading every office from the database");
 	if (e->pgw)
 		pgw_fail_batches(e->pgw);
@@ -586,6 +589,7 @@ static void on_loaded(void *arg, const struct pgw_result *res)
 	struct office **offs;
 	int n;
 
+	e->gen++;
 	e->loading = false;
 	if (!res->ok || res->n != 5) {
 		log_warn("engine: loading offices failed: %s", res->error ? res->error : "?");
@@ -639,6 +643,7 @@ bool engine_is_stale(const struct engine *e)
 
 void engine_db_state(struct engine *e, bool up)
 {
+	e->gen++;
 	if (up) {
 		/* Anything may have changed while we were away. */
 		e->stale = true;
@@ -669,6 +674,30 @@ void engine_submit(struct engine *e, const struct engine_req *req, engine_reply_
 		return;
 	}
 	engine_ops_dispatch(e, o, req, reply, ctx);
+}
+
+const char *engine_status_encoded(struct engine *e, int office_id, size_t *len)
+{
+	struct office *o = engine_office(e, office_id);
+	bool stale = engine_is_stale(e);
+
+	if (!o)
+		return NULL;
+	if (!o->status_enc || o->status_gen != o->gen || o->status_egen != e->gen ||
+	    o->status_stale != stale) {
+		json_t *st = status_json(e, o);
+
+		free(o->status_enc);
+		o->status_enc = proto_encode_members(st, &o->status_len);
+		json_decref(st);
+		if (!o->status_enc)
+			return NULL;
+		o->status_gen = o->gen;
+		o->status_egen = e->gen;
+		o->status_stale = stale;
+	}
+	*len = o->status_len;
+	return o->status_enc;
 }
 
 struct engine *engine_new(struct pgw *pgw, const struct engine_hooks *hooks)
@@ -722,6 +751,7 @@ int engine_test_add_queue(struct engine *e, int office_id, int id, const char *c
 	struct office *o = engine_office(e, office_id);
 	struct queue *q;
 
+	e->gen++;
 	if (!o)
 		return -1;
 	q = xcalloc(1, sizeof *q);
@@ -740,6 +770,7 @@ int engine_test_add_counter(struct engine *e, int office_id, int id, const char 
 	struct office *o = engine_office(e, office_id);
 	struct counter *c;
 
+	e->gen++;
 	if (!o)
 		return -1;
 	c = xcalloc(1, sizeof *c);
@@ -768,6 +799,8 @@ void engine_test_set_queue_open(struct engine *e, int office_id, const char *cod
 {
 	struct office *o = engine_office(e, office_id);
 	struct queue *q = o ? office_queue(o, code) : NULL;
+
+	e->gen++;
 	if (q)
 		q->open = open;
 }

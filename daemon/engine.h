@@ -87,6 +87,11 @@ int engine_counter_id(const struct engine *e, int office_id, const char *name);
 /* Handles one authorised, validated request for an existing office. */
 void engine_submit(struct engine *e, const struct engine_req *req,
 		   engine_reply_fn reply, void *ctx);
+/* The office's status reply, encoded as the members that follow "ok":true
+ * (see proto_encode_members), or NULL when there is no such office. Kept
+ * until the office changes: status is what every display polls. Owned
+ * by the engine; valid until the next call into it. */
+const char *engine_status_encoded(struct engine *e, int office_id, size_t *len);
 
 /* ---- for unit tests: build state without a database ---- */
 int engine_test_add_office(struct engine *e, int id, const char *code, const char *tz);

@@ -176,6 +176,7 @@ static void on_config(void *arg, const struct pgw_result *res)
 	struct engine *e = arg;
 
 	e->config_loading = false;
+	e->gen++;
 	if (!res->ok || res->n != 4) {
 		/* The reconnect path reloads everything, this change included. */
 		log_warn("engine: configuration reload failed: %s", res->error ? res->error : "?");

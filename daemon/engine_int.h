@@ -85,6 +85,11 @@ struct office {
 	int nrecent;               /* newest first */
 	struct ticket **carried;   /* earlier days' tickets still being served */
 	int ncarried, capcarried;
+	uint64_t gen;              /* bumped by every change to the office */
+	char *status_enc;          /* engine_status_encoded(), while still true */
+	size_t status_len;
+	uint64_t status_gen, status_egen;
+	bool status_stale;
 };
 
 struct engine {
@@ -100,6 +105,7 @@ struct engine {
 	bool config_loading;       /* a configuration reload is in flight */
 	int64_t last_now;          /* engine_now() never goes back */
 	bool config_again;         /* another change arrived meanwhile */
+	uint64_t gen;              /* bumped by loads, configuration and failures */
 };
 
 /* engine.c */

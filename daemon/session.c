@@ -235,6 +235,21 @@ static void handle(struct session_ctx *ctx, struct conn *c, struct proto_request
 		answer_now(c, req->id, PROTO_OK, NULL, NULL, false);
 		return;
 	}
+	if (req->op == OP_STATUS) {
+		size_t mlen, len;
+		const char *members = engine_status_encoded(ctx->engine, office_id, &mlen);
+
+		if (members) {
+			/* Answered from the office's encoded status: no tree to
+			 * build or encode per poll. */
+			struct slot *slot = conn_slot_new(c);
+			char *line = proto_encode_ok_members(req->id, members, mlen, &len);
+
+			metrics_request(OP_STATUS, PROTO_OK);
+			slot_complete(slot, line, len, false);
+			return;
+		}
+	}
 	memset(&er, 0, sizeof er);
 	er.op = req->op;
 	er.office_id = office_id;

@@ -189,27 +189,60 @@ static void enc_value(struct sbuf *sb, const json_t *v)
 	}
 }
 
+static void enc_members(struct sbuf *sb, const json_t *result)
+{
+	const char *key;
+	json_t *val;
+
+	if (!json_is_object(result))
+		return;
+	json_object_foreach((json_t *)result, key, val) {
+		/* A result must not override the envelope: a second
+		 * "ok" would leave clients guessing which one wins. */
+		if (strcmp(key, "id") == 0 || strcmp(key, "ok") == 0)
+			continue;
+		sb_add(sb, ",", 1);
+		enc_string(sb, key, strlen(key));
+		sb_add(sb, ":", 1);
+		enc_value(sb, val);
+	}
+}
+
 char *proto_encode_ok(const json_t *id, const json_t *result, size_t *len)
 {
 	struct sbuf sb = { 0 };
-	const char *key;
-	json_t *val;
 
 	sb_str(&sb, "{\"id\":");
 	enc_value(&sb, id);
 	sb_str(&sb, ",\"ok\":true");
-	if (json_is_object(result)) {
-		json_object_foreach((json_t *)result, key, val) {
-			/* A result must not override the envelope: a second
-			 * "ok" would leave clients guessing which one wins. */
-			if (strcmp(key, "id") == 0 || strcmp(key, "ok") == 0)
-				continue;
-			sb_add(&sb, ",", 1);
-			enc_string(&sb, key, strlen(key));
-			sb_add(&sb, ":", 1);
-			enc_value(&sb, val);
-		}
+	enc_members(&sb, result);
+	sb_add(&sb, "}", 1);
+	return sb_finish(&sb, len);
+}
+
+char *proto_encode_members(const json_t *result, size_t *len)
+{
+	struct sbuf sb = { 0 };
+
+	sb_add(&sb, "", 0);   /* an empty result is "", not NULL */
+	enc_members(&sb, result);
+	if (sb.oom) {
+		free(sb.p);
+		return NULL;
 	}
+	if (len)
+		*len = sb.len;
+	return sb.p;
+}
+
+char *proto_encode_ok_members(const json_t *id, const char *members, size_t mlen, size_t *len)
+{
+	struct sbuf sb = { 0 };
+
+	sb_str(&sb, "{\"id\":");
+	enc_value(&sb, id);
+	sb_str(&sb, ",\"ok\":true");
+	sb_add(&sb, members, mlen);
 	sb_add(&sb, "}", 1);
 	return sb_finish(&sb, len);
 }

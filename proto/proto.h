@@ -135,6 +135,12 @@ void proto_request_clear(struct proto_request *req);
  */
 /* {"id":..,"ok":true, ...fields of result} ; result may be NULL */
 char *proto_encode_ok(const json_t *id, const json_t *result, size_t *len);
+/* The members of a result as they follow "ok":true (",\"k\":v" each; ""
+ * for none), for a result sent many times: proto_encode_ok_members(id,
+ * that) is byte for byte proto_encode_ok(id, result). */
+char *proto_encode_members(const json_t *result, size_t *len);
+char *proto_encode_ok_members(const json_t *id, const char *members, size_t mlen,
+			      size_t *len);
 /* {"id":..,"ok":false,"error":{"code":..,"message":..}} */
 char *proto_encode_error(const json_t *id, enum proto_err code,
 			 const char *message, size_t *len);

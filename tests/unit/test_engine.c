@@ -733,6 +733,51 @@ START_TEST(events_emitted)
 }
 END_TEST
 
+/* The encoded status a poll gets is the status of the moment: it follows
+ * every change and stays put without one. */
+static char *status_now(void)
+{
+	size_t len = 0, wlen = 0;
+	const char *enc = engine_status_encoded(eng, 1, &len);
+	char *want;
+
+	ck_assert_ptr_nonnull(enc);
+	ck_assert_int_eq(sub(OP_STATUS, NULL, NULL, NULL, NULL), PROTO_OK);
+	want = proto_encode_members(r_res, &wlen);
+	ck_assert_str_eq(enc, want);
+	ck_assert_uint_eq(len, wlen);
+	return want;
+}
+
+START_TEST(status_encoded_follows_changes)
+{
+	char *before, *after, *again;
+	size_t len;
+
+	add_counter(1, "1", true, 1, 1, 1);
+	before = status_now();
+	issue_ok("S", NULL, "S-001");
+	after = status_now();
+	ck_assert_str_ne(before, after);
+	again = status_now();
+	ck_assert_str_eq(after, again);
+	free(before);
+	free(again);
+	call_next_ok("1", "S-001", NULL);
+	before = after;
+	after = status_now();
+	ck_assert_str_ne(before, after);
+	free(before);
+	before = after;
+	engine_test_set_queue_open(eng, 1, "F", false);
+	after = status_now();
+	ck_assert_str_ne(before, after);
+	free(before);
+	free(after);
+	ck_assert_ptr_null(engine_status_encoded(eng, 99, &len));
+}
+END_TEST
+
 START_TEST(status_shape)
 {
 	static const char *const qcodes[] = { "S", "F", "P" };
@@ -811,6 +856,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, midnight_dst_day);
 	tcase_add_test(tc, events_emitted);
 	tcase_add_test(tc, status_shape);
+	tcase_add_test(tc, status_encoded_follows_changes);
 	suite_add_tcase(s, tc);
 	return s;
 }

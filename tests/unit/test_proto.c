@@ -571,6 +571,41 @@ START_TEST(encode_ok_result)
 }
 END_TEST
 
+/* The cached form of a result gives the same bytes as encoding it whole. */
+START_TEST(encode_ok_members_same_bytes)
+{
+	json_t *idv[] = { json_integer(7), json_string("s-1"), json_null(), json_real(1.5) };
+	json_t *results[] = {
+		json_pack("{s:s,s:[{s:i,s:n}],s:b}", "office", "HQ", "queues", "waiting", 3,
+			  "estimated_wait_s", "stale", 0),
+		json_pack("{s:s,s:i}", "ok", "shadowed", "id", 9),
+		json_object(),
+		NULL,
+	};
+
+	for (size_t i = 0; i < sizeof idv / sizeof idv[0]; i++)
+		for (size_t r = 0; r < sizeof results / sizeof results[0]; r++) {
+			size_t mlen = 99, len1, len2;
+			char *members = proto_encode_members(results[r], &mlen);
+			char *whole = proto_encode_ok(idv[i], results[r], &len1);
+			char *spliced;
+
+			ck_assert_ptr_nonnull(members);
+			ck_assert_uint_eq(mlen, strlen(members));
+			spliced = proto_encode_ok_members(idv[i], members, mlen, &len2);
+			ck_assert_str_eq(spliced, whole);
+			ck_assert_uint_eq(len1, len2);
+			free(members);
+			free(whole);
+			free(spliced);
+		}
+	for (size_t i = 0; i < sizeof idv / sizeof idv[0]; i++)
+		json_decref(idv[i]);
+	for (size_t r = 0; r < sizeof results / sizeof results[0]; r++)
+		json_decref(results[r]);
+}
+END_TEST
+
 START_TEST(encode_errors)
 {
 	json_t *id = json_string("r-1");
@@ -712,6 +747,7 @@ static Suite *proto_suite(void)
 	tcase_add_loop_test(e, id_echo, 0, (int)(sizeof(ids) / sizeof(ids[0])));
 	tcase_add_test(e, id_absent);
 	tcase_add_test(e, encode_ok_result);
+	tcase_add_test(e, encode_ok_members_same_bytes);
 	tcase_add_test(e, encode_errors);
 	tcase_add_test(e, encode_event);
 	tcase_add_test(e, encode_one_line);
