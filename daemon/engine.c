@@ -372,6 +372,8 @@ static void change_done(void *arg, const struct pgw_result *res)
 		if (e->hooks.emit)
 			e->hooks.emit(e->hooks.emit_arg, office_id, ev);
 	}
+	if (json_array_size(c->events) && e->hooks.emit_flush)
+		e->hooks.emit_flush(e->hooks.emit_arg);
 	if (c->reply)
 		c->reply(c->ctx, PROTO_OK, NULL, c->result);
 	else

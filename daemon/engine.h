@@ -27,6 +27,9 @@ typedef int64_t (*engine_clock_fn)(void *arg);
 /* One event for every subscriber of an office; the hook must not keep
  * the json_t beyond the call (it may encode it once and share bytes). */
 typedef void (*engine_emit_fn)(void *arg, int office_id, json_t *event);
+/* Called after the events of one change (which all precede its reply):
+ * a hook may gather them and write each subscriber once. */
+typedef void (*engine_emit_flush_fn)(void *arg);
 /* The answer to one request: err == PROTO_OK with result (stolen, may be
  * NULL), or an error and its message. Called exactly once per request,
  * possibly before engine_submit() returns. */
@@ -39,6 +42,7 @@ struct engine_hooks {
 	engine_clock_fn clock;
 	void *clock_arg;
 	engine_emit_fn emit;
+	engine_emit_flush_fn emit_flush;
 	void *emit_arg;
 	engine_loaded_fn loaded;
 	void *loaded_arg;

@@ -23,6 +23,8 @@ static void emit_now(struct engine *e, struct office *o, json_t *ev)
 	json_object_del(ev, "_office");
 	if (e->hooks.emit)
 		e->hooks.emit(e->hooks.emit_arg, o->id, ev);
+	if (e->hooks.emit_flush)
+		e->hooks.emit_flush(e->hooks.emit_arg);
 	json_decref(ev);
 }
 

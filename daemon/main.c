@@ -108,6 +108,13 @@ static void emit_both(void *arg, int office_id, json_t *event)
 	server_emit(d->server, office_id, event);
 }
 
+static void emit_flush(void *arg)
+{
+	struct daemon *d = arg;
+
+	server_emit_flush(d->server);
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -337,7 +344,8 @@ int main(int argc, char **argv)
 	}
 	d.pgw = pgw_new(d.base, d.cfg.conninfo, kolapp_statements, kolapp_statements_count,
 			on_db_state, &d);
-	struct engine_hooks hooks = { .emit = emit_both, .loaded = on_loaded, .loaded_arg = &d };
+	struct engine_hooks hooks = { .emit = emit_both, .emit_flush = emit_flush,
+				      .loaded = on_loaded, .loaded_arg = &d };
 	d.engine = engine_new(d.pgw, &hooks);
 	d.auth = auth_new(d.pgw);
 	d.sctx.engine = d.engine;

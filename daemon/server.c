@@ -72,6 +72,8 @@ struct server {
 	int nsubs;
 	struct event *accept_retry;
 	SSL_CTX *tls;              /* NULL until a certificate is loaded */
+	struct evbuffer *gathered; /* encoded events not yet written */
+	int gathered_office;
 };
 
 void server_limits_default(struct server_limits *l)
@@ -717,6 +719,8 @@ void server_free(struct server *srv)
 	if (srv->tls)
 		SSL_CTX_free(srv->tls);
 	free(srv->subs);
+	if (srv->gathered)
+		evbuffer_free(srv->gathered);
 	free(srv);
 }
 
@@ -736,27 +740,34 @@ static void shared_unref(const void *data, size_t len, void *arg)
 	}
 }
 
-void server_emit(void *arg, int office_id, json_t *event)
+/* Writes the gathered events to every subscriber of their office: one
+ * shared copy, one send() each where the socket takes it at once. */
+void server_emit_flush(struct server *srv)
 {
-	struct server *srv = arg;
-	struct shared_line *sl;
+	struct shared_line *sl = NULL;
 	struct conn *c, *next;
+	int office_id = srv->gathered_office;
+	size_t len = srv->gathered ? evbuffer_get_length(srv->gathered) : 0;
 
-	if (office_id <= 0 || office_id >= srv->nsubs || !srv->subs[office_id].head)
+	srv->gathered_office = 0;
+	if (!len)
 		return;
-	sl = calloc(1, sizeof *sl);
-	if (!sl)
-		return;
-	sl->data = proto_encode_event(event, &sl->len);
-	if (!sl->data) {
+	if (office_id > 0 && office_id < srv->nsubs && srv->subs[office_id].head &&
+	    (sl = calloc(1, sizeof *sl)) && !(sl->data = malloc(len))) {
 		free(sl);
+		sl = NULL;
+	}
+	if (!sl) {
+		evbuffer_drain(srv->gathered, len);
 		return;
 	}
+	evbuffer_remove(srv->gathered, sl->data, len);
+	sl->len = len;
 	sl->refs = 1;
 	for (c = srv->subs[office_id].head; c; c = next) {
-		next = c->sub_next;
 		size_t n;
 
+		next = c->sub_next;
 		if (c->draining)
 			continue;
 		n = write_now(c, sl->data, sl->len);
@@ -769,4 +780,24 @@ void server_emit(void *arg, int office_id, json_t *event)
 			conn_close(c, "subscriber does not read its events");
 	}
 	shared_unref(NULL, 0, sl);
+}
+
+void server_emit(void *arg, int office_id, json_t *event)
+{
+	struct server *srv = arg;
+	char *line;
+	size_t len;
+
+	if (office_id <= 0 || office_id >= srv->nsubs || !srv->subs[office_id].head)
+		return;
+	if (srv->gathered_office && srv->gathered_office != office_id)
+		server_emit_flush(srv);
+	if (!srv->gathered && !(srv->gathered = evbuffer_new()))
+		return;
+	line = proto_encode_event(event, &len);
+	if (!line)
+		return;
+	evbuffer_add(srv->gathered, line, len);
+	free(line);
+	srv->gathered_office = office_id;
 }

@@ -58,9 +58,12 @@ void server_count_roles(const struct server *srv, int counts[5]);
 /* Closes every connection that said hello with this token; returns how many. */
 int server_close_token(struct server *srv, int token_id);
 
-/* Engine emit hook: encodes the event once and queues it to every
- * subscriber of the office. */
+/* Engine emit hook: encodes the event once and gathers it for the
+ * subscribers of the office; server_emit_flush() writes what was gathered
+ * to each of them in one piece (an event for another office flushes
+ * first). */
 void server_emit(void *srv, int office_id, json_t *event);
+void server_emit_flush(struct server *srv);
 
 /* ---- used by session.c ---- */
 struct session *conn_session(struct conn *c);
