@@ -459,23 +459,24 @@ void http_emit(struct http *h, int office_id, const json_t *event)
 
 /* ---- API ---------------------------------------------------------------- */
 
-static void status_reply(void *ctx, enum proto_err err, const char *message, json_t *result)
+/* The office's status as one JSON object, from the engine's encoded
+ * members (",\"office\":..." each, as after "ok":true in a reply). */
+static void status_reply(struct evhttp_request *req, const char *members, size_t mlen)
 {
-	struct evhttp_request *req = ctx;
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-	char *text = err == PROTO_OK && result ? json_dumps(result, JSON_COMPACT) : NULL;
 	struct evbuffer *b;
 
-	json_decref(result);
-	if (!text) {
+	if (!members) {
 		reply_text(req, 503, "Service Unavailable", "status unavailable");
 		return;
 	}
 	b = evbuffer_new();
 	if (!b)
 		abort();
-	evbuffer_add(b, text, strlen(text));
-	free(text);
+	evbuffer_add(b, "{", 1);
+	if (mlen)
+		evbuffer_add(b, members + 1, mlen - 1);   /* past the leading comma */
+	evbuffer_add(b, "}", 1);
 	common_headers(req);
 	evhttp_add_header(oh, "Content-Type", "application/json; charset=utf-8");
 	evhttp_add_header(oh, "Cache-Control", "no-store");
@@ -559,8 +560,10 @@ static void on_auth(void *ctx, enum proto_err err, const char *message,
 		goto out;
 	}
 	if (p->api == API_STATUS) {
-		struct engine_req er = { .op = OP_STATUS, .office_id = office_id };
-		engine_submit(h->engine, &er, status_reply, req);
+		size_t mlen = 0;
+		const char *members = engine_status_encoded(h->engine, office_id, &mlen);
+
+		status_reply(req, members, mlen);
 	} else {
 		start_events(h, req, office_id, p->has_last, p->last_id);
 	}
