@@ -409,6 +409,8 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 		const char *v[2] = { job->token, pgw->last_write ? pgw->last_write->token : NULL };
 		snprintf(job->token, sizeof job->token, "%s-%llu", pgw->token_prefix,
 			 (unsigned long long)job->seq);
+		log_debug("database: batch %llu sent (%d statements)%s", (unsigned long long)job->seq,
+			  job->ncmds, v[1] ? " behind an unanswered batch" : "");
 		job->marked = true;
 		ok = PQsendQueryPrepared(c, "d_batch_mark", 2, v, NULL, NULL, 0);
 		pgw->last_write = job;

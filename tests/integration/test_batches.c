@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <libpq-fe.h>
 
 #include "tests/integration/harness.h"
 #include "tests/integration/suite_main.h"
@@ -201,6 +202,114 @@ START_TEST(refused_batch_is_unavailable_and_recovers)
 }
 END_TEST
 
+static long long count_where(const char *office, const char *where)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
+		 " WHERE o.code = '%s' AND %s", office, where);
+	return o_count(g_db, sql);
+}
+
+static bool log_has(const char *needle)
+{
+	char *log = h_daemon_log(&g_d);
+	bool found = log && strstr(log, needle);
+
+	free(log);
+	return found;
+}
+
+/* A batch sent while the one before it commits must not commit when that
+ * one fails. The test holds batch k on a row lock (an uncommitted ticket
+ * with the number it is about to give), gets batch k+1 sent behind it for
+ * another office, then commits the row: k fails on the unique number, and
+ * k+1, which nothing in the database refuses, must fail on its guard. */
+START_TEST(batch_behind_a_refused_one_does_not_commit)
+{
+	struct o_office other;
+	char code[32], sql[1024];
+	struct oc *ka, *kb;
+	PGconn *pg;
+	PGresult *r;
+	json_t *rep;
+	long long deadline;
+
+	/* A second office, and a daemon that logs each batch it sends. */
+	ck_assert_int_eq(h_daemon_stop(&g_d), 0);
+	h_daemon_free(&g_d);
+	snprintf(code, sizeof code, "c%ld", (long)getpid());
+	ck_assert_int_eq(o_seed(g_db, code, &other), 0);
+	memset(&g_d, 0, sizeof g_d);
+	ck_assert_int_eq(h_daemon_start(&g_d, g_db, "--log-level debug"), 0);
+	ka = login(g_o.kiosk);
+	kb = login(other.kiosk);
+	rep = oc_req(ka, "{\"op\":\"issue\",\"queue\":\"S\"}");
+	ck_assert_msg(o_ok(rep), "%s", js(rep));
+	json_decref(rep);
+
+	pg = PQconnectdb(g_db);
+	ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+	r = PQexec(pg, "BEGIN");
+	PQclear(r);
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id,"
+		 " number, code, state, issued_at, sort_at)"
+		 " SELECT o.id, kolapp.office_today(o.id), q.id, q.id, 2, 'S-002', 'waiting', now(), now()"
+		 " FROM kolapp.offices o JOIN kolapp.queues q ON q.office_id = o.id AND q.code = 'S'"
+		 " WHERE o.code = '%s'", g_o.code);
+	r = PQexec(pg, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+	PQclear(r);
+
+	/* Batch k: blocks on the uncommitted S-002. */
+	ck_assert_int_eq(oc_send(ka, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"k\"}\n"), 0);
+	deadline = h_now_ms() + 10000;
+	while (o_count(g_db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+			     "'kolappd' AND wait_event_type = 'Lock'") < 1) {
+		ck_assert_msg(h_now_ms() < deadline, "kolappd's batch never waited for the row lock");
+		usleep(20 * 1000);
+	}
+	/* Batch k+1, for the other office, sent behind it. */
+	ck_assert_int_eq(oc_send(kb, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"behind\"}\n"), 0);
+	deadline = h_now_ms() + 10000;
+	while (!log_has("behind an unanswered batch")) {
+		ck_assert_msg(h_now_ms() < deadline, "the second batch was not sent behind the first");
+		usleep(20 * 1000);
+	}
+	r = PQexec(pg, "COMMIT");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(pg);
+
+	rep = oc_reply(ka, 10000);
+	ck_assert_str_eq(o_err(rep) ? o_err(rep) : js(rep), "unavailable");
+	json_decref(rep);
+	rep = oc_reply(kb, 10000);
+	ck_assert_str_eq(o_err(rep) ? o_err(rep) : js(rep), "unavailable");
+	json_decref(rep);
+	ck_assert_int_eq(count_where(other.code, "t.idem_key = 'behind'"), 0);
+	ck_assert_int_eq(count_where(other.code, "true"), 0);
+	ck_assert_int_eq(count_where(g_o.code, "t.idem_key = 'k'"), 0);
+
+	/* And both offices work again once the daemon has reloaded. */
+	deadline = h_now_ms() + 10000;
+	for (;;) {
+		rep = oc_req(kb, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"behind\"}");
+		if (o_ok(rep))
+			break;
+		ck_assert_msg(h_now_ms() < deadline, "no issue succeeded within 10 s: %s", js(rep));
+		json_decref(rep);
+		usleep(50 * 1000);
+	}
+	ck_assert_str_eq(o_tstr(rep, "code"), "S-001");
+	json_decref(rep);
+	oc_close(ka);
+	oc_close(kb);
+}
+END_TEST
+
 static Suite *batches_suite(void)
 {
 	Suite *s = suite_create("batches");
@@ -210,6 +319,7 @@ static Suite *batches_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, batched_issues_keep_keys_verbatim);
 	tcase_add_test(tc, refused_batch_is_unavailable_and_recovers);
+	tcase_add_test(tc, batch_behind_a_refused_one_does_not_commit);
 	suite_add_tcase(s, tc);
 	return s;
 }
