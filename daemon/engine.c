@@ -1,5 +1,6 @@
 #include "daemon/engine_int.h"
 #include "daemon/log.h"
+#include "daemon/pool.h"
 #include "daemon/tzday.h"
 
 #include <stdlib.h>
@@ -310,10 +311,12 @@ struct change {
 	struct pgw_job *job;
 };
 
+static struct pool change_pool = POOL_INIT(struct change, 4096);
+
 struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn reply,
 			    void *ctx)
 {
-	struct change *c = xcalloc(1, sizeof *c);
+	struct change *c = pool_get(&change_pool);
 	o->gen++;   /* what status shows is about to change */
 	c->e = e;
 	c->reply = reply;
@@ -361,7 +364,7 @@ static void change_done(void *arg, const struct pgw_result *res)
 				 "the database did not confirm the change: nothing was changed", NULL);
 		json_decref(c->result);
 		json_decref(c->events);
-		free(c);
+		pool_put(&change_pool, c);
 		engine_batch_failed(e);
 		return;
 	}
@@ -379,7 +382,7 @@ static void change_done(void *arg, const struct pgw_result *res)
 	else
 		json_decref(c->result);
 	json_decref(c->events);
-	free(c);
+	pool_put(&change_pool, c);
 }
 
 void change_commit(struct change *c, json_t *result)

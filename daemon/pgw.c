@@ -23,7 +23,7 @@ struct pgw_cmd {
 	enum pgw_cmd_kind kind;
 	char *stmt;                /* statement name, or SQL for CMD_EXEC_SQL */
 	int nparams;
-	char **values;
+	char **values;             /* values, their strings and stmt: one allocation */
 	int prepare_nparams;       /* CMD_PREPARE: parameters of the statement */
 };
 
@@ -141,11 +141,31 @@ static void add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *stm
 	c = &job->cmds[job->ncmds++];
 	c->kind = kind;
 	c->prepare_nparams = 0;
-	c->stmt = xstrdup(stmt);
 	c->nparams = nparams;
-	c->values = xcalloc((size_t)nparams, sizeof *c->values);
-	for (int i = 0; i < nparams; i++)
-		c->values[i] = values[i] ? xstrdup(values[i]) : NULL;
+	/* One block per statement, not one per value: a batch holds
+	 * thousands of them. */
+	{
+		size_t lens[16], size = (size_t)nparams * sizeof *c->values, slen = strlen(stmt) + 1;
+		char *p;
+
+		if (nparams > 16)
+			abort();   /* no statement of ours has more */
+		for (int i = 0; i < nparams; i++) {
+			lens[i] = values[i] ? strlen(values[i]) + 1 : 0;
+			size += lens[i];
+		}
+		c->values = xcalloc(1, size + slen);
+		p = (char *)(c->values + nparams);
+		for (int i = 0; i < nparams; i++) {
+			if (!values[i])
+				continue;
+			memcpy(p, values[i], lens[i]);
+			c->values[i] = p;
+			p += lens[i];
+		}
+		memcpy(p, stmt, slen);
+		c->stmt = p;
+	}
 }
 
 void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg)
@@ -164,12 +184,8 @@ int pgw_job_size(const struct pgw_job *job) { return job->ncmds; }
 
 static void job_free(struct pgw_job *job)
 {
-	for (int i = 0; i < job->ncmds; i++) {
-		for (int j = 0; j < job->cmds[i].nparams; j++)
-			free(job->cmds[i].values[j]);
+	for (int i = 0; i < job->ncmds; i++)
 		free(job->cmds[i].values);
-		free(job->cmds[i].stmt);
-	}
 	if (job->results) {
 		for (int i = 0; i < job->ncmds; i++)
 			if (job->results[i])

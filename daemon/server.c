@@ -1,5 +1,6 @@
 #include "daemon/server.h"
 #include "daemon/log.h"
+#include "daemon/pool.h"
 #include "proto/proto.h"
 
 #include <errno.h>
@@ -24,6 +25,9 @@ struct slot {
 	bool ready;
 	bool close_after;
 };
+
+/* One slot per request: kept for reuse (see pool.h). */
+static struct pool slot_pool = POOL_INIT(struct slot, 4096);
 
 struct conn {
 	struct server *srv;
@@ -147,7 +151,7 @@ static void conn_unref(struct conn *c)
 	while ((s = c->head)) {
 		c->head = s->next;
 		free(s->line);
-		free(s);
+		pool_put(&slot_pool, s);
 	}
 	free(c);
 }
@@ -255,7 +259,7 @@ static void conn_flush(struct conn *c)
 		if (s->close_after && !c->closed)
 			c->draining = true;
 		free(s->line);
-		free(s);
+		pool_put(&slot_pool, s);
 	}
 	if (c->closed)
 		return;
@@ -272,10 +276,8 @@ static void conn_flush(struct conn *c)
 
 struct slot *conn_slot_new(struct conn *c)
 {
-	struct slot *s = calloc(1, sizeof *s);
+	struct slot *s = pool_get(&slot_pool);
 
-	if (!s)
-		abort();
 	s->conn = c;
 	if (c->tail)
 		c->tail->next = s;
@@ -722,6 +724,7 @@ void server_free(struct server *srv)
 	if (srv->gathered)
 		evbuffer_free(srv->gathered);
 	free(srv);
+	pool_drain(&slot_pool);
 }
 
 /* One encoding shared by all subscribers: the bytes are referenced, not copied. */

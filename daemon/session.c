@@ -4,6 +4,7 @@
 #include "daemon/engine.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/pool.h"
 #include "proto/proto.h"
 
 #include <stdlib.h>
@@ -53,14 +54,14 @@ struct pending {
 	bool close_after;
 };
 
+static struct pool pending_pool = POOL_INIT(struct pending, 4096);
+
 /* The op of the line being handled, for metrics (-1: not decoded). */
 static int current_op = -1;
 
 static struct pending *pending_new(struct conn *c, const json_t *id)
 {
-	struct pending *p = calloc(1, sizeof *p);
-	if (!p)
-		abort();
+	struct pending *p = pool_get(&pending_pool);
 	p->slot = conn_slot_new(c);
 	p->id = id ? json_deep_copy(id) : NULL;
 	p->op = current_op;
@@ -77,7 +78,7 @@ static void pending_answer(struct pending *p, enum proto_err err, const char *me
 	slot_complete(p->slot, line, len, p->close_after);
 	json_decref(result);
 	json_decref(p->id);
-	free(p);
+	pool_put(&pending_pool, p);
 }
 
 static void engine_answer(void *ctx, enum proto_err err, const char *message, json_t *result)
