@@ -147,6 +147,18 @@ START_TEST(batched_issues_keep_keys_verbatim)
 }
 END_TEST
 
+/* SQL that writes ticket S-002 of the test office behind the daemon's
+ * back: the number the daemon gives next after S-001. */
+static void taken_number_sql(char *sql, size_t size)
+{
+	snprintf(sql, size,
+		 "INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id,"
+		 " number, code, state, issued_at, sort_at)"
+		 " SELECT o.id, kolapp.office_today(o.id), q.id, q.id, 2, 'S-002', 'waiting', now(), now()"
+		 " FROM kolapp.offices o JOIN kolapp.queues q ON q.office_id = o.id AND q.code = 'S'"
+		 " WHERE o.code = '%s'", g_o.code);
+}
+
 /* A row the daemon does not know about takes the number it will give
  * next: the database refuses that batch. */
 START_TEST(refused_batch_is_unavailable_and_recovers)
@@ -160,12 +172,7 @@ START_TEST(refused_batch_is_unavailable_and_recovers)
 	ck_assert_msg(o_ok(r), "%s", js(r));
 	ck_assert_str_eq(o_tstr(r, "code"), "S-001");
 	json_decref(r);
-	snprintf(sql, sizeof sql,
-		 "INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id,"
-		 " number, code, state, issued_at, sort_at)"
-		 " SELECT o.id, kolapp.office_today(o.id), q.id, q.id, 2, 'S-002', 'waiting', now(), now()"
-		 " FROM kolapp.offices o JOIN kolapp.queues q ON q.office_id = o.id AND q.code = 'S'"
-		 " WHERE o.code = '%s'", g_o.code);
+	taken_number_sql(sql, sizeof sql);
 	ck_assert_int_eq(h_psql(g_db, sql, out, sizeof out), 0);
 
 	r = oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"refused\"}");
@@ -253,12 +260,7 @@ START_TEST(batch_behind_a_refused_one_does_not_commit)
 	ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
 	r = PQexec(pg, "BEGIN");
 	PQclear(r);
-	snprintf(sql, sizeof sql,
-		 "INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id,"
-		 " number, code, state, issued_at, sort_at)"
-		 " SELECT o.id, kolapp.office_today(o.id), q.id, q.id, 2, 'S-002', 'waiting', now(), now()"
-		 " FROM kolapp.offices o JOIN kolapp.queues q ON q.office_id = o.id AND q.code = 'S'"
-		 " WHERE o.code = '%s'", g_o.code);
+	taken_number_sql(sql, sizeof sql);
 	r = PQexec(pg, sql);
 	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
 	PQclear(r);
