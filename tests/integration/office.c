@@ -2,6 +2,8 @@
 #include "tests/integration/office.h"
 #include "tests/integration/harness.h"
 
+#include <check.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -354,4 +356,47 @@ const char *o_tstr(const json_t *r, const char *member)
 json_int_t o_tint(const json_t *r, const char *member)
 {
 	return json_integer_value(json_object_get(json_object_get(r, "ticket"), member));
+}
+
+/* ---- the shared fixture ------------------------------------------------- */
+
+void o_seed_named(const char *conninfo, const char *prefix, struct o_office *o)
+{
+	char code[32];
+
+	snprintf(code, sizeof code, "%s%ld", prefix, (long)getpid());
+	ck_assert_int_eq(o_seed(conninfo, code, o), 0);
+}
+
+void o_daemon_up(struct h_daemon *d, const char *conninfo, const char *extra_args)
+{
+	memset(d, 0, sizeof *d);
+	ck_assert_int_eq(h_daemon_start(d, conninfo, extra_args), 0);
+}
+
+void o_daemon_down(struct h_daemon *d)
+{
+	if (d->pid > 0)
+		h_daemon_stop(d);
+	h_daemon_free(d);
+}
+
+struct oc *o_login(int port, const char *token)
+{
+	struct oc *c = oc_login(port, token);
+
+	ck_assert_msg(c != NULL, "hello failed");
+	return c;
+}
+
+const char *o_js(const json_t *j)
+{
+	static char buf[2048];
+	size_t n;
+
+	if (!j)
+		return "(no reply)";
+	n = json_dumpb(j, buf, sizeof buf - 1, JSON_COMPACT);
+	buf[n < sizeof buf ? n : sizeof buf - 1] = '\0';
+	return buf;
 }

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "tests/integration/harness.h"
+
 #define O_NCOUNTERS 3
 #define O_TOKLEN 160
 
@@ -67,5 +69,16 @@ bool o_ok(const json_t *r);
 const char *o_err(const json_t *r);
 const char *o_tstr(const json_t *r, const char *member);
 json_int_t o_tint(const json_t *r, const char *member);
+
+/* The fixture most test files share; each fails the running Check test
+ * on error. o_seed_named seeds office PREFIX<pid>; o_daemon_up starts
+ * kolappd on db into d (d zeroed first); o_daemon_down stops it. */
+void o_seed_named(const char *conninfo, const char *prefix, struct o_office *o);
+void o_daemon_up(struct h_daemon *d, const char *conninfo, const char *extra_args);
+void o_daemon_down(struct h_daemon *d);
+/* oc_login that fails the test when the hello does. */
+struct oc *o_login(int port, const char *token);
+/* A reply as text for assertion messages (one static buffer, reused). */
+const char *o_js(const json_t *j);
 
 #endif

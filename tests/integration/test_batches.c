@@ -17,45 +17,19 @@ static char *g_db;
 static struct h_daemon g_d;
 static struct o_office g_o;
 
-static const char *js(const json_t *j)
-{
-	static char buf[2048];
-	size_t n;
-
-	if (!j)
-		return "(no reply)";
-	n = json_dumpb(j, buf, sizeof buf - 1, JSON_COMPACT);
-	buf[n < sizeof buf ? n : sizeof buf - 1] = '\0';
-	return buf;
-}
-
 static void setup(void)
 {
-	char code[32];
-
-	snprintf(code, sizeof code, "b%ld", (long)getpid());
-	ck_assert_int_eq(o_seed(g_db, code, &g_o), 0);
+	o_seed_named(g_db, "b", &g_o);
 	/* Function call counts show which statements the daemon ran. */
 	ck_assert_int_eq(h_psql(g_db, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET "
 				 "track_functions = ''all''', current_database()); END $$",
 				 NULL, 0), 0);
-	memset(&g_d, 0, sizeof g_d);
-	ck_assert_int_eq(h_daemon_start(&g_d, g_db, NULL), 0);
+	o_daemon_up(&g_d, g_db, NULL);
 }
 
 static void teardown(void)
 {
-	if (g_d.pid > 0)
-		h_daemon_stop(&g_d);
-	h_daemon_free(&g_d);
-}
-
-static struct oc *login(const char *token)
-{
-	struct oc *c = oc_login(g_d.port, token);
-
-	ck_assert_msg(c != NULL, "hello failed");
-	return c;
+	o_daemon_down(&g_d);
 }
 
 /* Keys that an array literal would mangle unless each element is quoted
@@ -70,7 +44,7 @@ static const char *const awkward_keys[] = {
 
 START_TEST(batched_issues_keep_keys_verbatim)
 {
-	struct oc *k = login(g_o.kiosk);
+	struct oc *k = o_login(g_d.port, g_o.kiosk);
 	char *all = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&all, &len);
@@ -95,7 +69,7 @@ START_TEST(batched_issues_keep_keys_verbatim)
 		json_t *r = oc_reply(k, 10000);
 		char want[16];
 
-		ck_assert_msg(o_ok(r), "issue %zu: %s", i, js(r));
+		ck_assert_msg(o_ok(r), "issue %zu: %s", i, o_js(r));
 		snprintf(want, sizeof want, "S-%03zu", i + 1);
 		ck_assert_str_eq(o_tstr(r, "code"), want);
 		json_decref(r);
@@ -137,7 +111,7 @@ START_TEST(batched_issues_keep_keys_verbatim)
 		char want[16];
 
 		snprintf(want, sizeof want, "S-%03zu", i + 1);
-		ck_assert_msg(o_ok(r), "repeat %zu: %s", i, js(r));
+		ck_assert_msg(o_ok(r), "repeat %zu: %s", i, o_js(r));
 		ck_assert_str_eq(o_tstr(r, "code"), want);
 		json_decref(r);
 		free(line);
@@ -163,20 +137,20 @@ static void taken_number_sql(char *sql, size_t size)
  * next: the database refuses that batch. */
 START_TEST(refused_batch_is_unavailable_and_recovers)
 {
-	struct oc *k = login(g_o.kiosk);
+	struct oc *k = o_login(g_d.port, g_o.kiosk);
 	char sql[1024], out[64];
 	json_t *r;
 	long long deadline;
 
 	r = oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}");
-	ck_assert_msg(o_ok(r), "%s", js(r));
+	ck_assert_msg(o_ok(r), "%s", o_js(r));
 	ck_assert_str_eq(o_tstr(r, "code"), "S-001");
 	json_decref(r);
 	taken_number_sql(sql, sizeof sql);
 	ck_assert_int_eq(h_psql(g_db, sql, out, sizeof out), 0);
 
 	r = oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"refused\"}");
-	ck_assert_str_eq(o_err(r) ? o_err(r) : js(r), "unavailable");
+	ck_assert_str_eq(o_err(r) ? o_err(r) : o_js(r), "unavailable");
 	json_decref(r);
 
 	/* The daemon reloads from the database and numbers on from there:
@@ -186,8 +160,8 @@ START_TEST(refused_batch_is_unavailable_and_recovers)
 		r = oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"after\"}");
 		if (o_ok(r))
 			break;
-		ck_assert_msg(h_now_ms() < deadline, "no issue succeeded within 10 s: %s", js(r));
-		ck_assert_str_eq(o_err(r) ? o_err(r) : js(r), "unavailable");
+		ck_assert_msg(h_now_ms() < deadline, "no issue succeeded within 10 s: %s", o_js(r));
+		ck_assert_str_eq(o_err(r) ? o_err(r) : o_js(r), "unavailable");
 		json_decref(r);
 		usleep(50 * 1000);   /* a poll with a deadline, not a synchronisation */
 	}
@@ -203,7 +177,7 @@ START_TEST(refused_batch_is_unavailable_and_recovers)
 	ck_assert_int_eq(o_count(g_db, sql), 3);
 	/* Reads and the other writes work too. */
 	r = oc_req(k, "{\"op\":\"ticket\",\"ticket\":\"S-002\"}");
-	ck_assert_msg(o_ok(r), "%s", js(r));
+	ck_assert_msg(o_ok(r), "%s", o_js(r));
 	json_decref(r);
 	oc_close(k);
 }
@@ -236,7 +210,7 @@ static bool log_has(const char *needle)
 START_TEST(batch_behind_a_refused_one_does_not_commit)
 {
 	struct o_office other;
-	char code[32], sql[1024];
+	char sql[1024];
 	struct oc *ka, *kb;
 	PGconn *pg;
 	PGresult *r;
@@ -244,16 +218,13 @@ START_TEST(batch_behind_a_refused_one_does_not_commit)
 	long long deadline;
 
 	/* A second office, and a daemon that logs each batch it sends. */
-	ck_assert_int_eq(h_daemon_stop(&g_d), 0);
-	h_daemon_free(&g_d);
-	snprintf(code, sizeof code, "c%ld", (long)getpid());
-	ck_assert_int_eq(o_seed(g_db, code, &other), 0);
-	memset(&g_d, 0, sizeof g_d);
-	ck_assert_int_eq(h_daemon_start(&g_d, g_db, "--log-level debug"), 0);
-	ka = login(g_o.kiosk);
-	kb = login(other.kiosk);
+	o_daemon_down(&g_d);
+	o_seed_named(g_db, "c", &other);
+	o_daemon_up(&g_d, g_db, "--log-level debug");
+	ka = o_login(g_d.port, g_o.kiosk);
+	kb = o_login(g_d.port, other.kiosk);
 	rep = oc_req(ka, "{\"op\":\"issue\",\"queue\":\"S\"}");
-	ck_assert_msg(o_ok(rep), "%s", js(rep));
+	ck_assert_msg(o_ok(rep), "%s", o_js(rep));
 	json_decref(rep);
 
 	pg = PQconnectdb(g_db);
@@ -286,10 +257,10 @@ START_TEST(batch_behind_a_refused_one_does_not_commit)
 	PQfinish(pg);
 
 	rep = oc_reply(ka, 10000);
-	ck_assert_str_eq(o_err(rep) ? o_err(rep) : js(rep), "unavailable");
+	ck_assert_str_eq(o_err(rep) ? o_err(rep) : o_js(rep), "unavailable");
 	json_decref(rep);
 	rep = oc_reply(kb, 10000);
-	ck_assert_str_eq(o_err(rep) ? o_err(rep) : js(rep), "unavailable");
+	ck_assert_str_eq(o_err(rep) ? o_err(rep) : o_js(rep), "unavailable");
 	json_decref(rep);
 	ck_assert_int_eq(count_where(other.code, "t.idem_key = 'behind'"), 0);
 	ck_assert_int_eq(count_where(other.code, "true"), 0);
@@ -301,7 +272,7 @@ START_TEST(batch_behind_a_refused_one_does_not_commit)
 		rep = oc_req(kb, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"behind\"}");
 		if (o_ok(rep))
 			break;
-		ck_assert_msg(h_now_ms() < deadline, "no issue succeeded within 10 s: %s", js(rep));
+		ck_assert_msg(h_now_ms() < deadline, "no issue succeeded within 10 s: %s", o_js(rep));
 		json_decref(rep);
 		usleep(50 * 1000);
 	}

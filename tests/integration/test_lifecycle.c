@@ -17,22 +17,9 @@ static char *g_db;
 static struct h_daemon g_d;
 static struct o_office g_o;
 
-/* A reply as text for assertion messages (the buffer is reused). */
-static const char *js(const json_t *j)
-{
-	static char buf[2048];
-	size_t n;
-
-	if (!j)
-		return "(no reply)";
-	n = json_dumpb(j, buf, sizeof buf - 1, JSON_COMPACT);
-	buf[n < sizeof buf ? n : sizeof buf - 1] = '\0';
-	return buf;
-}
-
 static json_t *ok(json_t *r)
 {
-	ck_assert_msg(o_ok(r), "expected ok, got %s", js(r));
+	ck_assert_msg(o_ok(r), "expected ok, got %s", o_js(r));
 	return r;
 }
 
@@ -44,33 +31,19 @@ static void ok_free(json_t *r)
 static void want_err(json_t *r, const char *code)
 {
 	ck_assert_msg(r && o_err(r) && strcmp(o_err(r), code) == 0,
-		      "expected error %s, got %s", code, js(r));
+		      "expected error %s, got %s", code, o_js(r));
 	json_decref(r);
 }
 
 static void setup(void)
 {
-	char code[32];
-
-	snprintf(code, sizeof code, "l%ld", (long)getpid());
-	ck_assert_int_eq(o_seed(g_db, code, &g_o), 0);
-	memset(&g_d, 0, sizeof g_d);
-	ck_assert_int_eq(h_daemon_start(&g_d, g_db, NULL), 0);
+	o_seed_named(g_db, "l", &g_o);
+	o_daemon_up(&g_d, g_db, NULL);
 }
 
 static void teardown(void)
 {
-	if (g_d.pid > 0)
-		h_daemon_stop(&g_d);
-	h_daemon_free(&g_d);
-}
-
-static struct oc *login(const char *token)
-{
-	struct oc *c = oc_login(g_d.port, token);
-
-	ck_assert_msg(c != NULL, "hello failed");
-	return c;
+	o_daemon_down(&g_d);
 }
 
 static long office_count(const char *where)
@@ -95,7 +68,7 @@ START_TEST(hello_reply_fields)
 	ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 1);
 	ck_assert_int_eq(json_integer_value(json_object_get(r, "protocol")), 1);
 	ck_assert_msg(strncmp(json_string_value(json_object_get(r, "server")), "kolappd/", 8) == 0,
-		      "server: %s", js(r));
+		      "server: %s", o_js(r));
 	ck_assert_str_eq(json_string_value(json_object_get(r, "role")), "counter");
 	ck_assert_str_eq(json_string_value(json_object_get(r, "office")), g_o.code);
 	ck_assert_str_eq(json_string_value(json_object_get(r, "counter")), "1");
@@ -114,24 +87,24 @@ static void assert_waiting_ticket(const json_t *r, const char *code, int number,
 	const json_t *t = json_object_get(r, "ticket");
 	const char *at = json_string_value(json_object_get(t, "issued_at"));
 
-	ck_assert_msg(json_is_object(t), "no ticket: %s", js(r));
+	ck_assert_msg(json_is_object(t), "no ticket: %s", o_js(r));
 	ck_assert_str_eq(o_tstr(r, "code"), code);
 	ck_assert_str_eq(o_tstr(r, "queue"), "S");
 	ck_assert_int_eq(o_tint(r, "number"), number);
 	ck_assert_str_eq(o_tstr(r, "state"), "waiting");
 	ck_assert_msg(at && strlen(at) >= 20 && at[strlen(at) - 1] == 'Z' && at[10] == 'T',
-		      "issued_at: %s", js(r));
+		      "issued_at: %s", o_js(r));
 	ck_assert(json_is_null(json_object_get(t, "counter")));
 	ck_assert_int_eq(o_tint(r, "position"), position);
 	/* No service-time sample yet today: the estimate is unknown. */
 	ck_assert_msg(json_object_get(t, "estimated_wait_s") &&
 		      json_is_null(json_object_get(t, "estimated_wait_s")),
-		      "estimated_wait_s: %s", js(r));
+		      "estimated_wait_s: %s", o_js(r));
 }
 
 START_TEST(issue_returns_waiting_ticket)
 {
-	struct oc *k = login(g_o.kiosk);
+	struct oc *k = o_login(g_d.port, g_o.kiosk);
 	json_t *r;
 
 	r = ok(oc_req(k, "{\"id\":\"a\",\"op\":\"issue\",\"queue\":\"S\"}"));
@@ -153,7 +126,7 @@ END_TEST
 
 START_TEST(call_next_recall_start_finish)
 {
-	struct oc *k = login(g_o.kiosk), *c = login(g_o.counter[0]);
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *c = o_login(g_d.port, g_o.counter[0]);
 	json_t *r, *t;
 
 	r = ok(oc_req(c, "{\"op\":\"counter_open\"}"));
@@ -223,7 +196,7 @@ END_TEST
 
 START_TEST(no_show_and_close)
 {
-	struct oc *k = login(g_o.kiosk), *c = login(g_o.counter[1]);
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *c = o_login(g_d.port, g_o.counter[1]);
 	json_t *r, *t;
 
 	ok_free(oc_req(c, "{\"op\":\"counter_open\"}"));
@@ -255,7 +228,7 @@ END_TEST
 
 START_TEST(call_by_code)
 {
-	struct oc *k = login(g_o.kiosk), *c = login(g_o.counter[2]);
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *c = o_login(g_d.port, g_o.counter[2]);
 	json_t *r;
 
 	ok_free(oc_req(c, "{\"op\":\"counter_open\"}"));
@@ -285,7 +258,7 @@ END_TEST
  * S-002 and S-0002 name the same ticket. */
 START_TEST(code_number_read_as_decimal)
 {
-	struct oc *k = login(g_o.kiosk);
+	struct oc *k = o_login(g_d.port, g_o.kiosk);
 	json_t *r;
 
 	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
@@ -302,7 +275,7 @@ END_TEST
 
 START_TEST(transfer_keeps_code_and_place)
 {
-	struct oc *k = login(g_o.kiosk), *c1 = login(g_o.counter[0]), *c3 = login(g_o.counter[2]);
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *c1 = o_login(g_d.port, g_o.counter[0]), *c3 = o_login(g_d.port, g_o.counter[2]);
 	static const char *const order[] = { "F-001", "S-001", "F-002" };
 	json_t *r;
 	int i;
@@ -333,7 +306,7 @@ START_TEST(transfer_keeps_code_and_place)
 	for (i = 0; i < 3; i++) {
 		r = ok(oc_req(c3, "{\"op\":\"call_next\"}"));
 		ck_assert_msg(strcmp(o_tstr(r, "code"), order[i]) == 0,
-			      "call %d: want %s, got %s", i, order[i], js(r));
+			      "call %d: want %s, got %s", i, order[i], o_js(r));
 		ck_assert_str_eq(o_tstr(r, "queue"), "F");
 		if (i > 0)
 			ck_assert_str_eq(json_string_value(json_object_get(r, "finished")),
@@ -349,7 +322,7 @@ END_TEST
 
 START_TEST(cancel_waiting)
 {
-	struct oc *k = login(g_o.kiosk);
+	struct oc *k = o_login(g_d.port, g_o.kiosk);
 	json_t *r;
 
 	ok_free(oc_req(k, "{\"op\":\"issue\",\"queue\":\"P\"}"));
@@ -386,7 +359,7 @@ static const json_t *find_named(const json_t *arr, const char *key, const char *
 
 START_TEST(status_shape)
 {
-	struct oc *k = login(g_o.kiosk), *c = login(g_o.counter[0]), *d = login(g_o.display);
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *c = o_login(g_d.port, g_o.counter[0]), *d = o_login(g_d.port, g_o.display);
 	const json_t *q, *ctr, *recent;
 	json_t *r;
 
@@ -403,7 +376,7 @@ START_TEST(status_shape)
 	ck_assert(json_is_false(json_object_get(r, "stale")));
 	ck_assert_int_eq(json_array_size(json_object_get(r, "queues")), 3);
 	q = find_named(json_object_get(r, "queues"), "code", "S");
-	ck_assert_msg(q != NULL, "no queue S: %s", js(r));
+	ck_assert_msg(q != NULL, "no queue S: %s", o_js(r));
 	ck_assert_str_eq(json_string_value(json_object_get(q, "name")), "Skatteverket");
 	ck_assert(json_is_true(json_object_get(q, "open")));
 	ck_assert_int_eq(json_integer_value(json_object_get(q, "waiting")), 1);
@@ -423,14 +396,14 @@ START_TEST(status_shape)
 
 	/* Newest first: the recall of S-002, its call, the call of S-001. */
 	recent = json_object_get(r, "recent");
-	ck_assert_msg(json_array_size(recent) == 3, "recent: %s", js(r));
+	ck_assert_msg(json_array_size(recent) == 3, "recent: %s", o_js(r));
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recent, 0), "ticket")), "S-002");
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recent, 1), "ticket")), "S-002");
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recent, 2), "ticket")), "S-001");
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recent, 0), "counter")), "1");
 	ck_assert_msg(strcmp(json_string_value(json_object_get(json_array_get(recent, 0), "at")),
 			     json_string_value(json_object_get(json_array_get(recent, 2), "at"))) >= 0,
-		      "recent not newest first: %s", js(r));
+		      "recent not newest first: %s", o_js(r));
 	json_decref(r);
 	oc_close(k);
 	oc_close(c);
@@ -444,7 +417,7 @@ static json_t *event_of(struct oc *c, const char *kind)
 
 	ck_assert_msg(e != NULL, "no %s event", kind);
 	ck_assert_str_eq(json_string_value(json_object_get(e, "office")), g_o.code);
-	ck_assert_msg(json_is_string(json_object_get(e, "at")), "event without at: %s", js(e));
+	ck_assert_msg(json_is_string(json_object_get(e, "at")), "event without at: %s", o_js(e));
 	ck_assert_ptr_null(json_object_get(e, "id"));
 	ck_assert_ptr_null(json_object_get(e, "ok"));
 	return e;
@@ -452,7 +425,7 @@ static json_t *event_of(struct oc *c, const char *kind)
 
 START_TEST(subscribe_events)
 {
-	struct oc *k = login(g_o.kiosk), *c = login(g_o.counter[0]), *d = login(g_o.display);
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *c = o_login(g_d.port, g_o.counter[0]), *d = o_login(g_d.port, g_o.display);
 	json_t *r, *e;
 	char *line;
 
@@ -523,7 +496,7 @@ END_TEST
 
 START_TEST(bye_answers_then_closes)
 {
-	struct oc *k = login(g_o.kiosk);
+	struct oc *k = o_login(g_d.port, g_o.kiosk);
 	json_t *r;
 
 	ck_assert_int_eq(oc_send(k, "{\"id\":1,\"op\":\"ping\"}\n{\"id\":2,\"op\":\"bye\"}\n"), 0);
@@ -555,11 +528,11 @@ START_TEST(error_codes)
 	want_err(r, "bad_request");
 	oc_close(c);
 
-	a = login(g_o.admin);
+	a = o_login(g_d.port, g_o.admin);
 	r = oc_req(a, "{\"id\":2,\"op\":\"issue\"}");
 	ck_assert_msg(r && strstr(json_string_value(json_object_get(json_object_get(r, "error"),
 							      "message")) ?: "", "queue"),
-		      "missing field not named: %s", js(r));
+		      "missing field not named: %s", o_js(r));
 	want_err(r, "bad_request");
 	want_err(oc_req(a, "{\"op\":\"ticket\",\"ticket\":42}"), "bad_request");
 	want_err(oc_req(a, "{\"op\":\"call_next\"}"), "bad_request");	/* admin: no counter */
@@ -592,7 +565,7 @@ START_TEST(closed_queue_after_restart)
 	ck_assert_int_eq(h_psql(g_db, sql, out, sizeof out), 0);
 	ck_assert_int_eq(h_daemon_stop(&g_d), 0);
 	ck_assert_int_eq(h_daemon_start(&g_d, g_db, NULL), 0);
-	k = login(g_o.kiosk);
+	k = o_login(g_d.port, g_o.kiosk);
 	want_err(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}"), "queue_closed");
 	r = ok(oc_req(k, "{\"op\":\"status\"}"));
 	ck_assert(json_is_false(json_object_get(find_named(json_object_get(r, "queues"), "code", "S"),
@@ -614,7 +587,7 @@ START_TEST(pipelined_mixed_in_order)
 		"\"op\":\"ticket\",\"ticket\":\"S-001\"",
 		"\"op\":\"ping\"",
 	};
-	struct oc *k = login(g_o.kiosk);
+	struct oc *k = o_login(g_d.port, g_o.kiosk);
 	char *all = malloc(200 * 64);
 	size_t len = 0;
 	int i, issued = 0;
@@ -629,7 +602,7 @@ START_TEST(pipelined_mixed_in_order)
 
 		ck_assert_msg(r != NULL, "reply %d missing", i);
 		ck_assert_msg(json_integer_value(json_object_get(r, "id")) == i,
-			      "reply %d out of order: %s", i, js(r));
+			      "reply %d out of order: %s", i, o_js(r));
 		ok(r);
 		if (i % 4 == 0) {
 			ck_assert_int_eq(o_tint(r, "number"), ++issued);
@@ -647,7 +620,7 @@ END_TEST
 
 START_TEST(idempotent_issue)
 {
-	struct oc *k = login(g_o.kiosk);
+	struct oc *k = o_login(g_d.port, g_o.kiosk);
 	json_t *r;
 
 	r = ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"visitor-1\"}"));

@@ -20,21 +20,9 @@ static char *g_db;
 static struct h_daemon g_d;
 static struct o_office g_o;
 
-static const char *js(const json_t *j)
-{
-	static char buf[2048];
-	size_t n;
-
-	if (!j)
-		return "(no reply)";
-	n = json_dumpb(j, buf, sizeof buf - 1, JSON_COMPACT);
-	buf[n < sizeof buf ? n : sizeof buf - 1] = '\0';
-	return buf;
-}
-
 static json_t *ok(json_t *r)
 {
-	ck_assert_msg(o_ok(r), "expected ok, got %s", js(r));
+	ck_assert_msg(o_ok(r), "expected ok, got %s", o_js(r));
 	return r;
 }
 
@@ -50,27 +38,13 @@ static long office_count_on(const char *db, const char *where)
 
 static void setup(void)
 {
-	char code[32];
-
-	snprintf(code, sizeof code, "v%ld", (long)getpid());
-	ck_assert_int_eq(o_seed(g_db, code, &g_o), 0);
-	memset(&g_d, 0, sizeof g_d);
-	ck_assert_int_eq(h_daemon_start(&g_d, g_db, NULL), 0);
+	o_seed_named(g_db, "v", &g_o);
+	o_daemon_up(&g_d, g_db, NULL);
 }
 
 static void teardown(void)
 {
-	if (g_d.pid > 0)
-		h_daemon_stop(&g_d);
-	h_daemon_free(&g_d);
-}
-
-static struct oc *login(const char *token)
-{
-	struct oc *c = oc_login(g_d.port, token);
-
-	ck_assert_msg(c != NULL, "hello failed");
-	return c;
+	o_daemon_down(&g_d);
 }
 
 static void restart_after_kill9(void)
@@ -81,7 +55,7 @@ static void restart_after_kill9(void)
 
 START_TEST(idempotent_key_survives_kill9)
 {
-	struct oc *k = login(g_o.kiosk);
+	struct oc *k = o_login(g_d.port, g_o.kiosk);
 	json_t *r;
 
 	r = ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"kiosk1-0001\"}"));
@@ -89,7 +63,7 @@ START_TEST(idempotent_key_survives_kill9)
 	json_decref(r);
 	oc_close(k);
 	restart_after_kill9();
-	k = login(g_o.kiosk);
+	k = o_login(g_d.port, g_o.kiosk);
 	r = ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"kiosk1-0001\"}"));
 	ck_assert_str_eq(o_tstr(r, "code"), "S-001");
 	ck_assert_str_eq(o_tstr(r, "state"), "waiting");
@@ -155,7 +129,7 @@ static const json_t *counter_in(const json_t *status, const char *name)
 
 START_TEST(kill9_mid_load)
 {
-	struct oc *k = login(g_o.kiosk), *c[O_NCOUNTERS];
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *c[O_NCOUNTERS];
 	static struct load l;
 	static char acked[MAX_ACKS][16];
 	char held[O_NCOUNTERS][16];
@@ -168,7 +142,7 @@ START_TEST(kill9_mid_load)
 	for (i = 0; i < 3; i++)
 		json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
 	for (i = 0; i < O_NCOUNTERS; i++) {
-		c[i] = login(g_o.counter[i]);
+		c[i] = o_login(g_d.port, g_o.counter[i]);
 		json_decref(ok(oc_req(c[i], "{\"op\":\"counter_open\"}")));
 		r = ok(oc_req(c[i], "{\"op\":\"call_next\"}"));
 		ck_assert_ptr_nonnull(o_tstr(r, "code"));
@@ -226,7 +200,7 @@ START_TEST(kill9_mid_load)
 	}
 
 	ck_assert_int_eq(h_daemon_start(&g_d, g_d.conninfo, NULL), 0);
-	k = login(g_o.display);
+	k = o_login(g_d.port, g_o.display);
 	r = ok(oc_req(k, "{\"op\":\"status\"}"));
 	for (i = 0; i < O_NCOUNTERS; i++) {
 		char name[4];
@@ -234,10 +208,10 @@ START_TEST(kill9_mid_load)
 
 		snprintf(name, sizeof name, "%d", i + 1);
 		ctr = counter_in(r, name);
-		ck_assert_msg(ctr != NULL, "no counter %s: %s", name, js(r));
+		ck_assert_msg(ctr != NULL, "no counter %s: %s", name, o_js(r));
 		ck_assert_msg(json_string_value(json_object_get(ctr, "ticket")) &&
 			      strcmp(json_string_value(json_object_get(ctr, "ticket")), held[i]) == 0,
-			      "counter %s should hold %s: %s", name, held[i], js(r));
+			      "counter %s should hold %s: %s", name, held[i], o_js(r));
 		ck_assert_str_eq(json_string_value(json_object_get(ctr, "state")),
 				 i == 2 ? "serving" : "called");
 	}
@@ -245,7 +219,7 @@ START_TEST(kill9_mid_load)
 	oc_close(k);
 
 	/* Numbering continues after the highest committed number. */
-	k = login(g_o.kiosk);
+	k = o_login(g_d.port, g_o.kiosk);
 	r = ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}"));
 	ck_assert_int_eq(o_tint(r, "number"), max_s + 1);
 	json_decref(r);
@@ -325,8 +299,8 @@ START_TEST(database_outage)
 	memset(&g_d, 0, sizeof g_d);
 	ck_assert_int_eq(h_daemon_start(&g_d, conninfo, NULL), 0);
 
-	k = login(g_o.kiosk);
-	c = login(g_o.counter[0]);
+	k = o_login(g_d.port, g_o.kiosk);
+	c = o_login(g_d.port, g_o.counter[0]);
 	for (i = 0; i < 5; i++)
 		json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"pre-%d\"}", i)));
 	json_decref(ok(oc_req(c, "{\"op\":\"counter_open\"}")));
@@ -335,11 +309,11 @@ START_TEST(database_outage)
 	ck_assert_int_eq(tools_pg("stop"), 0);
 	r = oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}");
 	ck_assert_msg(r && o_err(r) && strcmp(o_err(r), "unavailable") == 0,
-		      "issue during the outage: %s", js(r));
+		      "issue during the outage: %s", o_js(r));
 	json_decref(r);
 	r = oc_req(c, "{\"op\":\"start\"}");
 	ck_assert_msg(r && o_err(r) && strcmp(o_err(r), "unavailable") == 0,
-		      "start during the outage: %s", js(r));
+		      "start during the outage: %s", o_js(r));
 	json_decref(r);
 	deadline = h_now_ms() + 5000;
 	while (!stale && h_now_ms() < deadline) {

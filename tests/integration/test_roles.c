@@ -16,56 +16,29 @@ static char *g_db;
 static struct h_daemon g_d;
 static struct o_office g_o, g_other;
 
-static const char *js(const json_t *j)
-{
-	static char buf[2048];
-	size_t n;
-
-	if (!j)
-		return "(no reply)";
-	n = json_dumpb(j, buf, sizeof buf - 1, JSON_COMPACT);
-	buf[n < sizeof buf ? n : sizeof buf - 1] = '\0';
-	return buf;
-}
-
 static json_t *ok(json_t *r)
 {
-	ck_assert_msg(o_ok(r), "expected ok, got %s", js(r));
+	ck_assert_msg(o_ok(r), "expected ok, got %s", o_js(r));
 	return r;
 }
 
 static void want_err(json_t *r, const char *code)
 {
 	ck_assert_msg(r && o_err(r) && strcmp(o_err(r), code) == 0,
-		      "expected error %s, got %s", code, js(r));
+		      "expected error %s, got %s", code, o_js(r));
 	json_decref(r);
 }
 
 static void setup(void)
 {
-	char code[32];
-
-	snprintf(code, sizeof code, "r%ld", (long)getpid());
-	ck_assert_int_eq(o_seed(g_db, code, &g_o), 0);
-	snprintf(code, sizeof code, "r%ldb", (long)getpid());
-	ck_assert_int_eq(o_seed(g_db, code, &g_other), 0);
-	memset(&g_d, 0, sizeof g_d);
-	ck_assert_int_eq(h_daemon_start(&g_d, g_db, NULL), 0);
+	o_seed_named(g_db, "r", &g_o);
+	o_seed_named(g_db, "rb", &g_other);
+	o_daemon_up(&g_d, g_db, NULL);
 }
 
 static void teardown(void)
 {
-	if (g_d.pid > 0)
-		h_daemon_stop(&g_d);
-	h_daemon_free(&g_d);
-}
-
-static struct oc *login(const char *token)
-{
-	struct oc *c = oc_login(g_d.port, token);
-
-	ck_assert_msg(c != NULL, "hello failed");
-	return c;
+	o_daemon_down(&g_d);
 }
 
 /* The ops of the contract except hello and bye (tested on their own), with
@@ -111,7 +84,7 @@ static void check_role(int role, const char *token)
 	struct oc *c;
 	size_t i;
 
-	c = token ? login(token) : oc_connect(g_d.port);
+	c = token ? o_login(g_d.port, token) : oc_connect(g_d.port);
 	ck_assert_ptr_nonnull(c);
 	for (i = 0; i < sizeof matrix / sizeof matrix[0]; i++) {
 		/* Admins name the counter; a counter token may name its own. */
@@ -125,14 +98,14 @@ static void check_role(int role, const char *token)
 		ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), (json_int_t)i);
 		if (role == R_NONE && !matrix[i].may[role])
 			ck_assert_msg(err && strcmp(err, "unauthorized") == 0,
-				      "before hello, %s: want unauthorized, got %s", matrix[i].op, js(r));
+				      "before hello, %s: want unauthorized, got %s", matrix[i].op, o_js(r));
 		else if (!matrix[i].may[role])
 			ck_assert_msg(err && strcmp(err, "forbidden") == 0,
 				      "%s may not %s: want forbidden, got %s", names[role],
-				      matrix[i].op, js(r));
+				      matrix[i].op, o_js(r));
 		else
 			ck_assert_msg(!err || (strcmp(err, "forbidden") && strcmp(err, "unauthorized")),
-				      "%s may %s, got %s", names[role], matrix[i].op, js(r));
+				      "%s may %s, got %s", names[role], matrix[i].op, o_js(r));
 		json_decref(r);
 	}
 	oc_close(c);
@@ -178,7 +151,7 @@ END_TEST
 
 START_TEST(counter_token_other_counter)
 {
-	struct oc *c = login(g_o.counter[0]);
+	struct oc *c = o_login(g_d.port, g_o.counter[0]);
 	json_t *r;
 
 	want_err(oc_req(c, "{\"op\":\"counter_open\",\"counter\":\"2\"}"), "forbidden");
@@ -198,7 +171,7 @@ START_TEST(counter_token_other_counter)
 
 			ck_assert(json_is_boolean(json_object_get(e, "open")));
 			ck_assert_msg(json_is_true(json_object_get(e, "open")) == (strcmp(n, "1") == 0),
-				      "counter %s: %s", n, js(r));
+				      "counter %s: %s", n, o_js(r));
 		}
 	}
 	json_decref(r);
@@ -210,7 +183,7 @@ END_TEST
 
 START_TEST(kiosk_and_display_other_office)
 {
-	struct oc *k = login(g_o.kiosk), *d = login(g_o.display);
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *d = o_login(g_d.port, g_o.display);
 	char sql[256];
 
 	want_err(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"office\":\"%s\"}", g_other.code),
@@ -229,7 +202,7 @@ END_TEST
 
 START_TEST(admin_names_office_and_counter)
 {
-	struct oc *a = login(g_o.admin), *sub = login(g_o.admin);
+	struct oc *a = o_login(g_d.port, g_o.admin), *sub = o_login(g_d.port, g_o.admin);
 	json_t *r, *e;
 	char sql[256];
 
