@@ -13,7 +13,9 @@
  * runs them one after the other, so the next batch is ready the moment a
  * commit ends instead of a round trip later; each one is guarded by the
  * token of the one before it (see d_batch_mark). */
+#ifndef PGW_PIPELINE_DEPTH
 #define PGW_PIPELINE_DEPTH 2
+#endif
 #define PGW_BACKOFF_MIN_MS 100
 #define PGW_BACKOFF_MAX_MS 2000     /* the contract wants service back within 5 s */
 
