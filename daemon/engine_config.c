@@ -10,14 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *dup_or_die(const char *s)
-{
-	char *p = strdup(s);
-	if (!p)
-		abort();
-	return p;
-}
-
 static void emit_now(struct engine *e, struct office *o, json_t *ev)
 {
 	json_object_del(ev, "_office");
@@ -33,7 +25,7 @@ static void set_str(char **dst, const char *v, bool *changed)
 	if (*dst && !strcmp(*dst, v))
 		return;
 	free(*dst);
-	*dst = dup_or_die(v);
+	*dst = engine_xstrdup(v);
 	*changed = true;
 }
 
@@ -44,11 +36,9 @@ static struct office *merge_office(struct engine *e, PGresult *r, int row)
 	bool changed = false;
 
 	if (!o) {
-		o = calloc(1, sizeof *o);
-		if (!o)
-			abort();
+		o = engine_xcalloc(1, sizeof *o);
 		o->id = id;
-		o->tz = dup_or_die(PQgetvalue(r, row, 3));
+		o->tz = engine_xstrdup(PQgetvalue(r, row, 3));
 		if (tzday_compute(o->tz, engine_now(e), &o->day, &o->day_end) < 0)
 			tzday_compute("UTC", engine_now(e), &o->day, &o->day_end);
 		e->offices = realloc(e->offices, (size_t)(e->noffices + 1) * sizeof *e->offices);
@@ -70,9 +60,7 @@ static void merge_queue(struct engine *e, struct office *o, PGresult *r, int row
 	bool changed = false;
 
 	if (!q) {
-		q = calloc(1, sizeof *q);
-		if (!q)
-			abort();
+		q = engine_xcalloc(1, sizeof *q);
 		q->id = id;
 		o->queues = realloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
 		if (!o->queues)
@@ -102,9 +90,7 @@ static void merge_counter(struct engine *e, struct office *o, PGresult *r, int r
 	bool changed = false;
 
 	if (!c) {
-		c = calloc(1, sizeof *c);
-		if (!c)
-			abort();
+		c = engine_xcalloc(1, sizeof *c);
 		c->id = id;
 		c->open = open;
 		o->counters = realloc(o->counters, (size_t)(o->ncounters + 1) * sizeof *o->counters);

@@ -109,6 +109,11 @@ struct engine {
 };
 
 /* engine.c */
+/* Allocation that aborts when memory runs out; grow returns arr with room
+ * for need elements of sz bytes, *cap updated. */
+void *engine_xcalloc(size_t n, size_t sz);
+char *engine_xstrdup(const char *s);
+void *engine_grow(void *arr, int *cap, int need, size_t sz);
 int64_t engine_now(struct engine *e);
 struct office *engine_office(const struct engine *e, int id);
 struct queue *office_queue(const struct office *o, const char *code);
@@ -125,6 +130,7 @@ void queue_add_today(struct queue *q, struct ticket *t);
 void queue_record_service(struct queue *q, int64_t us);
 void office_record_call(struct office *o, const struct ticket *t, int64_t at);
 void office_free(struct office *o);
+void ticket_free(struct ticket *t);
 
 /* A change in flight: reply and events are released once it commits. */
 struct change;
