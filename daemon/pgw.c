@@ -1,4 +1,6 @@
 #include "daemon/pgw.h"
+#include "daemon/pgw_job.h"
+#include "daemon/pgarray.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 
@@ -18,43 +20,6 @@
 #endif
 #define PGW_BACKOFF_MIN_MS 100
 #define PGW_BACKOFF_MAX_MS 2000     /* the contract wants service back within 5 s */
-
-enum pgw_cmd_kind { CMD_EXEC_PREPARED, CMD_PREPARE, CMD_EXEC_SQL };
-
-struct pgw_cmd {
-	enum pgw_cmd_kind kind;
-	char *stmt;                /* statement name, or SQL for CMD_EXEC_SQL */
-	int nparams;
-	char **values;             /* values, their strings and stmt: one allocation */
-	int prepare_nparams;       /* CMD_PREPARE: parameters of the statement */
-};
-
-struct pgw_cb {
-	pgw_done_fn fn;
-	void *arg;
-};
-
-struct pgw_job {
-	struct pgw_job *next;
-	bool transaction;
-	bool internal;             /* statement preparation after connect */
-	uint64_t seq;
-	struct pgw_cmd *cmds;
-	int ncmds, cap;
-	struct pgw_cb *cbs;
-	int ncbs, cbcap;
-	PGresult **results;        /* one per cmd, filled while reading */
-	int *query_cmd;            /* per query sent (the mark aside): its first cmd */
-	int nqueries;
-	int nres;                  /* results seen, BEGIN/COMMIT included */
-	bool sent;
-	bool failed;
-	char *error;
-	struct timespec sent_at;
-	bool marked;               /* carries a batch token (see sql/003_batches.sql) */
-	char token[48];
-	struct pgw_job *resolves;  /* internal: the in-doubt job this one asks about */
-};
 
 enum pgw_state { PGW_DOWN, PGW_CONNECTING, PGW_PREPARING, PGW_UP };
 
@@ -95,125 +60,8 @@ struct pgw {
 };
 
 static void pgw_io_cb(evutil_socket_t fd, short what, void *arg);
-static void add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *stmt,
-		    int nparams, const char *const *values);
 static void pgw_connect(struct pgw *pgw);
 static void pgw_kick(struct pgw *pgw);
-
-static void *xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n ? n : 1, sz);
-	if (!p)
-		abort();  /* out of memory: no sane way to keep the promise */
-	return p;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-	if (!p)
-		abort();
-	return p;
-}
-
-struct pgw_job *pgw_job_new(bool transaction)
-{
-	struct pgw_job *job = xcalloc(1, sizeof *job);
-	job->transaction = transaction;
-	return job;
-}
-
-void pgw_job_add(struct pgw_job *job, const char *stmt, int nparams,
-		 const char *const *values)
-{
-	add_cmd(job, CMD_EXEC_PREPARED, stmt, nparams, values);
-}
-
-static void add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *stmt,
-		    int nparams, const char *const *values)
-{
-	struct pgw_cmd *c;
-
-	if (job->ncmds == job->cap) {
-		job->cap = job->cap ? job->cap * 2 : 8;
-		job->cmds = realloc(job->cmds, (size_t)job->cap * sizeof *job->cmds);
-		if (!job->cmds)
-			abort();
-	}
-	c = &job->cmds[job->ncmds++];
-	c->kind = kind;
-	c->prepare_nparams = 0;
-	c->nparams = nparams;
-	/* One block per statement, not one per value: a batch holds
-	 * thousands of them. */
-	{
-		size_t lens[16], size = (size_t)nparams * sizeof *c->values, slen = strlen(stmt) + 1;
-		char *p;
-
-		if (nparams > 16)
-			abort();   /* no statement of ours has more */
-		for (int i = 0; i < nparams; i++) {
-			lens[i] = values[i] ? strlen(values[i]) + 1 : 0;
-			size += lens[i];
-		}
-		c->values = xcalloc(1, size + slen);
-		p = (char *)(c->values + nparams);
-		for (int i = 0; i < nparams; i++) {
-			if (!values[i])
-				continue;
-			memcpy(p, values[i], lens[i]);
-			c->values[i] = p;
-			p += lens[i];
-		}
-		memcpy(p, stmt, slen);
-		c->stmt = p;
-	}
-}
-
-void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg)
-{
-	if (job->ncbs == job->cbcap) {
-		job->cbcap = job->cbcap ? job->cbcap * 2 : 4;
-		job->cbs = realloc(job->cbs, (size_t)job->cbcap * sizeof *job->cbs);
-		if (!job->cbs)
-			abort();
-	}
-	job->cbs[job->ncbs++] = (struct pgw_cb){ fn, arg };
-}
-
-uint64_t pgw_job_seq(const struct pgw_job *job) { return job->seq; }
-int pgw_job_size(const struct pgw_job *job) { return job->ncmds; }
-
-static void job_free(struct pgw_job *job)
-{
-	for (int i = 0; i < job->ncmds; i++)
-		free(job->cmds[i].values);
-	if (job->results) {
-		for (int i = 0; i < job->ncmds; i++)
-			if (job->results[i])
-				PQclear(job->results[i]);
-		free(job->results);
-	}
-	free(job->query_cmd);
-	free(job->cmds);
-	free(job->cbs);
-	free(job->error);
-	free(job);
-}
-
-static void job_finish(struct pgw_job *job, bool ok, const char *error)
-{
-	struct pgw_result res = {
-		.ok = ok,
-		.n = job->ncmds,
-		.results = ok ? job->results : NULL,
-		.error = error ? error : job->error,
-		.seq = job->seq,
-	};
-	for (int i = 0; i < job->ncbs; i++)
-		job->cbs[i].fn(job->cbs[i].arg, &res);
-	job_free(job);
-}
 
 static void set_io(struct pgw *pgw, short what)
 {
@@ -243,9 +91,9 @@ static void fail_queue(struct pgw *pgw, const char *why)
 		if (!pgw->head)
 			pgw->tail = NULL;
 		if (job->internal)
-			job_free(job);
+			pgw_job_free(job);
 		else
-			job_finish(job, false, why);
+			pgw_job_finish(job, false, why);
 	}
 }
 
@@ -296,7 +144,7 @@ static void pgw_lost(struct pgw *pgw, const char *why)
 		if (!pgw->head)
 			pgw->tail = NULL;
 		if (job->internal) {
-			job_free(job);
+			pgw_job_free(job);
 		} else if (job->marked) {
 			/* Its COMMIT may have run: ask after reconnecting. In
 			 * order, so that answers keep the order of the commits. */
@@ -308,7 +156,7 @@ static void pgw_lost(struct pgw *pgw, const char *why)
 			log_warn("database: batch %llu is in doubt; its answers wait for the database",
 				 (unsigned long long)job->seq);
 		} else {
-			job_finish(job, false, "database unavailable");
+			pgw_job_finish(job, false, "database unavailable");
 		}
 	}
 	fail_queue(pgw, "database unavailable");
@@ -343,70 +191,25 @@ static int run_length(const struct pgw *pgw, const struct pgw_job *job, int i)
 	return j - i;
 }
 
-struct strbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void sb_put(struct strbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = realloc(b->s, b->cap);
-		if (!b->s)
-			abort();
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-/* An array literal of one parameter across the run: every element
- * quoted, with '"' and '\' escaped, so that any text survives. */
-static void array_literal(struct strbuf *b, const struct pgw_cmd *cmds, int n, int param)
-{
-	b->len = 0;
-	sb_put(b, "{", 1);
-	for (int k = 0; k < n; k++) {
-		const char *v = cmds[k].values[param];
-		if (k)
-			sb_put(b, ",", 1);
-		if (!v) {
-			sb_put(b, "NULL", 4);
-			continue;
-		}
-		sb_put(b, "\"", 1);
-		for (const char *p = v; *p; p++) {
-			size_t plain = strcspn(p, "\"\\");
-			sb_put(b, p, plain);
-			p += plain;
-			if (!*p)
-				break;
-			sb_put(b, "\\", 1);
-			sb_put(b, p, 1);
-		}
-		sb_put(b, "\"", 1);
-	}
-	sb_put(b, "}", 1);
-}
-
 static bool send_many(struct pgw *pgw, struct pgw_job *job, int first, int run)
 {
 	const struct pgw_cmd *cmd = &job->cmds[first];
 	const struct pgw_stmt *st = find_stmt(pgw, cmd->stmt);
-	struct strbuf *arrays = xcalloc((size_t)cmd->nparams, sizeof *arrays);
-	const char **values = xcalloc((size_t)cmd->nparams, sizeof *values);
+	char **arrays = pgw_xcalloc((size_t)cmd->nparams, sizeof *arrays);
+	const char **column = pgw_xcalloc((size_t)run, sizeof *column);
 	bool ok;
 
 	for (int p = 0; p < cmd->nparams; p++) {
-		array_literal(&arrays[p], cmd, run, p);
-		values[p] = arrays[p].s;
+		for (int k = 0; k < run; k++)
+			column[k] = cmd[k].values[p];
+		arrays[p] = pgarray_literal(column, run);
 	}
-	ok = PQsendQueryPrepared(pgw->conn, st->many, cmd->nparams, values, NULL, NULL, 0);
+	ok = PQsendQueryPrepared(pgw->conn, st->many, cmd->nparams,
+				 (const char *const *)arrays, NULL, NULL, 0);
 	for (int p = 0; p < cmd->nparams; p++)
-		free(arrays[p].s);
+		free(arrays[p]);
 	free(arrays);
-	free(values);
+	free(column);
 	return ok;
 }
 
@@ -415,7 +218,7 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 	PGconn *c = pgw->conn;
 	bool ok = true;
 
-	job->results = xcalloc((size_t)job->ncmds, sizeof *job->results);
+	job->results = pgw_xcalloc((size_t)job->ncmds, sizeof *job->results);
 	clock_gettime(CLOCK_MONOTONIC, &job->sent_at);
 	/* No BEGIN/COMMIT: everything up to a pipeline's Sync is one implicit
 	 * transaction, committed at the Sync and rolled back at it on any
@@ -433,7 +236,7 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 		ok = PQsendQueryPrepared(c, "d_batch_mark", 2, v, NULL, NULL, 0);
 		pgw->last_write = job;
 	}
-	job->query_cmd = xcalloc((size_t)job->ncmds, sizeof *job->query_cmd);
+	job->query_cmd = pgw_xcalloc((size_t)job->ncmds, sizeof *job->query_cmd);
 	for (int i = 0; ok && i < job->ncmds; i++) {
 		struct pgw_cmd *cmd = &job->cmds[i];
 		int run;
@@ -559,9 +362,9 @@ static void resolved(struct pgw *pgw, struct pgw_job *target, const char *outcom
 		 !strcmp(outcome, "committed") ? "had committed" : "had not committed");
 	if (!strcmp(outcome, "committed")) {
 		/* Results of its statements are gone; writers need only "ok". */
-		job_finish(target, true, NULL);
+		pgw_job_finish(target, true, NULL);
 	} else {
-		job_finish(target, false, "database connection lost before the commit");
+		pgw_job_finish(target, false, "database connection lost before the commit");
 	}
 }
 
@@ -587,7 +390,7 @@ static void on_job_complete(struct pgw *pgw)
 			ok = false;
 		if (ok && target)
 			resolved(pgw, target, outcome);
-		job_free(job);
+		pgw_job_free(job);
 		if (!ok) {
 			pgw_lost(pgw, why);
 			return;
@@ -619,7 +422,7 @@ static void on_job_complete(struct pgw *pgw)
 				       (double)(now.tv_nsec - job->sent_at.tv_nsec) / 1e9,
 				       job->ncmds, ok);
 		}
-		job_finish(job, ok, NULL);
+		pgw_job_finish(job, ok, NULL);
 	}
 	if (pgw->conn)
 		pgw_kick(pgw);
@@ -655,7 +458,7 @@ static void read_results(struct pgw *pgw)
 		    st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
 			if (!job->failed && st != PGRES_PIPELINE_ABORTED) {
 				const char *m = PQresultErrorMessage(r);
-				job->error = xstrdup(m && *m ? m : "query failed");
+				job->error = pgw_xstrdup(m && *m ? m : "query failed");
 				job->error[strcspn(job->error, "\n")] = '\0';
 			}
 			job->failed = true;
@@ -728,7 +531,7 @@ static void on_connected(struct pgw *pgw)
 	PQsetNoticeProcessor(pgw->conn, notice_cb, NULL);
 	PQsetnonblocking(pgw->conn, 1);
 	if (!PQenterPipelineMode(pgw->conn)) {
-		job_free(prep);
+		pgw_job_free(prep);
 		pgw_lost(pgw, PQerrorMessage(pgw->conn));
 		return;
 	}
@@ -736,13 +539,13 @@ static void on_connected(struct pgw *pgw)
 	prep->internal = true;
 	for (int i = 0; i < pgw->nstmts; i++) {
 		const char *v[1] = { pgw->stmts[i].sql };
-		add_cmd(prep, CMD_PREPARE, pgw->stmts[i].name, 1, v);
+		pgw_job_add_cmd(prep, CMD_PREPARE, pgw->stmts[i].name, 1, v);
 		prep->cmds[prep->ncmds - 1].prepare_nparams = pgw->stmts[i].nparams;
 	}
 	if (pgw->listen_channel) {
 		char sql[128];
 		snprintf(sql, sizeof sql, "LISTEN %s", pgw->listen_channel);
-		add_cmd(prep, CMD_EXEC_SQL, sql, 0, NULL);
+		pgw_job_add_cmd(prep, CMD_EXEC_SQL, sql, 0, NULL);
 	}
 	pgw->state = PGW_PREPARING;
 	queue_front(pgw, prep);
@@ -815,10 +618,10 @@ struct pgw *pgw_new(struct event_base *base, const char *conninfo,
 		    const struct pgw_stmt *stmts, int nstmts,
 		    pgw_state_fn on_state, void *state_arg)
 {
-	struct pgw *pgw = xcalloc(1, sizeof *pgw);
+	struct pgw *pgw = pgw_xcalloc(1, sizeof *pgw);
 
 	pgw->base = base;
-	pgw->conninfo = xstrdup(conninfo);
+	pgw->conninfo = pgw_xstrdup(conninfo);
 	pgw->stmts = stmts;
 	pgw->nstmts = nstmts;
 	pgw->on_state = on_state;
@@ -869,11 +672,11 @@ void pgw_free(struct pgw *pgw)
 	/* Free without callbacks: the owner is going away. */
 	while ((job = pgw->head)) {
 		pgw->head = job->next;
-		job_free(job);
+		pgw_job_free(job);
 	}
 	while ((job = pgw->indoubt)) {
 		pgw->indoubt = job->next;
-		job_free(job);
+		pgw_job_free(job);
 	}
 	event_free(pgw->retry);
 	event_free(pgw->deferred);
@@ -943,7 +746,7 @@ void pgw_fail_batches(struct pgw *pgw)
 	while (failed) {
 		struct pgw_job *j = failed;
 		failed = j->next;
-		job_finish(j, false, "an earlier batch failed");
+		pgw_job_finish(j, false, "an earlier batch failed");
 	}
 }
 

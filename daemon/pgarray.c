@@ -1,0 +1,52 @@
+#include "daemon/pgarray.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void sb_put(struct strbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		if (!b->s)
+			abort();
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+char *pgarray_literal(const char *const *elems, int n)
+{
+	struct strbuf b = { 0 };
+
+	sb_put(&b, "{", 1);
+	for (int k = 0; k < n; k++) {
+		const char *v = elems[k];
+
+		if (k)
+			sb_put(&b, ",", 1);
+		if (!v) {
+			sb_put(&b, "NULL", 4);
+			continue;
+		}
+		sb_put(&b, "\"", 1);
+		for (const char *p = v; *p; p++) {
+			size_t plain = strcspn(p, "\"\\");
+			sb_put(&b, p, plain);
+			p += plain;
+			if (!*p)
+				break;
+			sb_put(&b, "\\", 1);
+			sb_put(&b, p, 1);
+		}
+		sb_put(&b, "\"", 1);
+	}
+	sb_put(&b, "}", 1);
+	return b.s;
+}

@@ -1,0 +1,14 @@
+/*
+ * pgarray: PostgreSQL array literals, for sending a run of one statement
+ * as one execution with an array per parameter. No I/O.
+ */
+#ifndef KOLAPP_PGARRAY_H
+#define KOLAPP_PGARRAY_H
+
+/* The text array literal of n elements ("{...}"), NULL elements as SQL
+ * NULL, every other one quoted with '"' and '\' escaped so that any text
+ * survives (commas, braces, blanks, the word NULL). Malloc'd; the caller
+ * frees it. Aborts when memory runs out. */
+char *pgarray_literal(const char *const *elems, int n);
+
+#endif

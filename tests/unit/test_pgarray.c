@@ -1,0 +1,60 @@
+/* Unit test of PostgreSQL array literals (daemon/pgarray.c): what
+ * d_issue_many and the other batched calls receive. The integration test
+ * test_batches checks the same keys round-trip through a real server. */
+#include "daemon/pgarray.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+static void expect(const char *const *elems, int n, const char *want)
+{
+	char *got = pgarray_literal(elems, n);
+
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+
+START_TEST(plain_null_and_empty)
+{
+	const char *const two[] = { "S-001", NULL };
+	const char *const blank[] = { "" };
+
+	expect(two, 2, "{\"S-001\",NULL}");
+	expect(blank, 1, "{\"\"}");
+	expect(NULL, 0, "{}");
+}
+END_TEST
+
+START_TEST(quotes_and_backslashes_escaped)
+{
+	const char *const awkward[] = { "a\"b", "back\\slash", "\\\"", "end\\" };
+
+	expect(awkward, 4, "{\"a\\\"b\",\"back\\\\slash\",\"\\\\\\\"\",\"end\\\\\"}");
+}
+END_TEST
+
+START_TEST(structure_characters_quoted)
+{
+	const char *const words[] = { "NULL", "{brace}", "comma,x", " padded " };
+
+	expect(words, 4, "{\"NULL\",\"{brace}\",\"comma,x\",\" padded \"}");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pgarray");
+	TCase *tc = tcase_create("literals");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, plain_null_and_empty);
+	tcase_add_test(tc, quotes_and_backslashes_escaped);
+	tcase_add_test(tc, structure_characters_quoted);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
