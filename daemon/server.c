@@ -1,4 +1,5 @@
 #include "daemon/server.h"
+#include "daemon/server_int.h"
 #include "daemon/log.h"
 #include "daemon/pool.h"
 #include "proto/proto.h"
@@ -28,57 +29,6 @@ struct slot {
 
 /* One slot per request: kept for reuse (see pool.h). */
 static struct pool slot_pool = POOL_INIT(struct slot, 4096);
-
-struct conn {
-	struct server *srv;
-	uint64_t id;
-	struct bufferevent *bev;
-	char peer[64];
-	char host[64];
-	struct session session;
-	double budget;             /* token bucket for the request rate limit */
-	struct timeval budget_at;
-	struct slot *head, *tail;
-	int npending;
-	int refs;
-	size_t scanned;            /* input bytes already searched for '\n' */
-	bool closed;
-	bool plain;                /* no TLS: the socket may be written directly */
-	bool draining;             /* write what is queued, then close */
-	bool read_paused;
-	bool read_eof;             /* the peer half-closed: answer, then close */
-	int sub_office;
-	struct conn *sub_prev, *sub_next;
-	struct conn *prev, *next;  /* all connections */
-};
-
-struct listener {
-	struct evconnlistener *l;
-	struct listener *next;
-	struct server *srv;
-	char addr[80];
-	bool tls;
-};
-
-struct sublist {
-	struct conn *head;
-};
-
-struct server {
-	struct event_base *base;
-	struct session_ctx *sctx;
-	struct server_limits lim;
-	struct listener *listeners;
-	struct conn *conns;
-	int nconns;
-	uint64_t next_id;
-	struct sublist *subs;      /* indexed by office id */
-	int nsubs;
-	struct event *accept_retry;
-	SSL_CTX *tls;              /* NULL until a certificate is loaded */
-	struct evbuffer *gathered; /* encoded events not yet written */
-	int gathered_office;
-};
 
 void server_limits_default(struct server_limits *l)
 {
@@ -156,44 +106,6 @@ static void conn_unref(struct conn *c)
 	free(c);
 }
 
-static void sub_unlink(struct conn *c)
-{
-	struct server *srv = c->srv;
-
-	if (!c->sub_office)
-		return;
-	if (c->sub_prev)
-		c->sub_prev->sub_next = c->sub_next;
-	else
-		srv->subs[c->sub_office].head = c->sub_next;
-	if (c->sub_next)
-		c->sub_next->sub_prev = c->sub_prev;
-	c->sub_prev = c->sub_next = NULL;
-	c->sub_office = 0;
-}
-
-void conn_subscribe(struct conn *c, int office_id)
-{
-	struct server *srv = c->srv;
-
-	sub_unlink(c);
-	if (office_id <= 0 || c->closed)
-		return;
-	if (office_id >= srv->nsubs) {
-		int n = office_id + 64;
-		srv->subs = realloc(srv->subs, (size_t)n * sizeof *srv->subs);
-		if (!srv->subs)
-			abort();
-		memset(srv->subs + srv->nsubs, 0, (size_t)(n - srv->nsubs) * sizeof *srv->subs);
-		srv->nsubs = n;
-	}
-	c->sub_office = office_id;
-	c->sub_next = srv->subs[office_id].head;
-	if (c->sub_next)
-		c->sub_next->sub_prev = c;
-	srv->subs[office_id].head = c;
-}
-
 void conn_close(struct conn *c, const char *reason)
 {
 	struct server *srv = c->srv;
@@ -202,7 +114,7 @@ void conn_close(struct conn *c, const char *reason)
 		return;
 	c->closed = true;
 	log_debug("C-%llu %s: closed: %s", (unsigned long long)c->id, c->peer, reason);
-	sub_unlink(c);
+	fanout_unlink(c);
 	/* libevent holds its own reference while it runs our callbacks, so
 	 * freeing here is safe; the conn itself lives on while slots refer to it. */
 	bufferevent_free(c->bev);
@@ -217,7 +129,7 @@ void conn_close(struct conn *c, const char *reason)
 	conn_unref(c);
 }
 
-static bool output_over_limit(struct conn *c)
+bool conn_output_over_limit(struct conn *c)
 {
 	return evbuffer_get_length(bufferevent_get_output(c->bev)) > c->srv->lim.max_output;
 }
@@ -226,7 +138,7 @@ static bool output_over_limit(struct conn *c)
  * replies and events then cost one send() instead of an epoll_ctl to
  * wait for writability, a loop round and another epoll_ctl after. Returns
  * the bytes written; the caller queues the rest. */
-static size_t write_now(struct conn *c, const char *data, size_t len)
+size_t conn_write_now(struct conn *c, const char *data, size_t len)
 {
 	ssize_t n;
 
@@ -239,7 +151,7 @@ static size_t write_now(struct conn *c, const char *data, size_t len)
 
 static void conn_write(struct conn *c, const char *data, size_t len)
 {
-	size_t n = write_now(c, data, len);
+	size_t n = conn_write_now(c, data, len);
 
 	if (n < len)
 		bufferevent_write(c->bev, data + n, len - n);
@@ -263,7 +175,7 @@ static void conn_flush(struct conn *c)
 	}
 	if (c->closed)
 		return;
-	if (output_over_limit(c)) {
+	if (conn_output_over_limit(c)) {
 		conn_close(c, "client does not read its replies");
 		return;
 	}
@@ -725,82 +637,4 @@ void server_free(struct server *srv)
 		evbuffer_free(srv->gathered);
 	free(srv);
 	pool_drain(&slot_pool);
-}
-
-/* One encoding shared by all subscribers: the bytes are referenced, not copied. */
-struct shared_line {
-	int refs;
-	size_t len;
-	char *data;
-};
-
-static void shared_unref(const void *data, size_t len, void *arg)
-{
-	struct shared_line *sl = arg;
-	if (--sl->refs == 0) {
-		free(sl->data);
-		free(sl);
-	}
-}
-
-/* Writes the gathered events to every subscriber of their office: one
- * shared copy, one send() each where the socket takes it at once. */
-void server_emit_flush(struct server *srv)
-{
-	struct shared_line *sl = NULL;
-	struct conn *c, *next;
-	int office_id = srv->gathered_office;
-	size_t len = srv->gathered ? evbuffer_get_length(srv->gathered) : 0;
-
-	srv->gathered_office = 0;
-	if (!len)
-		return;
-	if (office_id > 0 && office_id < srv->nsubs && srv->subs[office_id].head &&
-	    (sl = calloc(1, sizeof *sl)) && !(sl->data = malloc(len))) {
-		free(sl);
-		sl = NULL;
-	}
-	if (!sl) {
-		evbuffer_drain(srv->gathered, len);
-		return;
-	}
-	evbuffer_remove(srv->gathered, sl->data, len);
-	sl->len = len;
-	sl->refs = 1;
-	for (c = srv->subs[office_id].head; c; c = next) {
-		size_t n;
-
-		next = c->sub_next;
-		if (c->draining)
-			continue;
-		n = write_now(c, sl->data, sl->len);
-		if (n == sl->len)
-			continue;
-		sl->refs++;
-		evbuffer_add_reference(bufferevent_get_output(c->bev), sl->data + n, sl->len - n,
-				       shared_unref, sl);
-		if (output_over_limit(c))
-			conn_close(c, "subscriber does not read its events");
-	}
-	shared_unref(NULL, 0, sl);
-}
-
-void server_emit(void *arg, int office_id, json_t *event)
-{
-	struct server *srv = arg;
-	char *line;
-	size_t len;
-
-	if (office_id <= 0 || office_id >= srv->nsubs || !srv->subs[office_id].head)
-		return;
-	if (srv->gathered_office && srv->gathered_office != office_id)
-		server_emit_flush(srv);
-	if (!srv->gathered && !(srv->gathered = evbuffer_new()))
-		return;
-	line = proto_encode_event(event, &len);
-	if (!line)
-		return;
-	evbuffer_add(srv->gathered, line, len);
-	free(line);
-	srv->gathered_office = office_id;
 }
