@@ -1,6 +1,7 @@
 #include "build_config.h"
 
 #include "daemon/http.h"
+#include "daemon/http_int.h"
 #include "daemon/auth.h"
 #include "daemon/engine.h"
 #include "daemon/log.h"
@@ -24,85 +25,9 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#define HTTP_MAX_HEADERS_SIZE 8192
-/* Only GETs are served: a body is never needed. */
-#define HTTP_MAX_BODY_SIZE 1024
-#define HTTP_TIMEOUT_S 30
-#define HTTP_MAX_SSE_CLIENTS 1024
-#define HTTP_SSE_MAX_OUTPUT (1u << 20)
-#define HTTP_KEEPALIVE_S 15
-#define HTTP_MAX_FILE_SIZE (4u << 20)
-#define HTTP_MAX_TOKEN 256
-#define HTTP_ALL_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | \
-			  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | \
-			  EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
-
-/* The board's page needs nothing from elsewhere; saying so in the
- * headers keeps it that way and stops the token leaking via Referer. */
-#define HTTP_CSP "default-src 'none'; script-src 'self'; style-src 'self'; " \
-	"connect-src 'self'; img-src 'self' data:; base-uri 'none'; " \
-	"form-action 'none'; frame-ancestors 'none'"
-
-struct ring_ent {
-	uint64_t id;
-	char *msg;                 /* the whole SSE message, "id: ...\n\n" */
-	size_t len;
-};
-
-struct ring {
-	int office_id;
-	uint64_t next_id;
-	int start, count;
-	struct ring_ent ents[HTTP_RING_SIZE];
-	struct ring *next;
-};
-
-struct sse {
-	struct http *h;
-	struct evhttp_request *req;
-	struct evhttp_connection *evcon;
-	int office_id;
-	bool doomed;               /* closed from the reaper, not from emit */
-	char peer[64];
-	struct sse *prev, *next;
-};
-
-enum api { API_STATUS, API_EVENTS };
-
-/* An API request while its token is being checked. */
-struct pending {
-	struct http *h;
-	struct evhttp_request *req; /* NULL once libevent has freed it */
-	bool detached;              /* the client went; req is ours to free */
-	enum api api;
-	char office[40];            /* ?office= (admin) */
-	char host[64];              /* the peer's address, for auth's rate limit */
-	bool has_last;
-	uint64_t last_id;
-	struct pending *prev, *next;
-};
-
-struct http {
-	struct event_base *base;
-	struct engine *engine;
-	struct auth *auth;
-	struct evhttp *evh;
-	char *boarddir;
-	struct ring *rings;
-	struct sse *sses;
-	int nsse;
-	struct pending *pendings;
-	struct event *keepalive, *reaper;
-	const struct server *metrics_srv;   /* NULL: no /metrics */
-	/* Ids of a new run start above those of earlier runs (unless they
-	 * averaged over 1000 events a second), so an old Last-Event-ID is
-	 * recognised as not resumable rather than confused with a new one. */
-	uint64_t id_base;
-};
-
 /* ---- small helpers ---------------------------------------------------- */
 
-static void peer_of(struct evhttp_request *req, char *out, size_t outsz, bool with_port)
+void peer_of(struct evhttp_request *req, char *out, size_t outsz, bool with_port)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	char *addr = NULL;
@@ -123,7 +48,7 @@ static const char *req_path(struct evhttp_request *req)
 	return p && *p ? p : "/";
 }
 
-static void common_headers(struct evhttp_request *req)
+void common_headers(struct evhttp_request *req)
 {
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
 
@@ -133,7 +58,7 @@ static void common_headers(struct evhttp_request *req)
 }
 
 /* Logs the path only: the query may hold the token. */
-static void reply_text(struct evhttp_request *req, int code, const char *reason,
+void reply_text(struct evhttp_request *req, int code, const char *reason,
 		       const char *body)
 {
 	struct evbuffer *b = evbuffer_new();
@@ -260,201 +185,6 @@ static void serve_file(struct http *h, struct evhttp_request *req, const char *n
 	}
 	evhttp_send_reply(req, 200, "OK", b);
 	evbuffer_free(b);
-}
-
-/* ---- the event ring ----------------------------------------------------- */
-
-static struct ring *ring_get(struct http *h, int office_id, bool create)
-{
-	struct ring *r;
-
-	for (r = h->rings; r; r = r->next)
-		if (r->office_id == office_id)
-			return r;
-	if (!create)
-		return NULL;
-	r = calloc(1, sizeof *r);
-	if (!r)
-		abort();
-	r->office_id = office_id;
-	r->next_id = h->id_base;
-	r->next = h->rings;
-	h->rings = r;
-	return r;
-}
-
-static struct ring_ent *ring_push(struct ring *r, const char *kind, const char *data)
-{
-	struct ring_ent *e;
-	int slot;
-
-	if (r->count == HTTP_RING_SIZE) {
-		free(r->ents[r->start].msg);
-		r->start = (r->start + 1) % HTTP_RING_SIZE;
-		r->count--;
-	}
-	slot = (r->start + r->count) % HTTP_RING_SIZE;
-	e = &r->ents[slot];
-	e->id = r->next_id++;
-	int n = asprintf(&e->msg, "id: %" PRIu64 "\nevent: %s\ndata: %s\n\n", e->id, kind, data);
-	if (n < 0)
-		abort();
-	e->len = (size_t)n;
-	r->count++;
-	return e;
-}
-
-/* ---- SSE clients ---------------------------------------------------------- */
-
-static void sse_unlink(struct sse *s)
-{
-	struct http *h = s->h;
-
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		h->sses = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	h->nsse--;
-}
-
-/* The connection is going away (peer closed, error, or we freed it). */
-static void sse_closed_cb(struct evhttp_connection *evcon, void *arg)
-{
-	struct sse *s = arg;
-
-	log_info("http %s: events stream closed", s->peer);
-	/* On EOF libevent detaches an unfinished request instead of freeing it. */
-	if (!evhttp_request_get_connection(s->req))
-		evhttp_request_free(s->req);
-	sse_unlink(s);
-	free(s);
-}
-
-static void sse_write(struct sse *s, const char *msg, size_t len)
-{
-	struct evbuffer *b;
-
-	if (s->doomed)
-		return;
-	b = evbuffer_new();
-	if (!b)
-		abort();
-	evbuffer_add(b, msg, len);
-	evhttp_send_reply_chunk(s->req, b);
-	evbuffer_free(b);
-	/* A board that does not read would make us buffer without bound. */
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
-	if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > HTTP_SSE_MAX_OUTPUT) {
-		log_warn("http %s: events client does not keep up: closing", s->peer);
-		s->doomed = true;
-		event_active(s->h->reaper, EV_TIMEOUT, 0);
-	}
-}
-
-/* Frees doomed connections outside the emit chain that noticed them. */
-static void reaper_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http *h = arg;
-	struct sse *s, *next;
-
-	for (s = h->sses; s; s = next) {
-		next = s->next;
-		if (s->doomed)
-			evhttp_connection_free(s->evcon); /* runs sse_closed_cb */
-	}
-}
-
-static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http *h = arg;
-	static const char msg[] = ": keepalive\n\n";
-
-	for (struct sse *s = h->sses; s; s = s->next)
-		sse_write(s, msg, sizeof msg - 1);
-}
-
-static void start_events(struct http *h, struct evhttp_request *req, int office_id,
-			 bool has_last, uint64_t last_id)
-{
-	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct ring *r = ring_get(h, office_id, true);
-	struct sse *s;
-	int replayed = 0;
-
-	if (h->nsse >= HTTP_MAX_SSE_CLIENTS) {
-		reply_text(req, 503, "Service Unavailable", "too many event streams");
-		return;
-	}
-	s = calloc(1, sizeof *s);
-	if (!s)
-		abort();
-	s->h = h;
-	s->req = req;
-	s->evcon = evcon;
-	s->office_id = office_id;
-	peer_of(req, s->peer, sizeof s->peer, true);
-	s->next = h->sses;
-	if (h->sses)
-		h->sses->prev = s;
-	h->sses = s;
-	h->nsse++;
-
-	common_headers(req);
-	evhttp_add_header(oh, "Content-Type", "text/event-stream; charset=utf-8");
-	evhttp_add_header(oh, "Cache-Control", "no-store");
-	evhttp_add_header(oh, "X-Accel-Buffering", "no");
-	evhttp_connection_set_closecb(evcon, sse_closed_cb, s);
-	evhttp_send_reply_start(req, 200, "OK");
-	/* The client says nothing after its request: only writes time out. */
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-	struct timeval wtv = { 4 * HTTP_KEEPALIVE_S, 0 };
-	if (bev)
-		bufferevent_set_timeouts(bev, NULL, &wtv);
-	sse_write(s, "retry: 2000\n\n", 13);
-
-	if (has_last) {
-		uint64_t oldest = r->next_id - (uint64_t)r->count;
-		if (last_id + 1 >= oldest && last_id < r->next_id) {
-			for (int i = 0; i < r->count; i++) {
-				struct ring_ent *e = &r->ents[(r->start + i) % HTTP_RING_SIZE];
-				if (e->id > last_id) {
-					sse_write(s, e->msg, e->len);
-					replayed++;
-				}
-			}
-		} else {
-			/* Without an id: the client keeps its Last-Event-ID
-			 * until a real event replaces it. */
-			static const char reset[] = "event: reset\ndata: {\"event\":\"reset\"}\n\n";
-			sse_write(s, reset, sizeof reset - 1);
-		}
-	}
-	log_info("http %s: events stream for office %s opened (%d replayed)", s->peer,
-		 engine_office_code(h->engine, office_id), replayed);
-}
-
-void http_emit(struct http *h, int office_id, const json_t *event)
-{
-	const char *kind;
-	struct ring_ent *e;
-	char *data;
-
-	if (!h)
-		return;
-	kind = json_string_value(json_object_get(event, "event"));
-	data = json_dumps(event, JSON_COMPACT);
-	if (!kind || !data) {
-		free(data);
-		return;
-	}
-	e = ring_push(ring_get(h, office_id, true), kind, data);
-	free(data);
-	for (struct sse *s = h->sses; s; s = s->next)
-		if (s->office_id == office_id)
-			sse_write(s, e->msg, e->len);
 }
 
 /* ---- API ---------------------------------------------------------------- */

@@ -1,0 +1,107 @@
+/*
+ * http_int: the records and limits shared by http.c (routing, files, the
+ * status API, life cycle) and http_events.c (the event ring and the SSE
+ * clients). Nothing else includes it.
+ */
+#ifndef KOLAPP_HTTP_INT_H
+#define KOLAPP_HTTP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "daemon/http.h"
+
+#define HTTP_MAX_HEADERS_SIZE 8192
+/* Only GETs are served: a body is never needed. */
+#define HTTP_MAX_BODY_SIZE 1024
+#define HTTP_TIMEOUT_S 30
+#define HTTP_MAX_SSE_CLIENTS 1024
+#define HTTP_SSE_MAX_OUTPUT (1u << 20)
+#define HTTP_KEEPALIVE_S 15
+#define HTTP_MAX_FILE_SIZE (4u << 20)
+#define HTTP_MAX_TOKEN 256
+#define HTTP_ALL_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | \
+			  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | \
+			  EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
+
+/* The board's page needs nothing from elsewhere; saying so in the
+ * headers keeps it that way and stops the token leaking via Referer. */
+#define HTTP_CSP "default-src 'none'; script-src 'self'; style-src 'self'; " \
+	"connect-src 'self'; img-src 'self' data:; base-uri 'none'; " \
+	"form-action 'none'; frame-ancestors 'none'"
+
+struct ring_ent {
+	uint64_t id;
+	char *msg;                 /* the whole SSE message, "id: ...\n\n" */
+	size_t len;
+};
+
+struct ring {
+	int office_id;
+	uint64_t next_id;
+	int start, count;
+	struct ring_ent ents[HTTP_RING_SIZE];
+	struct ring *next;
+};
+
+struct sse {
+	struct http *h;
+	struct evhttp_request *req;
+	struct evhttp_connection *evcon;
+	int office_id;
+	bool doomed;               /* closed from the reaper, not from emit */
+	char peer[64];
+	struct sse *prev, *next;
+};
+
+enum api { API_STATUS, API_EVENTS };
+
+/* An API request while its token is being checked. */
+struct pending {
+	struct http *h;
+	struct evhttp_request *req; /* NULL once libevent has freed it */
+	bool detached;              /* the client went; req is ours to free */
+	enum api api;
+	char office[40];            /* ?office= (admin) */
+	char host[64];              /* the peer's address, for auth's rate limit */
+	bool has_last;
+	uint64_t last_id;
+	struct pending *prev, *next;
+};
+
+struct http {
+	struct event_base *base;
+	struct engine *engine;
+	struct auth *auth;
+	struct evhttp *evh;
+	char *boarddir;
+	struct ring *rings;
+	struct sse *sses;
+	int nsse;
+	struct pending *pendings;
+	struct event *keepalive, *reaper;
+	const struct server *metrics_srv;   /* NULL: no /metrics */
+	/* Ids of a new run start above those of earlier runs (unless they
+	 * averaged over 1000 events a second), so an old Last-Event-ID is
+	 * recognised as not resumable rather than confused with a new one. */
+	uint64_t id_base;
+};
+
+/* http.c */
+void peer_of(struct evhttp_request *req, char *out, size_t outsz, bool with_port);
+/* Headers every reply carries (content security policy, no sniffing). */
+void common_headers(struct evhttp_request *req);
+void reply_text(struct evhttp_request *req, int code, const char *reason, const char *body);
+
+/* http_events.c */
+/* Turns req into an event stream of the office, resuming after last_id
+ * when has_last and the ring still holds what followed it. */
+void start_events(struct http *h, struct evhttp_request *req, int office_id, bool has_last,
+		  uint64_t last_id);
+void keepalive_cb(evutil_socket_t fd, short what, void *arg);
+void reaper_cb(evutil_socket_t fd, short what, void *arg);
+
+#endif
