@@ -20,19 +20,13 @@ static struct o_office g_o;
 
 static void setup(void)
 {
-	char code[32];
-
-	snprintf(code, sizeof code, "c%ld", (long)getpid());
-	ck_assert_int_eq(o_seed(g_db, code, &g_o), 0);
-	memset(&g_d, 0, sizeof g_d);
-	ck_assert_int_eq(h_daemon_start(&g_d, g_db, NULL), 0);
+	o_seed_named(g_db, "c", &g_o);
+	o_daemon_up(&g_d, g_db, NULL);
 }
 
 static void teardown(void)
 {
-	if (g_d.pid > 0)
-		h_daemon_stop(&g_d);
-	h_daemon_free(&g_d);
+	o_daemon_down(&g_d);
 }
 
 static long office_count(const char *where)

@@ -20,21 +20,15 @@ static struct h_daemon g_d;
 
 static void setup(void)
 {
-	char code[32];
-
 	/* A fresh office per test (each runs in its own forked process):
 	 * changes of one test do not leak into the next. */
-	snprintf(code, sizeof code, "live%d", (int)getpid());
-	ck_assert_int_eq(o_seed(g_db, code, &g_o), 0);
-	memset(&g_d, 0, sizeof g_d);
-	ck_assert_int_eq(h_daemon_start(&g_d, g_db, NULL), 0);
+	o_seed_named(g_db, "live", &g_o);
+	o_daemon_up(&g_d, g_db, NULL);
 }
 
 static void teardown(void)
 {
-	if (g_d.pid > 0)
-		h_daemon_stop(&g_d);
-	h_daemon_free(&g_d);
+	o_daemon_down(&g_d);
 }
 
 static void psql_ok(const char *fmt, const char *a, const char *b)
