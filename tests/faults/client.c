@@ -1,6 +1,7 @@
 /* A blocking JSON-line client that one thread owns (the harness's socket
  * helpers share one global buffer table and are for the main thread). */
 #include "tests/faults/faults.h"
+#include "tests/integration/harness.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -109,45 +110,19 @@ bool fc_alive(struct fc *c)
 	return poll(&p, 1, 0) == 0;
 }
 
-static int fc_send_all(int fd, const char *s, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The next line (malloc'd, without "\n"), or NULL on EOF, error or the
  * deadline. */
 static char *fc_line(struct fc *c, long long deadline)
 {
 	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->len);
+		char *line = h_take_line(c->buf, &c->len);
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
 		long long left;
 		ssize_t n;
 		int r;
 
-		if (nl) {
-			size_t l = (size_t)(nl - c->buf);
-			char *line = malloc(l + 1);
-
-			if (!line)
-				return NULL;
-			memcpy(line, c->buf, l);
-			line[l] = '\0';
-			c->len -= l + 1;
-			memmove(c->buf, nl + 1, c->len);
+		if (line)
 			return line;
-		}
 		if (c->len == sizeof c->buf)
 			return NULL;	/* a line longer than any reply we ask for */
 		left = deadline - f_mono_ms();
@@ -188,7 +163,7 @@ enum f_outcome fc_call(struct fc *c, const char *members, json_t **reply,
 	/* A failed send still counts as sent: we cannot know how much of the
 	 * line the daemon read before the connection died. */
 	if (c->fd < 0 || n < 0 || (size_t)n >= sizeof line ||
-	    fc_send_all(c->fd, line, (size_t)n) != 0) {
+	    h_send_n(c->fd, line, (size_t)n) != 0) {
 		fc_close(c);
 		return FO_LOST;
 	}

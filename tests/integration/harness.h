@@ -69,6 +69,9 @@ int h_send_n(int fd, const char *s, size_t len);
 /* One line without its "\n" (malloc'd), or NULL on timeout, EOF or error.
  * Bytes after the line are kept for the next call on the same fd. */
 char *h_recv_line(int fd, int timeout_ms);
+/* The first line of buf[0..*len) (malloc'd, without "\n"), taken out of
+ * the buffer; NULL when no whole line is there yet (or out of memory). */
+char *h_take_line(char *buf, size_t *len);
 /* Send LINE (a "\n" is added when missing), read one reply line (5 s) and
  * parse it; NULL on any failure. */
 json_t *h_request(int fd, const char *line);

@@ -115,6 +115,25 @@ int h_send(int fd, const char *s)
 	return h_send_n(fd, s, strlen(s));
 }
 
+char *h_take_line(char *buf, size_t *len)
+{
+	char *nl = memchr(buf, '\n', *len);
+	size_t l;
+	char *line;
+
+	if (!nl)
+		return NULL;
+	l = (size_t)(nl - buf);
+	line = malloc(l + 1);
+	if (!line)
+		return NULL;
+	memcpy(line, buf, l);
+	line[l] = '\0';
+	*len -= l + 1;
+	memmove(buf, nl + 1, *len);
+	return line;
+}
+
 char *h_recv_line(int fd, int timeout_ms)
 {
 	struct h_buf *b = h_buf_get(fd, true);
@@ -123,23 +142,16 @@ char *h_recv_line(int fd, int timeout_ms)
 	if (!b)
 		return NULL;
 	for (;;) {
-		char *nl = memchr(b->data, '\n', b->len);
+		char *line = h_take_line(b->data, &b->len);
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		long long left;
 		ssize_t n;
 
-		if (nl) {
-			size_t linelen = (size_t)(nl - b->data);
-			char *line = malloc(linelen + 1);
+		if (line) {
+			size_t linelen = strlen(line);
 
-			if (!line)
-				return NULL;
-			memcpy(line, b->data, linelen);
-			line[linelen] = '\0';
 			if (linelen > 0 && line[linelen - 1] == '\r')
 				line[linelen - 1] = '\0';
-			b->len -= linelen + 1;
-			memmove(b->data, nl + 1, b->len);
 			return line;
 		}
 		left = deadline - h_now_ms();

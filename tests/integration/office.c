@@ -140,20 +140,7 @@ void oc_close(struct oc *c)
 
 int oc_send(struct oc *c, const char *s)
 {
-	size_t len = strlen(s);
-
-	while (len > 0) {
-		ssize_t n = send(c->fd, s, len, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return h_send_n(c->fd, s, strlen(s));
 }
 
 char *oc_line(struct oc *c, int timeout_ms)
@@ -161,23 +148,13 @@ char *oc_line(struct oc *c, int timeout_ms)
 	long long deadline = h_now_ms() + timeout_ms;
 
 	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->len);
+		char *line = h_take_line(c->buf, &c->len);
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
 		long long left;
 		ssize_t n;
 
-		if (nl) {
-			size_t ll = (size_t)(nl - c->buf);
-			char *line = malloc(ll + 1);
-
-			if (!line)
-				return NULL;
-			memcpy(line, c->buf, ll);
-			line[ll] = '\0';
-			c->len -= ll + 1;
-			memmove(c->buf, nl + 1, c->len);
+		if (line)
 			return line;
-		}
 		left = deadline - h_now_ms();
 		if (left <= 0)
 			return NULL;
