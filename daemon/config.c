@@ -1,5 +1,5 @@
 #include "daemon/config.h"
-#include "daemon/log.h"
+#include "daemon/util/log.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -7,7 +7,7 @@
 #define KOLAPP_CONFIG_H
 
 #include <stddef.h>
-#include "daemon/server.h"
+#include "daemon/net/server.h"
 
 #define CONFIG_MAX_LISTEN 16
 

@@ -1,9 +1,9 @@
 #include "daemon/live.h"
-#include "daemon/auth.h"
-#include "daemon/engine.h"
-#include "daemon/log.h"
-#include "daemon/pgw.h"
-#include "daemon/server.h"
+#include "daemon/net/auth.h"
+#include "daemon/engine/engine.h"
+#include "daemon/util/log.h"
+#include "daemon/store/pgw.h"
+#include "daemon/net/server.h"
 
 #include <string.h>
 #include <jansson.h>

@@ -13,19 +13,19 @@
 #include <libpq-fe.h>
 #include <event2/event.h>
 
-#include "daemon/auth.h"
+#include "daemon/net/auth.h"
 #include "daemon/config.h"
-#include "daemon/engine.h"
-#include "daemon/http.h"
+#include "daemon/engine/engine.h"
+#include "daemon/http/http.h"
 #include "daemon/live.h"
-#include "daemon/log.h"
-#include "daemon/migrate.h"
+#include "daemon/util/log.h"
+#include "daemon/store/migrate.h"
 #include "daemon/notify.h"
 #include "daemon/options.h"
-#include "daemon/pgw.h"
-#include "daemon/server.h"
-#include "daemon/session.h"
-#include "daemon/statements.h"
+#include "daemon/store/pgw.h"
+#include "daemon/net/server.h"
+#include "daemon/net/session.h"
+#include "daemon/store/statements.h"
 
 #define SHUTDOWN_GRACE_MS 5000
 

@@ -327,7 +327,7 @@ static bool counter_sync(struct counter *c)
 {
 	json_t *r = NULL, *e;
 	enum f_outcome o;
-	char name[4];
+	char name[16];
 	size_t i;
 	bool open = false, found = false;
 
@@ -402,7 +402,7 @@ static void counter_ok(struct counter *c, enum f_op op, const json_t *r)
 	const char *code = json_string_value(json_object_get(t, "code"));
 	const char *ctr = json_string_value(json_object_get(t, "counter"));
 	enum f_state st = f_state_of(json_string_value(json_object_get(t, "state")));
-	char name[4];
+	char name[16];
 
 	snprintf(name, sizeof name, "%d", c->idx + 1);
 	ledger_count_counter();

@@ -13,12 +13,12 @@
  * request path is reported as one, and a crash reproduces from its
  * input alone. Set FUZZ_REQUEST_TRACE=1 to print each exchange.
  */
-#include "daemon/session.h"
-#include "daemon/server.h"
-#include "daemon/auth.h"
-#include "daemon/engine.h"
-#include "daemon/pgw.h"
-#include "daemon/log.h"
+#include "daemon/net/session.h"
+#include "daemon/net/server.h"
+#include "daemon/net/auth.h"
+#include "daemon/engine/engine.h"
+#include "daemon/store/pgw.h"
+#include "daemon/util/log.h"
 #include "proto/proto.h"
 
 #include <stdint.h>

@@ -17,7 +17,7 @@ SELECT id AS tid FROM kolapp.tokens \gset
 SELECT ok(EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r AND NOT rolcanlogin), r || ' exists, NOLOGIN')
   FROM unnest(ARRAY['kolapp_daemon', 'kolapp_admin', 'kolapp_report']) r;
 
--- kolapp_daemon: the statements of daemon/statements.c
+-- kolapp_daemon: the statements of daemon/store/statements.c
 SELECT lives_ok(format($$SELECT pg_temp.as_role('kolapp_daemon', %L)$$, q), 'daemon: ' || left(q, 60))
   FROM unnest(ARRAY[
     'SELECT id, code, name, timezone FROM kolapp.offices ORDER BY id',

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "daemon/engine.h"
+#include "daemon/engine/engine.h"
 
 #define SEC INT64_C(1000000)
 #define T0 (INT64_C(1781078400) * SEC) /* 2026-06-10T08:00:00Z */

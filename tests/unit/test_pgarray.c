@@ -1,7 +1,7 @@
-/* Unit test of PostgreSQL array literals (daemon/pgarray.c): what
+/* Unit test of PostgreSQL array literals (daemon/store/pgarray.c): what
  * d_issue_many and the other batched calls receive. The integration test
  * test_batches checks the same keys round-trip through a real server. */
-#include "daemon/pgarray.h"
+#include "daemon/store/pgarray.h"
 
 #include <check.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
-/* Unit test of the free lists (daemon/pool.c), compiled in with its lists
+/* Unit test of the free lists (daemon/util/pool.c), compiled in with its lists
  * on even in the sanitizer build, where the daemon's own pools pass
  * through to calloc/free. */
 #define POOL_ALWAYS 1
-#include "daemon/pool.c"
+#include "daemon/util/pool.c"
 
 #include <check.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* Unit tests of daemon/tzday: local business days, midnights, formats. */
-#include "daemon/tzday.h"
+#include "daemon/util/tzday.h"
 
 #include <check.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
-#include "daemon/pgw.h"
-#include "daemon/pgw_job.h"
-#include "daemon/pgarray.h"
-#include "daemon/log.h"
-#include "daemon/metrics.h"
+#include "daemon/store/pgw.h"
+#include "daemon/store/pgw_job.h"
+#include "daemon/store/pgarray.h"
+#include "daemon/util/log.h"
+#include "daemon/util/metrics.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "daemon/pool.h"
+#include "daemon/util/pool.h"
 
 #include <stdlib.h>
 #include <string.h>

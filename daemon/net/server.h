@@ -13,7 +13,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "daemon/session.h"
+#include "daemon/net/session.h"
 
 struct server;
 struct conn;

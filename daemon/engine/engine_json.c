@@ -1,6 +1,6 @@
 /* Reply and event objects built from engine state. */
-#include "daemon/engine_int.h"
-#include "daemon/tzday.h"
+#include "daemon/engine/engine_int.h"
+#include "daemon/util/tzday.h"
 
 #include <string.h>
 

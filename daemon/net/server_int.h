@@ -13,8 +13,8 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
-#include "daemon/server.h"
-#include "daemon/session.h"
+#include "daemon/net/server.h"
+#include "daemon/net/session.h"
 
 struct conn {
 	struct server *srv;

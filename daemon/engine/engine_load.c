@@ -1,8 +1,8 @@
 /* The engine's start-up and recovery path: read every office, queue,
  * counter and today's tickets from the database and rebuild memory. */
-#include "daemon/engine_int.h"
-#include "daemon/log.h"
-#include "daemon/tzday.h"
+#include "daemon/engine/engine_int.h"
+#include "daemon/util/log.h"
+#include "daemon/util/tzday.h"
 
 #include <stdlib.h>
 #include <string.h>

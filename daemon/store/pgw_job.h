@@ -13,7 +13,7 @@
 #include <time.h>
 #include <libpq-fe.h>
 
-#include "daemon/pgw.h"
+#include "daemon/store/pgw.h"
 
 enum pgw_cmd_kind { CMD_EXEC_PREPARED, CMD_PREPARE, CMD_EXEC_SQL };
 

@@ -1,8 +1,8 @@
 /* Events to subscribers: the subscriber list of each office, and the
  * fan-out of a change's encoded events to every subscriber of its office
  * (see server.h, server_emit). */
-#include "daemon/server.h"
-#include "daemon/server_int.h"
+#include "daemon/net/server.h"
+#include "daemon/net/server_int.h"
 #include "proto/proto.h"
 
 #include <stdlib.h>

@@ -1,7 +1,7 @@
-#include "daemon/server.h"
-#include "daemon/server_int.h"
-#include "daemon/log.h"
-#include "daemon/pool.h"
+#include "daemon/net/server.h"
+#include "daemon/net/server_int.h"
+#include "daemon/util/log.h"
+#include "daemon/util/pool.h"
 #include "proto/proto.h"
 
 #include <errno.h>

@@ -1,12 +1,12 @@
 #include "build_config.h"
 
-#include "daemon/http.h"
-#include "daemon/http_int.h"
-#include "daemon/auth.h"
-#include "daemon/engine.h"
-#include "daemon/log.h"
-#include "daemon/metrics.h"
-#include "daemon/session.h"
+#include "daemon/http/http.h"
+#include "daemon/http/http_int.h"
+#include "daemon/net/auth.h"
+#include "daemon/engine/engine.h"
+#include "daemon/util/log.h"
+#include "daemon/util/metrics.h"
+#include "daemon/net/session.h"
 
 #include <errno.h>
 #include <fcntl.h>

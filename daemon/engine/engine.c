@@ -1,7 +1,7 @@
-#include "daemon/engine_int.h"
-#include "daemon/log.h"
-#include "daemon/pool.h"
-#include "daemon/tzday.h"
+#include "daemon/engine/engine_int.h"
+#include "daemon/util/log.h"
+#include "daemon/util/pool.h"
+#include "daemon/util/tzday.h"
 
 #include <stdlib.h>
 #include <string.h>

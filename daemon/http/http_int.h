@@ -12,7 +12,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "daemon/http.h"
+#include "daemon/http/http.h"
 
 #define HTTP_MAX_HEADERS_SIZE 8192
 /* Only GETs are served: a body is never needed. */

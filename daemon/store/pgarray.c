@@ -1,4 +1,4 @@
-#include "daemon/pgarray.h"
+#include "daemon/store/pgarray.h"
 
 #include <stdlib.h>
 #include <string.h>

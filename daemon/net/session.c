@@ -1,10 +1,10 @@
-#include "daemon/session.h"
-#include "daemon/server.h"
-#include "daemon/auth.h"
-#include "daemon/engine.h"
-#include "daemon/log.h"
-#include "daemon/metrics.h"
-#include "daemon/pool.h"
+#include "daemon/net/session.h"
+#include "daemon/net/server.h"
+#include "daemon/net/auth.h"
+#include "daemon/engine/engine.h"
+#include "daemon/util/log.h"
+#include "daemon/util/metrics.h"
+#include "daemon/util/pool.h"
 #include "proto/proto.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Building, finishing and freeing pgw jobs (see pgw_job.h). */
-#include "daemon/pgw_job.h"
+#include "daemon/store/pgw_job.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
-#include "daemon/auth.h"
-#include "daemon/pgw.h"
-#include "daemon/session.h"
-#include "daemon/log.h"
+#include "daemon/net/auth.h"
+#include "daemon/store/pgw.h"
+#include "daemon/net/session.h"
+#include "daemon/util/log.h"
 
 #include <stdlib.h>
 #include <string.h>

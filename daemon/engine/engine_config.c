@@ -3,9 +3,9 @@
  * changed in psql are merged into the running engine without touching
  * tickets, so nobody waiting loses their place and no write is refused.
  */
-#include "daemon/engine_int.h"
-#include "daemon/log.h"
-#include "daemon/tzday.h"
+#include "daemon/engine/engine_int.h"
+#include "daemon/util/log.h"
+#include "daemon/util/tzday.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 #ifndef KOLAPP_STATEMENTS_H
 #define KOLAPP_STATEMENTS_H
 
-#include "daemon/pgw.h"
+#include "daemon/store/pgw.h"
 
 extern const struct pgw_stmt kolapp_statements[];
 extern const int kolapp_statements_count;

@@ -1,4 +1,4 @@
-#include "daemon/tzday.h"
+#include "daemon/util/tzday.h"
 
 #include <stdio.h>
 #include <stdlib.h>

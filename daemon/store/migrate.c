@@ -1,11 +1,11 @@
-#include "daemon/migrate.h"
+#include "daemon/store/migrate.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/migrations.h"
+#include "daemon/store/migrations.h"
 
 static void set_msg(char *msg, size_t msgsize, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,10 +1,10 @@
 /* The event side of the HTTP server: the ring of each office's recent
  * events (for Last-Event-ID), the Server-Sent Events clients, and
  * http_emit. */
-#include "daemon/http.h"
-#include "daemon/http_int.h"
-#include "daemon/engine.h"
-#include "daemon/log.h"
+#include "daemon/http/http.h"
+#include "daemon/http/http_int.h"
+#include "daemon/engine/engine.h"
+#include "daemon/util/log.h"
 
 #include <inttypes.h>
 #include <stdio.h>

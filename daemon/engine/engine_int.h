@@ -6,8 +6,8 @@
 #ifndef KOLAPP_ENGINE_INT_H
 #define KOLAPP_ENGINE_INT_H
 
-#include "daemon/engine.h"
-#include "daemon/pgw.h"
+#include "daemon/engine/engine.h"
+#include "daemon/store/pgw.h"
 
 #define CODE_MAX 24
 #define RECENT_MAX 10

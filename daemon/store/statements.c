@@ -1,4 +1,4 @@
-#include "daemon/statements.h"
+#include "daemon/store/statements.h"
 
 #define US(col) "(extract(epoch from " col ") * 1000000)::int8"
 

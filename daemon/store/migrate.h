@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <libpq-fe.h>
 
-/* Schema migrations embedded from sql/NNN_name.sql (daemon/migrations.c).
+/* Schema migrations embedded from sql/NNN_name.sql (daemon/store/migrations.c).
  *
  * These functions are synchronous: they run for `kolappd --migrate` and once
  * at start-up, before the event loop owns the connection. They never print;

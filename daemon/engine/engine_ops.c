@@ -4,9 +4,9 @@
  * applies the change in memory, queues its SQL and its events, and
  * commits; the reply waits for the commit.
  */
-#include "daemon/engine_int.h"
-#include "daemon/log.h"
-#include "daemon/tzday.h"
+#include "daemon/engine/engine_int.h"
+#include "daemon/util/log.h"
+#include "daemon/util/tzday.h"
 
 #include <stdio.h>
 #include <stdlib.h>

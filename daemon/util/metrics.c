@@ -1,7 +1,7 @@
-#include "daemon/metrics.h"
-#include "daemon/engine.h"
-#include "daemon/server.h"
-#include "daemon/session.h"
+#include "daemon/util/metrics.h"
+#include "daemon/engine/engine.h"
+#include "daemon/net/server.h"
+#include "daemon/net/session.h"
 
 #include <string.h>
 #include <time.h>
