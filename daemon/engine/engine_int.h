@@ -8,14 +8,12 @@
 
 #include "daemon/engine/engine.h"
 #include "daemon/store/pgw.h"
+#include "daemon/engine/ticket_state.h"
 
 #define CODE_MAX 24
 #define RECENT_MAX 10
 #define SERVICE_SAMPLES 16
 
-enum ticket_state {
-	TS_WAITING = 0, TS_CALLED, TS_SERVING, TS_DONE, TS_NO_SHOW, TS_CANCELLED, TS_EXPIRED
-};
 
 struct queue;
 struct counter;
@@ -148,8 +146,6 @@ void change_wait_for(struct change *c, struct pgw_job *job);
 void change_commit(struct change *c, json_t *result);
 
 /* engine_json.c */
-const char *ticket_state_name(enum ticket_state s);
-int ticket_state_parse(const char *s);
 json_t *ticket_json(const struct engine *e, const struct office *o, const struct ticket *t);
 json_t *counter_json(const struct counter *c);
 json_t *status_json(const struct engine *e, const struct office *o);

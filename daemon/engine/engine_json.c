@@ -4,22 +4,6 @@
 
 #include <string.h>
 
-static const char *const state_names[] = {
-	"waiting", "called", "serving", "done", "no_show", "cancelled", "expired",
-};
-
-const char *ticket_state_name(enum ticket_state s)
-{
-	return (unsigned)s < sizeof state_names / sizeof state_names[0] ? state_names[s] : "?";
-}
-
-int ticket_state_parse(const char *s)
-{
-	for (size_t i = 0; i < sizeof state_names / sizeof state_names[0]; i++)
-		if (!strcmp(s, state_names[i]))
-			return (int)i;
-	return -1;
-}
 
 char *iso_time(int64_t us, char *buf)
 {
