@@ -5,114 +5,135 @@
 #include "client/fmt.h"
 
 static const struct command commands[] = {
-	{ "ping", "ping", NULL, NULL, "",
+	{ "ping", OP_PING, "",
 	  "check that the server answers (no token needed)",
 	  "Sends ping and prints \"pong\" when the server answers.\n"
 	  "Needs no token: use it to check that kolappd is up.\n",
-	  .render = render_ping, .no_hello = true },
-	{ "issue", "issue", "QUEUE", "queue", "QUEUE [--key KEY]",
+	  .render = render_ping },
+	{ "issue", OP_ISSUE, "QUEUE [--key KEY]",
 	  "take a new ticket in QUEUE",
 	  "Takes a new ticket in QUEUE (a queue code such as S) and prints its\n"
 	  "number, its place in the queue and the estimated wait.\n"
 	  "--key KEY makes the request idempotent: the same key on the same\n"
 	  "business day returns the same ticket instead of a new one, so a\n"
-	  "kiosk may safely retry. Roles: kiosk, admin.\n",
+	  "kiosk may safely retry.\n",
 	  .render = render_issue },
-	{ "call-next", "call_next", NULL, NULL, "",
+	{ "call-next", OP_CALL_NEXT, "",
 	  "call the next waiting ticket to this counter",
 	  "Calls the ticket that has waited longest in this counter's queues\n"
 	  "(lower-ranked queues first). A ticket the counter still holds is\n"
-	  "finished first. Prints \"Nothing waiting.\" when no one waits.\n"
-	  "Roles: counter, admin (with --counter).\n",
+	  "finished first. Prints \"Nothing waiting.\" when no one waits.\n",
 	  .render = render_call },
-	{ "call", "call", "CODE", "ticket", "CODE",
+	{ "call", OP_CALL, "CODE",
 	  "call ticket CODE to this counter",
 	  "Calls the waiting ticket CODE (such as S-042) to this counter, out\n"
-	  "of turn. A ticket the counter still holds is finished first.\n"
-	  "Roles: counter, admin (with --counter).\n",
+	  "of turn. A ticket the counter still holds is finished first.\n",
 	  .render = render_call },
-	{ "recall", "recall", NULL, NULL, "",
+	{ "recall", OP_RECALL, "",
 	  "announce this counter's called ticket again",
 	  "Announces the counter's called ticket again, on the display boards\n"
-	  "too. Roles: counter, admin (with --counter).\n",
+	  "too.\n",
 	  .render = render_recall },
-	{ "start", "start", NULL, NULL, "",
+	{ "start", OP_START, "",
 	  "start serving this counter's called ticket",
-	  "Marks the counter's called ticket as being served.\n"
-	  "Roles: counter, admin (with --counter).\n",
+	  "Marks the counter's called ticket as being served.\n",
 	  .render = render_start },
-	{ "finish", "finish", NULL, NULL, "",
+	{ "finish", OP_FINISH, "",
 	  "finish this counter's ticket",
-	  "Marks the counter's ticket (called or serving) as done.\n"
-	  "Roles: counter, admin (with --counter).\n",
+	  "Marks the counter's ticket (called or serving) as done.\n",
 	  .render = render_finish },
-	{ "no-show", "no_show", NULL, NULL, "",
+	{ "no-show", OP_NO_SHOW, "",
 	  "mark this counter's called ticket as a no-show",
 	  "Marks the counter's called ticket as a no-show: the customer did\n"
-	  "not come. Roles: counter, admin (with --counter).\n",
+	  "not come.\n",
 	  .render = render_no_show },
-	{ "transfer", "transfer", "QUEUE", "queue", "QUEUE",
+	{ "transfer", OP_TRANSFER, "QUEUE",
 	  "send this counter's ticket to wait in QUEUE",
 	  "Puts the counter's ticket back to waiting, in QUEUE. It keeps its\n"
-	  "code and its original place in time. Roles: counter, admin (with\n"
-	  "--counter).\n",
+	  "code and its original place in time.\n",
 	  .render = render_transfer },
-	{ "cancel", "cancel", "CODE", "ticket", "CODE",
+	{ "cancel", OP_CANCEL, "CODE",
 	  "cancel waiting ticket CODE",
-	  "Cancels the waiting ticket CODE (such as S-042) of today.\n"
-	  "Roles: kiosk, admin.\n",
+	  "Cancels the waiting ticket CODE (such as S-042) of today.\n",
 	  .render = render_cancel },
-	{ "open", "counter_open", NULL, NULL, "",
+	{ "open", OP_COUNTER_OPEN, "",
 	  "open this counter",
-	  "Opens the counter so that it can call tickets.\n"
-	  "Roles: counter, admin (with --counter).\n",
+	  "Opens the counter so that it can call tickets.\n",
 	  .render = render_counter },
-	{ "close", "counter_close", NULL, NULL, "",
+	{ "close", OP_COUNTER_CLOSE, "",
 	  "close this counter",
-	  "Closes the counter: it cannot call tickets until opened again.\n"
-	  "Roles: counter, admin (with --counter).\n",
+	  "Closes the counter: it cannot call tickets until opened again.\n",
 	  .render = render_counter },
-	{ "ticket", "ticket", "CODE", "ticket", "CODE",
+	{ "ticket", OP_TICKET, "CODE",
 	  "show ticket CODE",
 	  "Shows today's ticket CODE (such as S-042): its state, and its\n"
-	  "position and estimated wait while it waits. Any role.\n",
+	  "position and estimated wait while it waits.\n",
 	  .render = render_ticket },
-	{ "status", "status", NULL, NULL, "",
+	{ "status", OP_STATUS, "",
 	  "show queues, counters and recent calls",
 	  "Shows the office's queues (open or closed, how many wait, the\n"
 	  "estimated wait), its counters (open or closed, the ticket each\n"
 	  "holds) and the latest calls. Says \"(stale: database unreachable)\"\n"
-	  "when the server answers from memory during a database outage.\n"
-	  "Any role.\n",
+	  "when the server answers from memory during a database outage.\n",
 	  .render = render_status },
-	{ "board", "subscribe", NULL, NULL, "",
+	{ "board", OP_SUBSCRIBE, "",
 	  "show the office's calls and queues full screen",
 	  "A full-screen display board: the latest call large, the last few\n"
 	  "calls, each queue's waiting count and estimated wait, and a clock.\n"
 	  "Updates as things happen and reconnects by itself when kolappd goes\n"
-	  "away (showing \"offline\" meanwhile). q quits.\n"
-	  "Roles: display, counter, admin (--office for another office).\n",
+	  "away (showing \"offline\" meanwhile). q quits.\n",
 	  .render = NULL },
-	{ "counter", "status", NULL, NULL, "[--counter NAME]",
+	{ "counter", OP_CALL_NEXT, "[--counter NAME]",
 	  "work a counter full screen with single keys",
 	  "A full-screen counter screen: the held ticket large with its state\n"
 	  "and how long it has been held, and the waiting counts. Keys: n next,\n"
 	  "r recall, s start, f finish, x no-show, t transfer (pick a queue with\n"
 	  "the arrows or its number, Enter; Esc cancels), o open, c close,\n"
-	  "q quit. Reconnects by itself.\n"
-	  "Roles: counter, admin (with --counter).\n",
+	  "q quit. Reconnects by itself.\n",
 	  .render = NULL },
-	{ "watch", "subscribe", NULL, NULL, "",
+	{ "watch", OP_SUBSCRIBE, "",
 	  "print the office's events as they happen",
 	  "Subscribes to the office's events and prints one line for each,\n"
 	  "such as \"15:42:01  called   S-042 → counter 3\", until Ctrl-C\n"
 	  "(exit 0) or until the server closes the connection (exit 3).\n"
-	  "With --json, prints each event line as received.\n"
-	  "Roles: counter, display, admin.\n",
+	  "With --json, prints each event line as received.\n",
 	  .watch = true },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+const char *command_field(const struct command *cmd)
+{
+	const struct proto_op_spec *spec = proto_op_spec(cmd->op);
+
+	for (int a = 0; spec && a < ARG__COUNT; a++)
+		if (spec->required & (1u << a))
+			return proto_arg_name((enum proto_arg)a);
+	return NULL;
+}
+
+bool command_needs_hello(const struct command *cmd)
+{
+	return !proto_role_may(ROLE_NONE, cmd->op);
+}
+
+/* "Roles: counter, admin (with --counter)." from the op table. */
+static void roles_print(FILE *f, const struct command *cmd)
+{
+	static const enum proto_role order[] = { ROLE_KIOSK, ROLE_COUNTER, ROLE_DISPLAY, ROLE_ADMIN };
+	bool first = true;
+
+	if (!command_needs_hello(cmd))
+		return;   /* its detail says it needs no token */
+	fprintf(f, "Roles:");
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+		if (!proto_role_may(order[i], cmd->op))
+			continue;
+		fprintf(f, "%s %s", first ? "" : ",", proto_role_name(order[i]));
+		first = false;
+	}
+	fprintf(f, "%s.\n", proto_op_is_counter_op(cmd->op) ? " (with --counter)" : "");
+}
 
 const struct command *command_find(const char *name)
 {
@@ -171,7 +192,8 @@ void usage_print(FILE *f)
 
 void command_usage_print(FILE *f, const struct command *cmd)
 {
-	fprintf(f, "Usage: kolapp [OPTIONS] %s%s%s\n\n%s\n%s\n%s",
-		cmd->name, cmd->synopsis[0] ? " " : "", cmd->synopsis,
-		cmd->detail, options_text, exit_text);
+	fprintf(f, "Usage: kolapp [OPTIONS] %s%s%s\n\n%s", cmd->name,
+		cmd->synopsis[0] ? " " : "", cmd->synopsis, cmd->detail);
+	roles_print(f, cmd);
+	fprintf(f, "\n%s\n%s", options_text, exit_text);
 }

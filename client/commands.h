@@ -9,19 +9,26 @@
 #include <stdio.h>
 
 #include "client/render.h"
+#include "proto/ops.h"
 
+/* The op a command sends, its argument and who may use it come from the
+ * protocol's op table (proto/ops.h); a command adds only how it is typed,
+ * shown and explained. */
 struct command {
 	const char *name;       /* as typed: "call-next" */
-	const char *op;         /* as sent: "call_next" */
-	const char *arg;        /* the one argument's name in usage, or NULL */
-	const char *field;      /* the request field it fills ("queue") */
+	enum proto_op op;       /* as sent */
 	const char *synopsis;   /* what follows the name in usage */
 	const char *summary;    /* one line for the command list */
 	const char *detail;     /* a paragraph for "kolapp help COMMAND" */
 	render_fn render;
-	bool no_hello;          /* ping works before (and without) a token */
 	bool watch;             /* stays connected, printing events */
 };
+
+/* The request field the command's one argument fills ("queue"), or NULL
+ * when it takes none. */
+const char *command_field(const struct command *cmd);
+/* Whether it must say hello first (ping need not). */
+bool command_needs_hello(const struct command *cmd);
 
 /* The command called name, or NULL. */
 const struct command *command_find(const char *name);

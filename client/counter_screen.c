@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "proto/ops.h"
 #include "client/fmt.h"
 #include "client/screen.h"
 
@@ -260,10 +261,10 @@ static void pick_key(struct cscreen *s, int ch)
 /* Returns false on q. */
 static bool key(struct cscreen *s, int ch)
 {
-	static const struct { int key; const char *op; } ops[] = {
-		{ 'n', "call_next" }, { 'r', "recall" }, { 's', "start" },
-		{ 'f', "finish" }, { 'x', "no_show" }, { 'o', "counter_open" },
-		{ 'c', "counter_close" },
+	static const struct { int key; enum proto_op op; } ops[] = {
+		{ 'n', OP_CALL_NEXT }, { 'r', OP_RECALL }, { 's', OP_START },
+		{ 'f', OP_FINISH }, { 'x', OP_NO_SHOW }, { 'o', OP_COUNTER_OPEN },
+		{ 'c', OP_COUNTER_CLOSE },
 	};
 	size_t i;
 
@@ -288,7 +289,7 @@ static bool key(struct cscreen *s, int ch)
 	}
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (ch == ops[i].key)
-			do_op(s, ops[i].op, NULL);
+			do_op(s, proto_op_name(ops[i].op), NULL);
 	return true;
 }
 

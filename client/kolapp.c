@@ -195,10 +195,11 @@ static void add_request(char **buf, size_t *len, json_t *req)
 static json_t *command_request(const struct command *cmd, const char *arg,
 			       const struct options *o)
 {
-	json_t *req = json_pack("{s:i, s:s}", "id", 1, "op", cmd->op);
+	json_t *req = json_pack("{s:i, s:s}", "id", 1, "op", proto_op_name(cmd->op));
+	const char *field = command_field(cmd);
 
-	if (cmd->field)
-		json_object_set_new(req, cmd->field, json_string(arg));
+	if (field)
+		json_object_set_new(req, field, json_string(arg));
 	if (o->key)
 		json_object_set_new(req, "key", json_string(o->key));
 	if (o->office)
@@ -305,7 +306,7 @@ static int run(const struct command *cmd, const char *arg, const struct options 
 	struct conn c;
 	int rc = 0;
 
-	if (!cmd->no_hello)
+	if (command_needs_hello(cmd))
 		add_request(&out, &outlen, json_pack("{s:i, s:s, s:s}", "id", 0,
 						     "op", "hello", "token", o->token));
 	add_request(&out, &outlen, command_request(cmd, arg, o));
@@ -318,7 +319,7 @@ static int run(const struct command *cmd, const char *arg, const struct options 
 		die_conn(&c);
 	free(out);
 
-	if (!cmd->no_hello)
+	if (command_needs_hello(cmd))
 		hello = expect_ok(&c, o, NULL, false);
 	if (cmd->watch) {
 		/* Events may slip in before the subscribe reply: show them. */
@@ -378,17 +379,17 @@ int main(int argc, char **argv)
 		command_usage_print(stdout, cmd);
 		return 0;
 	}
-	if (cmd->arg && nargs != 1)
+	if (command_field(cmd) && nargs != 1)
 		usage_error("%s wants %s: kolapp %s %s", cmd->name,
 			    nargs == 0 ? "an argument" : "one argument only",
 			    cmd->name, cmd->synopsis);
-	if (!cmd->arg && nargs != 0)
+	if (!command_field(cmd) && nargs != 0)
 		usage_error("%s takes no argument", cmd->name);
-	if (cmd->arg)
+	if (command_field(cmd))
 		arg = argv[optind + 1];
-	if (o.key && strcmp(cmd->op, "issue") != 0)
+	if (o.key && cmd->op != OP_ISSUE)
 		usage_error("--key applies to issue only");
-	if (!cmd->no_hello && !o.token)
+	if (command_needs_hello(cmd) && !o.token)
 		usage_error("%s needs a token: pass -t TOKEN or set KOLAPP_TOKEN",
 			    cmd->name);
 	if (strcmp(cmd->name, "board") == 0 || strcmp(cmd->name, "counter") == 0) {

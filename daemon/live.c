@@ -4,6 +4,7 @@
 #include "daemon/util/log.h"
 #include "daemon/store/pgw.h"
 #include "daemon/net/server.h"
+#include "daemon/net/session.h"
 
 #include <string.h>
 #include <jansson.h>
@@ -26,7 +27,7 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 		int id = (int)json_integer_value(json_object_get(p, "id"));
 		if (json_is_true(json_object_get(p, "revoked")) && id > 0) {
 			auth_forget(l->auth, id);
-			int n = server_close_token(l->server, id);
+			int n = session_close_token(l->server, id);
 			log_info("token %d revoked: closed %d connection(s)", id, n);
 		}
 	} else {

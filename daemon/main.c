@@ -100,12 +100,12 @@ static void on_db_state(void *arg, bool up)
 }
 
 /* Engine events go to the protocol's subscribers and to HTTP's. */
-static void emit_both(void *arg, int office_id, json_t *event)
+static void emit_both(void *arg, const struct engine_event *ev)
 {
 	struct daemon *d = arg;
 
-	http_emit(d->http, office_id, event);
-	server_emit(d->server, office_id, event);
+	http_emit(d->http, ev);
+	server_emit(d->server, ev->office_id, ev->line, ev->len);
 }
 
 static void emit_flush(void *arg)
@@ -350,7 +350,9 @@ int main(int argc, char **argv)
 	d.auth = auth_new(d.pgw);
 	d.sctx.engine = d.engine;
 	d.sctx.auth = d.auth;
-	d.server = server_new(d.base, &d.sctx, &d.cfg.limits);
+	struct server_handler handler;
+	session_handler(&d.sctx, &handler);
+	d.server = server_new(d.base, &handler, &d.cfg.limits);
 	if (d.cfg.nlisten_tls && server_set_tls(d.server, d.cfg.tls_cert, d.cfg.tls_key) < 0) {
 		free_all(&d);
 		return 1;

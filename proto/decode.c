@@ -10,28 +10,25 @@
 #define MAX_QUEUE_CHARS 16
 #define MAX_OP_CHARS_SHOWN 40
 
-/* The string arguments, in the order their errors are reported. */
-static const struct {
-	const char *name;
-	size_t offset;
-} arg_fields[] = {
-	{ "token", offsetof(struct proto_request, token) },
-	{ "queue", offsetof(struct proto_request, queue) },
-	{ "key", offsetof(struct proto_request, key) },
-	{ "ticket", offsetof(struct proto_request, ticket) },
-	{ "office", offsetof(struct proto_request, office) },
-	{ "counter", offsetof(struct proto_request, counter) },
+/* Where each enum proto_arg lands in a request; the order of the enum
+ * is the order in which their errors are reported. */
+static const size_t arg_offsets[ARG__COUNT] = {
+	[ARG_TOKEN] = offsetof(struct proto_request, token),
+	[ARG_QUEUE] = offsetof(struct proto_request, queue),
+	[ARG_KEY] = offsetof(struct proto_request, key),
+	[ARG_TICKET] = offsetof(struct proto_request, ticket),
+	[ARG_OFFICE] = offsetof(struct proto_request, office),
+	[ARG_COUNTER] = offsetof(struct proto_request, counter),
 };
-#define N_ARG_FIELDS (sizeof(arg_fields) / sizeof(arg_fields[0]))
 
-static const char **arg_slot(struct proto_request *req, size_t i)
+static const char **arg_slot(struct proto_request *req, int a)
 {
-	return (const char **)((char *)req + arg_fields[i].offset);
+	return (const char **)((char *)req + arg_offsets[a]);
 }
 
-static const char *arg_get(const struct proto_request *req, size_t i)
+static const char *arg_get(const struct proto_request *req, int a)
 {
-	return *(const char *const *)((const char *)req + arg_fields[i].offset);
+	return *(const char *const *)((const char *)req + arg_offsets[a]);
 }
 
 /*
@@ -159,8 +156,8 @@ int proto_decode(const char *line, size_t len, struct proto_request *req,
 	}
 	req->op = (enum proto_op)opnum;
 
-	for (size_t i = 0; i < N_ARG_FIELDS; i++) {
-		json_t *v = json_object_get(root, arg_fields[i].name);
+	for (int i = 0; i < ARG__COUNT; i++) {
+		json_t *v = json_object_get(root, proto_arg_name((enum proto_arg)i));
 
 		/* null means "not given": clients often serialise unset
 		 * optional fields that way. */
@@ -185,67 +182,34 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
-/* The field a given op cannot do without, or NULL. */
-static const char *required_field(enum proto_op op)
-{
-	switch (op) {
-	case OP_HELLO:
-		return "token";
-	case OP_ISSUE:
-	case OP_TRANSFER:
-		return "queue";
-	case OP_CALL:
-	case OP_CANCEL:
-	case OP_TICKET:
-		return "ticket";
-	default:
-		return NULL;
-	}
-}
-
-/* Whether the op reads argument field i (see arg_fields). */
-static bool op_uses(enum proto_op op, const char *name)
-{
-	if (!strcmp(name, "token"))
-		return op == OP_HELLO;
-	if (!strcmp(name, "queue"))
-		return op == OP_ISSUE || op == OP_TRANSFER;
-	if (!strcmp(name, "key"))
-		return op == OP_ISSUE;
-	if (!strcmp(name, "ticket"))
-		return op == OP_CALL || op == OP_CANCEL || op == OP_TICKET;
-	if (!strcmp(name, "office"))
-		return op != OP_PING && op != OP_BYE && op != OP_HELLO;
-	if (!strcmp(name, "counter"))
-		return proto_op_is_counter_op(op);
-	return false;
-}
-
 int proto_check_args(const struct proto_request *req, struct proto_error *err)
 {
-	const char *need = required_field(req->op);
+	const struct proto_op_spec *spec = proto_op_spec(req->op);
 
-	for (size_t i = 0; i < N_ARG_FIELDS; i++) {
-		if ((req->mistyped & (1u << i)) && op_uses(req->op, arg_fields[i].name)) {
+	if (!spec) {
+		proto_error_set(err, PERR_INTERNAL, "request without an op");
+		return -1;
+	}
+	for (int i = 0; i < ARG__COUNT; i++) {
+		if ((req->mistyped & (1u << i)) && proto_op_uses(req->op, (enum proto_arg)i)) {
 			proto_error_set(err, PERR_BAD_REQUEST, "field %s must be a string",
-					arg_fields[i].name);
+					proto_arg_name((enum proto_arg)i));
 			return -1;
 		}
 	}
-
-	for (size_t i = 0; need && i < N_ARG_FIELDS; i++) {
-		if (strcmp(arg_fields[i].name, need) == 0 && !arg_get(req, i)) {
-			proto_error_set(err, PERR_BAD_REQUEST,
-					"missing field: %s", need);
+	for (int i = 0; i < ARG__COUNT; i++) {
+		if ((spec->required & (1u << i)) && !arg_get(req, i)) {
+			proto_error_set(err, PERR_BAD_REQUEST, "missing field: %s",
+					proto_arg_name((enum proto_arg)i));
 			return -1;
 		}
 	}
-	for (size_t i = 0; i < N_ARG_FIELDS; i++) {
-		const char *name = arg_fields[i].name;
+	for (int i = 0; i < ARG__COUNT; i++) {
+		const char *name = proto_arg_name((enum proto_arg)i);
 		const char *v = arg_get(req, i);
 		size_t n;
 
-		if (!v || !op_uses(req->op, name))
+		if (!v || !proto_op_uses(req->op, (enum proto_arg)i))
 			continue;
 		n = strlen(v);
 		if (n == 0) {
@@ -259,14 +223,13 @@ int proto_check_args(const struct proto_request *req, struct proto_error *err)
 					name, MAX_ARG_BYTES);
 			return -1;
 		}
-		if (strcmp(name, "key") == 0 && n > MAX_KEY_BYTES) {
+		if (i == ARG_KEY && n > MAX_KEY_BYTES) {
 			proto_error_set(err, PERR_BAD_REQUEST,
 					"field key is too long (at most %d bytes)",
 					MAX_KEY_BYTES);
 			return -1;
 		}
-		if (strcmp(name, "queue") == 0 &&
-		    utf8_chars(v) > MAX_QUEUE_CHARS) {
+		if (i == ARG_QUEUE && utf8_chars(v) > MAX_QUEUE_CHARS) {
 			proto_error_set(err, PERR_BAD_REQUEST,
 					"field queue is too long (at most %d characters)",
 					MAX_QUEUE_CHARS);

@@ -1,4 +1,4 @@
-/* proto: names of error codes and ops, and the error helper. */
+/* proto: names of error codes, and the error helper. */
 #include "proto/proto.h"
 
 #include <stdarg.h>
@@ -28,62 +28,6 @@ const char *proto_err_code(enum proto_err err)
 	if ((unsigned)err >= sizeof(err_codes) / sizeof(err_codes[0]))
 		return "internal";
 	return err_codes[err];
-}
-
-static const char *const op_names[OP__COUNT] = {
-	[OP_PING] = "ping",
-	[OP_HELLO] = "hello",
-	[OP_BYE] = "bye",
-	[OP_ISSUE] = "issue",
-	[OP_CALL_NEXT] = "call_next",
-	[OP_CALL] = "call",
-	[OP_RECALL] = "recall",
-	[OP_START] = "start",
-	[OP_FINISH] = "finish",
-	[OP_NO_SHOW] = "no_show",
-	[OP_TRANSFER] = "transfer",
-	[OP_CANCEL] = "cancel",
-	[OP_COUNTER_OPEN] = "counter_open",
-	[OP_COUNTER_CLOSE] = "counter_close",
-	[OP_TICKET] = "ticket",
-	[OP_STATUS] = "status",
-	[OP_SUBSCRIBE] = "subscribe",
-};
-
-const char *proto_op_name(enum proto_op op)
-{
-	if ((unsigned)op >= OP__COUNT)
-		return NULL;
-	return op_names[op];
-}
-
-int proto_op_from_name(const char *name)
-{
-	if (!name)
-		return -1;
-	/* 17 short names: a linear scan beats any table setup. */
-	for (int i = 0; i < OP__COUNT; i++)
-		if (strcmp(op_names[i], name) == 0)
-			return i;
-	return -1;
-}
-
-bool proto_op_is_counter_op(enum proto_op op)
-{
-	switch (op) {
-	case OP_CALL_NEXT:
-	case OP_CALL:
-	case OP_RECALL:
-	case OP_START:
-	case OP_FINISH:
-	case OP_NO_SHOW:
-	case OP_TRANSFER:
-	case OP_COUNTER_OPEN:
-	case OP_COUNTER_CLOSE:
-		return true;
-	default:
-		return false;
-	}
 }
 
 /* Length of the valid UTF-8 sequence at s[0..len), or 0 if invalid

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "proto/ops.h"
+
 #define PROTO_VERSION 1
 #define PROTO_DEFAULT_MAX_LINE 65536
 #define PROTO_MAX_DEPTH 32     /* JSON nesting accepted in a request */
@@ -36,33 +38,6 @@ enum proto_err {
 /* "bad_request", "not_found", ...; never NULL. */
 const char *proto_err_code(enum proto_err err);
 
-enum proto_op {
-	OP_PING = 0,
-	OP_HELLO,
-	OP_BYE,
-	OP_ISSUE,
-	OP_CALL_NEXT,
-	OP_CALL,
-	OP_RECALL,
-	OP_START,
-	OP_FINISH,
-	OP_NO_SHOW,
-	OP_TRANSFER,
-	OP_CANCEL,
-	OP_COUNTER_OPEN,
-	OP_COUNTER_CLOSE,
-	OP_TICKET,
-	OP_STATUS,
-	OP_SUBSCRIBE,
-	OP__COUNT
-};
-
-/* Wire name of an op ("call_next"); NULL for an out-of-range value. */
-const char *proto_op_name(enum proto_op op);
-/* Looks up an op by wire name; returns -1 when unknown. */
-int proto_op_from_name(const char *name);
-/* True for ops that act on a counter (call_next ... counter_close). */
-bool proto_op_is_counter_op(enum proto_op op);
 
 struct proto_error {
 	enum proto_err code;
@@ -83,7 +58,7 @@ struct proto_request {
 	const char *ticket;     /* call, cancel, ticket */
 	const char *office;     /* any op (admin picks an office) */
 	const char *counter;    /* counter ops (admin names the counter) */
-	unsigned mistyped;      /* bit per argument field present but not a
+	unsigned mistyped;      /* bit per enum proto_arg present but not a
 				   string; reported by proto_check_args() only
 				   when the op uses that field */
 };

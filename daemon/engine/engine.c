@@ -2,41 +2,11 @@
 #include "daemon/util/log.h"
 #include "daemon/util/pool.h"
 #include "daemon/util/tzday.h"
+#include "daemon/util/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-void *engine_xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n ? n : 1, sz);
-	if (!p)
-		abort();
-	return p;
-}
-
-char *engine_xstrdup(const char *s)
-{
-	char *p = strdup(s ? s : "");
-	if (!p)
-		abort();
-	return p;
-}
-
-void *engine_grow(void *arr, int *cap, int need, size_t sz)
-{
-	if (need <= *cap)
-		return arr;
-	int ncap = *cap ? *cap : 8;
-	while (ncap < need)
-		ncap *= 2;
-	arr = realloc(arr, (size_t)ncap * sz);
-	if (!arr)
-		abort();
-	memset((char *)arr + (size_t)*cap * sz, 0, (size_t)(ncap - *cap) * sz);
-	*cap = ncap;
-	return arr;
-}
 
 static int64_t real_clock(void *arg)
 {
@@ -193,7 +163,7 @@ void queue_waiting_insert(struct queue *q, struct ticket *t)
 {
 	int lo = 0, hi = q->nwaiting;
 
-	q->waiting = engine_grow(q->waiting, &q->capwaiting, q->nwaiting + 1, sizeof *q->waiting);
+	q->waiting = xgrow(q->waiting, &q->capwaiting, q->nwaiting + 1, sizeof *q->waiting);
 	/* New tickets go last; a transferred one finds its old place. */
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
@@ -235,7 +205,7 @@ void queue_waiting_remove(struct queue *q, struct ticket *t)
 
 void queue_add_today(struct queue *q, struct ticket *t)
 {
-	q->today = engine_grow(q->today, &q->captoday, t->number, sizeof *q->today);
+	q->today = xgrow(q->today, &q->captoday, t->number, sizeof *q->today);
 	q->today[t->number - 1] = t;
 	if (t->number > q->ntoday)
 		q->ntoday = t->number;
@@ -304,6 +274,7 @@ void office_free(struct office *o)
 
 struct change {
 	struct engine *e;
+	int office_id;
 	engine_reply_fn reply;
 	void *ctx;
 	json_t *events;
@@ -319,6 +290,7 @@ struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn 
 	struct change *c = pool_get(&change_pool);
 	o->gen++;   /* what status shows is about to change */
 	c->e = e;
+	c->office_id = o->id;
 	c->reply = reply;
 	c->ctx = ctx;
 	c->events = json_array();
@@ -351,6 +323,22 @@ void change_event(struct change *c, json_t *event)
 
 static void engine_batch_failed(struct engine *e);
 
+void engine_emit(struct engine *e, int office_id, const json_t *event)
+{
+	struct engine_event ev = { .office_id = office_id };
+	char *line;
+
+	if (!e->hooks.emit)
+		return;
+	ev.kind = json_string_value(json_object_get(event, "event"));
+	line = proto_encode_event(event, &ev.len);
+	if (!line)
+		xoom("proto_encode_event");
+	ev.line = line;
+	e->hooks.emit(e->hooks.emit_arg, &ev);
+	free(line);
+}
+
 static void change_done(void *arg, const struct pgw_result *res)
 {
 	struct change *c = arg;
@@ -369,12 +357,8 @@ static void change_done(void *arg, const struct pgw_result *res)
 		return;
 	}
 	/* Events go out before the reply: subscribers learn no later than the caller. */
-	json_array_foreach(c->events, i, ev) {
-		int office_id = (int)json_integer_value(json_object_get(ev, "_office"));
-		json_object_del(ev, "_office");
-		if (e->hooks.emit)
-			e->hooks.emit(e->hooks.emit_arg, office_id, ev);
-	}
+	json_array_foreach(c->events, i, ev)
+		engine_emit(e, c->office_id, ev);
 	if (json_array_size(c->events) && e->hooks.emit_flush)
 		e->hooks.emit_flush(e->hooks.emit_arg);
 	if (c->reply)
@@ -475,7 +459,7 @@ const char *engine_status_encoded(struct engine *e, int office_id, size_t *len)
 
 struct engine *engine_new(struct pgw *pgw, const struct engine_hooks *hooks)
 {
-	struct engine *e = engine_xcalloc(1, sizeof *e);
+	struct engine *e = xcalloc(1, sizeof *e);
 
 	e->pgw = pgw;
 	e->hooks = *hooks;
@@ -503,17 +487,17 @@ void engine_free(struct engine *e)
 
 int engine_test_add_office(struct engine *e, int id, const char *code, const char *tz)
 {
-	struct office *o = engine_xcalloc(1, sizeof *o);
+	struct office *o = xcalloc(1, sizeof *o);
 
 	o->id = id;
-	o->code = engine_xstrdup(code);
-	o->name = engine_xstrdup(code);
-	o->tz = engine_xstrdup(tz);
+	o->code = xstrdup(code);
+	o->name = xstrdup(code);
+	o->tz = xstrdup(tz);
 	if (tzday_compute(tz, engine_now(e), &o->day, &o->day_end) < 0) {
 		office_free(o);
 		return -1;
 	}
-	e->offices = realloc(e->offices, (size_t)(e->noffices + 1) * sizeof *e->offices);
+	e->offices = xrealloc(e->offices, (size_t)(e->noffices + 1) * sizeof *e->offices);
 	e->offices[e->noffices++] = o;
 	return 0;
 }
@@ -527,12 +511,12 @@ int engine_test_add_queue(struct engine *e, int office_id, int id, const char *c
 	e->gen++;
 	if (!o)
 		return -1;
-	q = engine_xcalloc(1, sizeof *q);
+	q = xcalloc(1, sizeof *q);
 	q->id = id;
 	snprintf(q->code, sizeof q->code, "%s", code);
-	q->name = engine_xstrdup(name);
+	q->name = xstrdup(name);
 	q->open = q->active = true;
-	o->queues = realloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
+	o->queues = xrealloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
 	o->queues[o->nqueues++] = q;
 	return 0;
 }
@@ -546,12 +530,12 @@ int engine_test_add_counter(struct engine *e, int office_id, int id, const char 
 	e->gen++;
 	if (!o)
 		return -1;
-	c = engine_xcalloc(1, sizeof *c);
+	c = xcalloc(1, sizeof *c);
 	c->id = id;
-	c->name = engine_xstrdup(name);
+	c->name = xstrdup(name);
 	c->open = open;
 	c->active = true;
-	c->queues = engine_xcalloc((size_t)nqueues, sizeof *c->queues);
+	c->queues = xcalloc((size_t)nqueues, sizeof *c->queues);
 	for (int i = 0; i < nqueues; i++) {
 		c->queues[i].queue = office_queue_by_id(o, queue_ids[i]);
 		c->queues[i].rank = ranks[i];
@@ -563,7 +547,7 @@ int engine_test_add_counter(struct engine *e, int office_id, int id, const char 
 		}
 	}
 	c->nqueues = nqueues;
-	o->counters = realloc(o->counters, (size_t)(o->ncounters + 1) * sizeof *o->counters);
+	o->counters = xrealloc(o->counters, (size_t)(o->ncounters + 1) * sizeof *o->counters);
 	o->counters[o->ncounters++] = c;
 	return 0;
 }

@@ -24,9 +24,16 @@ struct pgw;
 
 /* Realtime clock in microseconds since the epoch; injectable for tests. */
 typedef int64_t (*engine_clock_fn)(void *arg);
-/* One event for every subscriber of an office; the hook must not keep
- * the json_t beyond the call (it may encode it once and share bytes). */
-typedef void (*engine_emit_fn)(void *arg, int office_id, json_t *event);
+/* One event of a committed change, encoded once: TCP subscribers get
+ * `line` as it is, SSE clients it as their data. Valid during the call. */
+struct engine_event {
+	int office_id;
+	const char *kind;         /* "called", "issued", ... */
+	const char *line;         /* the event object and "\n" */
+	size_t len;               /* with the "\n" */
+};
+/* One event for every subscriber of the office. */
+typedef void (*engine_emit_fn)(void *arg, const struct engine_event *ev);
 /* Called after the events of one change (which all precede its reply):
  * a hook may gather them and write each subscriber once. */
 typedef void (*engine_emit_flush_fn)(void *arg);

@@ -12,9 +12,7 @@
 
 static void emit_now(struct engine *e, struct office *o, json_t *ev)
 {
-	json_object_del(ev, "_office");
-	if (e->hooks.emit)
-		e->hooks.emit(e->hooks.emit_arg, o->id, ev);
+	engine_emit(e, o->id, ev);
 	if (e->hooks.emit_flush)
 		e->hooks.emit_flush(e->hooks.emit_arg);
 	json_decref(ev);
@@ -25,7 +23,7 @@ static void set_str(char **dst, const char *v, bool *changed)
 	if (*dst && !strcmp(*dst, v))
 		return;
 	free(*dst);
-	*dst = engine_xstrdup(v);
+	*dst = xstrdup(v);
 	*changed = true;
 }
 
@@ -36,14 +34,12 @@ static struct office *merge_office(struct engine *e, PGresult *r, int row)
 	bool changed = false;
 
 	if (!o) {
-		o = engine_xcalloc(1, sizeof *o);
+		o = xcalloc(1, sizeof *o);
 		o->id = id;
-		o->tz = engine_xstrdup(PQgetvalue(r, row, 3));
+		o->tz = xstrdup(PQgetvalue(r, row, 3));
 		if (tzday_compute(o->tz, engine_now(e), &o->day, &o->day_end) < 0)
 			tzday_compute("UTC", engine_now(e), &o->day, &o->day_end);
-		e->offices = realloc(e->offices, (size_t)(e->noffices + 1) * sizeof *e->offices);
-		if (!e->offices)
-			abort();
+		e->offices = xrealloc(e->offices, (size_t)(e->noffices + 1) * sizeof *e->offices);
 		e->offices[e->noffices++] = o;
 		log_info("office %s added", PQgetvalue(r, row, 1));
 	}
@@ -60,11 +56,9 @@ static void merge_queue(struct engine *e, struct office *o, PGresult *r, int row
 	bool changed = false;
 
 	if (!q) {
-		q = engine_xcalloc(1, sizeof *q);
+		q = xcalloc(1, sizeof *q);
 		q->id = id;
-		o->queues = realloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
-		if (!o->queues)
-			abort();
+		o->queues = xrealloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
 		o->queues[o->nqueues++] = q;
 		changed = true;
 	}
@@ -90,12 +84,10 @@ static void merge_counter(struct engine *e, struct office *o, PGresult *r, int r
 	bool changed = false;
 
 	if (!c) {
-		c = engine_xcalloc(1, sizeof *c);
+		c = xcalloc(1, sizeof *c);
 		c->id = id;
 		c->open = open;
-		o->counters = realloc(o->counters, (size_t)(o->ncounters + 1) * sizeof *o->counters);
-		if (!o->counters)
-			abort();
+		o->counters = xrealloc(o->counters, (size_t)(o->ncounters + 1) * sizeof *o->counters);
 		o->counters[o->ncounters++] = c;
 		changed = true;
 	}
@@ -152,9 +144,7 @@ static void merge(struct engine *e, PGresult **r)
 		struct counter *c = o ? office_counter_by_id(o, atoi(PQgetvalue(r[3], i, 0))) : NULL;
 		if (!c)
 			continue;
-		c->queues = realloc(c->queues, (size_t)(c->nqueues + 1) * sizeof *c->queues);
-		if (!c->queues)
-			abort();
+		c->queues = xrealloc(c->queues, (size_t)(c->nqueues + 1) * sizeof *c->queues);
 		c->queues[c->nqueues++] = (struct counter_queue){ q, atoi(PQgetvalue(r[3], i, 2)) };
 	}
 }

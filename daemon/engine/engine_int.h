@@ -9,6 +9,7 @@
 #include "daemon/engine/engine.h"
 #include "daemon/store/pgw.h"
 #include "daemon/engine/ticket_state.h"
+#include "daemon/util/xalloc.h"
 
 #define CODE_MAX 24
 #define RECENT_MAX 10
@@ -107,11 +108,6 @@ struct engine {
 };
 
 /* engine.c */
-/* Allocation that aborts when memory runs out; grow returns arr with room
- * for need elements of sz bytes, *cap updated. */
-void *engine_xcalloc(size_t n, size_t sz);
-char *engine_xstrdup(const char *s);
-void *engine_grow(void *arr, int *cap, int need, size_t sz);
 int64_t engine_now(struct engine *e);
 struct office *engine_office(const struct engine *e, int id);
 struct queue *office_queue(const struct office *o, const char *code);
@@ -136,6 +132,8 @@ struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn 
 			    void *ctx);
 void change_sql(struct change *c, const char *stmt, int n, const char *const *values);
 void change_event(struct change *c, json_t *event);
+/* Encodes one event and hands it to the emit hook now. */
+void engine_emit(struct engine *e, int office_id, const json_t *event);
 /* The pgw batch sequence number the change joined (0: none yet). */
 uint64_t change_seq(const struct change *c);
 /* Makes a change without SQL of its own wait for a batch still pending

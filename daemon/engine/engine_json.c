@@ -98,12 +98,11 @@ json_t *status_json(const struct engine *e, const struct office *o)
 			 "recent", recent, "stale", engine_is_stale(e));
 }
 
-/* "_office" routes the event and is removed before it is sent. */
 json_t *office_event(const struct office *o, const char *kind, int64_t at)
 {
 	char buf[32];
-	return json_pack("{s:s, s:s, s:s, s:i}", "event", kind, "office", o->code,
-			 "at", iso_time(at, buf), "_office", o->id);
+	return json_pack("{s:s, s:s, s:s}", "event", kind, "office", o->code, "at",
+			 iso_time(at, buf));
 }
 
 json_t *queue_event(const struct engine *e, const struct office *o, const struct queue *q,

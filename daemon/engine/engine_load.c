@@ -46,7 +46,7 @@ static void place_ticket(struct engine *e, struct office *o, struct ticket *t, b
 			ticket_free(t);
 			return;
 		}
-		o->carried = engine_grow(o->carried, &o->capcarried, o->ncarried + 1, sizeof *o->carried);
+		o->carried = xgrow(o->carried, &o->capcarried, o->ncarried + 1, sizeof *o->carried);
 		o->carried[o->ncarried++] = t;
 		t->counter->held = t;
 		return;
@@ -77,7 +77,7 @@ static void rebuild_recent(struct office *o)
 		for (int k = 0; k < o->queues[i]->ntoday; k++) {
 			struct ticket *t = o->queues[i]->today[k];
 			if (t && t->called_at && t->counter) {
-				called = engine_grow(called, &cap, n + 1, sizeof *called);
+				called = xgrow(called, &cap, n + 1, sizeof *called);
 				called[n++] = t;
 			}
 		}
@@ -94,15 +94,15 @@ static void rebuild_recent(struct office *o)
 static int build_offices(struct engine *e, PGresult **r, struct office ***out, int *nout)
 {
 	int noff = PQntuples(r[0]);
-	struct office **offs = engine_xcalloc((size_t)noff, sizeof *offs);
+	struct office **offs = xcalloc((size_t)noff, sizeof *offs);
 	int64_t now = engine_now(e);
 
 	for (int i = 0; i < noff; i++) {
-		struct office *o = engine_xcalloc(1, sizeof *o);
+		struct office *o = xcalloc(1, sizeof *o);
 		o->id = col_int(r[0], i, 0);
-		o->code = engine_xstrdup(PQgetvalue(r[0], i, 1));
-		o->name = engine_xstrdup(PQgetvalue(r[0], i, 2));
-		o->tz = engine_xstrdup(PQgetvalue(r[0], i, 3));
+		o->code = xstrdup(PQgetvalue(r[0], i, 1));
+		o->name = xstrdup(PQgetvalue(r[0], i, 2));
+		o->tz = xstrdup(PQgetvalue(r[0], i, 3));
 		if (tzday_compute(o->tz, now, &o->day, &o->day_end) < 0) {
 			log_warn("office %s: unknown time zone %s, using UTC", o->code, o->tz);
 			tzday_compute("UTC", now, &o->day, &o->day_end);
@@ -113,25 +113,25 @@ static int build_offices(struct engine *e, PGresult **r, struct office ***out, i
 		struct office *o = find_in(offs, noff, col_int(r[1], i, 1));
 		if (!o)
 			continue;
-		struct queue *q = engine_xcalloc(1, sizeof *q);
+		struct queue *q = xcalloc(1, sizeof *q);
 		q->id = col_int(r[1], i, 0);
 		snprintf(q->code, sizeof q->code, "%s", PQgetvalue(r[1], i, 2));
-		q->name = engine_xstrdup(PQgetvalue(r[1], i, 3));
+		q->name = xstrdup(PQgetvalue(r[1], i, 3));
 		q->open = col_bool(r[1], i, 4);
 		q->active = col_bool(r[1], i, 5);
-		o->queues = realloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
+		o->queues = xrealloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
 		o->queues[o->nqueues++] = q;
 	}
 	for (int i = 0; i < PQntuples(r[2]); i++) {
 		struct office *o = find_in(offs, noff, col_int(r[2], i, 1));
 		if (!o)
 			continue;
-		struct counter *c = engine_xcalloc(1, sizeof *c);
+		struct counter *c = xcalloc(1, sizeof *c);
 		c->id = col_int(r[2], i, 0);
-		c->name = engine_xstrdup(PQgetvalue(r[2], i, 2));
+		c->name = xstrdup(PQgetvalue(r[2], i, 2));
 		c->open = col_bool(r[2], i, 3);
 		c->active = col_bool(r[2], i, 4);
-		o->counters = realloc(o->counters, (size_t)(o->ncounters + 1) * sizeof *o->counters);
+		o->counters = xrealloc(o->counters, (size_t)(o->ncounters + 1) * sizeof *o->counters);
 		o->counters[o->ncounters++] = c;
 	}
 	for (int i = 0; i < PQntuples(r[3]); i++) {
@@ -141,7 +141,7 @@ static int build_offices(struct engine *e, PGresult **r, struct office ***out, i
 			struct queue *q = c ? office_queue_by_id(offs[k], qid) : NULL;
 			if (!q)
 				continue;
-			c->queues = realloc(c->queues, (size_t)(c->nqueues + 1) * sizeof *c->queues);
+			c->queues = xrealloc(c->queues, (size_t)(c->nqueues + 1) * sizeof *c->queues);
 			c->queues[c->nqueues++] = (struct counter_queue){ q, col_int(r[3], i, 2) };
 		}
 	}
@@ -152,7 +152,7 @@ static int build_offices(struct engine *e, PGresult **r, struct office ***out, i
 		bool expire = false;
 		if (!o)
 			continue;
-		t = engine_xcalloc(1, sizeof *t);
+		t = xcalloc(1, sizeof *t);
 		if (tzday_parse(PQgetvalue(t4, i, 1), &t->day) < 0)
 			t->day = o->day;
 		t->origin = office_queue_by_id(o, col_int(t4, i, 2));
@@ -167,7 +167,7 @@ static int build_offices(struct engine *e, PGresult **r, struct office ***out, i
 		t->finished_at = col_i64(t4, i, 11);
 		t->counter = PQgetisnull(t4, i, 12) ? NULL : office_counter_by_id(o, col_int(t4, i, 12));
 		t->recalls = col_int(t4, i, 13);
-		t->key = PQgetisnull(t4, i, 14) ? NULL : engine_xstrdup(PQgetvalue(t4, i, 14));
+		t->key = PQgetisnull(t4, i, 14) ? NULL : xstrdup(PQgetvalue(t4, i, 14));
 		t->order = ++e->order;
 		if (!t->origin || !t->queue || t->number < 1 || (int)t->state < 0) {
 			ticket_free(t);

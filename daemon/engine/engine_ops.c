@@ -153,7 +153,7 @@ static void op_issue(struct engine *e, struct office *o, const struct engine_req
 	}
 	if (refuse_if_stale(e, reply, ctx))
 		return;
-	t = engine_xcalloc(1, sizeof *t);
+	t = xcalloc(1, sizeof *t);
 	t->number = q->ntoday + 1;
 	t->day = o->day;
 	snprintf(t->code, sizeof t->code, "%s-%03d", q->code, t->number);
@@ -162,7 +162,7 @@ static void op_issue(struct engine *e, struct office *o, const struct engine_req
 	t->issued_at = t->sort_at = now;
 	t->order = ++e->order;
 	if (req->key) {
-		t->key = engine_xstrdup(req->key);
+		t->key = xstrdup(req->key);
 		office_key_insert(o, t);
 	}
 	queue_add_today(q, t);
@@ -480,7 +480,7 @@ void engine_rollover(struct engine *e, struct office *o)
 			if (!t)
 				continue;
 			if (t->state == TS_SERVING && t->counter && t->counter->held == t) {
-				o->carried = engine_grow(o->carried, &o->capcarried, o->ncarried + 1,
+				o->carried = xgrow(o->carried, &o->capcarried, o->ncarried + 1,
 							 sizeof *o->carried);
 				o->carried[o->ncarried++] = t;
 				t->key_next = NULL;

@@ -5,8 +5,7 @@
 #include "daemon/net/auth.h"
 #include "daemon/engine/engine.h"
 #include "daemon/util/log.h"
-#include "daemon/util/metrics.h"
-#include "daemon/net/session.h"
+#include "daemon/util/xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,7 +65,7 @@ void reply_text(struct evhttp_request *req, int code, const char *reason,
 	char peer[64];
 
 	if (!b)
-		abort();
+		xoom("b");
 	common_headers(req);
 	evhttp_add_header(oh, "Content-Type", "text/plain; charset=utf-8");
 	evhttp_add_header(oh, "Cache-Control", "no-store");
@@ -174,7 +173,7 @@ static void serve_file(struct http *h, struct evhttp_request *req, const char *n
 	evhttp_add_header(oh, "Content-Type", type);
 	b = evbuffer_new();
 	if (!b)
-		abort();
+		xoom("b");
 	if (st.st_size == 0)
 		close(fd);
 	else if (evbuffer_add_file(b, fd, 0, st.st_size) < 0) {
@@ -202,7 +201,7 @@ static void status_reply(struct evhttp_request *req, const char *members, size_t
 	}
 	b = evbuffer_new();
 	if (!b)
-		abort();
+		xoom("b");
 	evbuffer_add(b, "{", 1);
 	if (mlen)
 		evbuffer_add(b, members + 1, mlen - 1);   /* past the leading comma */
@@ -272,7 +271,8 @@ static void on_auth(void *ctx, enum proto_err err, const char *message,
 		reply_text(req, 401, "Unauthorized", "unauthorized");
 		goto out;
 	}
-	if (p->api == API_EVENTS && id->role == ROLE_KIOSK) {
+	/* The same role rules as the protocol's status and subscribe. */
+	if (!proto_role_may(id->role, p->api == API_EVENTS ? OP_SUBSCRIBE : OP_STATUS)) {
 		reply_text(req, 403, "Forbidden", "forbidden");
 		goto out;
 	}
@@ -339,9 +339,7 @@ static void handle_api(struct http *h, struct evhttp_request *req, enum api api)
 		reply_text(req, 401, "Unauthorized", "unauthorized");
 		return;
 	}
-	p = calloc(1, sizeof *p);
-	if (!p)
-		abort();
+	p = xcalloc(1, sizeof *p);
 	peer_of(req, p->host, sizeof p->host, false);
 	/* The same guard against guessing tokens as for hello. */
 	if (auth_is_blocked(h->auth, p->host, time(NULL))) {
@@ -383,7 +381,7 @@ static void serve_metrics(struct http *h, struct evhttp_request *req)
 		reply_text(req, 503, "Service Unavailable", "out of memory");
 		return;
 	}
-	metrics_render(body, h->metrics_srv, h->engine);
+	http_metrics_render(body, h->metrics_srv, h->engine);
 	common_headers(req);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4; charset=utf-8");
@@ -430,7 +428,7 @@ static void gen_cb(struct evhttp_request *req, void *arg)
 	}
 }
 
-void http_set_metrics(struct http *h, const struct server *srv)
+void http_set_metrics(struct http *h, struct server *srv)
 {
 	if (h)
 		h->metrics_srv = srv;
@@ -441,20 +439,16 @@ void http_set_metrics(struct http *h, const struct server *srv)
 struct http *http_new(struct event_base *base, struct engine *engine, struct auth *auth,
 		      const char *datadir)
 {
-	struct http *h = calloc(1, sizeof *h);
+	struct http *h = xcalloc(1, sizeof *h);
 	struct timeval ka = { HTTP_KEEPALIVE_S, 0 };
-
-	if (!h)
-		abort();
 	h->base = base;
 	h->engine = engine;
 	h->auth = auth;
-	if (asprintf(&h->boarddir, "%s/board", datadir) < 0)
-		abort();
+	h->boarddir = xasprintf("%s/board", datadir);
 	h->id_base = (uint64_t)time(NULL) * 1000 + 1;
 	h->evh = evhttp_new(base);
 	if (!h->evh)
-		abort();
+		xoom("h->evh");
 	evhttp_set_max_headers_size(h->evh, HTTP_MAX_HEADERS_SIZE);
 	evhttp_set_max_body_size(h->evh, HTTP_MAX_BODY_SIZE);
 	evhttp_set_timeout(h->evh, HTTP_TIMEOUT_S);
@@ -464,7 +458,7 @@ struct http *http_new(struct event_base *base, struct engine *engine, struct aut
 	h->keepalive = event_new(base, -1, EV_PERSIST, keepalive_cb, h);
 	h->reaper = event_new(base, -1, 0, reaper_cb, h);
 	if (!h->keepalive || !h->reaper)
-		abort();
+		xoom("h->keepalive");
 	event_add(h->keepalive, &ka);
 	return h;
 }

@@ -10,12 +10,12 @@
 #define KOLAPP_HTTP_H
 
 #include <event2/event.h>
-#include <jansson.h>
 
 struct http;
 struct engine;
 struct auth;
 struct server;
+struct engine_event;
 
 /* Events kept per office for Last-Event-ID. */
 #define HTTP_RING_SIZE 512
@@ -25,10 +25,10 @@ struct http *http_new(struct event_base *base, struct engine *engine, struct aut
 		      const char *datadir);
 /* Binds "ADDR:PORT" or "[V6ADDR]:PORT"; logs and returns -1 on failure. */
 int http_listen(struct http *h, const char *addrport);
-/* Engine events for the office's SSE clients (and its ring); h may be NULL. */
-void http_emit(struct http *h, int office_id, const json_t *event);
+/* An engine event for its office's SSE clients (and its ring); h may be NULL. */
+void http_emit(struct http *h, const struct engine_event *ev);
 /* Serves GET /metrics (Prometheus text) with the server's connections. */
-void http_set_metrics(struct http *h, const struct server *srv);
+void http_set_metrics(struct http *h, struct server *srv);
 /* Closes every connection and listener. */
 void http_free(struct http *h);
 

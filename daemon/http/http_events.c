@@ -5,6 +5,7 @@
 #include "daemon/http/http_int.h"
 #include "daemon/engine/engine.h"
 #include "daemon/util/log.h"
+#include "daemon/util/xalloc.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,9 +27,7 @@ static struct ring *ring_get(struct http *h, int office_id, bool create)
 			return r;
 	if (!create)
 		return NULL;
-	r = calloc(1, sizeof *r);
-	if (!r)
-		abort();
+	r = xcalloc(1, sizeof *r);
 	r->office_id = office_id;
 	r->next_id = h->id_base;
 	r->next = h->rings;
@@ -36,7 +35,8 @@ static struct ring *ring_get(struct http *h, int office_id, bool create)
 	return r;
 }
 
-static struct ring_ent *ring_push(struct ring *r, const char *kind, const char *data)
+static struct ring_ent *ring_push(struct ring *r, const char *kind, const char *data,
+				  size_t dlen)
 {
 	struct ring_ent *e;
 	int slot;
@@ -49,10 +49,9 @@ static struct ring_ent *ring_push(struct ring *r, const char *kind, const char *
 	slot = (r->start + r->count) % HTTP_RING_SIZE;
 	e = &r->ents[slot];
 	e->id = r->next_id++;
-	int n = asprintf(&e->msg, "id: %" PRIu64 "\nevent: %s\ndata: %s\n\n", e->id, kind, data);
-	if (n < 0)
-		abort();
-	e->len = (size_t)n;
+	e->msg = xasprintf("id: %" PRIu64 "\nevent: %s\ndata: %.*s\n\n", e->id, kind, (int)dlen,
+			   data);
+	e->len = strlen(e->msg);
 	r->count++;
 	return e;
 }
@@ -93,7 +92,7 @@ static void sse_write(struct sse *s, const char *msg, size_t len)
 		return;
 	b = evbuffer_new();
 	if (!b)
-		abort();
+		xoom("b");
 	evbuffer_add(b, msg, len);
 	evhttp_send_reply_chunk(s->req, b);
 	evbuffer_free(b);
@@ -141,9 +140,7 @@ void start_events(struct http *h, struct evhttp_request *req, int office_id,
 		reply_text(req, 503, "Service Unavailable", "too many event streams");
 		return;
 	}
-	s = calloc(1, sizeof *s);
-	if (!s)
-		abort();
+	s = xcalloc(1, sizeof *s);
 	s->h = h;
 	s->req = req;
 	s->evcon = evcon;
@@ -189,23 +186,15 @@ void start_events(struct http *h, struct evhttp_request *req, int office_id,
 		 engine_office_code(h->engine, office_id), replayed);
 }
 
-void http_emit(struct http *h, int office_id, const json_t *event)
+void http_emit(struct http *h, const struct engine_event *ev)
 {
-	const char *kind;
 	struct ring_ent *e;
-	char *data;
 
-	if (!h)
+	if (!h || !ev->kind || !ev->len)
 		return;
-	kind = json_string_value(json_object_get(event, "event"));
-	data = json_dumps(event, JSON_COMPACT);
-	if (!kind || !data) {
-		free(data);
-		return;
-	}
-	e = ring_push(ring_get(h, office_id, true), kind, data);
-	free(data);
+	/* The line's bytes without its "\n" are the SSE data. */
+	e = ring_push(ring_get(h, ev->office_id, true), ev->kind, ev->line, ev->len - 1);
 	for (struct sse *s = h->sses; s; s = s->next)
-		if (s->office_id == office_id)
+		if (s->office_id == ev->office_id)
 			sse_write(s, e->msg, e->len);
 }

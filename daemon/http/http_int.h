@@ -13,6 +13,9 @@
 #include <event2/http.h>
 
 #include "daemon/http/http.h"
+#include "proto/ops.h"
+
+struct evbuffer;
 
 #define HTTP_MAX_HEADERS_SIZE 8192
 /* Only GETs are served: a body is never needed. */
@@ -83,7 +86,7 @@ struct http {
 	int nsse;
 	struct pending *pendings;
 	struct event *keepalive, *reaper;
-	const struct server *metrics_srv;   /* NULL: no /metrics */
+	struct server *metrics_srv;   /* NULL: no /metrics */
 	/* Ids of a new run start above those of earlier runs (unless they
 	 * averaged over 1000 events a second), so an old Last-Event-ID is
 	 * recognised as not resumable rather than confused with a new one. */
@@ -95,6 +98,9 @@ void peer_of(struct evhttp_request *req, char *out, size_t outsz, bool with_port
 /* Headers every reply carries (content security policy, no sniffing). */
 void common_headers(struct evhttp_request *req);
 void reply_text(struct evhttp_request *req, int code, const char *reason, const char *body);
+
+/* http_metrics.c: the whole exposition for GET /metrics. */
+void http_metrics_render(struct evbuffer *out, struct server *srv, const struct engine *e);
 
 /* http_events.c */
 /* Turns req into an event stream of the office, resuming after last_id

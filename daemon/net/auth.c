@@ -1,7 +1,7 @@
 #include "daemon/net/auth.h"
 #include "daemon/store/pgw.h"
-#include "daemon/net/session.h"
 #include "daemon/util/log.h"
+#include "daemon/util/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +42,7 @@ struct lookup {
 
 struct auth *auth_new(struct pgw *pgw)
 {
-	struct auth *a = calloc(1, sizeof *a);
-	if (!a)
-		abort();
+	struct auth *a = xcalloc(1, sizeof *a);
 	a->pgw = pgw;
 	return a;
 }
@@ -82,9 +80,7 @@ static struct cached *cache_put(struct auth *a, const uint8_t hash[32],
 	if (!c) {
 		if (a->ncache == a->capcache) {
 			a->capcache = a->capcache ? a->capcache * 2 : 16;
-			a->cache = realloc(a->cache, (size_t)a->capcache * sizeof *a->cache);
-			if (!a->cache)
-				abort();
+			a->cache = xrealloc(a->cache, (size_t)a->capcache * sizeof *a->cache);
 		}
 		c = &a->cache[a->ncache++];
 		memset(c, 0, sizeof *c);
@@ -195,14 +191,15 @@ static void on_lookup(void *arg, const struct pgw_result *res)
 	}
 	memset(&id, 0, sizeof id);
 	id.token_id = atoi(PQgetvalue(r, 0, 0));
-	id.role = role_parse(PQgetvalue(r, 0, 1));
+	int role = proto_role_parse(PQgetvalue(r, 0, 1));
+	id.role = role > 0 ? (enum proto_role)role : ROLE_NONE;
 	id.office_id = atoi(PQgetvalue(r, 0, 2));
 	snprintf(id.office, sizeof id.office, "%s", PQgetvalue(r, 0, 3));
 	if (!PQgetisnull(r, 0, 4)) {
 		id.counter_id = atoi(PQgetvalue(r, 0, 4));
 		snprintf(id.counter, sizeof id.counter, "%s", PQgetvalue(r, 0, 5));
 	}
-	if (id.role <= 0) {
+	if (id.role == ROLE_NONE) {
 		l->done(l->ctx, PERR_UNAUTHORIZED, "invalid token", NULL);
 		free(l);
 		return;
@@ -216,13 +213,10 @@ static void on_lookup(void *arg, const struct pgw_result *res)
 void auth_lookup(struct auth *a, const char *token, const char *from, auth_done_fn done,
 		 void *ctx)
 {
-	struct lookup *l = calloc(1, sizeof *l);
+	struct lookup *l = xcalloc(1, sizeof *l);
 	char hex[2 + 64 + 1] = "\\x";
 	static const char digits[] = "0123456789abcdef";
 	struct pgw_job *job;
-
-	if (!l)
-		abort();
 	l->a = a;
 	snprintf(l->from, sizeof l->from, "%s", from ? from : "");
 	l->done = done;

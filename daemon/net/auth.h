@@ -15,7 +15,7 @@ struct auth;
 
 struct auth_identity {
 	int token_id;
-	int role;                 /* enum role */
+	enum proto_role role;
 	int office_id;
 	int counter_id;
 	char office[40];

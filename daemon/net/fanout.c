@@ -3,7 +3,7 @@
  * (see server.h, server_emit). */
 #include "daemon/net/server.h"
 #include "daemon/net/server_int.h"
-#include "proto/proto.h"
+#include "daemon/util/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +35,7 @@ void conn_subscribe(struct conn *c, int office_id)
 		return;
 	if (office_id >= srv->nsubs) {
 		int n = office_id + 64;
-		srv->subs = realloc(srv->subs, (size_t)n * sizeof *srv->subs);
-		if (!srv->subs)
-			abort();
+		srv->subs = xrealloc(srv->subs, (size_t)n * sizeof *srv->subs);
 		memset(srv->subs + srv->nsubs, 0, (size_t)(n - srv->nsubs) * sizeof *srv->subs);
 		srv->nsubs = n;
 	}
@@ -76,15 +74,12 @@ void server_emit_flush(struct server *srv)
 	srv->gathered_office = 0;
 	if (!len)
 		return;
-	if (office_id > 0 && office_id < srv->nsubs && srv->subs[office_id].head &&
-	    (sl = calloc(1, sizeof *sl)) && !(sl->data = malloc(len))) {
-		free(sl);
-		sl = NULL;
-	}
-	if (!sl) {
+	if (office_id <= 0 || office_id >= srv->nsubs || !srv->subs[office_id].head) {
 		evbuffer_drain(srv->gathered, len);
 		return;
 	}
+	sl = xcalloc(1, sizeof *sl);
+	sl->data = xmalloc(len);
 	evbuffer_remove(srv->gathered, sl->data, len);
 	sl->len = len;
 	sl->refs = 1;
@@ -106,22 +101,14 @@ void server_emit_flush(struct server *srv)
 	shared_unref(NULL, 0, sl);
 }
 
-void server_emit(void *arg, int office_id, json_t *event)
+void server_emit(struct server *srv, int office_id, const char *line, size_t len)
 {
-	struct server *srv = arg;
-	char *line;
-	size_t len;
-
 	if (office_id <= 0 || office_id >= srv->nsubs || !srv->subs[office_id].head)
 		return;
 	if (srv->gathered_office && srv->gathered_office != office_id)
 		server_emit_flush(srv);
 	if (!srv->gathered && !(srv->gathered = evbuffer_new()))
-		return;
-	line = proto_encode_event(event, &len);
-	if (!line)
-		return;
+		xoom("evbuffer_new");
 	evbuffer_add(srv->gathered, line, len);
-	free(line);
 	srv->gathered_office = office_id;
 }

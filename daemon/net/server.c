@@ -2,6 +2,7 @@
 #include "daemon/net/server_int.h"
 #include "daemon/util/log.h"
 #include "daemon/util/pool.h"
+#include "daemon/util/xalloc.h"
 #include "proto/proto.h"
 
 #include <errno.h>
@@ -41,7 +42,7 @@ void server_limits_default(struct server_limits *l)
 	l->rate_limit = 2000;
 }
 
-struct session *conn_session(struct conn *c) { return &c->session; }
+void *conn_state(const struct conn *c) { return c->state; }
 const char *conn_peer(const struct conn *c) { return c->peer; }
 const char *conn_peer_host(const struct conn *c) { return c->host; }
 
@@ -67,26 +68,16 @@ bool conn_rate_take(struct conn *c)
 	return true;
 }
 
-void server_count_roles(const struct server *srv, int counts[5])
+void server_each_conn(struct server *srv, void (*fn)(void *arg, struct conn *c), void *arg)
 {
-	for (const struct conn *c = srv->conns; c; c = c->next)
-		counts[c->session.authed && (unsigned)c->session.role < 5 ? c->session.role : 0]++;
-}
-
-int server_close_token(struct server *srv, int token_id)
-{
-	int n = 0;
 	struct conn *c, *next;
 
 	for (c = srv->conns; c; c = next) {
 		next = c->next;
-		if (c->session.authed && c->session.token_id == token_id) {
-			conn_close(c, "token revoked");
-			n++;
-		}
+		fn(arg, c);
 	}
-	return n;
 }
+
 uint64_t conn_id(const struct conn *c) { return c->id; }
 bool conn_is_closed(const struct conn *c) { return c->closed; }
 struct conn *slot_conn(struct slot *s) { return s->conn; }
@@ -103,6 +94,8 @@ static void conn_unref(struct conn *c)
 		free(s->line);
 		pool_put(&slot_pool, s);
 	}
+	if (c->state)
+		c->srv->handler.free(c->state);
 	free(c);
 }
 
@@ -223,14 +216,14 @@ void slot_complete(struct slot *s, char *line, size_t len, bool close_after)
 	conn_unref(c);
 }
 
-/* Hands every complete line in the input to the session. */
+/* Hands every complete line in the input to the handler. */
 static void read_more(struct conn *c)
 {
 	struct server *srv = c->srv;
 	struct evbuffer *in;
 
-	c->refs++;   /* the session may close c under us */
-	while (!c->closed && !c->draining && !c->session.hello_pending && !c->session.said_bye) {
+	c->refs++;   /* the handler may close c under us */
+	while (!c->closed && !c->draining && srv->handler.ready(c->state)) {
 		struct evbuffer_ptr start, eol;
 		size_t avail, len;
 		const char *line;
@@ -249,7 +242,7 @@ static void read_more(struct conn *c)
 		if (c->scanned >= avail || eol.pos < 0) {
 			c->scanned = avail;
 			if (avail > srv->lim.max_line + 1)   /* +1: a '\r' may come before '\n' */
-				session_too_large(c, srv->lim.max_line);
+				srv->handler.too_large(srv->handler.arg, c, srv->lim.max_line);
 			break;
 		}
 		len = (size_t)eol.pos;
@@ -258,10 +251,10 @@ static void read_more(struct conn *c)
 		if (len && line[len - 1] == '\r')
 			len--;
 		if (len > srv->lim.max_line) {
-			session_too_large(c, srv->lim.max_line);
+			srv->handler.too_large(srv->handler.arg, c, srv->lim.max_line);
 			break;
 		}
-		session_on_line(srv->sctx, c, line, len);
+		srv->handler.line(srv->handler.arg, c, line, len);
 		if (!c->closed)
 			evbuffer_drain(bufferevent_get_input(c->bev), (size_t)eol.pos + 1);
 	}
@@ -348,14 +341,11 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	c = calloc(1, sizeof *c);
-	if (!c) {
-		evutil_closesocket(fd);
-		return;
-	}
+	c = xcalloc(1, sizeof *c);
 	c->srv = srv;
 	c->id = ++srv->next_id;
 	c->refs = 1;
+	c->state = srv->handler.open(srv->handler.arg, c);
 	format_peer(sa, c);
 	event_base_gettimeofday_cached(srv->base, &c->budget_at);
 	c->budget = 2.0 * srv->lim.rate_limit;
@@ -373,6 +363,7 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	}
 	if (!c->bev) {
 		evutil_closesocket(fd);
+		srv->handler.free(c->state);
 		free(c);
 		return;
 	}
@@ -417,15 +408,12 @@ static void accept_error_cb(struct evconnlistener *evl, void *arg)
 	}
 }
 
-struct server *server_new(struct event_base *base, struct session_ctx *sctx,
+struct server *server_new(struct event_base *base, const struct server_handler *handler,
 			  const struct server_limits *limits)
 {
-	struct server *srv = calloc(1, sizeof *srv);
-
-	if (!srv)
-		abort();
+	struct server *srv = xcalloc(1, sizeof *srv);
 	srv->base = base;
-	srv->sctx = sctx;
+	srv->handler = *handler;
 	srv->lim = *limits;
 	srv->accept_retry = evtimer_new(base, accept_retry_cb, srv);
 	return srv;
@@ -474,10 +462,7 @@ static int parse_addr(const char *addrport, struct sockaddr_storage *ss, int *ss
 static int add_listener(struct server *srv, struct evconnlistener *evl, const char *name,
 			bool tls)
 {
-	struct listener *l = calloc(1, sizeof *l);
-
-	if (!l)
-		abort();
+	struct listener *l = xcalloc(1, sizeof *l);
 	l->l = evl;
 	l->srv = srv;
 	l->tls = tls;

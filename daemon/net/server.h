@@ -2,7 +2,7 @@
  * server: listeners and client connections (libevent bufferevents).
  * Owns sockets, input framing, per-connection reply ordering, output
  * limits and the subscriber lists that events fan out to. Holds no
- * queue logic: each line goes to session_on_line().
+ * queue logic and knows no protocol: each line goes to the handler.
  */
 #ifndef KOLAPP_SERVER_H
 #define KOLAPP_SERVER_H
@@ -11,13 +11,28 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <event2/event.h>
-#include <jansson.h>
-
-#include "daemon/net/session.h"
 
 struct server;
 struct conn;
 struct slot;
+
+/*
+ * What the server hands a connection's lines to. The server is only the
+ * transport: the per-connection state is the handler's, made by open()
+ * and freed by free() when the connection record goes (after its last
+ * reply slot, so a late answer never finds it gone).
+ */
+struct server_handler {
+	void *arg;
+	void *(*open)(void *arg, struct conn *c);
+	/* Whether the next line may be handled now (not while an earlier
+	 * one decides who the client is, nor after it said goodbye). */
+	bool (*ready)(void *state);
+	void (*line)(void *arg, struct conn *c, const char *line, size_t len);
+	/* A line over the limit; the handler answers and closes. */
+	void (*too_large)(void *arg, struct conn *c, size_t max_line);
+	void (*free)(void *state);
+};
 
 struct server_limits {
 	size_t max_line;          /* bytes in one request line */
@@ -31,7 +46,8 @@ struct server_limits {
 
 void server_limits_default(struct server_limits *l);
 
-struct server *server_new(struct event_base *base, struct session_ctx *sctx,
+/* handler is copied. */
+struct server *server_new(struct event_base *base, const struct server_handler *handler,
 			  const struct server_limits *limits);
 /* Binds "ADDR:PORT" or "[V6ADDR]:PORT"; logs and returns -1 on failure. */
 int server_listen(struct server *srv, const char *addrport);
@@ -53,20 +69,18 @@ void server_stop_listening(struct server *srv);
 void server_close_all(struct server *srv);
 void server_free(struct server *srv);
 int server_connection_count(const struct server *srv);
-/* Counts open connections by role (index enum role; 0: no hello yet). */
-void server_count_roles(const struct server *srv, int counts[5]);
-/* Closes every connection that said hello with this token; returns how many. */
-int server_close_token(struct server *srv, int token_id);
+/* Calls fn for every open connection; fn may close the one it is given. */
+void server_each_conn(struct server *srv, void (*fn)(void *arg, struct conn *c), void *arg);
 
-/* Engine emit hook: encodes the event once and gathers it for the
- * subscribers of the office; server_emit_flush() writes what was gathered
- * to each of them in one piece (an event for another office flushes
- * first). */
-void server_emit(void *srv, int office_id, json_t *event);
+/* Gathers one encoded event line for the subscribers of the office;
+ * server_emit_flush() writes what was gathered to each of them in one
+ * piece (an event for another office flushes first). */
+void server_emit(struct server *srv, int office_id, const char *line, size_t len);
 void server_emit_flush(struct server *srv);
 
-/* ---- used by session.c ---- */
-struct session *conn_session(struct conn *c);
+/* ---- for the handler (session.c) ---- */
+/* The handler's state of this connection. */
+void *conn_state(const struct conn *c);
 const char *conn_peer(const struct conn *c);
 /* The peer's address without the port (for per-address limits). */
 const char *conn_peer_host(const struct conn *c);
@@ -85,7 +99,7 @@ struct conn *slot_conn(struct slot *s);
 void conn_subscribe(struct conn *c, int office_id);
 /* After a successful hello: the idle timeout replaces the hello timeout. */
 void conn_set_authenticated(struct conn *c);
-/* Goes on reading requests after session.hello_pending is cleared. */
+/* Goes on reading requests once the handler is ready again. */
 void conn_resume(struct conn *c);
 /* Closes the connection at once (idempotent); reason goes to the log. */
 void conn_close(struct conn *c, const char *reason);

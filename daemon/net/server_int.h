@@ -14,7 +14,6 @@
 #include <openssl/ssl.h>
 
 #include "daemon/net/server.h"
-#include "daemon/net/session.h"
 
 struct conn {
 	struct server *srv;
@@ -22,7 +21,7 @@ struct conn {
 	struct bufferevent *bev;
 	char peer[64];
 	char host[64];
-	struct session session;
+	void *state;               /* the handler's */
 	double budget;             /* token bucket for the request rate limit */
 	struct timeval budget_at;
 	struct slot *head, *tail;
@@ -53,7 +52,7 @@ struct sublist {
 
 struct server {
 	struct event_base *base;
-	struct session_ctx *sctx;
+	struct server_handler handler;
 	struct server_limits lim;
 	struct listener *listeners;
 	struct conn *conns;

@@ -5,6 +5,7 @@
 #include "daemon/util/log.h"
 #include "daemon/util/metrics.h"
 #include "daemon/util/pool.h"
+#include "daemon/util/xalloc.h"
 #include "proto/proto.h"
 
 #include <stdlib.h>
@@ -13,38 +14,20 @@
 
 #include "build_config.h"
 
-static const char *const role_names[] = { "none", "kiosk", "counter", "display", "admin" };
+/* One per connection, made when it opens and freed with it. */
+struct session {
+	bool hello_pending;        /* later lines wait: they depend on the identity */
+	bool said_bye;             /* nothing after bye is read */
+	bool authed;
+	int token_id;
+	enum proto_role role;
+	int office_id;
+	int counter_id;
+	char office[40];
+	char counter[40];
+};
 
-const char *role_name(enum role r)
-{
-	return (unsigned)r < 5 ? role_names[r] : "none";
-}
-
-int role_parse(const char *s)
-{
-	for (int i = 1; i < 5; i++)
-		if (!strcmp(s, role_names[i]))
-			return i;
-	return -1;
-}
-
-/* The contract's role table. */
-static bool role_may(enum role r, enum proto_op op)
-{
-	switch (r) {
-	case ROLE_ADMIN:
-		return true;
-	case ROLE_KIOSK:
-		return op == OP_ISSUE || op == OP_CANCEL || op == OP_TICKET || op == OP_STATUS;
-	case ROLE_COUNTER:
-		return proto_op_is_counter_op(op) || op == OP_TICKET || op == OP_STATUS ||
-		       op == OP_SUBSCRIBE;
-	case ROLE_DISPLAY:
-		return op == OP_STATUS || op == OP_TICKET || op == OP_SUBSCRIBE;
-	default:
-		return false;
-	}
-}
+static struct pool session_pool = POOL_INIT(struct session, 4096);
 
 /* A request waiting for its answer: the slot keeps the reply order. */
 struct pending {
@@ -56,15 +39,13 @@ struct pending {
 
 static struct pool pending_pool = POOL_INIT(struct pending, 4096);
 
-/* The op of the line being handled, for metrics (-1: not decoded). */
-static int current_op = -1;
-
-static struct pending *pending_new(struct conn *c, const json_t *id)
+/* op: for metrics; -1 when the line was not decoded. */
+static struct pending *pending_new(struct conn *c, const json_t *id, int op)
 {
 	struct pending *p = pool_get(&pending_pool);
 	p->slot = conn_slot_new(c);
 	p->id = id ? json_deep_copy(id) : NULL;
-	p->op = current_op;
+	p->op = op;
 	return p;
 }
 
@@ -86,19 +67,19 @@ static void engine_answer(void *ctx, enum proto_err err, const char *message, js
 	pending_answer(ctx, err, message, result);
 }
 
-static void answer_now(struct conn *c, const json_t *id, enum proto_err err,
+static void answer_now(struct conn *c, const json_t *id, int op, enum proto_err err,
 		       const char *message, json_t *result, bool close_after)
 {
-	struct pending *p = pending_new(c, id);
+	struct pending *p = pending_new(c, id, op);
 	p->close_after = close_after;
 	pending_answer(p, err, message, result);
 }
 
-void session_too_large(struct conn *c, size_t max_line)
+static void session_too_large(void *arg, struct conn *c, size_t max_line)
 {
 	char msg[96];
 	snprintf(msg, sizeof msg, "request line longer than %zu bytes", max_line);
-	answer_now(c, NULL, PERR_TOO_LARGE, msg, NULL, true);
+	answer_now(c, NULL, -1, PERR_TOO_LARGE, msg, NULL, true);
 }
 
 struct hello_wait {
@@ -111,7 +92,7 @@ static void hello_done(void *ctx, enum proto_err err, const char *message,
 		       const struct auth_identity *id)
 {
 	struct hello_wait *hw = ctx;
-	struct session *s = conn_session(hw->c);
+	struct session *s = conn_state(hw->c);
 
 	s->hello_pending = false;
 	if (err != PROTO_OK) {
@@ -134,111 +115,90 @@ static void hello_done(void *ctx, enum proto_err err, const char *message,
 		conn_set_authenticated(hw->c);
 		s->authed = true;
 		s->token_id = id->token_id;
-		s->role = (enum role)id->role;
+		s->role = id->role;
 		s->office_id = id->office_id;
 		s->counter_id = id->counter_id;
 		snprintf(s->office, sizeof s->office, "%s", id->office);
 		snprintf(s->counter, sizeof s->counter, "%s", id->counter);
 		log_info("C-%llu %s: hello as %s of office %s%s%s",
-			 (unsigned long long)conn_id(hw->c), conn_peer(hw->c), role_name(s->role),
+			 (unsigned long long)conn_id(hw->c), conn_peer(hw->c), proto_role_name(s->role),
 			 s->office, s->counter_id ? ", counter " : "", s->counter_id ? s->counter : "");
 	}
 	/* Lines that came after hello run now, answered after it in order. */
 	conn_resume(hw->c);
 	pending_answer(hw->p, PROTO_OK, NULL,
 		       json_pack("{s:i, s:s, s:s, s:s, s:o}", "protocol", PROTO_VERSION,
-				 "server", "kolappd/" PACKAGE_VERSION, "role", role_name((enum role)id->role),
+				 "server", "kolappd/" PACKAGE_VERSION, "role", proto_role_name(id->role),
 				 "office", id->office,
 				 "counter", id->counter_id ? json_string(id->counter) : json_null()));
 	free(hw);
 }
 
-static void handle(struct session_ctx *ctx, struct conn *c, struct proto_request *req)
-{
-	struct session *s = conn_session(c);
-	struct proto_error err;
-	struct engine_req er;
+/* What an op acts on once the session's checks have passed. */
+struct target {
 	int office_id;
+};
 
-	switch (req->op) {
-	case OP_PING:
-		answer_now(c, req->id, PROTO_OK, NULL, NULL, false);
-		return;
-	case OP_BYE:
-		s->said_bye = true;
-		answer_now(c, req->id, PROTO_OK, NULL, NULL, true);
-		return;
-	case OP_HELLO: {
-		if (proto_check_args(req, &err) < 0) {
-			answer_now(c, req->id, err.code, err.message, NULL, false);
-			return;
-		}
-		if (auth_is_blocked(ctx->auth, conn_peer_host(c), time(NULL))) {
-			answer_now(c, req->id, PERR_RATE_LIMITED,
-				   "too many failed hellos from this address: try again later",
-				   NULL, false);
-			return;
-		}
-		struct hello_wait *hw = calloc(1, sizeof *hw);
-		if (!hw)
-			abort();
-		hw->c = c;
-		hw->auth = ctx->auth;
-		hw->p = pending_new(c, req->id);
-		s->hello_pending = true;
-		auth_lookup(ctx->auth, req->token, conn_peer_host(c), hello_done, hw);
-		return;
-	}
-	default:
-		break;
-	}
-	if (!s->authed) {
-		answer_now(c, req->id, PERR_UNAUTHORIZED, "say hello with a token first", NULL, false);
+typedef void (*session_op_fn)(struct session_ctx *ctx, struct conn *c,
+			      const struct proto_request *req, const struct target *tg);
+
+static void session_op_ping(struct session_ctx *ctx, struct conn *c,
+			    const struct proto_request *req, const struct target *tg)
+{
+	answer_now(c, req->id, OP_PING, PROTO_OK, NULL, NULL, false);
+}
+
+static void session_op_bye(struct session_ctx *ctx, struct conn *c,
+			   const struct proto_request *req, const struct target *tg)
+{
+	struct session *s = conn_state(c);
+
+	s->said_bye = true;
+	answer_now(c, req->id, OP_BYE, PROTO_OK, NULL, NULL, true);
+}
+
+static void session_op_hello(struct session_ctx *ctx, struct conn *c,
+			     const struct proto_request *req, const struct target *tg)
+{
+	struct session *s = conn_state(c);
+	struct hello_wait *hw;
+
+	if (auth_is_blocked(ctx->auth, conn_peer_host(c), time(NULL))) {
+		answer_now(c, req->id, OP_HELLO, PERR_RATE_LIMITED,
+			   "too many failed hellos from this address: try again later", NULL,
+			   false);
 		return;
 	}
-	if (!role_may(s->role, req->op)) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "a %s token may not %s", role_name(s->role),
-			 proto_op_name(req->op));
-		answer_now(c, req->id, PERR_FORBIDDEN, msg, NULL, false);
+	hw = xcalloc(1, sizeof *hw);
+	hw->c = c;
+	hw->auth = ctx->auth;
+	hw->p = pending_new(c, req->id, OP_HELLO);
+	s->hello_pending = true;
+	auth_lookup(ctx->auth, req->token, conn_peer_host(c), hello_done, hw);
+}
+
+static void session_op_subscribe(struct session_ctx *ctx, struct conn *c,
+				 const struct proto_request *req, const struct target *tg)
+{
+	if (!engine_office_code(ctx->engine, tg->office_id)) {
+		answer_now(c, req->id, OP_SUBSCRIBE, PERR_NOT_FOUND, "no such office", NULL,
+			   false);
 		return;
 	}
-	if (s->role != ROLE_ADMIN && req->office && strcmp(req->office, s->office)) {
-		answer_now(c, req->id, PERR_FORBIDDEN, "this token is for another office", NULL, false);
-		return;
-	}
-	if (s->role == ROLE_COUNTER && req->counter && strcmp(req->counter, s->counter)) {
-		answer_now(c, req->id, PERR_FORBIDDEN, "this token is for another counter", NULL, false);
-		return;
-	}
-	if (proto_check_args(req, &err) < 0) {
-		answer_now(c, req->id, err.code, err.message, NULL, false);
-		return;
-	}
-	if (s->role == ROLE_ADMIN && proto_op_is_counter_op(req->op) && !req->counter) {
-		answer_now(c, req->id, PERR_BAD_REQUEST, "missing field: counter", NULL, false);
-		return;
-	}
-	office_id = s->office_id;
-	if (s->role == ROLE_ADMIN && req->office) {
-		office_id = engine_office_id(ctx->engine, req->office);
-		if (!office_id) {
-			answer_now(c, req->id, PERR_NOT_FOUND, "no such office", NULL, false);
-			return;
-		}
-	}
-	if (req->op == OP_SUBSCRIBE) {
-		if (!engine_office_code(ctx->engine, office_id)) {
-			answer_now(c, req->id, PERR_NOT_FOUND, "no such office", NULL, false);
-			return;
-		}
-		conn_subscribe(c, office_id);
-		answer_now(c, req->id, PROTO_OK, NULL, NULL, false);
-		return;
-	}
+	conn_subscribe(c, tg->office_id);
+	answer_now(c, req->id, OP_SUBSCRIBE, PROTO_OK, NULL, NULL, false);
+}
+
+/* Every op the engine answers. */
+static void session_to_engine(struct session_ctx *ctx, struct conn *c,
+			      const struct proto_request *req, const struct target *tg)
+{
+	struct session *s = conn_state(c);
+	struct engine_req er;
+
 	if (req->op == OP_STATUS) {
 		size_t mlen, len;
-		const char *members = engine_status_encoded(ctx->engine, office_id, &mlen);
+		const char *members = engine_status_encoded(ctx->engine, tg->office_id, &mlen);
 
 		if (members) {
 			/* Answered from the office's encoded status: no tree to
@@ -253,7 +213,7 @@ static void handle(struct session_ctx *ctx, struct conn *c, struct proto_request
 	}
 	memset(&er, 0, sizeof er);
 	er.op = req->op;
-	er.office_id = office_id;
+	er.office_id = tg->office_id;
 	if (s->role == ROLE_COUNTER)
 		er.counter_id = s->counter_id;
 	else
@@ -261,20 +221,146 @@ static void handle(struct session_ctx *ctx, struct conn *c, struct proto_request
 	er.queue = req->queue;
 	er.ticket = req->ticket;
 	er.key = req->key;
-	engine_submit(ctx->engine, &er, engine_answer, pending_new(c, req->id));
+	engine_submit(ctx->engine, &er, engine_answer, pending_new(c, req->id, req->op));
 }
 
-void session_on_line(struct session_ctx *ctx, struct conn *c, const char *line, size_t len)
+/* One handler per op, from the op table's rows: an op without one does
+ * not build. */
+#define SESSION_HANDLER(E, n, h, r, req, opt, ctr, w) SESSION_HANDLER_##h(E, n)
+#define SESSION_HANDLER_SESSION(E, n) [OP_##E] = session_op_##n,
+#define SESSION_HANDLER_ENGINE(E, n) [OP_##E] = session_to_engine,
+static const session_op_fn session_ops[OP__COUNT] = { PROTO_OPS(SESSION_HANDLER) };
+#undef SESSION_HANDLER
+
+/* The checks every op goes through, in the contract's order: unauthorized,
+ * forbidden, bad argument, then not_found for the office. */
+static void handle(struct session_ctx *ctx, struct conn *c, const struct proto_request *req)
+{
+	struct session *s = conn_state(c);
+	enum proto_role role = s->authed ? s->role : ROLE_NONE;
+	struct proto_error err;
+	struct target tg = { .office_id = s->office_id };
+	int op = (int)req->op;
+
+	if (!proto_role_may(role, req->op)) {
+		if (!s->authed)
+			answer_now(c, req->id, op, PERR_UNAUTHORIZED, "say hello with a token first",
+				   NULL, false);
+		else {
+			char msg[96];
+			snprintf(msg, sizeof msg, "a %s token may not %s", proto_role_name(role),
+				 proto_op_name(req->op));
+			answer_now(c, req->id, op, PERR_FORBIDDEN, msg, NULL, false);
+		}
+		return;
+	}
+	if (proto_op_uses(req->op, ARG_OFFICE) && role != ROLE_ADMIN && req->office &&
+	    strcmp(req->office, s->office)) {
+		answer_now(c, req->id, op, PERR_FORBIDDEN, "this token is for another office", NULL,
+			   false);
+		return;
+	}
+	if (proto_op_uses(req->op, ARG_COUNTER) && role == ROLE_COUNTER && req->counter &&
+	    strcmp(req->counter, s->counter)) {
+		answer_now(c, req->id, op, PERR_FORBIDDEN, "this token is for another counter", NULL,
+			   false);
+		return;
+	}
+	if (proto_check_args(req, &err) < 0) {
+		answer_now(c, req->id, op, err.code, err.message, NULL, false);
+		return;
+	}
+	if (role == ROLE_ADMIN && proto_op_is_counter_op(req->op) && !req->counter) {
+		answer_now(c, req->id, op, PERR_BAD_REQUEST, "missing field: counter", NULL, false);
+		return;
+	}
+	if (role == ROLE_ADMIN && req->office && proto_op_uses(req->op, ARG_OFFICE)) {
+		tg.office_id = engine_office_id(ctx->engine, req->office);
+		if (!tg.office_id) {
+			answer_now(c, req->id, op, PERR_NOT_FOUND, "no such office", NULL, false);
+			return;
+		}
+	}
+	session_ops[req->op](ctx, c, req, &tg);
+}
+
+static void session_line(void *arg, struct conn *c, const char *line, size_t len)
 {
 	struct proto_request req;
 	struct proto_error err;
 
-	current_op = -1;
 	if (proto_decode(line, len, &req, &err) < 0)
-		answer_now(c, req.id, err.code, err.message, NULL, false);
-	else if ((current_op = (int)req.op), !conn_rate_take(c))
-		answer_now(c, req.id, PERR_RATE_LIMITED, "too many requests: slow down", NULL, false);
+		answer_now(c, req.id, -1, err.code, err.message, NULL, false);
+	else if (!conn_rate_take(c))
+		answer_now(c, req.id, (int)req.op, PERR_RATE_LIMITED, "too many requests: slow down",
+			   NULL, false);
 	else
-		handle(ctx, c, &req);
+		handle(arg, c, &req);
 	proto_request_clear(&req);
+}
+
+static void *session_open(void *arg, struct conn *c)
+{
+	return pool_get(&session_pool);
+}
+
+static bool session_ready(void *state)
+{
+	const struct session *s = state;
+
+	return !s->hello_pending && !s->said_bye;
+}
+
+static void session_free(void *state)
+{
+	pool_put(&session_pool, state);
+}
+
+void session_handler(struct session_ctx *ctx, struct server_handler *out)
+{
+	*out = (struct server_handler){
+		.arg = ctx,
+		.open = session_open,
+		.ready = session_ready,
+		.line = session_line,
+		.too_large = session_too_large,
+		.free = session_free,
+	};
+}
+
+static void count_one(void *arg, struct conn *c)
+{
+	const struct session *s = conn_state(c);
+	int *counts = arg;
+
+	counts[s->authed ? s->role : ROLE_NONE]++;
+}
+
+void session_count_roles(struct server *srv, int counts[ROLE__COUNT])
+{
+	server_each_conn(srv, count_one, counts);
+}
+
+struct token_close {
+	int token_id;
+	int n;
+};
+
+static void close_if_token(void *arg, struct conn *c)
+{
+	const struct session *s = conn_state(c);
+	struct token_close *tc = arg;
+
+	if (s->authed && s->token_id == tc->token_id) {
+		conn_close(c, "token revoked");
+		tc->n++;
+	}
+}
+
+int session_close_token(struct server *srv, int token_id)
+{
+	struct token_close tc = { token_id, 0 };
+
+	server_each_conn(srv, close_if_token, &tc);
+	return tc.n;
 }

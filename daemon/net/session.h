@@ -1,8 +1,10 @@
 /*
  * session: what one client connection may do. Owns the per-connection
  * identity (role, office, counter) and turns each request line into a
- * reply: decoding, hello, the role table of the contract, then the
- * engine. The contract's error precedence is decided here.
+ * reply: decoding, hello, the role rules of the op table (proto/ops.h),
+ * then the engine. The contract's error precedence is decided here.
+ * The server is its transport: it hands lines over through the
+ * server_handler that session_handler() fills.
  */
 #ifndef KOLAPP_SESSION_H
 #define KOLAPP_SESSION_H
@@ -10,35 +12,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "proto/ops.h"
+
 struct conn;
 struct engine;
 struct auth;
-
-enum role { ROLE_NONE = 0, ROLE_KIOSK, ROLE_COUNTER, ROLE_DISPLAY, ROLE_ADMIN };
-
-const char *role_name(enum role r);
-int role_parse(const char *s);
-
-struct session {
-	bool hello_pending;        /* later lines wait: they depend on the identity */
-	bool said_bye;             /* nothing after bye is read */
-	bool authed;
-	int token_id;
-	enum role role;
-	int office_id;
-	int counter_id;
-	char office[40];
-	char counter[40];
-};
+struct server;
+struct server_handler;
 
 struct session_ctx {
 	struct engine *engine;
 	struct auth *auth;
 };
 
-/* Handles one request line (without its terminator). */
-void session_on_line(struct session_ctx *ctx, struct conn *c, const char *line, size_t len);
-/* Answers a line over the limit with too_large and closes. */
-void session_too_large(struct conn *c, size_t max_line);
+/* The handler the server calls for each connection (ctx must outlive
+ * the server). */
+void session_handler(struct session_ctx *ctx, struct server_handler *out);
+
+/* Counts open connections by role (ROLE_NONE: no hello yet). */
+void session_count_roles(struct server *srv, int counts[ROLE__COUNT]);
+/* Closes every connection that said hello with this token; returns how many. */
+int session_close_token(struct server *srv, int token_id);
 
 #endif

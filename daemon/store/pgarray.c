@@ -1,4 +1,5 @@
 #include "daemon/store/pgarray.h"
+#include "daemon/util/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,7 @@ static void sb_put(struct strbuf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		b->cap = (b->len + n + 1) * 2;
-		b->s = realloc(b->s, b->cap);
-		if (!b->s)
-			abort();
+		b->s = xrealloc(b->s, b->cap);
 	}
 	memcpy(b->s + b->len, s, n);
 	b->len += n;

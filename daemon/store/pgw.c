@@ -3,6 +3,7 @@
 #include "daemon/store/pgarray.h"
 #include "daemon/util/log.h"
 #include "daemon/util/metrics.h"
+#include "daemon/util/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -195,8 +196,8 @@ static bool send_many(struct pgw *pgw, struct pgw_job *job, int first, int run)
 {
 	const struct pgw_cmd *cmd = &job->cmds[first];
 	const struct pgw_stmt *st = find_stmt(pgw, cmd->stmt);
-	char **arrays = pgw_xcalloc((size_t)cmd->nparams, sizeof *arrays);
-	const char **column = pgw_xcalloc((size_t)run, sizeof *column);
+	char **arrays = xcalloc((size_t)cmd->nparams, sizeof *arrays);
+	const char **column = xcalloc((size_t)run, sizeof *column);
 	bool ok;
 
 	for (int p = 0; p < cmd->nparams; p++) {
@@ -218,7 +219,7 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 	PGconn *c = pgw->conn;
 	bool ok = true;
 
-	job->results = pgw_xcalloc((size_t)job->ncmds, sizeof *job->results);
+	job->results = xcalloc((size_t)job->ncmds, sizeof *job->results);
 	clock_gettime(CLOCK_MONOTONIC, &job->sent_at);
 	/* No BEGIN/COMMIT: everything up to a pipeline's Sync is one implicit
 	 * transaction, committed at the Sync and rolled back at it on any
@@ -236,7 +237,7 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 		ok = PQsendQueryPrepared(c, "d_batch_mark", 2, v, NULL, NULL, 0);
 		pgw->last_write = job;
 	}
-	job->query_cmd = pgw_xcalloc((size_t)job->ncmds, sizeof *job->query_cmd);
+	job->query_cmd = xcalloc((size_t)job->ncmds, sizeof *job->query_cmd);
 	for (int i = 0; ok && i < job->ncmds; i++) {
 		struct pgw_cmd *cmd = &job->cmds[i];
 		int run;
@@ -458,7 +459,7 @@ static void read_results(struct pgw *pgw)
 		    st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
 			if (!job->failed && st != PGRES_PIPELINE_ABORTED) {
 				const char *m = PQresultErrorMessage(r);
-				job->error = pgw_xstrdup(m && *m ? m : "query failed");
+				job->error = xstrdup(m && *m ? m : "query failed");
 				job->error[strcspn(job->error, "\n")] = '\0';
 			}
 			job->failed = true;
@@ -618,10 +619,10 @@ struct pgw *pgw_new(struct event_base *base, const char *conninfo,
 		    const struct pgw_stmt *stmts, int nstmts,
 		    pgw_state_fn on_state, void *state_arg)
 {
-	struct pgw *pgw = pgw_xcalloc(1, sizeof *pgw);
+	struct pgw *pgw = xcalloc(1, sizeof *pgw);
 
 	pgw->base = base;
-	pgw->conninfo = pgw_xstrdup(conninfo);
+	pgw->conninfo = xstrdup(conninfo);
 	pgw->stmts = stmts;
 	pgw->nstmts = nstmts;
 	pgw->on_state = on_state;

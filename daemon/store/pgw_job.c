@@ -1,28 +1,13 @@
 /* Building, finishing and freeing pgw jobs (see pgw_job.h). */
 #include "daemon/store/pgw_job.h"
+#include "daemon/util/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void *pgw_xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n ? n : 1, sz);
-	if (!p)
-		abort();  /* out of memory: no sane way to keep the promise */
-	return p;
-}
-
-char *pgw_xstrdup(const char *s)
-{
-	char *p = strdup(s);
-	if (!p)
-		abort();
-	return p;
-}
-
 struct pgw_job *pgw_job_new(bool transaction)
 {
-	struct pgw_job *job = pgw_xcalloc(1, sizeof *job);
+	struct pgw_job *job = xcalloc(1, sizeof *job);
 	job->transaction = transaction;
 	return job;
 }
@@ -40,9 +25,7 @@ void pgw_job_add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *st
 
 	if (job->ncmds == job->cap) {
 		job->cap = job->cap ? job->cap * 2 : 8;
-		job->cmds = realloc(job->cmds, (size_t)job->cap * sizeof *job->cmds);
-		if (!job->cmds)
-			abort();
+		job->cmds = xrealloc(job->cmds, (size_t)job->cap * sizeof *job->cmds);
 	}
 	c = &job->cmds[job->ncmds++];
 	c->kind = kind;
@@ -60,7 +43,7 @@ void pgw_job_add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *st
 			lens[i] = values[i] ? strlen(values[i]) + 1 : 0;
 			size += lens[i];
 		}
-		c->values = pgw_xcalloc(1, size + slen);
+		c->values = xcalloc(1, size + slen);
 		p = (char *)(c->values + nparams);
 		for (int i = 0; i < nparams; i++) {
 			if (!values[i])
@@ -78,9 +61,7 @@ void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg)
 {
 	if (job->ncbs == job->cbcap) {
 		job->cbcap = job->cbcap ? job->cbcap * 2 : 4;
-		job->cbs = realloc(job->cbs, (size_t)job->cbcap * sizeof *job->cbs);
-		if (!job->cbs)
-			abort();
+		job->cbs = xrealloc(job->cbs, (size_t)job->cbcap * sizeof *job->cbs);
 	}
 	job->cbs[job->ncbs++] = (struct pgw_cb){ fn, arg };
 }

@@ -52,10 +52,6 @@ struct pgw_job {
 	struct pgw_job *resolves;  /* internal: the in-doubt job this one asks about */
 };
 
-/* calloc and strdup that abort when memory runs out: a promise to a
- * client cannot be kept half way. */
-void *pgw_xcalloc(size_t n, size_t sz);
-char *pgw_xstrdup(const char *s);
 /* Appends a command; its values, their strings and stmt are copied into
  * one allocation. */
 void pgw_job_add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *stmt,

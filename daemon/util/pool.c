@@ -1,4 +1,5 @@
 #include "daemon/util/pool.h"
+#include "daemon/util/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,7 @@ void *pool_get(struct pool *p)
 	}
 #endif
 	/* A record must hold the list's link when free. */
-	obj = calloc(1, p->size > sizeof(void *) ? p->size : sizeof(void *));
-	if (!obj)
-		abort();
+	obj = xcalloc(1, p->size > sizeof(void *) ? p->size : sizeof(void *));
 	return obj;
 }
 

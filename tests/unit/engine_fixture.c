@@ -22,10 +22,21 @@ static int64_t test_clock(void *arg)
 	return now_us;
 }
 
-static void test_emit(void *arg, int office_id, json_t *ev)
+/* Events arrive encoded once: each must be one line of JSON whose
+ * "event" is the kind the struct names. */
+static void test_emit(void *arg, const struct engine_event *ev)
 {
-	emit_office = office_id;
-	json_array_append_new(events, json_deep_copy(ev));
+	json_t *obj;
+
+	ck_assert_uint_gt(ev->len, 1);
+	ck_assert_msg(ev->line[ev->len - 1] == '\n' && !memchr(ev->line, '\n', ev->len - 1),
+		      "an event is one line");
+	obj = json_loadb(ev->line, ev->len - 1, 0, NULL);
+	ck_assert_msg(obj != NULL, "an event is JSON: %.*s", (int)ev->len, ev->line);
+	ck_assert_str_eq(json_string_value(json_object_get(obj, "event")), ev->kind);
+	ck_assert_msg(!json_object_get(obj, "_office"), "no routing member on the wire");
+	emit_office = ev->office_id;
+	json_array_append_new(events, obj);
 }
 
 static void on_reply(void *ctx, enum proto_err err, const char *message, json_t *result)

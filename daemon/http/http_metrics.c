@@ -1,0 +1,97 @@
+/* GET /metrics: the tallies of daemon/util/metrics.c, the connections by
+ * role and the engine's queues, in Prometheus text format. */
+#include "daemon/http/http_int.h"
+#include "daemon/engine/engine.h"
+#include "daemon/net/session.h"
+#include "daemon/util/metrics.h"
+
+#include <time.h>
+#include <event2/buffer.h>
+
+static void histogram(struct evbuffer *out, const char *name, const char *help,
+		      const uint64_t *buckets, const double *bounds, size_t n, uint64_t count,
+		      double sum)
+{
+	uint64_t cum = 0;
+
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (size_t i = 0; i < n; i++) {
+		cum += buckets[i];
+		evbuffer_add_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
+				    (unsigned long long)cum);
+	}
+	evbuffer_add_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
+			    name, (unsigned long long)count, name, sum, name,
+			    (unsigned long long)count);
+}
+
+struct queue_walk {
+	struct evbuffer *out;
+	int64_t now_us;
+	int pass;
+};
+
+/* Label values here are codes the database constrains to [A-Za-z0-9_-]. */
+static void queue_line(void *arg, const char *office, const char *queue, int waiting,
+		       int64_t oldest_us)
+{
+	struct queue_walk *w = arg;
+
+	if (w->pass == 0)
+		evbuffer_add_printf(w->out, "kolapp_tickets_waiting{office=\"%s\",queue=\"%s\"} %d\n",
+				    office, queue, waiting);
+	else
+		evbuffer_add_printf(w->out,
+				    "kolapp_longest_wait_seconds{office=\"%s\",queue=\"%s\"} %.3f\n",
+				    office, queue,
+				    oldest_us ? (double)(w->now_us - oldest_us) / 1e6 : 0.0);
+}
+
+void http_metrics_render(struct evbuffer *out, struct server *srv, const struct engine *e)
+{
+	const struct metrics *m = metrics_get();
+	int by_role[ROLE__COUNT] = { 0 };
+	struct timespec ts;
+	struct queue_walk w = { out, 0, 0 };
+
+	session_count_roles(srv, by_role);
+	evbuffer_add_printf(out, "# HELP kolapp_connections Open client connections by role.\n"
+				 "# TYPE kolapp_connections gauge\n");
+	for (int r = 0; r < ROLE__COUNT; r++)
+		evbuffer_add_printf(out, "kolapp_connections{role=\"%s\"} %d\n",
+				    proto_role_name((enum proto_role)r), by_role[r]);
+	evbuffer_add_printf(out, "# HELP kolapp_requests_total Requests answered, by op and outcome.\n"
+				 "# TYPE kolapp_requests_total counter\n");
+	for (int op = 0; op < METRICS_NOPS; op++)
+		for (int err = 0; err < METRICS_NERRS; err++)
+			if (m->requests[op][err])
+				evbuffer_add_printf(out,
+					"kolapp_requests_total{op=\"%s\",outcome=\"%s\"} %llu\n",
+					op < OP__COUNT ? proto_op_name((enum proto_op)op) : "invalid",
+					proto_err_code((enum proto_err)err),
+					(unsigned long long)m->requests[op][err]);
+	histogram(out, "kolapp_commit_seconds", "Time from sending a write batch to its commit.",
+		  m->lat_buckets, metrics_latency_bounds, METRICS_NLAT, m->lat_count, m->lat_sum);
+	histogram(out, "kolapp_commit_batch_statements", "Statements per group commit.",
+		  m->size_buckets, metrics_size_bounds, METRICS_NSIZE, m->size_count, m->size_sum);
+	evbuffer_add_printf(out,
+		"# HELP kolapp_commits_failed_total Write batches the database did not commit.\n"
+		"# TYPE kolapp_commits_failed_total counter\nkolapp_commits_failed_total %llu\n"
+		"# HELP kolapp_db_connects_total Database connections made (the first included).\n"
+		"# TYPE kolapp_db_connects_total counter\nkolapp_db_connects_total %llu\n"
+		"# HELP kolapp_db_reconnects_total Database reconnections after a loss.\n"
+		"# TYPE kolapp_db_reconnects_total counter\nkolapp_db_reconnects_total %llu\n"
+		"# HELP kolapp_stale Whether state may be out of date (database unreachable).\n"
+		"# TYPE kolapp_stale gauge\nkolapp_stale %d\n",
+		(unsigned long long)m->commits_failed, (unsigned long long)m->db_connects,
+		(unsigned long long)(m->db_connects ? m->db_connects - 1 : 0), engine_is_stale(e));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	w.now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	evbuffer_add_printf(out, "# HELP kolapp_tickets_waiting Tickets waiting now.\n"
+				 "# TYPE kolapp_tickets_waiting gauge\n");
+	engine_each_queue(e, queue_line, &w);
+	w.pass = 1;
+	evbuffer_add_printf(out, "# HELP kolapp_longest_wait_seconds How long the ticket first in line has waited.\n"
+				 "# TYPE kolapp_longest_wait_seconds gauge\n");
+	engine_each_queue(e, queue_line, &w);
+}

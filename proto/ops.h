@@ -1,0 +1,104 @@
+/*
+ * ops: the one table of the protocol's ops. For each op: its wire name,
+ * who answers it (the connection itself or the queue engine), which
+ * roles may call it, its required and optional arguments, whether it
+ * acts on a counter and whether it changes state. Decoding, role checks
+ * (TCP and HTTP), the client's commands and the tests' role matrix all
+ * read it; nothing else lists ops.
+ *
+ * Adding an op is one row here: the enum, the name lookup and the spec
+ * follow, and a build without a handler for it fails (the engine's and
+ * the session's handler arrays are built from the same rows).
+ */
+#ifndef KOLAPP_PROTO_OPS_H
+#define KOLAPP_PROTO_OPS_H
+
+#include <stdbool.h>
+
+/* Roles of the contract. ROLE_NONE: no successful hello yet. */
+enum proto_role { ROLE_NONE = 0, ROLE_KIOSK, ROLE_COUNTER, ROLE_DISPLAY, ROLE_ADMIN, ROLE__COUNT };
+
+#define MAY_ROLE(r) (1u << ROLE_##r)
+/* Ops answered before hello (ping, hello, bye) carry MAY_ANY. */
+#define MAY_ANY (MAY_ROLE(NONE) | MAY_ROLE(KIOSK) | MAY_ROLE(COUNTER) | MAY_ROLE(DISPLAY) | MAY_ROLE(ADMIN))
+#define MAY_ADMIN MAY_ROLE(ADMIN)
+#define MAY_KIOSK MAY_ROLE(KIOSK)
+#define MAY_COUNTER MAY_ROLE(COUNTER)
+#define MAY_DISPLAY MAY_ROLE(DISPLAY)
+
+/* The string arguments of requests, one bit each. "office" is optional
+ * on every op after hello and "counter" on every counter op: the table
+ * does not repeat them. */
+enum proto_arg { ARG_TOKEN = 0, ARG_QUEUE, ARG_KEY, ARG_TICKET, ARG_OFFICE, ARG_COUNTER, ARG__COUNT };
+#define A_NONE 0u
+#define A_TOKEN (1u << ARG_TOKEN)
+#define A_QUEUE (1u << ARG_QUEUE)
+#define A_KEY (1u << ARG_KEY)
+#define A_TICKET (1u << ARG_TICKET)
+
+/*
+ * X(ENUM, name, handler, roles, required, optional, counter, writes)
+ *   handler: SESSION (the connection answers it) or ENGINE (the queue engine)
+ *   roles:   who may call it besides admin (admin may call every op)
+ *   counter: acts on a counter (the counter role's own; admin names it)
+ *   writes:  changes state, so it is answered after the commit
+ */
+#define PROTO_OPS(X)                                                                          \
+	X(PING, ping, SESSION, MAY_ANY, A_NONE, A_NONE, false, false)                           \
+	X(HELLO, hello, SESSION, MAY_ANY, A_TOKEN, A_NONE, false, false)                        \
+	X(BYE, bye, SESSION, MAY_ANY, A_NONE, A_NONE, false, false)                             \
+	X(ISSUE, issue, ENGINE, MAY_KIOSK, A_QUEUE, A_KEY, false, true)                         \
+	X(CALL_NEXT, call_next, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                \
+	X(CALL, call, ENGINE, MAY_COUNTER, A_TICKET, A_NONE, true, true)                        \
+	X(RECALL, recall, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                      \
+	X(START, start, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                        \
+	X(FINISH, finish, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                      \
+	X(NO_SHOW, no_show, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                    \
+	X(TRANSFER, transfer, ENGINE, MAY_COUNTER, A_QUEUE, A_NONE, true, true)                 \
+	X(CANCEL, cancel, ENGINE, MAY_KIOSK, A_TICKET, A_NONE, false, true)                     \
+	X(COUNTER_OPEN, counter_open, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)          \
+	X(COUNTER_CLOSE, counter_close, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)        \
+	X(TICKET, ticket, ENGINE, MAY_KIOSK | MAY_COUNTER | MAY_DISPLAY, A_TICKET, A_NONE, false,   \
+	  false)                                                                              \
+	X(STATUS, status, ENGINE, MAY_KIOSK | MAY_COUNTER | MAY_DISPLAY, A_NONE, A_NONE, false,     \
+	  false)                                                                              \
+	X(SUBSCRIBE, subscribe, SESSION, MAY_COUNTER | MAY_DISPLAY, A_NONE, A_NONE, false, false)
+
+#define PROTO_OP_ENUM(E, n, h, r, req, opt, ctr, w) OP_##E,
+enum proto_op { PROTO_OPS(PROTO_OP_ENUM) OP__COUNT };
+#undef PROTO_OP_ENUM
+
+enum proto_handler { HANDLER_SESSION, HANDLER_ENGINE };
+
+struct proto_op_spec {
+	const char *name;         /* on the wire: "call_next" */
+	enum proto_handler handler;
+	unsigned roles;           /* bits of enum proto_role; admin always */
+	unsigned required;        /* bits of enum proto_arg */
+	unsigned optional;
+	bool counter;
+	bool writes;
+};
+
+/* The op's row; NULL for an out-of-range value. */
+const struct proto_op_spec *proto_op_spec(enum proto_op op);
+/* Wire name of an op ("call_next"); NULL for an out-of-range value. */
+const char *proto_op_name(enum proto_op op);
+/* Looks up an op by wire name; returns -1 when unknown. */
+int proto_op_from_name(const char *name);
+/* True for ops that act on a counter. */
+bool proto_op_is_counter_op(enum proto_op op);
+/* Whether a connection of role r may call op (ROLE_NONE: before hello). */
+bool proto_role_may(enum proto_role r, enum proto_op op);
+/* Whether op reads argument a (required, optional, or the implicit
+ * office and counter). */
+bool proto_op_uses(enum proto_op op, enum proto_arg a);
+
+/* "kiosk", ...; "none" for ROLE_NONE or an out-of-range value. */
+const char *proto_role_name(enum proto_role r);
+/* The role named s (not "none"), or -1. */
+int proto_role_parse(const char *s);
+/* The argument's wire name ("queue"). */
+const char *proto_arg_name(enum proto_arg a);
+
+#endif
