@@ -26,6 +26,8 @@
 #include "daemon/net/server.h"
 #include "daemon/net/session.h"
 #include "daemon/store/statements.h"
+#include "daemon/store/store_pg.h"
+#include "daemon/tokens.h"
 
 #define SHUTDOWN_GRACE_MS 5000
 
@@ -346,8 +348,10 @@ int main(int argc, char **argv)
 			on_db_state, &d);
 	struct engine_hooks hooks = { .emit = emit_both, .emit_flush = emit_flush,
 				      .loaded = on_loaded, .loaded_arg = &d };
-	d.engine = engine_new(d.pgw, &hooks);
-	d.auth = auth_new(d.pgw);
+	struct engine_store store = store_pg(d.pgw);
+	d.engine = engine_new(&store, &hooks);
+	struct auth_source tokens = tokens_source(d.pgw);
+	d.auth = auth_new(&tokens);
 	d.sctx.engine = d.engine;
 	d.sctx.auth = d.auth;
 	struct server_handler handler;

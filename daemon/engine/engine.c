@@ -4,6 +4,7 @@
 #include "daemon/util/tzday.h"
 #include "daemon/util/xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -203,6 +204,70 @@ void queue_waiting_remove(struct queue *q, struct ticket *t)
 	q->nwaiting--;
 }
 
+int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ctr,
+		 struct queue *to, int64_t now)
+{
+	int next = ticket_next_state(t->state, action);
+	const struct ticket_state_info *from, *into;
+
+	if (next < 0)
+		return -1;
+	from = &ticket_states[t->state];
+	into = &ticket_states[next];
+	if (from->waiting)
+		queue_waiting_remove(t->queue, t);
+	if (from->held && !into->held && t->counter && t->counter->held == t)
+		t->counter->held = NULL;
+	switch (action) {
+	case TA_CALL:
+		t->counter = ctr;
+		t->called_at = now;
+		t->recalls = 0;
+		break;
+	case TA_RECALL:
+		t->recalls++;
+		break;
+	case TA_START:
+		t->started_at = now;
+		break;
+	case TA_TRANSFER:
+		t->queue = to;
+		t->counter = NULL;
+		t->called_at = t->started_at = 0;
+		t->recalls = 0;
+		break;
+	case TA_FINISH:
+	case TA_NO_SHOW:
+	case TA_CANCEL:
+	case TA_EXPIRE:
+		t->finished_at = now;
+		break;
+	case TA__COUNT:
+		break;
+	}
+	t->state = (enum ticket_state)next;
+	if (into->waiting)
+		queue_waiting_insert(t->queue, t);
+	if (into->held && t->counter)
+		t->counter->held = t;
+	return 0;
+}
+
+void ticket_refusal(const struct ticket *t, enum ticket_action action, char *buf, size_t bufsz)
+{
+	size_t n = (size_t)snprintf(buf, bufsz, "ticket %s is %s, not ", t->code,
+				    ticket_state_name(t->state));
+	bool first = true;
+
+	for (int i = 0; i < ticket_transitions_count && n < bufsz; i++) {
+		if (ticket_transitions[i].action != action)
+			continue;
+		n += (size_t)snprintf(buf + n, bufsz - n, "%s%s", first ? "" : " or ",
+				      ticket_state_name(ticket_transitions[i].from));
+		first = false;
+	}
+}
+
 void queue_add_today(struct queue *q, struct ticket *t)
 {
 	q->today = xgrow(q->today, &q->captoday, t->number, sizeof *q->today);
@@ -279,7 +344,7 @@ struct change {
 	void *ctx;
 	json_t *events;
 	json_t *result;
-	struct pgw_job *job;
+	struct store_batch *batch;
 };
 
 static struct pool change_pool = POOL_INIT(struct change, 4096);
@@ -297,23 +362,28 @@ struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn 
 	return c;
 }
 
-void change_sql(struct change *c, const char *stmt, int n, const char *const *values)
+void change_write(struct change *c, const char *stmt, int n, const char *const *values)
 {
-	if (!c->e->pgw)
+	struct engine *e = c->e;
+
+	if (!e->has_store)
 		return;
-	if (!c->job)
-		c->job = pgw_batch(c->e->pgw);
-	pgw_job_add(c->job, stmt, n, values);
+	if (!c->batch)
+		c->batch = e->store.ops->batch(e->store.self);
+	e->store.ops->add(e->store.self, c->batch, stmt, n, values);
 }
 
 uint64_t change_seq(const struct change *c)
 {
-	return c->job ? pgw_job_seq(c->job) : 0;
+	return c->batch ? c->e->store.ops->seq(c->e->store.self, c->batch) : 0;
 }
 
-void change_wait_for(struct change *c, struct pgw_job *job)
+void change_wait_for(struct change *c, uint64_t seq)
 {
-	c->job = job;
+	struct engine *e = c->e;
+
+	if (e->has_store && seq)
+		c->batch = e->store.ops->pending(e->store.self, seq);
 }
 
 void change_event(struct change *c, json_t *event)
@@ -339,14 +409,14 @@ void engine_emit(struct engine *e, int office_id, const json_t *event)
 	free(line);
 }
 
-static void change_done(void *arg, const struct pgw_result *res)
+static void change_done(void *arg, bool ok)
 {
 	struct change *c = arg;
 	struct engine *e = c->e;
 	size_t i;
 	json_t *ev;
 
-	if (res && !res->ok) {
+	if (!ok) {
 		if (c->reply)
 			c->reply(c->ctx, PERR_UNAVAILABLE,
 				 "the database did not confirm the change: nothing was changed", NULL);
@@ -371,11 +441,13 @@ static void change_done(void *arg, const struct pgw_result *res)
 
 void change_commit(struct change *c, json_t *result)
 {
+	struct engine *e = c->e;
+
 	c->result = result;
-	if (c->job)
-		pgw_job_on_done(c->job, change_done, c);
+	if (c->batch)
+		e->store.ops->on_done(e->store.self, c->batch, change_done, c);
 	else
-		change_done(c, NULL);
+		change_done(c, true);
 }
 
 /* A failed batch means memory may hold what the database does not:
@@ -387,15 +459,16 @@ static void engine_batch_failed(struct engine *e)
 	e->stale = true;
 	e->gen++;
 	log_warn("engine: a commit failed; reloading every office from the database");
-	if (e->pgw)
-		pgw_fail_batches(e->pgw);
-	if (e->pgw && pgw_is_up(e->pgw))
+	if (e->has_store)
+		e->store.ops->fail_unsent(e->store.self);
+	if (e->has_store && e->store.ops->is_up(e->store.self))
 		engine_load(e);
 }
 
 bool engine_is_stale(const struct engine *e)
 {
-	return e->stale || e->loading || (e->pgw && !pgw_is_up(e->pgw));
+	return e->stale || e->loading ||
+	       (e->has_store && !e->store.ops->is_up(e->store.self));
 }
 
 void engine_db_state(struct engine *e, bool up)
@@ -457,11 +530,14 @@ const char *engine_status_encoded(struct engine *e, int office_id, size_t *len)
 	return o->status_enc;
 }
 
-struct engine *engine_new(struct pgw *pgw, const struct engine_hooks *hooks)
+struct engine *engine_new(const struct engine_store *store, const struct engine_hooks *hooks)
 {
 	struct engine *e = xcalloc(1, sizeof *e);
 
-	e->pgw = pgw;
+	if (store) {
+		e->store = *store;
+		e->has_store = true;
+	}
 	e->hooks = *hooks;
 	if (!e->hooks.clock)
 		e->hooks.clock = real_clock;

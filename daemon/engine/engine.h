@@ -18,9 +18,9 @@
 #include <jansson.h>
 
 #include "proto/proto.h"
+#include "daemon/engine/store.h"
 
 struct engine;
-struct pgw;
 
 /* Realtime clock in microseconds since the epoch; injectable for tests. */
 typedef int64_t (*engine_clock_fn)(void *arg);
@@ -65,9 +65,10 @@ struct engine_req {
 	const char *key;
 };
 
-/* The engine writes through pgw (may be NULL in unit tests: then every
- * change "commits" at once, as if the database had said yes). */
-struct engine *engine_new(struct pgw *pgw, const struct engine_hooks *hooks);
+/* The engine writes through store (copied). With NULL, every change
+ * "commits" at once, as if the database had said yes: for tests that
+ * exercise the rules alone. */
+struct engine *engine_new(const struct engine_store *store, const struct engine_hooks *hooks);
 void engine_free(struct engine *e);
 void engine_set_emit_arg(struct engine *e, void *arg);
 

@@ -27,32 +27,33 @@ static void set_str(char **dst, const char *v, bool *changed)
 	*changed = true;
 }
 
-static struct office *merge_office(struct engine *e, PGresult *r, int row)
+static struct office *merge_office(struct engine *e, const struct store_office *row)
 {
-	int id = atoi(PQgetvalue(r, row, 0));
+	int id = row->id;
 	struct office *o = engine_office(e, id);
 	bool changed = false;
 
 	if (!o) {
 		o = xcalloc(1, sizeof *o);
 		o->id = id;
-		o->tz = xstrdup(PQgetvalue(r, row, 3));
+		o->tz = xstrdup(row->tz);
 		if (tzday_compute(o->tz, engine_now(e), &o->day, &o->day_end) < 0)
 			tzday_compute("UTC", engine_now(e), &o->day, &o->day_end);
 		e->offices = xrealloc(e->offices, (size_t)(e->noffices + 1) * sizeof *e->offices);
 		e->offices[e->noffices++] = o;
-		log_info("office %s added", PQgetvalue(r, row, 1));
+		log_info("office %s added", row->code);
 	}
-	set_str(&o->code, PQgetvalue(r, row, 1), &changed);
-	set_str(&o->name, PQgetvalue(r, row, 2), &changed);
+	set_str(&o->code, row->code, &changed);
+	set_str(&o->name, row->name, &changed);
 	return o;
 }
 
-static void merge_queue(struct engine *e, struct office *o, PGresult *r, int row, int64_t now)
+static void merge_queue(struct engine *e, struct office *o, const struct store_queue *row,
+			int64_t now)
 {
-	int id = atoi(PQgetvalue(r, row, 0));
+	int id = row->id;
 	struct queue *q = office_queue_by_id(o, id);
-	bool open = PQgetvalue(r, row, 4)[0] == 't', active = PQgetvalue(r, row, 5)[0] == 't';
+	bool open = row->open, active = row->active;
 	bool changed = false;
 
 	if (!q) {
@@ -62,11 +63,11 @@ static void merge_queue(struct engine *e, struct office *o, PGresult *r, int row
 		o->queues[o->nqueues++] = q;
 		changed = true;
 	}
-	if (strcmp(q->code, PQgetvalue(r, row, 2))) {
-		snprintf(q->code, sizeof q->code, "%s", PQgetvalue(r, row, 2));
+	if (strcmp(q->code, row->code)) {
+		snprintf(q->code, sizeof q->code, "%s", row->code);
 		changed = true;
 	}
-	set_str(&q->name, PQgetvalue(r, row, 3), &changed);
+	set_str(&q->name, row->name, &changed);
 	if (q->open != open || q->active != active)
 		changed = true;
 	q->open = open;
@@ -75,12 +76,12 @@ static void merge_queue(struct engine *e, struct office *o, PGresult *r, int row
 		emit_now(e, o, queue_event(e, o, q, now));
 }
 
-static void merge_counter(struct engine *e, struct office *o, PGresult *r, int row,
+static void merge_counter(struct engine *e, struct office *o, const struct store_counter *row,
 			  bool take_open, int64_t now)
 {
-	int id = atoi(PQgetvalue(r, row, 0));
+	int id = row->id;
 	struct counter *c = office_counter_by_id(o, id);
-	bool open = PQgetvalue(r, row, 3)[0] == 't', active = PQgetvalue(r, row, 4)[0] == 't';
+	bool open = row->open, active = row->active;
 	bool changed = false;
 
 	if (!c) {
@@ -91,7 +92,7 @@ static void merge_counter(struct engine *e, struct office *o, PGresult *r, int r
 		o->counters[o->ncounters++] = c;
 		changed = true;
 	}
-	set_str(&c->name, PQgetvalue(r, row, 2), &changed);
+	set_str(&c->name, row->name, &changed);
 	/* open is the daemon's own to change; while its writes are in flight
 	 * the snapshot may be older than memory. */
 	if (take_open && c->open != open) {
@@ -117,51 +118,53 @@ static struct office *office_of_queue(struct engine *e, int qid, struct queue **
 	return NULL;
 }
 
-static void merge(struct engine *e, PGresult **r)
+void engine_merge_config(struct engine *e, const struct store_snapshot *snap)
 {
 	int64_t now = engine_now(e);
-	bool take_open = !e->pgw || !pgw_has_batches(e->pgw);
+	bool take_open = !e->has_store || !e->store.ops->has_writes(e->store.self);
 
-	for (int i = 0; i < PQntuples(r[0]); i++)
-		merge_office(e, r[0], i);
-	for (int i = 0; i < PQntuples(r[1]); i++) {
-		struct office *o = engine_office(e, atoi(PQgetvalue(r[1], i, 1)));
+	for (int i = 0; i < snap->noffices; i++)
+		merge_office(e, &snap->offices[i]);
+	for (int i = 0; i < snap->nqueues; i++) {
+		struct office *o = engine_office(e, snap->queues[i].office_id);
 		if (o)
-			merge_queue(e, o, r[1], i, now);
+			merge_queue(e, o, &snap->queues[i], now);
 	}
-	for (int i = 0; i < PQntuples(r[2]); i++) {
-		struct office *o = engine_office(e, atoi(PQgetvalue(r[2], i, 1)));
+	for (int i = 0; i < snap->ncounters; i++) {
+		struct office *o = engine_office(e, snap->counters[i].office_id);
 		if (o)
-			merge_counter(e, o, r[2], i, take_open, now);
+			merge_counter(e, o, &snap->counters[i], take_open, now);
 	}
 	/* Queue lists are replaced whole: ranks may have changed in any way. */
 	for (int i = 0; i < e->noffices; i++)
 		for (int k = 0; k < e->offices[i]->ncounters; k++)
 			e->offices[i]->counters[k]->nqueues = 0;
-	for (int i = 0; i < PQntuples(r[3]); i++) {
+	for (int i = 0; i < snap->ncounter_queues; i++) {
+		const struct store_counter_queue *row = &snap->counter_queues[i];
 		struct queue *q;
-		struct office *o = office_of_queue(e, atoi(PQgetvalue(r[3], i, 1)), &q);
-		struct counter *c = o ? office_counter_by_id(o, atoi(PQgetvalue(r[3], i, 0))) : NULL;
+		struct office *o = office_of_queue(e, row->queue_id, &q);
+		struct counter *c = o ? office_counter_by_id(o, row->counter_id) : NULL;
+
 		if (!c)
 			continue;
 		c->queues = xrealloc(c->queues, (size_t)(c->nqueues + 1) * sizeof *c->queues);
-		c->queues[c->nqueues++] = (struct counter_queue){ q, atoi(PQgetvalue(r[3], i, 2)) };
+		c->queues[c->nqueues++] = (struct counter_queue){ q, row->rank };
 	}
 }
 
-static void on_config(void *arg, const struct pgw_result *res)
+static void on_config(void *arg, const struct store_snapshot *snap, const char *error)
 {
 	struct engine *e = arg;
 
 	e->config_loading = false;
 	e->gen++;
-	if (!res->ok || res->n != 4) {
+	if (!snap) {
 		/* The reconnect path reloads everything, this change included. */
-		log_warn("engine: configuration reload failed: %s", res->error ? res->error : "?");
+		log_warn("engine: configuration reload failed: %s", error ? error : "?");
 		return;
 	}
 	if (!e->loading && !e->stale)
-		merge(e, res->results);
+		engine_merge_config(e, snap);
 	else
 		e->config_again = true;   /* a full load is under way: redo after it */
 	log_info("engine: configuration reloaded");
@@ -173,21 +176,12 @@ static void on_config(void *arg, const struct pgw_result *res)
 
 void engine_config_changed(struct engine *e)
 {
-	static const char *const stmts[] = {
-		"load_offices", "load_queues", "load_counters", "load_counter_queues",
-	};
-	struct pgw_job *job;
-
-	if (!e->pgw)
+	if (!e->has_store)
 		return;
 	if (e->config_loading) {
 		e->config_again = true;
 		return;
 	}
 	e->config_loading = true;
-	job = pgw_job_new(false);
-	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
-		pgw_job_add(job, stmts[i], 0, NULL);
-	pgw_job_on_done(job, on_config, e);
-	pgw_submit(e->pgw, job);
+	e->store.ops->load(e->store.self, false, on_config, e);
 }

@@ -7,7 +7,6 @@
 #define KOLAPP_ENGINE_INT_H
 
 #include "daemon/engine/engine.h"
-#include "daemon/store/pgw.h"
 #include "daemon/engine/ticket_state.h"
 #include "daemon/util/xalloc.h"
 
@@ -30,7 +29,7 @@ struct ticket {
 	struct counter *counter;   /* the counter that called it */
 	int recalls;
 	uint64_t order;            /* tie-break within one sort_at */
-	uint64_t issue_seq;        /* pgw batch that issued it (0: loaded) */
+	uint64_t issue_seq;        /* store batch that issued it (0: loaded) */
 	char *key;                 /* idempotency key or NULL */
 	struct ticket *key_next;   /* chain in the office's key table */
 };
@@ -92,7 +91,8 @@ struct office {
 };
 
 struct engine {
-	struct pgw *pgw;
+	struct engine_store store;
+	bool has_store;            /* false: changes commit at once (tests) */
 	struct engine_hooks hooks;
 	struct office **offices;
 	int noffices;
@@ -119,6 +119,14 @@ struct ticket *office_key_lookup(const struct office *o, const char *key);
 void office_key_insert(struct office *o, struct ticket *t);
 void queue_waiting_insert(struct queue *q, struct ticket *t);
 void queue_waiting_remove(struct queue *q, struct ticket *t);
+/* Moves t by action, as the transition table allows (-1 when it does
+ * not, and nothing changes), and keeps where it is in step with its
+ * state: its queue's waiting list, the counter that holds it. ctr is the
+ * calling counter (call), to the new queue (transfer). */
+int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ctr,
+		 struct queue *to, int64_t now);
+/* "ticket S-001 is serving, not called": why action does not apply to t. */
+void ticket_refusal(const struct ticket *t, enum ticket_action action, char *buf, size_t bufsz);
 int queue_position(const struct queue *q, const struct ticket *t);
 void queue_add_today(struct queue *q, struct ticket *t);
 void queue_record_service(struct queue *q, int64_t us);
@@ -130,15 +138,16 @@ void ticket_free(struct ticket *t);
 struct change;
 struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn reply,
 			    void *ctx);
-void change_sql(struct change *c, const char *stmt, int n, const char *const *values);
+/* Adds one write (a statement of the store, by name) to the change. */
+void change_write(struct change *c, const char *stmt, int n, const char *const *values);
 void change_event(struct change *c, json_t *event);
 /* Encodes one event and hands it to the emit hook now. */
 void engine_emit(struct engine *e, int office_id, const json_t *event);
-/* The pgw batch sequence number the change joined (0: none yet). */
+/* The store batch the change joined (0: none yet). */
 uint64_t change_seq(const struct change *c);
-/* Makes a change without SQL of its own wait for a batch still pending
- * (job may be NULL: nothing to wait for). */
-void change_wait_for(struct change *c, struct pgw_job *job);
+/* Makes a change without writes of its own wait for the batch with that
+ * sequence number while it is pending (0: nothing to wait for). */
+void change_wait_for(struct change *c, uint64_t seq);
 /* Commits (or, without a database, completes at once) and later replies
  * with result (stolen). */
 void change_commit(struct change *c, json_t *result);
@@ -156,6 +165,11 @@ char *iso_time(int64_t us, char *buf);
 /* engine_ops.c */
 void engine_ops_dispatch(struct engine *e, struct office *o, const struct engine_req *req,
 			 engine_reply_fn reply, void *ctx);
+/* engine_load.c: a fresh set of offices from a snapshot (tickets placed). */
+void engine_build_offices(struct engine *e, const struct store_snapshot *snap,
+			  struct office ***out, int *nout);
+/* engine_config.c */
+void engine_merge_config(struct engine *e, const struct store_snapshot *snap);
 void engine_rollover(struct engine *e, struct office *o);
 
 #endif

@@ -1,26 +1,12 @@
-/* The engine's start-up and recovery path: read every office, queue,
- * counter and today's tickets from the database and rebuild memory. */
+/* The engine's start-up and recovery path: every office, queue, counter
+ * and today's tickets from the store's snapshot, rebuilt in memory. */
 #include "daemon/engine/engine_int.h"
 #include "daemon/util/log.h"
 #include "daemon/util/tzday.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool col_bool(PGresult *r, int row, int col)
-{
-	return PQgetvalue(r, row, col)[0] == 't';
-}
-
-static int col_int(PGresult *r, int row, int col)
-{
-	return atoi(PQgetvalue(r, row, col));
-}
-
-static int64_t col_i64(PGresult *r, int row, int col)
-{
-	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
 
 static struct office *find_in(struct office **offs, int n, int id)
 {
@@ -37,12 +23,13 @@ static void place_ticket(struct engine *e, struct office *o, struct ticket *t, b
 		return;
 	}
 	if (t->day < o->day) {
-		if (t->state == TS_WAITING || t->state == TS_CALLED) {
+		if (ticket_next_state(t->state, TA_EXPIRE) >= 0) {
 			*expire = true;   /* missed the midnight while no daemon ran */
 			ticket_free(t);
 			return;
 		}
-		if (t->state != TS_SERVING || !t->counter || t->counter->held) {
+		/* Being served over midnight: it stays with its counter. */
+		if (!ticket_states[t->state].held || !t->counter || t->counter->held) {
 			ticket_free(t);
 			return;
 		}
@@ -54,9 +41,9 @@ static void place_ticket(struct engine *e, struct office *o, struct ticket *t, b
 	queue_add_today(t->origin, t);
 	if (t->key)
 		office_key_insert(o, t);
-	if (t->state == TS_WAITING)
+	if (ticket_states[t->state].waiting)
 		queue_waiting_insert(t->queue, t);
-	else if ((t->state == TS_CALLED || t->state == TS_SERVING) && t->counter)
+	else if (ticket_states[t->state].held && t->counter)
 		t->counter->held = t;
 	if (t->state == TS_DONE && t->called_at && t->finished_at)
 		queue_record_service(t->queue, t->finished_at - t->called_at);
@@ -90,89 +77,110 @@ static void rebuild_recent(struct office *o)
 	free(called);
 }
 
-/* Builds fresh offices from the five load results. */
-static int build_offices(struct engine *e, PGresult **r, struct office ***out, int *nout)
+static struct ticket *ticket_from_row(struct engine *e, struct office *o,
+				      const struct store_ticket *row)
 {
-	int noff = PQntuples(r[0]);
+	struct ticket *t = xcalloc(1, sizeof *t);
+	int state = ticket_state_parse(row->state);
+
+	if (tzday_parse(row->day, &t->day) < 0)
+		t->day = o->day;
+	t->origin = office_queue_by_id(o, row->origin_queue_id);
+	t->queue = office_queue_by_id(o, row->queue_id);
+	t->number = row->number;
+	snprintf(t->code, sizeof t->code, "%s", row->code);
+	t->state = state < 0 ? TS_WAITING : (enum ticket_state)state;
+	t->issued_at = row->issued_at;
+	t->sort_at = row->sort_at;
+	t->called_at = row->called_at;
+	t->started_at = row->started_at;
+	t->finished_at = row->finished_at;
+	t->counter = row->counter_id ? office_counter_by_id(o, row->counter_id) : NULL;
+	t->recalls = row->recalls;
+	t->key = row->key ? xstrdup(row->key) : NULL;
+	t->order = ++e->order;
+	/* The database's constraints make these impossible; a row that breaks
+	 * them anyway is left out rather than trusted. */
+	if (!t->origin || !t->queue || t->number < 1 || state < 0) {
+		log_warn("office %s: ticket %s cannot be loaded: skipped", o->code, row->code);
+		ticket_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void engine_build_offices(struct engine *e, const struct store_snapshot *snap,
+			  struct office ***out, int *nout)
+{
+	int noff = snap->noffices;
 	struct office **offs = xcalloc((size_t)noff, sizeof *offs);
 	int64_t now = engine_now(e);
 
 	for (int i = 0; i < noff; i++) {
+		const struct store_office *row = &snap->offices[i];
 		struct office *o = xcalloc(1, sizeof *o);
-		o->id = col_int(r[0], i, 0);
-		o->code = xstrdup(PQgetvalue(r[0], i, 1));
-		o->name = xstrdup(PQgetvalue(r[0], i, 2));
-		o->tz = xstrdup(PQgetvalue(r[0], i, 3));
+
+		o->id = row->id;
+		o->code = xstrdup(row->code);
+		o->name = xstrdup(row->name);
+		o->tz = xstrdup(row->tz);
 		if (tzday_compute(o->tz, now, &o->day, &o->day_end) < 0) {
 			log_warn("office %s: unknown time zone %s, using UTC", o->code, o->tz);
 			tzday_compute("UTC", now, &o->day, &o->day_end);
 		}
 		offs[i] = o;
 	}
-	for (int i = 0; i < PQntuples(r[1]); i++) {
-		struct office *o = find_in(offs, noff, col_int(r[1], i, 1));
+	for (int i = 0; i < snap->nqueues; i++) {
+		const struct store_queue *row = &snap->queues[i];
+		struct office *o = find_in(offs, noff, row->office_id);
+		struct queue *q;
+
 		if (!o)
 			continue;
-		struct queue *q = xcalloc(1, sizeof *q);
-		q->id = col_int(r[1], i, 0);
-		snprintf(q->code, sizeof q->code, "%s", PQgetvalue(r[1], i, 2));
-		q->name = xstrdup(PQgetvalue(r[1], i, 3));
-		q->open = col_bool(r[1], i, 4);
-		q->active = col_bool(r[1], i, 5);
+		q = xcalloc(1, sizeof *q);
+		q->id = row->id;
+		snprintf(q->code, sizeof q->code, "%s", row->code);
+		q->name = xstrdup(row->name);
+		q->open = row->open;
+		q->active = row->active;
 		o->queues = xrealloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
 		o->queues[o->nqueues++] = q;
 	}
-	for (int i = 0; i < PQntuples(r[2]); i++) {
-		struct office *o = find_in(offs, noff, col_int(r[2], i, 1));
+	for (int i = 0; i < snap->ncounters; i++) {
+		const struct store_counter *row = &snap->counters[i];
+		struct office *o = find_in(offs, noff, row->office_id);
+		struct counter *c;
+
 		if (!o)
 			continue;
-		struct counter *c = xcalloc(1, sizeof *c);
-		c->id = col_int(r[2], i, 0);
-		c->name = xstrdup(PQgetvalue(r[2], i, 2));
-		c->open = col_bool(r[2], i, 3);
-		c->active = col_bool(r[2], i, 4);
+		c = xcalloc(1, sizeof *c);
+		c->id = row->id;
+		c->name = xstrdup(row->name);
+		c->open = row->open;
+		c->active = row->active;
 		o->counters = xrealloc(o->counters, (size_t)(o->ncounters + 1) * sizeof *o->counters);
 		o->counters[o->ncounters++] = c;
 	}
-	for (int i = 0; i < PQntuples(r[3]); i++) {
-		int cid = col_int(r[3], i, 0), qid = col_int(r[3], i, 1);
+	for (int i = 0; i < snap->ncounter_queues; i++) {
+		const struct store_counter_queue *row = &snap->counter_queues[i];
+
 		for (int k = 0; k < noff; k++) {
-			struct counter *c = office_counter_by_id(offs[k], cid);
-			struct queue *q = c ? office_queue_by_id(offs[k], qid) : NULL;
+			struct counter *c = office_counter_by_id(offs[k], row->counter_id);
+			struct queue *q = c ? office_queue_by_id(offs[k], row->queue_id) : NULL;
+
 			if (!q)
 				continue;
 			c->queues = xrealloc(c->queues, (size_t)(c->nqueues + 1) * sizeof *c->queues);
-			c->queues[c->nqueues++] = (struct counter_queue){ q, col_int(r[3], i, 2) };
+			c->queues[c->nqueues++] = (struct counter_queue){ q, row->rank };
 		}
 	}
-	for (int i = 0; i < PQntuples(r[4]); i++) {
-		PGresult *t4 = r[4];
-		struct office *o = find_in(offs, noff, col_int(t4, i, 0));
-		struct ticket *t;
+	for (int i = 0; i < snap->ntickets; i++) {
+		struct office *o = find_in(offs, noff, snap->tickets[i].office_id);
+		struct ticket *t = o ? ticket_from_row(e, o, &snap->tickets[i]) : NULL;
 		bool expire = false;
-		if (!o)
+
+		if (!t)
 			continue;
-		t = xcalloc(1, sizeof *t);
-		if (tzday_parse(PQgetvalue(t4, i, 1), &t->day) < 0)
-			t->day = o->day;
-		t->origin = office_queue_by_id(o, col_int(t4, i, 2));
-		t->queue = office_queue_by_id(o, col_int(t4, i, 3));
-		t->number = col_int(t4, i, 4);
-		snprintf(t->code, sizeof t->code, "%s", PQgetvalue(t4, i, 5));
-		t->state = (enum ticket_state)ticket_state_parse(PQgetvalue(t4, i, 6));
-		t->issued_at = col_i64(t4, i, 7);
-		t->sort_at = col_i64(t4, i, 8);
-		t->called_at = col_i64(t4, i, 9);
-		t->started_at = col_i64(t4, i, 10);
-		t->finished_at = col_i64(t4, i, 11);
-		t->counter = PQgetisnull(t4, i, 12) ? NULL : office_counter_by_id(o, col_int(t4, i, 12));
-		t->recalls = col_int(t4, i, 13);
-		t->key = PQgetisnull(t4, i, 14) ? NULL : xstrdup(PQgetvalue(t4, i, 14));
-		t->order = ++e->order;
-		if (!t->origin || !t->queue || t->number < 1 || (int)t->state < 0) {
-			ticket_free(t);
-			continue;
-		}
 		place_ticket(e, o, t, &expire);
 		if (expire)
 			o->day_end = 0;   /* engine_tick() expires them in the database */
@@ -181,10 +189,9 @@ static int build_offices(struct engine *e, PGresult **r, struct office ***out, i
 		rebuild_recent(offs[i]);
 	*out = offs;
 	*nout = noff;
-	return 0;
 }
 
-static void on_loaded(void *arg, const struct pgw_result *res)
+static void on_loaded(void *arg, const struct store_snapshot *snap, const char *error)
 {
 	struct engine *e = arg;
 	struct office **offs;
@@ -192,14 +199,14 @@ static void on_loaded(void *arg, const struct pgw_result *res)
 
 	e->gen++;
 	e->loading = false;
-	if (!res->ok || res->n != 5) {
-		log_warn("engine: loading offices failed: %s", res->error ? res->error : "?");
+	if (!snap) {
+		log_warn("engine: loading offices failed: %s", error ? error : "?");
 		e->stale = true;
 		if (e->hooks.loaded)
 			e->hooks.loaded(e->hooks.loaded_arg, false);
 		return;
 	}
-	build_offices(e, res->results, &offs, &n);
+	engine_build_offices(e, snap, &offs, &n);
 	for (int i = 0; i < e->noffices; i++)
 		office_free(e->offices[i]);
 	free(e->offices);
@@ -218,21 +225,12 @@ static void on_loaded(void *arg, const struct pgw_result *res)
 
 void engine_load(struct engine *e)
 {
-	static const char *const stmts[] = {
-		"load_offices", "load_queues", "load_counters", "load_counter_queues", "load_tickets",
-	};
-	struct pgw_job *job;
-
-	if (!e->pgw)
+	if (!e->has_store)
 		return;
 	if (e->loading) {
 		e->reload_wanted = true;
 		return;
 	}
 	e->loading = true;
-	job = pgw_job_new(false);
-	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
-		pgw_job_add(job, stmts[i], 0, NULL);
-	pgw_job_on_done(job, on_loaded, e);
-	pgw_submit(e->pgw, job);
+	e->store.ops->load(e->store.self, true, on_loaded, e);
 }

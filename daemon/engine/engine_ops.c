@@ -53,28 +53,31 @@ static json_t *called_event(const struct office *o, const struct ticket *t, int6
 	return ev;
 }
 
-static void sql_set_state(struct change *c, const struct office *o, const struct ticket *t,
-			  int64_t at)
+/* Tickets enter and leave states only here and in engine_rollover(): each
+ * op asks ticket_apply() for its transition and writes the same step. */
+
+/* The write for a step that only sets the state (start, finish, no_show, cancel). */
+static void write_state(struct change *c, const struct office *o, const struct ticket *t,
+			int64_t at)
 {
 	struct sqlargs a;
 	args_fill(&a, o, t->day, at);
 	const char *v[] = { a.office, a.day, t->code, ticket_state_name(t->state), a.at };
-	change_sql(c, "d_set_state", 5, v);
+	change_write(c, "d_set_state", 5, v);
 }
 
-/* Ends the counter's held ticket as `state` (done or no_show). */
+/* Ends the counter's held ticket by action (finish or no_show). */
 static void end_held(struct change *c, struct office *o, struct counter *ctr,
-		     enum ticket_state state, int64_t now)
+		     enum ticket_action action, int64_t now)
 {
 	struct ticket *t = ctr->held;
 
-	t->state = state;
-	t->finished_at = now;
+	if (ticket_apply(t, action, NULL, NULL, now) < 0)
+		return;   /* callers checked: the table allows it from called and serving */
 	/* A ticket carried over midnight would skew the new day's estimates. */
-	if (state == TS_DONE && t->called_at && t->day == o->day)
+	if (t->state == TS_DONE && t->called_at && t->day == o->day)
 		queue_record_service(t->queue, now - t->called_at);
-	ctr->held = NULL;
-	sql_set_state(c, o, t, now);
+	write_state(c, o, t, now);
 	change_event(c, state_event(o, t, now));
 }
 
@@ -83,17 +86,12 @@ static void call_ticket(struct change *c, struct engine *e, struct office *o,
 {
 	struct sqlargs a;
 
-	queue_waiting_remove(t->queue, t);
-	t->state = TS_CALLED;
-	t->counter = ctr;
-	t->called_at = now;
-	t->recalls = 0;
-	ctr->held = t;
+	ticket_apply(t, TA_CALL, ctr, NULL, now);
 	office_record_call(o, t, now);
 	args_fill(&a, o, t->day, now);
 	snprintf(a.counter, sizeof a.counter, "%d", ctr->id);
 	const char *v[] = { a.office, a.day, t->code, a.counter, a.at };
-	change_sql(c, "d_call", 5, v);
+	change_write(c, "d_call", 5, v);
 	change_event(c, called_event(o, t, now));
 	change_event(c, queue_event(e, o, t->queue, now));
 }
@@ -122,9 +120,31 @@ static struct ticket *pick_next(const struct counter *ctr)
 	return best;
 }
 
-static void op_issue(struct engine *e, struct office *o, const struct engine_req *req,
-		     engine_reply_fn reply, void *ctx)
+/* One op against one office: what the handler needs. */
+struct op {
+	struct engine *e;
+	struct office *o;
+	struct counter *ctr;       /* counter ops: the counter, resolved */
+	const struct engine_req *req;
+	engine_reply_fn reply;
+	void *ctx;
+};
+
+static void refuse(const struct op *op, enum proto_err err, const char *message)
 {
+	op->reply(op->ctx, err, message, NULL);
+}
+
+static void reply_ticket(const struct op *op, struct change *c, struct ticket *t)
+{
+	change_commit(c, json_pack("{s:o}", "ticket", ticket_json(op->e, op->o, t)));
+}
+
+static void op_issue(const struct op *op)
+{
+	struct engine *e = op->e;
+	struct office *o = op->o;
+	const struct engine_req *req = op->req;
 	struct queue *q = office_queue(o, req->queue);
 	struct ticket *t;
 	struct change *c;
@@ -132,26 +152,25 @@ static void op_issue(struct engine *e, struct office *o, const struct engine_req
 	int64_t now = engine_now(e);
 
 	if (!q || !q->active) {
-		reply(ctx, PERR_NOT_FOUND, "no such queue", NULL);
+		refuse(op, PERR_NOT_FOUND, "no such queue");
 		return;
 	}
 	if (req->key && (t = office_key_lookup(o, req->key))) {
 		/* After a failed batch memory may hold a ticket the database
 		 * does not: answer for it only once reloaded. */
-		if (refuse_if_stale(e, reply, ctx))
+		if (refuse_if_stale(e, op->reply, op->ctx))
 			return;
 		/* The same visitor pressed twice: the same ticket, once committed. */
-		struct pgw_job *job = e->pgw && t->issue_seq ? pgw_find_pending(e->pgw, t->issue_seq) : NULL;
-		c = change_begin(e, o, reply, ctx);
-		change_wait_for(c, job);
-		change_commit(c, json_pack("{s:o}", "ticket", ticket_json(e, o, t)));
+		c = change_begin(e, o, op->reply, op->ctx);
+		change_wait_for(c, t->issue_seq);
+		reply_ticket(op, c, t);
 		return;
 	}
 	if (!q->open) {
-		reply(ctx, PERR_QUEUE_CLOSED, "this queue is closed", NULL);
+		refuse(op, PERR_QUEUE_CLOSED, "this queue is closed");
 		return;
 	}
-	if (refuse_if_stale(e, reply, ctx))
+	if (refuse_if_stale(e, op->reply, op->ctx))
 		return;
 	t = xcalloc(1, sizeof *t);
 	t->number = q->ntoday + 1;
@@ -168,12 +187,12 @@ static void op_issue(struct engine *e, struct office *o, const struct engine_req
 	queue_add_today(q, t);
 	queue_waiting_insert(q, t);
 
-	c = change_begin(e, o, reply, ctx);
+	c = change_begin(e, o, op->reply, op->ctx);
 	args_fill(&a, o, t->day, now);
 	snprintf(a.queue, sizeof a.queue, "%d", q->id);
 	snprintf(a.number, sizeof a.number, "%d", t->number);
 	const char *v[] = { a.office, a.queue, a.day, a.number, t->code, t->key, a.at };
-	change_sql(c, "d_issue", 7, v);
+	change_write(c, "d_issue", 7, v);
 	t->issue_seq = change_seq(c);
 	json_t *ev = office_event(o, "issued", now);
 	json_object_set_new(ev, "ticket", json_string(t->code));
@@ -181,209 +200,237 @@ static void op_issue(struct engine *e, struct office *o, const struct engine_req
 	json_object_set_new(ev, "number", json_integer(t->number));
 	change_event(c, ev);
 	change_event(c, queue_event(e, o, q, now));
-	change_commit(c, json_pack("{s:o}", "ticket", ticket_json(e, o, t)));
+	reply_ticket(op, c, t);
 }
 
-static struct counter *resolve_counter(struct office *o, const struct engine_req *req,
-				       engine_reply_fn reply, void *ctx)
+/* call_next and call: the held ticket (if any) is finished first. */
+static void call_and_finish_held(const struct op *op, struct ticket *t)
 {
-	struct counter *ctr = req->counter_id ? office_counter_by_id(o, req->counter_id)
-		: req->counter_name ? office_counter(o, req->counter_name) : NULL;
-
-	if (!ctr || !ctr->active) {
-		reply(ctx, PERR_NOT_FOUND, "no such counter", NULL);
-		return NULL;
-	}
-	return ctr;
-}
-
-static void op_call(struct engine *e, struct office *o, struct counter *ctr,
-		    const struct engine_req *req, engine_reply_fn reply, void *ctx)
-{
-	int64_t now = engine_now(e);
-	struct ticket *t;
 	struct change *c;
 	json_t *finished = json_null();
+	int64_t now = engine_now(op->e);
 
-	if (req->op == OP_CALL) {
-		t = office_ticket(o, req->ticket);
-		if (!t) {
-			reply(ctx, PERR_NOT_FOUND, "no such ticket today", NULL);
-			return;
-		}
-		if (!ctr->open) {
-			reply(ctx, PERR_CONFLICT, "the counter is closed: open it first", NULL);
-			return;
-		}
-		if (t->state != TS_WAITING) {
-			char msg[96];
-			snprintf(msg, sizeof msg, "ticket %s is %s, not waiting", t->code,
-				 ticket_state_name(t->state));
-			reply(ctx, PERR_CONFLICT, msg, NULL);
-			return;
-		}
-	} else {
-		if (!ctr->open) {
-			reply(ctx, PERR_CONFLICT, "the counter is closed: open it first", NULL);
-			return;
-		}
-		t = pick_next(ctr);
-		if (!t && !ctr->held) {
-			reply(ctx, PROTO_OK, NULL,
-			      json_pack("{s:n, s:n}", "ticket", "finished"));
-			return;
-		}
-	}
-	if (refuse_if_stale(e, reply, ctx))
+	if (refuse_if_stale(op->e, op->reply, op->ctx))
 		return;
-	c = change_begin(e, o, reply, ctx);
-	if (ctr->held) {
-		finished = json_string(ctr->held->code);
-		end_held(c, o, ctr, TS_DONE, now);
+	c = change_begin(op->e, op->o, op->reply, op->ctx);
+	if (op->ctr->held) {
+		finished = json_string(op->ctr->held->code);
+		end_held(c, op->o, op->ctr, TA_FINISH, now);
 	}
 	if (t)
-		call_ticket(c, e, o, ctr, t, now);
-	change_commit(c, json_pack("{s:o, s:o}", "ticket", t ? ticket_json(e, o, t) : json_null(),
-				   "finished", finished));
+		call_ticket(c, op->e, op->o, op->ctr, t, now);
+	change_commit(c, json_pack("{s:o, s:o}", "ticket",
+				   t ? ticket_json(op->e, op->o, t) : json_null(), "finished",
+				   finished));
 }
 
-static void op_held(struct engine *e, struct office *o, struct counter *ctr,
-		    const struct engine_req *req, engine_reply_fn reply, void *ctx)
+static void op_call_next(const struct op *op)
 {
-	int64_t now = engine_now(e);
-	struct ticket *t = ctr->held;
-	struct change *c;
-	struct sqlargs a;
-	struct queue *target = NULL;
+	struct ticket *t;
+
+	if (!op->ctr->open) {
+		refuse(op, PERR_CONFLICT, "the counter is closed: open it first");
+		return;
+	}
+	t = pick_next(op->ctr);
+	if (!t && !op->ctr->held) {
+		op->reply(op->ctx, PROTO_OK, NULL, json_pack("{s:n, s:n}", "ticket", "finished"));
+		return;
+	}
+	call_and_finish_held(op, t);
+}
+
+static void op_call(const struct op *op)
+{
+	struct ticket *t = office_ticket(op->o, op->req->ticket);
 	char msg[128];
 
-	if (req->op == OP_TRANSFER) {
-		target = office_queue(o, req->queue);
-		if (!target || !target->active) {
-			reply(ctx, PERR_NOT_FOUND, "no such queue", NULL);
-			return;
-		}
-	}
 	if (!t) {
-		reply(ctx, PERR_CONFLICT, "the counter holds no ticket", NULL);
+		refuse(op, PERR_NOT_FOUND, "no such ticket today");
 		return;
 	}
-	if ((req->op == OP_RECALL || req->op == OP_START || req->op == OP_NO_SHOW) &&
-	    t->state != TS_CALLED) {
-		snprintf(msg, sizeof msg, "ticket %s is %s, not called", t->code,
-			 ticket_state_name(t->state));
-		reply(ctx, PERR_CONFLICT, msg, NULL);
+	if (!op->ctr->open) {
+		refuse(op, PERR_CONFLICT, "the counter is closed: open it first");
 		return;
 	}
-	if (req->op == OP_TRANSFER && t->day != o->day) {
-		reply(ctx, PERR_CONFLICT, "the ticket is from an earlier business day", NULL);
+	if (ticket_next_state(t->state, TA_CALL) < 0) {
+		ticket_refusal(t, TA_CALL, msg, sizeof msg);
+		refuse(op, PERR_CONFLICT, msg);
 		return;
 	}
-	if (refuse_if_stale(e, reply, ctx))
-		return;
-	c = change_begin(e, o, reply, ctx);
-	switch (req->op) {
-	case OP_RECALL: {
-		t->recalls++;
-		office_record_call(o, t, now);
-		args_fill(&a, o, t->day, now);
-		const char *v[] = { a.office, a.day, t->code, a.at };
-		change_sql(c, "d_recall", 4, v);
-		change_event(c, called_event(o, t, now));
-		break;
-	}
-	case OP_START:
-		t->state = TS_SERVING;
-		t->started_at = now;
-		sql_set_state(c, o, t, now);
-		change_event(c, state_event(o, t, now));
-		break;
-	case OP_FINISH:
-		end_held(c, o, ctr, TS_DONE, now);
-		break;
-	case OP_NO_SHOW:
-		end_held(c, o, ctr, TS_NO_SHOW, now);
-		break;
-	case OP_TRANSFER: {
-		t->state = TS_WAITING;
-		t->queue = target;
-		t->counter = NULL;
-		t->called_at = t->started_at = 0;
-		t->recalls = 0;
-		ctr->held = NULL;
-		queue_waiting_insert(target, t);
-		args_fill(&a, o, t->day, now);
-		snprintf(a.queue, sizeof a.queue, "%d", target->id);
-		const char *v[] = { a.office, a.day, t->code, a.queue, a.at };
-		change_sql(c, "d_transfer", 5, v);
-		change_event(c, state_event(o, t, now));
-		change_event(c, queue_event(e, o, target, now));
-		break;
-	}
-	default:
-		break;
-	}
-	change_commit(c, json_pack("{s:o}", "ticket", ticket_json(e, o, t)));
+	call_and_finish_held(op, t);
 }
 
-static void op_cancel(struct engine *e, struct office *o, const struct engine_req *req,
-		      engine_reply_fn reply, void *ctx)
+/* The counter's held ticket, if the action applies to it; otherwise
+ * refuses and returns NULL. */
+static struct ticket *held_for(const struct op *op, enum ticket_action action)
 {
-	int64_t now = engine_now(e);
-	struct ticket *t = office_ticket(o, req->ticket);
-	struct change *c;
-	char msg[96];
+	struct ticket *t = op->ctr->held;
+	char msg[128];
 
 	if (!t) {
-		reply(ctx, PERR_NOT_FOUND, "no such ticket today", NULL);
-		return;
+		refuse(op, PERR_CONFLICT, "the counter holds no ticket");
+		return NULL;
 	}
-	if (t->state != TS_WAITING) {
-		snprintf(msg, sizeof msg, "ticket %s is %s, not waiting", t->code,
-			 ticket_state_name(t->state));
-		reply(ctx, PERR_CONFLICT, msg, NULL);
-		return;
+	if (ticket_next_state(t->state, action) < 0) {
+		ticket_refusal(t, action, msg, sizeof msg);
+		refuse(op, PERR_CONFLICT, msg);
+		return NULL;
 	}
-	if (refuse_if_stale(e, reply, ctx))
-		return;
-	c = change_begin(e, o, reply, ctx);
-	queue_waiting_remove(t->queue, t);
-	t->state = TS_CANCELLED;
-	t->finished_at = now;
-	sql_set_state(c, o, t, now);
-	change_event(c, state_event(o, t, now));
-	change_event(c, queue_event(e, o, t->queue, now));
-	change_commit(c, json_pack("{s:o}", "ticket", ticket_json(e, o, t)));
+	if (refuse_if_stale(op->e, op->reply, op->ctx))
+		return NULL;
+	return t;
 }
 
-static void op_counter_open(struct engine *e, struct office *o, struct counter *ctr,
-			    bool open, engine_reply_fn reply, void *ctx)
+static void op_recall(const struct op *op)
 {
-	int64_t now = engine_now(e);
+	struct ticket *t = held_for(op, TA_RECALL);
+	int64_t now = engine_now(op->e);
 	struct change *c;
-	char id[16];
+	struct sqlargs a;
+
+	if (!t)
+		return;
+	c = change_begin(op->e, op->o, op->reply, op->ctx);
+	ticket_apply(t, TA_RECALL, NULL, NULL, now);
+	office_record_call(op->o, t, now);
+	args_fill(&a, op->o, t->day, now);
+	const char *v[] = { a.office, a.day, t->code, a.at };
+	change_write(c, "d_recall", 4, v);
+	change_event(c, called_event(op->o, t, now));
+	reply_ticket(op, c, t);
+}
+
+static void op_start(const struct op *op)
+{
+	struct ticket *t = held_for(op, TA_START);
+	int64_t now = engine_now(op->e);
+	struct change *c;
+
+	if (!t)
+		return;
+	c = change_begin(op->e, op->o, op->reply, op->ctx);
+	ticket_apply(t, TA_START, NULL, NULL, now);
+	write_state(c, op->o, t, now);
+	change_event(c, state_event(op->o, t, now));
+	reply_ticket(op, c, t);
+}
+
+static void end_op(const struct op *op, enum ticket_action action)
+{
+	struct ticket *t = held_for(op, action);
+	struct change *c;
+
+	if (!t)
+		return;
+	c = change_begin(op->e, op->o, op->reply, op->ctx);
+	end_held(c, op->o, op->ctr, action, engine_now(op->e));
+	reply_ticket(op, c, t);
+}
+
+static void op_finish(const struct op *op)
+{
+	end_op(op, TA_FINISH);
+}
+
+static void op_no_show(const struct op *op)
+{
+	end_op(op, TA_NO_SHOW);
+}
+
+static void op_transfer(const struct op *op)
+{
+	struct queue *target = office_queue(op->o, op->req->queue);
+	int64_t now = engine_now(op->e);
+	struct ticket *t;
+	struct change *c;
+	struct sqlargs a;
+
+	if (!target || !target->active) {
+		refuse(op, PERR_NOT_FOUND, "no such queue");
+		return;
+	}
+	if (op->ctr->held && op->ctr->held->day != op->o->day) {
+		refuse(op, PERR_CONFLICT, "the ticket is from an earlier business day");
+		return;
+	}
+	t = held_for(op, TA_TRANSFER);
+	if (!t)
+		return;
+	c = change_begin(op->e, op->o, op->reply, op->ctx);
+	ticket_apply(t, TA_TRANSFER, NULL, target, now);
+	args_fill(&a, op->o, t->day, now);
+	snprintf(a.queue, sizeof a.queue, "%d", target->id);
+	const char *v[] = { a.office, a.day, t->code, a.queue, a.at };
+	change_write(c, "d_transfer", 5, v);
+	change_event(c, state_event(op->o, t, now));
+	change_event(c, queue_event(op->e, op->o, target, now));
+	reply_ticket(op, c, t);
+}
+
+static void op_cancel(const struct op *op)
+{
+	struct ticket *t = office_ticket(op->o, op->req->ticket);
+	int64_t now = engine_now(op->e);
+	struct change *c;
+	char msg[128];
+
+	if (!t) {
+		refuse(op, PERR_NOT_FOUND, "no such ticket today");
+		return;
+	}
+	if (ticket_next_state(t->state, TA_CANCEL) < 0) {
+		ticket_refusal(t, TA_CANCEL, msg, sizeof msg);
+		refuse(op, PERR_CONFLICT, msg);
+		return;
+	}
+	if (refuse_if_stale(op->e, op->reply, op->ctx))
+		return;
+	c = change_begin(op->e, op->o, op->reply, op->ctx);
+	ticket_apply(t, TA_CANCEL, NULL, NULL, now);
+	write_state(c, op->o, t, now);
+	change_event(c, state_event(op->o, t, now));
+	change_event(c, queue_event(op->e, op->o, t->queue, now));
+	reply_ticket(op, c, t);
+}
+
+static void set_counter_open(const struct op *op, bool open)
+{
+	struct counter *ctr = op->ctr;
+	int64_t now = engine_now(op->e);
+	struct change *c;
+	char id[16], at[32];
 
 	if (ctr->open == open) {
-		reply(ctx, PROTO_OK, NULL, json_pack("{s:o}", "counter", counter_json(ctr)));
+		op->reply(op->ctx, PROTO_OK, NULL, json_pack("{s:o}", "counter", counter_json(ctr)));
 		return;
 	}
-	if (refuse_if_stale(e, reply, ctx))
+	if (refuse_if_stale(op->e, op->reply, op->ctx))
 		return;
-	c = change_begin(e, o, reply, ctx);
+	c = change_begin(op->e, op->o, op->reply, op->ctx);
 	ctr->open = open;
 	snprintf(id, sizeof id, "%d", ctr->id);
-	char at[32];
 	tzday_iso8601(now, at);
 	const char *v[] = { id, open ? "true" : "false", at };
-	change_sql(c, "d_counter_set_open", 3, v);
-	json_t *ev = office_event(o, "counter", now);
+	change_write(c, "d_counter_set_open", 3, v);
+	json_t *ev = office_event(op->o, "counter", now);
 	json_object_set_new(ev, "counter", json_string(ctr->name));
 	json_object_set_new(ev, "open", json_boolean(open));
 	change_event(c, ev);
 	/* Estimates depend on the open counters. */
 	for (int i = 0; i < ctr->nqueues; i++)
-		change_event(c, queue_event(e, o, ctr->queues[i].queue, now));
+		change_event(c, queue_event(op->e, op->o, ctr->queues[i].queue, now));
 	change_commit(c, json_pack("{s:o}", "counter", counter_json(ctr)));
+}
+
+static void op_counter_open(const struct op *op)
+{
+	set_counter_open(op, true);
+}
+
+static void op_counter_close(const struct op *op)
+{
+	set_counter_open(op, false);
 }
 
 static struct ticket *find_any_ticket(const struct office *o, const char *code)
@@ -398,52 +445,56 @@ static struct ticket *find_any_ticket(const struct office *o, const char *code)
 	return t;
 }
 
+static void op_ticket(const struct op *op)
+{
+	struct ticket *t = find_any_ticket(op->o, op->req->ticket);
+
+	if (!t)
+		refuse(op, PERR_NOT_FOUND, "no such ticket today");
+	else
+		op->reply(op->ctx, PROTO_OK, NULL,
+			  json_pack("{s:o}", "ticket", ticket_json(op->e, op->o, t)));
+}
+
+static void op_status(const struct op *op)
+{
+	op->reply(op->ctx, PROTO_OK, NULL, status_json(op->e, op->o));
+}
+
+/* One handler per engine op, built from the op table's rows
+ * (proto/ops.h): an op without its op_<name> here does not build. */
+typedef void (*engine_op_fn)(const struct op *op);
+#define ENGINE_HANDLER(E, n, h, r, req, opt, ctr, w) ENGINE_HANDLER_##h(E, n)
+#define ENGINE_HANDLER_ENGINE(E, n) [OP_##E] = op_##n,
+#define ENGINE_HANDLER_SESSION(E, n)
+static const engine_op_fn engine_ops[OP__COUNT] = { PROTO_OPS(ENGINE_HANDLER) };
+#undef ENGINE_HANDLER
+
+static struct counter *resolve_counter(struct office *o, const struct engine_req *req)
+{
+	struct counter *ctr = req->counter_id ? office_counter_by_id(o, req->counter_id)
+		: req->counter_name ? office_counter(o, req->counter_name) : NULL;
+
+	return ctr && ctr->active ? ctr : NULL;
+}
+
 void engine_ops_dispatch(struct engine *e, struct office *o, const struct engine_req *req,
 			 engine_reply_fn reply, void *ctx)
 {
-	struct counter *ctr;
-	struct ticket *t;
+	struct op op = { .e = e, .o = o, .req = req, .reply = reply, .ctx = ctx };
+	engine_op_fn fn = (unsigned)req->op < OP__COUNT ? engine_ops[req->op] : NULL;
 
-	switch (req->op) {
-	case OP_ISSUE:
-		op_issue(e, o, req, reply, ctx);
-		return;
-	case OP_CANCEL:
-		op_cancel(e, o, req, reply, ctx);
-		return;
-	case OP_TICKET:
-		t = find_any_ticket(o, req->ticket);
-		if (!t)
-			reply(ctx, PERR_NOT_FOUND, "no such ticket today", NULL);
-		else
-			reply(ctx, PROTO_OK, NULL, json_pack("{s:o}", "ticket", ticket_json(e, o, t)));
-		return;
-	case OP_STATUS:
-		reply(ctx, PROTO_OK, NULL, status_json(e, o));
-		return;
-	default:
-		break;
-	}
-	if (!proto_op_is_counter_op(req->op)) {
+	if (!fn) {
+		/* The session answers these itself: reaching here is a bug. */
+		log_error("engine: op %d has no engine handler", (int)req->op);
 		reply(ctx, PERR_INTERNAL, "op not handled by the engine", NULL);
 		return;
 	}
-	ctr = resolve_counter(o, req, reply, ctx);
-	if (!ctr)
+	if (proto_op_is_counter_op(req->op) && !(op.ctr = resolve_counter(o, req))) {
+		reply(ctx, PERR_NOT_FOUND, "no such counter", NULL);
 		return;
-	switch (req->op) {
-	case OP_CALL_NEXT:
-	case OP_CALL:
-		op_call(e, o, ctr, req, reply, ctx);
-		break;
-	case OP_COUNTER_OPEN:
-	case OP_COUNTER_CLOSE:
-		op_counter_open(e, o, ctr, req->op == OP_COUNTER_OPEN, reply, ctx);
-		break;
-	default:
-		op_held(e, o, ctr, req, reply, ctx);
-		break;
 	}
+	fn(&op);
 }
 
 /* Local midnight: what still waits or was called expires, numbering
@@ -479,17 +530,17 @@ void engine_rollover(struct engine *e, struct office *o)
 			struct ticket *t = q->today[n];
 			if (!t)
 				continue;
-			if (t->state == TS_SERVING && t->counter && t->counter->held == t) {
+			/* Being served over midnight (held, and the day's end
+			 * does not expire it): it stays with its counter. */
+			if (ticket_states[t->state].held && ticket_next_state(t->state, TA_EXPIRE) < 0 &&
+			    t->counter && t->counter->held == t) {
 				o->carried = xgrow(o->carried, &o->capcarried, o->ncarried + 1,
 							 sizeof *o->carried);
 				o->carried[o->ncarried++] = t;
 				t->key_next = NULL;
 				continue;
 			}
-			if (t->state == TS_CALLED && t->counter && t->counter->held == t)
-				t->counter->held = NULL;
-			if (t->state == TS_WAITING || t->state == TS_CALLED) {
-				t->state = TS_EXPIRED;
+			if (ticket_apply(t, TA_EXPIRE, NULL, NULL, now) == 0) {
 				if (!expired)
 					expired = json_array();
 				json_array_append_new(expired, state_event(o, t, now));
@@ -509,7 +560,7 @@ void engine_rollover(struct engine *e, struct office *o)
 	c = change_begin(e, o, NULL, NULL);
 	args_fill(&a, o, o->day, now);
 	const char *v[] = { a.office, a.day, a.at };
-	change_sql(c, "d_expire", 3, v);
+	change_write(c, "d_expire", 3, v);
 	json_array_foreach(expired, idx, ev)
 		change_event(c, json_incref(ev));
 	json_decref(expired);

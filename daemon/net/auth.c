@@ -1,5 +1,4 @@
 #include "daemon/net/auth.h"
-#include "daemon/store/pgw.h"
 #include "daemon/util/log.h"
 #include "daemon/util/xalloc.h"
 
@@ -26,7 +25,7 @@ struct fail_slot {
 };
 
 struct auth {
-	struct pgw *pgw;
+	struct auth_source src;
 	struct cached *cache;
 	int ncache, capcache;
 	struct fail_slot fails[FAIL_SLOTS];
@@ -40,10 +39,10 @@ struct lookup {
 	void *ctx;
 };
 
-struct auth *auth_new(struct pgw *pgw)
+struct auth *auth_new(const struct auth_source *src)
 {
 	struct auth *a = xcalloc(1, sizeof *a);
-	a->pgw = pgw;
+	a->src = *src;
 	return a;
 }
 
@@ -104,16 +103,11 @@ void auth_forget(struct auth *a, int token_id)
 static void record_use(struct auth *a, struct cached *c, const char *from)
 {
 	int64_t now = time(NULL);
-	char id[16];
 
 	if (now - c->recorded_s < USE_RECORD_EVERY_S)
 		return;
 	c->recorded_s = now;
-	snprintf(id, sizeof id, "%d", c->id.token_id);
-	const char *v[] = { id, from };
-	struct pgw_job *job = pgw_job_new(false);
-	pgw_job_add(job, "d_token_used", 2, v);
-	pgw_submit(a->pgw, job);
+	a->src.used(a->src.self, c->id.token_id, from);
 }
 
 static struct fail_slot *fail_find(struct auth *a, const char *host, bool create, int64_t now)
@@ -165,13 +159,14 @@ static void cache_drop(struct auth *a, const uint8_t hash[32])
 		*c = a->cache[--a->ncache];
 }
 
-static void on_lookup(void *arg, const struct pgw_result *res)
+static void on_lookup(void *arg, enum auth_found found, const struct auth_row *row)
 {
 	struct lookup *l = arg;
 	struct auth_identity id;
 	struct cached *c;
+	int role;
 
-	if (!res->ok) {
+	if (found == AUTH_NO_DATABASE) {
 		/* The database is away: trust what it told us before. */
 		c = cache_find(l->a, l->hash);
 		if (c)
@@ -182,27 +177,21 @@ static void on_lookup(void *arg, const struct pgw_result *res)
 		free(l);
 		return;
 	}
-	PGresult *r = res->results[0];
-	if (PQntuples(r) != 1) {
+	role = found == AUTH_FOUND ? proto_role_parse(row->role) : -1;
+	if (role <= 0) {
 		cache_drop(l->a, l->hash);
 		l->done(l->ctx, PERR_UNAUTHORIZED, "invalid token", NULL);
 		free(l);
 		return;
 	}
 	memset(&id, 0, sizeof id);
-	id.token_id = atoi(PQgetvalue(r, 0, 0));
-	int role = proto_role_parse(PQgetvalue(r, 0, 1));
-	id.role = role > 0 ? (enum proto_role)role : ROLE_NONE;
-	id.office_id = atoi(PQgetvalue(r, 0, 2));
-	snprintf(id.office, sizeof id.office, "%s", PQgetvalue(r, 0, 3));
-	if (!PQgetisnull(r, 0, 4)) {
-		id.counter_id = atoi(PQgetvalue(r, 0, 4));
-		snprintf(id.counter, sizeof id.counter, "%s", PQgetvalue(r, 0, 5));
-	}
-	if (id.role == ROLE_NONE) {
-		l->done(l->ctx, PERR_UNAUTHORIZED, "invalid token", NULL);
-		free(l);
-		return;
+	id.token_id = row->token_id;
+	id.role = (enum proto_role)role;
+	id.office_id = row->office_id;
+	snprintf(id.office, sizeof id.office, "%s", row->office);
+	if (row->counter) {
+		id.counter_id = row->counter_id;
+		snprintf(id.counter, sizeof id.counter, "%s", row->counter);
 	}
 	c = cache_put(l->a, l->hash, &id);
 	record_use(l->a, c, l->from);
@@ -216,7 +205,6 @@ void auth_lookup(struct auth *a, const char *token, const char *from, auth_done_
 	struct lookup *l = xcalloc(1, sizeof *l);
 	char hex[2 + 64 + 1] = "\\x";
 	static const char digits[] = "0123456789abcdef";
-	struct pgw_job *job;
 	l->a = a;
 	snprintf(l->from, sizeof l->from, "%s", from ? from : "");
 	l->done = done;
@@ -227,9 +215,5 @@ void auth_lookup(struct auth *a, const char *token, const char *from, auth_done_
 		hex[3 + 2 * i] = digits[l->hash[i] & 15];
 	}
 	hex[66] = '\0';
-	const char *v[] = { hex };
-	job = pgw_job_new(false);
-	pgw_job_add(job, "d_token_lookup", 1, v);
-	pgw_job_on_done(job, on_lookup, l);
-	pgw_submit(a->pgw, job);
+	a->src.lookup(a->src.self, hex, on_lookup, l);
 }

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include "proto/proto.h"
 
-struct pgw;
 struct auth;
 
 struct auth_identity {
@@ -26,7 +25,33 @@ struct auth_identity {
 typedef void (*auth_done_fn)(void *ctx, enum proto_err err, const char *message,
 			     const struct auth_identity *id);
 
-struct auth *auth_new(struct pgw *pgw);
+/* A token as the database knows it (strings valid during the callback). */
+struct auth_row {
+	int token_id;
+	const char *role;           /* "kiosk", ... */
+	int office_id;
+	const char *office;
+	int counter_id;             /* 0: none */
+	const char *counter;        /* NULL: none */
+};
+
+enum auth_found { AUTH_FOUND, AUTH_NOT_FOUND, AUTH_NO_DATABASE };
+/* row is set only with AUTH_FOUND. */
+typedef void (*auth_row_fn)(void *arg, enum auth_found found, const struct auth_row *row);
+
+/* Where tokens are looked up: the database, wired in by main (so that
+ * this module needs no database code) and replaced in tests. */
+struct auth_source {
+	/* Looks up the SHA-256 of a token, as "\\x" and 64 hex digits;
+	 * fn runs once, never inside this call. */
+	void (*lookup)(void *self, const char *hash_hex, auth_row_fn fn, void *arg);
+	/* Records the token's use; nobody waits for it. */
+	void (*used)(void *self, int token_id, const char *from);
+	void *self;
+};
+
+/* src is copied. */
+struct auth *auth_new(const struct auth_source *src);
 void auth_free(struct auth *a);
 /* SHA-256 of the token's bytes. */
 void auth_hash_token(const char *token, uint8_t out[32]);

@@ -3,7 +3,7 @@
  * session.c (decode, hello, the role table, error precedence) over the
  * real engine without a database. The server and auth are stubbed here
  * so that every answer is synchronous and each line can be checked as
- * soon as session_on_line() returns.
+ * soon as the session's line handler returns.
  *
  * The office is built with engine_test_* for each input and freed at its
  * end. A shared engine was tried first: today's tickets pile up, and
@@ -17,7 +17,6 @@
 #include "daemon/net/server.h"
 #include "daemon/net/auth.h"
 #include "daemon/engine/engine.h"
-#include "daemon/store/pgw.h"
 #include "daemon/util/log.h"
 #include "proto/proto.h"
 
@@ -45,7 +44,7 @@ struct slot {
 };
 
 struct conn {
-	struct session session;
+	void *state;           /* the session's */
 	unsigned created;      /* slots handed out */
 	unsigned completed;    /* slots completed, which must be in order */
 	char *last;            /* the last reply line */
@@ -56,7 +55,7 @@ struct conn {
 	int resumes;
 };
 
-struct session *conn_session(struct conn *c) { return &c->session; }
+void *conn_state(const struct conn *c) { return c->state; }
 const char *conn_peer(const struct conn *c) { return "fuzz:0"; }
 const char *conn_peer_host(const struct conn *c) { return "fuzz"; }
 /* Unlimited: the rate limit is server.c's, and it would hide the rest. */
@@ -67,8 +66,11 @@ void conn_set_authenticated(struct conn *c) { }
 void conn_resume(struct conn *c) { c->resumes++; }
 void conn_close(struct conn *c, const char *reason) { c->closed = true; }
 struct conn *slot_conn(struct slot *s) { return s->conn; }
-/* metrics.c is linked for its tallies; its exposition is never asked for. */
-void server_count_roles(const struct server *srv, int counts[5]) { abort(); }
+/* Only counting roles and closing a token's connections walk them. */
+void server_each_conn(struct server *srv, void (*fn)(void *arg, struct conn *c), void *arg)
+{
+	abort();
+}
 
 void conn_subscribe(struct conn *c, int office_id)
 {
@@ -80,8 +82,7 @@ struct slot *conn_slot_new(struct conn *c)
 {
 	struct slot *s = calloc(1, sizeof *s);
 
-	if (!s)
-		abort();
+	CHECK(s != NULL, "out of memory");
 	s->conn = c;
 	s->seq = c->created++;
 	return s;
@@ -117,34 +118,20 @@ void auth_lookup(struct auth *a, const char *token, const char *from, auth_done_
 		 void *ctx)
 {
 	struct auth_identity id = { .office_id = 1 };
-	int role = role_parse(token);
+	int role = proto_role_parse(token);
 
 	snprintf(id.office, sizeof id.office, "HQ");
 	if (role < 0) {
 		done(ctx, PERR_UNAUTHORIZED, "unknown token", NULL);
 		return;
 	}
-	id.role = role;
+	id.role = (enum proto_role)role;
 	if (role == ROLE_COUNTER) {
 		id.counter_id = 1;
 		snprintf(id.counter, sizeof id.counter, "1");
 	}
 	done(ctx, PROTO_OK, NULL, &id);
 }
-
-/* ---- pgw: never reached with a NULL pgw, but engine.c links to it ----- */
-
-#define UNREACHABLE(what) do { fprintf(stderr, "fuzz_request: %s called\n", what); abort(); } while (0)
-struct pgw_job *pgw_batch(struct pgw *pgw) { UNREACHABLE("pgw_batch"); }
-struct pgw_job *pgw_job_new(bool transaction) { UNREACHABLE("pgw_job_new"); }
-void pgw_job_add(struct pgw_job *job, const char *stmt, int nparams,
-		 const char *const *values) { UNREACHABLE("pgw_job_add"); }
-void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg) { UNREACHABLE("pgw_job_on_done"); }
-void pgw_submit(struct pgw *pgw, struct pgw_job *job) { UNREACHABLE("pgw_submit"); }
-struct pgw_job *pgw_find_pending(struct pgw *pgw, uint64_t seq) { UNREACHABLE("pgw_find_pending"); }
-bool pgw_is_up(const struct pgw *pgw) { UNREACHABLE("pgw_is_up"); }
-void pgw_fail_batches(struct pgw *pgw) { UNREACHABLE("pgw_fail_batches"); }
-uint64_t pgw_job_seq(const struct pgw_job *job) { UNREACHABLE("pgw_job_seq"); }
 
 /* ---- the engine: one office HQ (queues S, F; counters 1, 2) ----------- */
 
@@ -158,23 +145,25 @@ static int64_t fuzz_clock(void *arg)
 	return g_now;
 }
 
-/* Events must be objects with "event", "office" and "at", never id/ok,
- * and must go only to the office they belong to. */
-static void fuzz_emit(void *arg, int office_id, json_t *ev)
+/* Events must be one line each, objects with "event" (the kind the
+ * struct names), "office" and "at", never id/ok, and must go only to the
+ * office they belong to. */
+static void fuzz_emit(void *arg, const struct engine_event *e)
 {
-	size_t len = 0;
-	char *line;
+	json_t *ev;
 
-	CHECK(office_id > 0, "event for office %d", office_id);
-	CHECK(json_is_object(ev), "event is not an object");
-	CHECK(json_is_string(json_object_get(ev, "event")), "event without \"event\"");
+	CHECK(e->office_id > 0, "event for office %d", e->office_id);
+	CHECK(e->len > 0 && e->line[e->len - 1] == '\n' && !memchr(e->line, '\n', e->len - 1),
+	      "event is not one line");
+	ev = json_loadb(e->line, e->len - 1, 0, NULL);
+	CHECK(json_is_object(ev), "event is not an object: %.*s", (int)e->len, e->line);
+	CHECK(e->kind && json_is_string(json_object_get(ev, "event")) &&
+		      !strcmp(e->kind, json_string_value(json_object_get(ev, "event"))),
+	      "event kind differs from its \"event\"");
 	CHECK(json_is_string(json_object_get(ev, "office")), "event without \"office\"");
 	CHECK(json_is_string(json_object_get(ev, "at")), "event without \"at\"");
 	CHECK(!json_object_get(ev, "id") && !json_object_get(ev, "ok"), "event with id/ok");
-	line = proto_encode_event(ev, &len);
-	CHECK(line && len > 0 && line[len - 1] == '\n' && !memchr(line, '\n', len - 1),
-	      "event does not encode to one line");
-	free(line);
+	json_decref(ev);
 }
 
 static void engine_build(void)
@@ -205,7 +194,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* ---- one input: lines to session_on_line, one reply each -------------- */
+/* ---- one input: lines to the session, one reply each ------------------ */
 
 static const char *const known_codes[] = {
 	"bad_request", "unknown_op", "unauthorized", "forbidden", "not_found",
@@ -261,9 +250,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&c, 0, sizeof c);
 	g_conn = &c;
 	struct session_ctx ctx = { .engine = g_engine, .auth = NULL };
+	struct server_handler h;
 
+	session_handler(&ctx, &h);
+	c.state = h.open(h.arg, &c);
 	/* As server.c: one line at a time, nothing after bye or too_large. */
-	while (off < size && !c.closed && !c.session.said_bye && !c.last_close) {
+	while (off < size && !c.closed && h.ready(c.state) && !c.last_close) {
 		const char *nl = memchr(buf + off, '\n', size - off);
 		size_t used = nl ? (size_t)(nl - (buf + off)) + 1 : size - off;
 		size_t len = nl ? used - 1 : used;
@@ -273,12 +265,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len--;
 		g_now += SEC;
 		if (len > PROTO_DEFAULT_MAX_LINE)
-			session_too_large(&c, PROTO_DEFAULT_MAX_LINE);
+			h.too_large(h.arg, &c, PROTO_DEFAULT_MAX_LINE);
 		else
-			session_on_line(&ctx, &c, buf + off, len);
+			h.line(h.arg, &c, buf + off, len);
 		CHECK(c.created == before + 1, "line at %zu got %u replies", off, c.created - before);
 		CHECK(c.completed == c.created, "line at %zu: reply not sent", off);
-		CHECK(!c.session.hello_pending, "hello still pending with a synchronous auth");
+		CHECK(h.ready(c.state) || c.last_close,
+		      "the session still waits after a synchronous hello");
 		if (g_trace)
 			fprintf(stderr, "> %.*s\n< %.*s", (int)len, buf + off,
 				(int)c.last_len, c.last);
@@ -287,11 +280,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			check_reply(&c, buf + off, len);
 		if (c.last_close)
-			CHECK(c.session.said_bye || len > PROTO_DEFAULT_MAX_LINE,
+			CHECK(!h.ready(c.state) || len > PROTO_DEFAULT_MAX_LINE,
 			      "closed after a line that was not bye");
 		off += used;
 	}
 	free(c.last);
+	h.free(c.state);
 	g_conn = NULL;
 	engine_free(g_engine);
 	g_engine = NULL;

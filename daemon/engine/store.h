@@ -1,0 +1,101 @@
+/*
+ * store: what the engine needs from its database, as an interface the
+ * engine owns. daemon/store/store_pg.c implements it on PostgreSQL (pgw
+ * and the statements of daemon/store/statements.c); the engine's unit
+ * tests implement it in memory and make it fail on demand.
+ *
+ * Writes: a change joins the open batch (group commit) with one or more
+ * named statements and their text values; on_done tells whether the
+ * batch committed. Reads: a load hands over decoded rows.
+ */
+#ifndef KOLAPP_ENGINE_STORE_H
+#define KOLAPP_ENGINE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct store_batch;   /* one group-commit transaction, the store's */
+
+/* The database's rows as the engine reads them. Strings are borrowed
+ * and valid during the load callback only. Times are microseconds since
+ * the epoch, 0 for none. */
+struct store_office {
+	int id;
+	const char *code, *name, *tz;
+};
+
+struct store_queue {
+	int id, office_id;
+	const char *code, *name;
+	bool open, active;
+};
+
+struct store_counter {
+	int id, office_id;
+	const char *name;
+	bool open, active;
+};
+
+struct store_counter_queue {
+	int counter_id, queue_id, rank;
+};
+
+struct store_ticket {
+	int office_id;
+	const char *day;                 /* business day, YYYY-MM-DD */
+	int origin_queue_id, queue_id, number;
+	const char *code, *state;
+	int64_t issued_at, sort_at, called_at, started_at, finished_at;
+	int counter_id;                  /* 0: none */
+	int recalls;
+	const char *key;                 /* idempotency key, NULL: none */
+};
+
+struct store_snapshot {
+	const struct store_office *offices;
+	int noffices;
+	const struct store_queue *queues;
+	int nqueues;
+	const struct store_counter *counters;
+	int ncounters;
+	const struct store_counter_queue *counter_queues;  /* by counter, rank */
+	int ncounter_queues;
+	const struct store_ticket *tickets;  /* by office, day, sort time */
+	int ntickets;
+};
+
+/* snap is NULL when the load failed; error then says why. */
+typedef void (*store_loaded_fn)(void *arg, const struct store_snapshot *snap, const char *error);
+typedef void (*store_done_fn)(void *arg, bool ok);
+
+struct store_ops {
+	/* The database can be reached now. */
+	bool (*is_up)(void *self);
+	/* A write batch is queued or in flight. */
+	bool (*has_writes)(void *self);
+	/* The open batch that changes join; made when there is none. */
+	struct store_batch *(*batch)(void *self);
+	/* Adds one execution of a named statement; values are copied (NULL
+	 * entries are SQL NULL). */
+	void (*add)(void *self, struct store_batch *b, const char *stmt, int n,
+		    const char *const *values);
+	/* The batch's sequence number (increasing in submission order). */
+	uint64_t (*seq)(void *self, const struct store_batch *b);
+	/* The batch with that number while it has not completed, else NULL. */
+	struct store_batch *(*pending)(void *self, uint64_t seq);
+	/* fn runs once, after the batch committed (ok) or failed; never
+	 * inside this call. */
+	void (*on_done)(void *self, struct store_batch *b, store_done_fn fn, void *arg);
+	/* Fails every batch not yet sent: they were built on a failed one. */
+	void (*fail_unsent)(void *self);
+	/* Reads offices, queues, counters and their queue lists and, with
+	 * tickets, today's tickets and earlier ones still open; fn runs once. */
+	void (*load)(void *self, bool tickets, store_loaded_fn fn, void *arg);
+};
+
+struct engine_store {
+	const struct store_ops *ops;
+	void *self;
+};
+
+#endif

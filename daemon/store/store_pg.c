@@ -1,0 +1,217 @@
+#include "daemon/store/store_pg.h"
+#include "daemon/store/pgw.h"
+#include "daemon/util/pool.h"
+#include "daemon/util/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <libpq-fe.h>
+
+/* The store's batches are pgw's jobs: no record of our own. */
+#define JOB(b) ((struct pgw_job *)(b))
+#define BATCH(j) ((struct store_batch *)(j))
+
+struct load {
+	bool tickets;
+	store_loaded_fn fn;
+	void *arg;
+};
+
+static const char *const load_stmts[] = {
+	"load_offices", "load_queues", "load_counters", "load_counter_queues", "load_tickets",
+};
+#define LOAD_CONFIG 4   /* the first four: configuration without tickets */
+#define LOAD_ALL 5
+
+static bool pg_is_up(void *self)
+{
+	return pgw_is_up(self);
+}
+
+static bool pg_has_writes(void *self)
+{
+	return pgw_has_batches(self);
+}
+
+static struct store_batch *pg_batch(void *self)
+{
+	return BATCH(pgw_batch(self));
+}
+
+static void pg_add(void *self, struct store_batch *b, const char *stmt, int n,
+		   const char *const *values)
+{
+	pgw_job_add(JOB(b), stmt, n, values);
+}
+
+static uint64_t pg_seq(void *self, const struct store_batch *b)
+{
+	return pgw_job_seq((const struct pgw_job *)b);
+}
+
+static struct store_batch *pg_pending(void *self, uint64_t seq)
+{
+	return BATCH(pgw_find_pending(self, seq));
+}
+
+/* pgw's callback carries a result; the engine only wants to know ok.
+ * One per change, so from a free list. */
+struct done {
+	store_done_fn fn;
+	void *arg;
+};
+
+static struct pool done_pool = POOL_INIT(struct done, 4096);
+
+static void on_job_done(void *arg, const struct pgw_result *res)
+{
+	struct done d = *(struct done *)arg;
+
+	pool_put(&done_pool, arg);
+	d.fn(d.arg, res->ok);
+}
+
+static void pg_on_done(void *self, struct store_batch *b, store_done_fn fn, void *arg)
+{
+	struct done *d = pool_get(&done_pool);
+
+	d->fn = fn;
+	d->arg = arg;
+	pgw_job_on_done(JOB(b), on_job_done, d);
+}
+
+static void pg_fail_unsent(void *self)
+{
+	pgw_fail_batches(self);
+}
+
+static bool col_bool(const PGresult *r, int row, int col)
+{
+	return PQgetvalue(r, row, col)[0] == 't';
+}
+
+static int col_int(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : atoi(PQgetvalue(r, row, col));
+}
+
+static int64_t col_i64(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static const char *col_str(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+/* Column positions are those of the load statements in statements.c. */
+static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
+{
+	struct store_office *offices;
+	struct store_queue *queues;
+	struct store_counter *counters;
+	struct store_counter_queue *cqs;
+	struct store_ticket *ts = NULL;
+
+	s->noffices = PQntuples(r[0]);
+	s->offices = offices = xcalloc((size_t)s->noffices, sizeof *offices);
+	for (int i = 0; i < s->noffices; i++)
+		offices[i] = (struct store_office){ col_int(r[0], i, 0), col_str(r[0], i, 1),
+						    col_str(r[0], i, 2), col_str(r[0], i, 3) };
+	s->nqueues = PQntuples(r[1]);
+	s->queues = queues = xcalloc((size_t)s->nqueues, sizeof *queues);
+	for (int i = 0; i < s->nqueues; i++)
+		queues[i] = (struct store_queue){ col_int(r[1], i, 0), col_int(r[1], i, 1),
+						  col_str(r[1], i, 2), col_str(r[1], i, 3),
+						  col_bool(r[1], i, 4), col_bool(r[1], i, 5) };
+	s->ncounters = PQntuples(r[2]);
+	s->counters = counters = xcalloc((size_t)s->ncounters, sizeof *counters);
+	for (int i = 0; i < s->ncounters; i++)
+		counters[i] = (struct store_counter){ col_int(r[2], i, 0), col_int(r[2], i, 1),
+						      col_str(r[2], i, 2), col_bool(r[2], i, 3),
+						      col_bool(r[2], i, 4) };
+	s->ncounter_queues = PQntuples(r[3]);
+	s->counter_queues = cqs = xcalloc((size_t)s->ncounter_queues, sizeof *cqs);
+	for (int i = 0; i < s->ncounter_queues; i++)
+		cqs[i] = (struct store_counter_queue){ col_int(r[3], i, 0), col_int(r[3], i, 1),
+						       col_int(r[3], i, 2) };
+	s->ntickets = tickets ? PQntuples(r[4]) : 0;
+	if (tickets)
+		s->tickets = ts = xcalloc((size_t)s->ntickets, sizeof *ts);
+	for (int i = 0; i < s->ntickets; i++) {
+		const PGresult *t = r[4];
+
+		ts[i] = (struct store_ticket){
+			.office_id = col_int(t, i, 0),
+			.day = col_str(t, i, 1),
+			.origin_queue_id = col_int(t, i, 2),
+			.queue_id = col_int(t, i, 3),
+			.number = col_int(t, i, 4),
+			.code = col_str(t, i, 5),
+			.state = col_str(t, i, 6),
+			.issued_at = col_i64(t, i, 7),
+			.sort_at = col_i64(t, i, 8),
+			.called_at = col_i64(t, i, 9),
+			.started_at = col_i64(t, i, 10),
+			.finished_at = col_i64(t, i, 11),
+			.counter_id = col_int(t, i, 12),
+			.recalls = col_int(t, i, 13),
+			.key = col_str(t, i, 14),
+		};
+	}
+}
+
+static void snapshot_free(struct store_snapshot *s)
+{
+	free((void *)s->offices);
+	free((void *)s->queues);
+	free((void *)s->counters);
+	free((void *)s->counter_queues);
+	free((void *)s->tickets);
+}
+
+static void on_loaded(void *arg, const struct pgw_result *res)
+{
+	struct load *l = arg;
+	struct store_snapshot snap = { 0 };
+	int want = l->tickets ? LOAD_ALL : LOAD_CONFIG;
+
+	if (!res->ok || res->n != want) {
+		l->fn(l->arg, NULL, res->error ? res->error : "the load returned no rows");
+	} else {
+		decode(res->results, l->tickets, &snap);
+		l->fn(l->arg, &snap, NULL);
+		snapshot_free(&snap);
+	}
+	free(l);
+}
+
+static void pg_load(void *self, bool tickets, store_loaded_fn fn, void *arg)
+{
+	struct load *l = xmalloc(sizeof *l);
+	struct pgw_job *job = pgw_job_new(false);
+
+	*l = (struct load){ tickets, fn, arg };
+	for (int i = 0; i < (tickets ? LOAD_ALL : LOAD_CONFIG); i++)
+		pgw_job_add(job, load_stmts[i], 0, NULL);
+	pgw_job_on_done(job, on_loaded, l);
+	pgw_submit(self, job);
+}
+
+static const struct store_ops pg_ops = {
+	.is_up = pg_is_up,
+	.has_writes = pg_has_writes,
+	.batch = pg_batch,
+	.add = pg_add,
+	.seq = pg_seq,
+	.pending = pg_pending,
+	.on_done = pg_on_done,
+	.fail_unsent = pg_fail_unsent,
+	.load = pg_load,
+};
+
+struct engine_store store_pg(struct pgw *pgw)
+{
+	return (struct engine_store){ &pg_ops, pgw };
+}
