@@ -4,7 +4,6 @@
 #include "daemon/util/log.h"
 #include "daemon/util/pool.h"
 #include "daemon/util/xalloc.h"
-#include "proto/proto.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -31,17 +30,6 @@ struct slot {
 
 /* One slot per request: kept for reuse (see pool.h). */
 static struct pool slot_pool = POOL_INIT(struct slot, 4096);
-
-void server_limits_default(struct server_limits *l)
-{
-	l->max_line = PROTO_DEFAULT_MAX_LINE;
-	l->max_output = 4u << 20;
-	l->max_pending = 256;
-	l->max_connections = 20000;
-	l->hello_timeout_s = 30;
-	l->idle_timeout_s = 0;
-	l->rate_limit = 2000;
-}
 
 void *conn_state(const struct conn *c) { return c->state; }
 const char *conn_peer(const struct conn *c) { return c->peer; }
