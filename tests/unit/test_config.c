@@ -252,6 +252,10 @@ START_TEST(copy_is_deep)
 	config_take(&b, &a, config_find("listen"));
 	ck_assert(config_equal(config_find("listen"), &a, &b));
 	ck_assert_int_eq(b.nlisten, 1);
+	/* Same count, other address: not equal either. */
+	config_reset(&b, "listen");
+	expect_set(&b, "listen", "127.0.0.1:9");
+	ck_assert(!config_equal(config_find("listen"), &a, &b));
 	config_clear(&b);
 	ck_assert_str_eq(a.conninfo, "dbname=a");
 	ck_assert_str_eq(a.listen[0], "127.0.0.1:1");
