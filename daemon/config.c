@@ -279,6 +279,171 @@ bool config_equal(const struct config_setting *s, const struct config *a, const 
 	abort();
 }
 
+/* A key whose value is a password: password, sslpassword. */
+static bool secret_key(const char *key, size_t len)
+{
+	return len >= 8 && !strncmp(key + len - 8, "password", 8);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (c | 0x20) - 'a' + 10;
+	return -1;
+}
+
+/* The same for a URI's query key, which libpq reads %-decoded. */
+static bool secret_uri_key(const char *key, size_t len)
+{
+	char buf[256];
+	size_t n = 0;
+
+	/* Longer than any keyword: not libpq's to read, but not ours to show. */
+	if (len >= sizeof buf)
+		return true;
+	for (size_t i = 0; i < len; i++) {
+		if (key[i] == '%' && i + 2 < len && hexval(key[i + 1]) >= 0 &&
+		    hexval(key[i + 2]) >= 0) {
+			buf[n++] = (char)(hexval(key[i + 1]) * 16 + hexval(key[i + 2]));
+			i += 2;
+		} else {
+			buf[n++] = key[i];
+		}
+	}
+	return secret_key(buf, n);
+}
+
+/* The URI form: postgresql://user:PASSWORD@host/db?password=PASSWORD&... */
+static void print_masked_uri(const char *ci, const char *rest, FILE *out)
+{
+	const char *at, *colon, *q, *end;
+
+	/* libpq ends the user info at the first @ before any /, even past a
+	 * ?; masking to the last one also hides a password with a bare @. */
+	at = memrchr(rest, '@', strcspn(rest, "/"));
+	colon = at ? memchr(rest, ':', (size_t)(at - rest)) : NULL;
+	if (colon) {
+		fwrite(ci, 1, (size_t)(colon + 1 - ci), out);
+		fputs("***", out);
+		ci = at;
+	}
+	/* Parameters from the first ?, even inside what was masked: a value
+	 * that runs on past the mask is masked from there. */
+	for (q = strchr(rest, '?'); q; q = *end ? end : NULL) {
+		const char *key = q + 1, *eq, *from;
+
+		end = key + strcspn(key, "&");
+		eq = memchr(key, '=', (size_t)(end - key));
+		if (!eq || end <= ci || !secret_uri_key(key, (size_t)(eq - key)))
+			continue;
+		from = eq + 1 > ci ? eq + 1 : ci;
+		fwrite(ci, 1, (size_t)(from - ci), out);
+		fputs("***", out);
+		ci = end;
+	}
+	fputs(ci, out);
+}
+
+/*
+ * Writes a conninfo with every password shown as ***. The key=value form
+ * is scanned the way libpq reads it (blanks around =, 'quoted values'
+ * with \ escapes); what cannot be scanned is not shown at all, as it
+ * might be a secret.
+ */
+static void print_masked(const char *ci, FILE *out)
+{
+	static const char blanks[] = " \t\n\r\f\v";
+	const char *p = ci, *key, *value;
+	size_t keylen;
+
+	if (!strncmp(ci, "postgresql://", 13) || !strncmp(ci, "postgres://", 11)) {
+		print_masked_uri(ci, strstr(ci, "://") + 3, out);
+		return;
+	}
+	/* Without an =, libpq takes the whole string as a database name. */
+	if (!strchr(ci, '=')) {
+		fputs(ci, out);
+		return;
+	}
+	for (;;) {
+		p += strspn(p, blanks);
+		if (!*p)
+			break;
+		key = p;
+		p += strcspn(p, "= \t\n\r\f\v");
+		keylen = (size_t)(p - key);
+		p += strspn(p, blanks);
+		if (*p != '=' || !keylen)
+			goto unreadable;
+		p++;
+		p += strspn(p, blanks);
+		value = p;
+		if (*p == '\'') {
+			for (p++; *p && *p != '\''; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (*p != '\'')
+				goto unreadable;
+			p++;
+		} else {
+			for (; *p && !strchr(blanks, *p); p++)
+				if (*p == '\\' && p[1])
+					p++;
+		}
+		if (secret_key(key, keylen)) {
+			fwrite(ci, 1, (size_t)(value - ci), out);
+			fputs("***", out);
+			ci = p;
+		}
+	}
+	fputs(ci, out);
+	return;
+unreadable:
+	fwrite(ci, 1, (size_t)(key - ci), out);
+	fputs("***", out);
+}
+
+void config_print(const struct config *cfg, FILE *out)
+{
+	for (size_t i = 0; i < config_nsettings; i++) {
+		const struct config_setting *s = &config_settings[i];
+		const char *str;
+
+		switch (s->type) {
+		case CONFIG_STR:
+			str = *CAT(cfg, s, string);
+			if (!str) {
+				fprintf(out, "%s =\n", s->name);
+			} else if (s->flags & CONFIG_SECRET) {
+				fprintf(out, "%s = ", s->name);
+				print_masked(str, out);
+				fputc('\n', out);
+			} else {
+				fprintf(out, "%s = %s\n", s->name, str);
+			}
+			break;
+		case CONFIG_LIST:
+			if (!*CCOUNT(cfg, s))
+				fprintf(out, "%s =\n", s->name);
+			for (int j = 0; j < *CCOUNT(cfg, s); j++)
+				fprintf(out, "%s = %s\n", s->name, CAT(cfg, s, string)[j]);
+			break;
+		case CONFIG_INT:
+			fprintf(out, "%s = %d\n", s->name, *CAT(cfg, s, int));
+			break;
+		case CONFIG_SIZE:
+			fprintf(out, "%s = %zu\n", s->name, *CAT(cfg, s, size_t));
+			break;
+		case CONFIG_LEVEL:
+			fprintf(out, "%s = %s\n", s->name,
+				log_level_name((enum log_level)*CAT(cfg, s, int)));
+			break;
+		}
+	}
+}
+
 struct load_state {
 	struct config *cfg;
 	char msg[160];             /* the first error; inih reports its line */
@@ -323,7 +488,8 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 	rc = ini_parse_file(f, on_ini, &st);
 	fclose(f);
 	if (rc != 0) {
-		snprintf(err, errsize, "line %d: %s", rc, st.failed ? st.msg : "not a key = value line");
+		snprintf(err, errsize, "line %d: %s", rc,
+			 st.failed ? st.msg : "not a key = value line");
 		config_clear(&fresh);
 		return -1;
 	}

@@ -43,7 +43,7 @@ enum config_type {
 };
 
 #define CONFIG_RELOAD 0x1          /* a SIGHUP applies it to the running daemon */
-#define CONFIG_SECRET 0x2          /* a conninfo: never shown with its passwords */
+#define CONFIG_SECRET 0x2          /* a conninfo: printed with its passwords masked */
 
 struct config_setting {
 	const char *name;          /* the key in the file */
@@ -77,6 +77,10 @@ void config_reset(struct config *cfg, const char *key);
 bool config_equal(const struct config_setting *s, const struct config *a, const struct config *b);
 /* Replaces dst's value of s with a copy of src's. */
 void config_take(struct config *dst, const struct config *src, const struct config_setting *s);
+/* Writes every setting as "name = value" lines in table order: a list
+ * once per entry, a setting without a value as "name =". Passwords in a
+ * conninfo show as ***. */
+void config_print(const struct config *cfg, FILE *out);
 /* Reads key = value lines on top of cfg; on error returns -1 and names
  * the line in err. cfg is untouched on error. */
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errsize);

@@ -326,6 +326,7 @@ int main(int argc, char **argv)
 		return d.opts.action == ACTION_CHECK_CONFIG ? 1 : 2;
 	}
 	if (d.opts.action == ACTION_CHECK_CONFIG) {
+		config_print(&d.cfg, stdout);
 		printf("kolappd: configuration OK\n");
 		config_clear(&d.cfg);
 		return 0;

@@ -26,7 +26,7 @@ static void usage(FILE *out)
 		"      --http ADDR:PORT    serve the display board and the HTTP API (repeatable)\n"
 		"      --data-dir DIR      where board/ is (default " KOLAPP_DATADIR ")\n"
 		"  -f, --config FILE       read settings from FILE (key = value lines)\n"
-		"      --check-config      check the configuration and exit\n"
+		"      --check-config      check the configuration, print it and exit\n"
 		"      --migrate           create or upgrade the database schema, then exit\n"
 		"      --log-level LEVEL   debug, info, warn or error (default info)\n"
 		"  -V, --version           print the version and exit\n"

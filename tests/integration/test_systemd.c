@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include "daemon/config.h"
 #include "tests/integration/harness.h"
 
 #ifndef KOLAPP_BUILDDIR
@@ -494,11 +495,14 @@ END_TEST
 START_TEST(check_config)
 {
 	char good[300], bad[300], cmd[1400], out[2048];
+	const char *first = "conninfo = dbname=nowhere password=***\n";
+	const char *ok = "kolappd: configuration OK\n";
 	int rc;
 
 	snprintf(good, sizeof good, "%s/check-good-%ld.conf", g_tmp, (long)getpid());
 	snprintf(bad, sizeof bad, "%s/check-bad-%ld.conf", g_tmp, (long)getpid());
-	write_file(good, "# a comment\nconninfo = dbname=nowhere\nlisten = 127.0.0.1:1\n"
+	write_file(good, "# a comment\nconninfo = dbname=nowhere password=s3cret\n"
+			 "listen = 127.0.0.1:1\nlisten = [::1]:2\n"
 			 "log_level = debug\nmax_line = 4000\nidle_timeout = 60\n");
 	write_file(bad, "conninfo = dbname=nowhere\nlog_level = info\n\nmax_line = banana\n");
 
@@ -506,6 +510,23 @@ START_TEST(check_config)
 		 builddir(), good);
 	rc = run_capture(cmd, out, sizeof out);
 	ck_assert_msg(rc == 0, "--check-config on a good file: exit %d: %s", rc, out);
+	/* The effective settings, every one of them, then the verdict. */
+	for (size_t i = 0; i < config_nsettings; i++) {
+		char line[64];
+
+		snprintf(line, sizeof line, "\n%s =", config_settings[i].name);
+		ck_assert_msg(strstr(out, line) || !strncmp(out, line + 1, strlen(line + 1)),
+			      "--check-config does not show %s: %s", config_settings[i].name, out);
+	}
+	ck_assert_msg(strstr(out, "\nlisten = 127.0.0.1:1\nlisten = [::1]:2\n"), "%s", out);
+	ck_assert_msg(strstr(out, "\nmax_line = 4000\n"), "%s", out);
+	ck_assert_msg(strstr(out, "\nidle_timeout = 60\n"), "%s", out);
+	ck_assert_msg(strstr(out, "\nlog_level = debug\n"), "%s", out);
+	ck_assert_msg(strstr(out, "\nrate_limit = 2000\n"), "a default is not shown: %s", out);
+	ck_assert_msg(!strncmp(out, first, strlen(first)), "%s", out);
+	ck_assert_msg(!strstr(out, "s3cret"), "--check-config shows the password: %s", out);
+	ck_assert_msg(strlen(out) >= strlen(ok) && !strcmp(out + strlen(out) - strlen(ok), ok),
+		      "%s", out);
 
 	snprintf(cmd, sizeof cmd, "'%s/kolappd' --check-config --config '%s' 2>&1",
 		 builddir(), bad);

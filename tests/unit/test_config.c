@@ -5,6 +5,7 @@
 #include "daemon/util/log.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,8 +338,8 @@ START_TEST(bad_file_changes_nothing)
 		for (size_t j = 0; j < config_nsettings; j++) {
 			const struct config_setting *s = &config_settings[j];
 
-			ck_assert_msg(config_equal(s, &cfg, &before), "%s changed by a bad file (%s)",
-				      s->name, err);
+			ck_assert_msg(config_equal(s, &cfg, &before),
+				      "%s changed by a bad file (%s)", s->name, err);
 		}
 	}
 	ck_assert_int_eq(config_load_file(&cfg, "/nonexistent/kolappd.conf", err, sizeof err), -1);
@@ -347,6 +348,114 @@ START_TEST(bad_file_changes_nothing)
 	ck_assert_int_eq(cfg.nlisten, 1);
 	ck_assert_uint_eq(cfg.limits.max_line, 1000);
 	config_clear(&before);
+	config_clear(&cfg);
+}
+END_TEST
+
+/* ---- printing ------------------------------------------------------------ */
+
+/* config_print's output, malloc'd. */
+static char *print(const struct config *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	config_print(cfg, f);
+	ck_assert_int_eq(fclose(f), 0);
+	return buf;
+}
+
+/* Whether text has line as one whole line. */
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return true;
+	return false;
+}
+
+START_TEST(print_every_row)
+{
+	struct config cfg;
+	char *out, want[200];
+	int lines = 0;
+
+	config_init(&cfg);
+	expect_set(&cfg, "conninfo", "dbname=k");
+	expect_set(&cfg, "listen", "127.0.0.1:1");
+	expect_set(&cfg, "listen", "[::1]:2");
+	expect_set(&cfg, "max_line", "4000");
+	expect_set(&cfg, "log_level", "warning");
+	out = print(&cfg);
+	for (size_t i = 0; i < config_nsettings; i++) {
+		snprintf(want, sizeof want, "\n%s =", config_settings[i].name);
+		ck_assert_msg(!strncmp(out, want + 1, strlen(want + 1)) || strstr(out, want),
+			      "%s is not printed:\n%s", config_settings[i].name, out);
+	}
+	for (const char *p = out; *p; p++)
+		lines += *p == '\n';
+	/* One line a row, and one more for the second listen address. */
+	ck_assert_int_eq(lines, (int)config_nsettings + 1);
+	ck_assert(has_line(out, "conninfo = dbname=k"));
+	ck_assert(has_line(out, "listen = 127.0.0.1:1"));
+	ck_assert(has_line(out, "listen = [::1]:2"));
+	ck_assert(has_line(out, "listen_tls ="));
+	ck_assert(has_line(out, "tls_cert ="));
+	ck_assert(has_line(out, "http ="));
+	snprintf(want, sizeof want, "data_dir = %s", KOLAPP_DATADIR);
+	ck_assert(has_line(out, want));
+	ck_assert(has_line(out, "log_level = warn"));
+	ck_assert(has_line(out, "max_line = 4000"));
+	ck_assert(has_line(out, "max_output = 4194304"));
+	ck_assert(has_line(out, "hello_timeout = 30"));
+	ck_assert(has_line(out, "idle_timeout = 0"));
+	ck_assert(has_line(out, "rate_limit = 2000"));
+	free(out);
+	config_clear(&cfg);
+}
+END_TEST
+
+START_TEST(print_masks_passwords)
+{
+	static const struct { const char *conninfo, *shown; } cases[] = {
+		{ "host=db password=s3cret dbname=k", "host=db password=*** dbname=k" },
+		{ "password=s3cret", "password=***" },
+		{ "dbname=k password = 's3 \\' cret' user=u", "dbname=k password = *** user=u" },
+		{ "dbname=k sslpassword=s3cret", "dbname=k sslpassword=***" },
+		{ "passfile=/p dbname=k", "passfile=/p dbname=k" },
+		{ "dbname=k password=", "dbname=k password=***" },
+		/* What cannot be read is not shown: it might be a password. */
+		{ "dbname=k password='s3cret", "dbname=k ***" },
+		{ "dbname=k password s3cret", "dbname=k ***" },
+		{ "postgresql://u:s3cret@db/k", "postgresql://u:***@db/k" },
+		{ "postgres://u@db/k?sslmode=require&password=s3cret&x=1",
+		  "postgres://u@db/k?sslmode=require&password=***&x=1" },
+		{ "postgresql://u:s3cret@db/k?pass%77ord=s3cret",
+		  "postgresql://u:***@db/k?pass%77ord=***" },
+		{ "postgresql:///k?host=/run&user=u", "postgresql:///k?host=/run&user=u" },
+		/* libpq's user info runs to the first @, even past a ?. */
+		{ "postgresql://h:5432?options=a@b&password=s3cret",
+		  "postgresql://h:***@b&password=***" },
+		{ "postgresql://h:5432?password=s3@b", "postgresql://h:******" },
+		{ "postgresql://u:s3@cr3t@h/k", "postgresql://u:***@h/k" },
+		{ "kolapp", "kolapp" },
+	};
+	struct config cfg;
+	char *out, want[200];
+
+	config_init(&cfg);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		expect_set(&cfg, "conninfo", cases[i].conninfo);
+		out = print(&cfg);
+		snprintf(want, sizeof want, "conninfo = %s", cases[i].shown);
+		ck_assert_msg(has_line(out, want), "%s printed as:\n%s", cases[i].conninfo, out);
+		ck_assert_msg(!strstr(out, "s3"), "a password shows:\n%s", out);
+		free(out);
+	}
 	config_clear(&cfg);
 }
 END_TEST
@@ -443,6 +552,11 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, copy_is_deep);
 	tcase_add_test(tc, good_file);
 	tcase_add_test(tc, bad_file_changes_nothing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("print");
+	tcase_add_test(tc, print_every_row);
+	tcase_add_test(tc, print_masks_passwords);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("addr");
