@@ -188,11 +188,21 @@ static void find_gone(void *arg, const char *addr, bool tls)
 	w->gone_tls[w->ngone++] = tls;
 }
 
-/* Applies a validated configuration: what can change live does. */
+/* Applies a validated configuration: what can change live does. The
+ * rest keeps its running value, so that d->cfg says what runs and a
+ * later reload warns again. */
 static void apply_config(struct daemon *d, struct config *fresh)
 {
 	struct unlisten_walk w = { .d = d, .fresh = fresh };
 
+	for (size_t i = 0; i < config_nsettings; i++) {
+		const struct config_setting *s = &config_settings[i];
+
+		if ((s->flags & CONFIG_RELOAD) || config_equal(s, fresh, &d->cfg))
+			continue;
+		log_warn("reload: %s changes only at a restart", s->name);
+		config_take(fresh, &d->cfg, s);
+	}
 	log_set_level((enum log_level)fresh->log_level);
 	server_set_limits(d->server, &fresh->limits);
 	if (fresh->nlisten_tls && server_set_tls(d->server, fresh->tls_cert, fresh->tls_key) < 0)
@@ -206,12 +216,6 @@ static void apply_config(struct daemon *d, struct config *fresh)
 	for (int i = 0; i < fresh->nlisten_tls; i++)
 		if (!server_has_listener(d->server, fresh->listen_tls[i], true))
 			server_listen_tls(d->server, fresh->listen_tls[i]);
-	if (strcmp(fresh->conninfo, d->cfg.conninfo))
-		log_warn("reload: the database connection changes only at a restart");
-	if (fresh->nhttp != d->cfg.nhttp ||
-	    (fresh->data_dir && d->cfg.data_dir ? strcmp(fresh->data_dir, d->cfg.data_dir)
-						: fresh->data_dir != d->cfg.data_dir))
-		log_warn("reload: HTTP listeners and data_dir change only at a restart");
 	config_clear(&d->cfg);
 	d->cfg = *fresh;
 }
@@ -324,6 +328,7 @@ int main(int argc, char **argv)
 		return d.opts.action == ACTION_CHECK_CONFIG ? 1 : 2;
 	}
 	if (d.opts.action == ACTION_CHECK_CONFIG) {
+		config_print(&d.cfg, stdout);
 		printf("kolappd: configuration OK\n");
 		config_clear(&d.cfg);
 		return 0;

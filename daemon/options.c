@@ -26,7 +26,7 @@ static void usage(FILE *out)
 		"      --http ADDR:PORT    serve the display board and the HTTP API (repeatable)\n"
 		"      --data-dir DIR      where board/ is (default " KOLAPP_DATADIR ")\n"
 		"  -f, --config FILE       read settings from FILE (key = value lines)\n"
-		"      --check-config      check the configuration and exit\n"
+		"      --check-config      check the configuration, print it and exit\n"
 		"      --migrate           create or upgrade the database schema, then exit\n"
 		"      --log-level LEVEL   debug, info, warn or error (default info)\n"
 		"  -V, --version           print the version and exit\n"
@@ -108,16 +108,8 @@ int options_parse(struct options *o, int argc, char **argv)
 	return 0;
 }
 
-static void replace_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = strdup(v);
-	if (!*dst)
-		abort();
-}
-
-/* Reads the conninfo from a file, trimmed; the file may hold a password. */
-static int read_conninfo_file(const char *path, char **out, char *err, size_t errsize)
+/* Sets conninfo from a file, trimmed; the file may hold a password. */
+static int read_conninfo_file(const char *path, struct config *cfg, char *err, size_t errsize)
 {
 	char buf[4096];
 	FILE *f = fopen(path, "r");
@@ -136,13 +128,25 @@ static int read_conninfo_file(const char *path, char **out, char *err, size_t er
 		snprintf(err, errsize, "conninfo_file %s is empty", path);
 		return -1;
 	}
-	replace_str(out, buf);
-	return 0;
+	return config_set(cfg, "conninfo", buf, err, errsize);
 }
 
 int options_build_config(const struct options *o, bool activated, struct config *cfg,
 			 char *err, size_t errsize)
 {
+	/* What each option sets: the same table row as the file's key. */
+	const struct { const char *option, *key, *value; } one[] = {
+		{ "--conninfo", "conninfo", o->conninfo },
+		{ "--data-dir", "data_dir", o->data_dir },
+		{ "--tls-cert", "tls_cert", o->tls_cert },
+		{ "--tls-key", "tls_key", o->tls_key },
+		{ "--log-level", "log_level", o->level },
+	};
+	const struct { const char *option, *key; const char *const *values; int n; } lists[] = {
+		{ "--listen", "listen", o->listen, o->nlisten },
+		{ "--listen-tls", "listen_tls", o->listen_tls, o->nlisten_tls },
+		{ "--http", "http", o->http, o->nhttp },
+	};
 	char msg[256];
 
 	config_init(cfg);
@@ -151,43 +155,32 @@ int options_build_config(const struct options *o, bool activated, struct config 
 		goto fail;
 	}
 	/* The command line overrides the file, list by list. */
-	if (o->conninfo)
-		replace_str(&cfg->conninfo, o->conninfo);
-	if (o->data_dir)
-		replace_str(&cfg->data_dir, o->data_dir);
-	if (o->tls_cert)
-		replace_str(&cfg->tls_cert, o->tls_cert);
-	if (o->tls_key)
-		replace_str(&cfg->tls_key, o->tls_key);
-	if (o->level && config_set(cfg, "log_level", o->level, msg, sizeof msg) < 0) {
-		snprintf(err, errsize, "--log-level: %s", msg);
+	for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+		if (!one[i].value)
+			continue;
+		if (config_set(cfg, one[i].key, one[i].value, msg, sizeof msg) < 0) {
+			snprintf(err, errsize, "%s: %s", one[i].option, msg);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		if (!lists[i].n)
+			continue;
+		config_reset(cfg, lists[i].key);
+		for (int j = 0; j < lists[i].n; j++) {
+			const char *v = lists[i].values[j];
+
+			if (config_set(cfg, lists[i].key, v, msg, sizeof msg) < 0) {
+				snprintf(err, errsize, "%s: %s", lists[i].option, msg);
+				goto fail;
+			}
+		}
+	}
+	if (!cfg->nlisten && !cfg->nlisten_tls && !activated &&
+	    config_set(cfg, "listen", "127.0.0.1:7878", err, errsize) < 0)
 		goto fail;
-	}
-	if (o->nlisten) {
-		for (int i = 0; i < cfg->nlisten; i++)
-			free(cfg->listen[i]);
-		cfg->nlisten = 0;
-		for (int i = 0; i < o->nlisten; i++)
-			config_add_listen(cfg, o->listen[i]);
-	}
-	if (o->nlisten_tls) {
-		for (int i = 0; i < cfg->nlisten_tls; i++)
-			free(cfg->listen_tls[i]);
-		cfg->nlisten_tls = 0;
-		for (int i = 0; i < o->nlisten_tls; i++)
-			config_set(cfg, "listen_tls", o->listen_tls[i], msg, sizeof msg);
-	}
-	if (o->nhttp) {
-		for (int i = 0; i < cfg->nhttp; i++)
-			free(cfg->http[i]);
-		cfg->nhttp = 0;
-		for (int i = 0; i < o->nhttp; i++)
-			config_add_http(cfg, o->http[i]);
-	}
-	if (!cfg->nlisten && !cfg->nlisten_tls && !activated)
-		config_add_listen(cfg, "127.0.0.1:7878");
 	if (!cfg->conninfo && cfg->conninfo_file &&
-	    read_conninfo_file(cfg->conninfo_file, &cfg->conninfo, err, errsize) < 0)
+	    read_conninfo_file(cfg->conninfo_file, cfg, err, errsize) < 0)
 		goto fail;
 	if (!cfg->conninfo) {
 		snprintf(err, errsize, "no database: pass --conninfo or set conninfo (or conninfo_file) in the config");

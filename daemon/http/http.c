@@ -4,6 +4,7 @@
 #include "daemon/http/http_int.h"
 #include "daemon/net/auth.h"
 #include "daemon/engine/engine.h"
+#include "daemon/util/addr.h"
 #include "daemon/util/log.h"
 #include "daemon/util/xalloc.h"
 
@@ -465,37 +466,20 @@ struct http *http_new(struct event_base *base, struct engine *engine, struct aut
 
 int http_listen(struct http *h, const char *addrport)
 {
-	char host[80];
-	const char *colon;
-	char *end;
-	long port;
+	char host[ADDR_HOST_MAX];
+	int port;
 
-	if (addrport[0] == '[') {
-		const char *close = strchr(addrport, ']');
-		if (!close || close[1] != ':' || (size_t)(close - addrport - 1) >= sizeof host)
-			goto bad;
-		memcpy(host, addrport + 1, (size_t)(close - addrport - 1));
-		host[close - addrport - 1] = '\0';
-		colon = close + 1;
-	} else {
-		colon = strrchr(addrport, ':');
-		if (!colon || (size_t)(colon - addrport) >= sizeof host)
-			goto bad;
-		memcpy(host, addrport, (size_t)(colon - addrport));
-		host[colon - addrport] = '\0';
+	if (addr_parse(addrport, host, sizeof host, &port) < 0) {
+		log_error("http: cannot parse address %s (want ADDR:PORT or [V6ADDR]:PORT)",
+			  addrport);
+		return -1;
 	}
-	port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 0 || port > 65535 || !host[0])
-		goto bad;
 	if (!evhttp_bind_socket_with_handle(h->evh, host, (ev_uint16_t)port)) {
 		log_error("http: cannot listen on %s: %s", addrport, strerror(errno));
 		return -1;
 	}
 	log_info("http: listening on %s", addrport);
 	return 0;
-bad:
-	log_error("http: cannot parse address %s (want ADDR:PORT or [V6ADDR]:PORT)", addrport);
-	return -1;
 }
 
 void http_free(struct http *h)

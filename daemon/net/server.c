@@ -1,9 +1,9 @@
 #include "daemon/net/server.h"
 #include "daemon/net/server_int.h"
+#include "daemon/util/addr.h"
 #include "daemon/util/log.h"
 #include "daemon/util/pool.h"
 #include "daemon/util/xalloc.h"
-#include "proto/proto.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -30,17 +30,6 @@ struct slot {
 
 /* One slot per request: kept for reuse (see pool.h). */
 static struct pool slot_pool = POOL_INIT(struct slot, 4096);
-
-void server_limits_default(struct server_limits *l)
-{
-	l->max_line = PROTO_DEFAULT_MAX_LINE;
-	l->max_output = 4u << 20;
-	l->max_pending = 256;
-	l->max_connections = 20000;
-	l->hello_timeout_s = 30;
-	l->idle_timeout_s = 0;
-	l->rate_limit = 2000;
-}
 
 void *conn_state(const struct conn *c) { return c->state; }
 const char *conn_peer(const struct conn *c) { return c->peer; }
@@ -421,27 +410,10 @@ struct server *server_new(struct event_base *base, const struct server_handler *
 
 static int parse_addr(const char *addrport, struct sockaddr_storage *ss, int *sslen)
 {
-	char host[80];
-	const char *colon;
-	char *end;
-	long port;
+	char host[ADDR_HOST_MAX];
+	int port;
 
-	if (addrport[0] == '[') {
-		const char *close = strchr(addrport, ']');
-		if (!close || close[1] != ':' || (size_t)(close - addrport - 1) >= sizeof host)
-			return -1;
-		memcpy(host, addrport + 1, (size_t)(close - addrport - 1));
-		host[close - addrport - 1] = '\0';
-		colon = close + 1;
-	} else {
-		colon = strrchr(addrport, ':');
-		if (!colon || (size_t)(colon - addrport) >= sizeof host)
-			return -1;
-		memcpy(host, addrport, (size_t)(colon - addrport));
-		host[colon - addrport] = '\0';
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 0 || port > 65535 || !colon[1])
+	if (addr_parse(addrport, host, sizeof host, &port) < 0)
 		return -1;
 	memset(ss, 0, sizeof *ss);
 	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {

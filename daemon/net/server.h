@@ -34,6 +34,7 @@ struct server_handler {
 	void (*free)(void *state);
 };
 
+/* Defaults and bounds: the settings table in daemon/config.c. */
 struct server_limits {
 	size_t max_line;          /* bytes in one request line */
 	size_t max_output;        /* bytes queued for one client before it is dropped */
@@ -43,8 +44,6 @@ struct server_limits {
 	int idle_timeout_s;       /* idle after hello; 0: none */
 	int rate_limit;           /* requests per second per connection; 0: none */
 };
-
-void server_limits_default(struct server_limits *l);
 
 /* handler is copied. */
 struct server *server_new(struct event_base *base, const struct server_handler *handler,

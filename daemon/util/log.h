@@ -11,6 +11,8 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Parses "debug", "info", "warn"/"warning", "error"; -1 when unknown. */
 int log_level_parse(const char *name);
+/* The name log_level_parse() reads back ("warn" for LOG_WARN). */
+const char *log_level_name(enum log_level level);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include "daemon/config.h"
 #include "tests/integration/harness.h"
 
 #ifndef KOLAPP_BUILDDIR
@@ -97,6 +98,32 @@ static bool log_has(const struct h_daemon *d, const char *needle, int timeout_ms
 			return false;
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* How many times the daemon's log holds needle. */
+static int log_count(const struct h_daemon *d, const char *needle)
+{
+	char *log = h_daemon_log(d);
+	int n = 0;
+
+	for (const char *p = log; p && (p = strstr(p, needle)); p++)
+		n++;
+	free(log);
+	return n;
+}
+
+/* Polls the daemon's log until it holds needle n times. */
+static bool log_has_n(const struct h_daemon *d, const char *needle, int n, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	while (log_count(d, needle) < n) {
+		if (h_now_ms() >= deadline)
+			return false;
+		nanosleep(&ts, NULL);
+	}
+	return true;
 }
 
 static bool still_running(struct h_daemon *d)
@@ -430,16 +457,52 @@ START_TEST(reload_applies_level_and_limit_live)
 }
 END_TEST
 
+START_TEST(reload_warns_restart_only_settings)
+{
+	struct h_daemon d = { 0 };
+	char conf[300];
+	int fd;
+
+	snprintf(conf, sizeof conf, "%s/restart-%ld.conf", g_tmp, (long)getpid());
+	start_with_config(&d, conf, "data_dir = /nonexistent/a\nmax_line = 1000\n");
+	write_file(conf, "data_dir = /nonexistent/b\nmax_line = 2000\nlog_level = debug\n");
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	ck_assert_msg(log_has_n(&d, "configuration reloaded", 1, 5000), "no reload (log %s)",
+		      d.logpath);
+	ck_assert_int_eq(log_count(&d, "reload: data_dir changes only at a restart"), 1);
+	/* The running data_dir is still /nonexistent/a: a second reload of the
+	 * same file says so again. */
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	ck_assert_msg(log_has_n(&d, "configuration reloaded", 2, 5000), "no second reload (log %s)",
+		      d.logpath);
+	ck_assert_int_eq(log_count(&d, "reload: data_dir changes only at a restart"), 2);
+	/* What a reload applies is not warned about. */
+	ck_assert_int_eq(log_count(&d, "reload: max_line"), 0);
+	ck_assert_int_eq(log_count(&d, "reload: log_level"), 0);
+	ck_assert_int_eq(log_count(&d, "changes only at a restart"), 2);
+	fd = h_connect(d.port);
+	ck_assert_int_ge(fd, 0);
+	assert_ping(fd, 1);
+	h_close(fd);
+	ck_assert_int_eq(h_daemon_stop(&d), 0);
+	h_daemon_free(&d);
+	unlink(conf);
+}
+END_TEST
+
 /* ---- --check-config ---------------------------------------------------- */
 
 START_TEST(check_config)
 {
 	char good[300], bad[300], cmd[1400], out[2048];
+	const char *first = "conninfo = dbname=nowhere password=***\n";
+	const char *ok = "kolappd: configuration OK\n";
 	int rc;
 
 	snprintf(good, sizeof good, "%s/check-good-%ld.conf", g_tmp, (long)getpid());
 	snprintf(bad, sizeof bad, "%s/check-bad-%ld.conf", g_tmp, (long)getpid());
-	write_file(good, "# a comment\nconninfo = dbname=nowhere\nlisten = 127.0.0.1:1\n"
+	write_file(good, "# a comment\nconninfo = dbname=nowhere password=s3cret\n"
+			 "listen = 127.0.0.1:1\nlisten = [::1]:2\n"
 			 "log_level = debug\nmax_line = 4000\nidle_timeout = 60\n");
 	write_file(bad, "conninfo = dbname=nowhere\nlog_level = info\n\nmax_line = banana\n");
 
@@ -447,6 +510,23 @@ START_TEST(check_config)
 		 builddir(), good);
 	rc = run_capture(cmd, out, sizeof out);
 	ck_assert_msg(rc == 0, "--check-config on a good file: exit %d: %s", rc, out);
+	/* The effective settings, every one of them, then the verdict. */
+	for (size_t i = 0; i < config_nsettings; i++) {
+		char line[64];
+
+		snprintf(line, sizeof line, "\n%s =", config_settings[i].name);
+		ck_assert_msg(strstr(out, line) || !strncmp(out, line + 1, strlen(line + 1)),
+			      "--check-config does not show %s: %s", config_settings[i].name, out);
+	}
+	ck_assert_msg(strstr(out, "\nlisten = 127.0.0.1:1\nlisten = [::1]:2\n"), "%s", out);
+	ck_assert_msg(strstr(out, "\nmax_line = 4000\n"), "%s", out);
+	ck_assert_msg(strstr(out, "\nidle_timeout = 60\n"), "%s", out);
+	ck_assert_msg(strstr(out, "\nlog_level = debug\n"), "%s", out);
+	ck_assert_msg(strstr(out, "\nrate_limit = 2000\n"), "a default is not shown: %s", out);
+	ck_assert_msg(!strncmp(out, first, strlen(first)), "%s", out);
+	ck_assert_msg(!strstr(out, "s3cret"), "--check-config shows the password: %s", out);
+	ck_assert_msg(strlen(out) >= strlen(ok) && !strcmp(out + strlen(out) - strlen(ok), ok),
+		      "%s", out);
 
 	snprintf(cmd, sizeof cmd, "'%s/kolappd' --check-config --config '%s' 2>&1",
 		 builddir(), bad);
@@ -473,6 +553,7 @@ static Suite *systemd_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, reload_bad_config_keeps_old);
 	tcase_add_test(tc, reload_applies_level_and_limit_live);
+	tcase_add_test(tc, reload_warns_restart_only_settings);
 	tcase_add_test(tc, check_config);
 	suite_add_tcase(s, tc);
 	return s;
