@@ -19,6 +19,7 @@
 #include "daemon/http/http.h"
 #include "daemon/live.h"
 #include "daemon/util/log.h"
+#include "daemon/util/xalloc.h"
 #include "daemon/store/migrate.h"
 #include "daemon/notify.h"
 #include "daemon/options.h"
@@ -257,8 +258,7 @@ static int check_schema(const char *conninfo)
 	PGconn *conn;
 	int rc = 0;
 
-	if (asprintf(&ci, "%s connect_timeout=5", conninfo) < 0)
-		return -1;
+	ci = xasprintf("%s connect_timeout=5", conninfo);
 	conn = PQconnectdb(ci);
 	free(ci);
 	if (PQstatus(conn) != CONNECTION_OK) {

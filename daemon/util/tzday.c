@@ -1,4 +1,5 @@
 #include "daemon/util/tzday.h"
+#include "daemon/util/xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ static void civil_from_days(int32_t z, int *y, unsigned *m, unsigned *d)
 
 int tzday_compute(const char *tz, int64_t now_us, int32_t *day, int64_t *next_midnight_us)
 {
-	char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	char *saved = getenv("TZ") ? xstrdup(getenv("TZ")) : NULL;
 	time_t now = (time_t)(now_us / 1000000);
 	struct tm tm;
 	time_t next;

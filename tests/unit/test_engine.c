@@ -2,6 +2,7 @@
  * rule, transitions, positions. Estimates, midnight, events and status
  * are in test_engine_day.c. */
 #include "tests/unit/engine_fixture.h"
+#include "daemon/engine/ticket_state.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +360,59 @@ START_TEST(positions_shift)
 }
 END_TEST
 
+/* ---- the op table's routing --------------------------------------------- */
+
+/* Every op the table gives the engine has a handler there (it never
+ * answers internal), and an op the session answers itself reaching the
+ * engine is a bug it says so about, never a silent ok. */
+START_TEST(every_engine_op_has_a_handler)
+{
+	add_counter(1, "1", true, 1, 1, 1);
+	for (int op = 0; op < OP__COUNT; op++) {
+		const struct proto_op_spec *spec = proto_op_spec((enum proto_op)op);
+		enum proto_err err = sub((enum proto_op)op, "1", "S", "S-001", NULL);
+
+		if (spec->handler == HANDLER_ENGINE)
+			ck_assert_msg(err != PERR_INTERNAL, "engine op %s answered internal: %s",
+				      spec->name, r_msg);
+		else
+			ck_assert_msg(err == PERR_INTERNAL, "session op %s reached the engine: %s",
+				      spec->name, proto_err_code(err));
+	}
+	/* And an op beyond the table. */
+	ck_assert_int_eq(sub(OP__COUNT, "1", NULL, NULL, NULL), PERR_INTERNAL);
+}
+END_TEST
+
+/* ---- ticket_state: the table's own invariants --------------------------- */
+
+START_TEST(transition_table_is_consistent)
+{
+	for (int i = 0; i < ticket_transitions_count; i++) {
+		const struct ticket_transition *t = &ticket_transitions[i];
+
+		ck_assert_msg(!ticket_states[t->from].final, "%s leaves the final state %s",
+			      ticket_action_name(t->action), ticket_state_name(t->from));
+		/* One row per (state, action): the move is a function. */
+		for (int k = i + 1; k < ticket_transitions_count; k++)
+			ck_assert_msg(ticket_transitions[k].from != t->from ||
+					      ticket_transitions[k].action != t->action,
+				      "two rows for %s from %s", ticket_action_name(t->action),
+				      ticket_state_name(t->from));
+		ck_assert_int_eq(ticket_next_state(t->from, t->action), (int)t->to);
+	}
+	for (int s = 0; s < TS__COUNT; s++) {
+		const struct ticket_state_info *info = &ticket_states[s];
+
+		ck_assert_int_eq(ticket_state_parse(info->name), s);
+		ck_assert_msg(info->waiting + info->held + info->final <= 1,
+			      "%s is in more than one place", info->name);
+	}
+	ck_assert_int_eq(ticket_state_parse("nonsense"), -1);
+	ck_assert_int_eq(ticket_next_state(TS_DONE, TA_CALL), -1);
+}
+END_TEST
+
 /* ---- estimates -------------------------------------------------------- */
 
 static Suite *engine_suite(void)
@@ -383,6 +437,8 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, legal_transitions);
 	tcase_add_test(tc, illegal_transitions);
 	tcase_add_test(tc, positions_shift);
+	tcase_add_test(tc, every_engine_op_has_a_handler);
+	tcase_add_test(tc, transition_table_is_consistent);
 	suite_add_tcase(s, tc);
 	return s;
 }
