@@ -179,5 +179,17 @@ REVOKE EXECUTE ON FUNCTION kolapp.ticket_transition_allowed(text, text),
     kolapp.ticket_transitions_compile() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kolapp.ticket_transition_allowed(text, text) TO kolapp_admin;
 
+-- ---------------------------------------------------------------------
+-- Overloads nobody calls. kolappd calls d_counter_set_open(counter, open,
+-- at) and d_batch_mark(token, after) (daemon/store/statements.c); the
+-- 2-argument form (migrations 1 and 2) and the 1-argument form (3) were
+-- kept for a kolappd not yet upgraded. No such kolappd runs on this
+-- schema: kolappd refuses, at start-up, a database newer than the
+-- migrations it carries. Nothing else in the tree calls them.
+-- ---------------------------------------------------------------------
+
+DROP FUNCTION kolapp.d_counter_set_open(int, boolean);
+DROP FUNCTION kolapp.d_batch_mark(text);
+
 -- Last: every d_ function this migration created or replaced.
 CALL kolapp.secure_daemon_functions();
