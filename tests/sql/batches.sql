@@ -2,7 +2,7 @@
 -- batches.
 BEGIN;
 \ir fixture.psql
-SELECT plan(19);
+SELECT plan(20);
 
 -- d_issue_many: one ticket per element, in element order, each with its event
 SELECT lives_ok(format($$SELECT kolapp.d_issue_many(ARRAY[%s, %s, %s], ARRAY[%s, %s, %s],
@@ -61,6 +61,8 @@ SELECT throws_ok($$SELECT kolapp.d_batch_mark('tap-3', 'tap-never')$$, '40001', 
     'd_batch_mark behind a batch that did not commit fails');
 SELECT is((SELECT array_agg(token ORDER BY token) FROM kolapp.batches WHERE token LIKE 'tap-%'),
     ARRAY['tap-1', 'tap-2'], 'only the marks that lived are recorded');
+SELECT hasnt_function('kolapp', 'd_batch_mark', ARRAY['text'],
+    'the 1-argument d_batch_mark is gone (migration 8): kolappd calls the 2-argument one');
 
 -- Migration 7: the event log keeps its keys to tickets and counters
 SELECT throws_ok(format($$INSERT INTO kolapp.ticket_events (ticket_id, office_id, at, kind)

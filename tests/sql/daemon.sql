@@ -17,15 +17,16 @@ SELECT results_eq(format('SELECT last_used_from, last_used_at = now() FROM kolap
     $$VALUES ('192.0.2.7'::text, true)$$, 'd_token_used records when and from where');
 SELECT lives_ok($$SELECT kolapp.d_token_used(-1, 'x')$$, 'd_token_used of an unknown token is a no-op');
 
--- d_counter_set_open, 3 and 2 arguments
+-- d_counter_set_open
 SELECT lives_ok(format($$SELECT kolapp.d_counter_set_open(%s, true, '2024-03-01 08:00+01')$$, :c1), 'd_counter_set_open with a time');
-SELECT lives_ok(format($$SELECT kolapp.d_counter_set_open(%s, false)$$, :c1), 'd_counter_set_open, 2 arguments');
+SELECT lives_ok(format($$SELECT kolapp.d_counter_set_open(%s, false, now())$$, :c1), 'd_counter_set_open, closing');
 SELECT results_eq(format('SELECT office_id, at, open FROM kolapp.counter_events WHERE counter_id = %s ORDER BY id', :c1),
     format($$VALUES (%s, '2024-03-01 08:00+01'::timestamptz, true), (%s, now(), false)$$, :tst, :tst),
-    'each call appends an event; the 2-argument form uses now()');
+    'each call appends an event');
 SELECT is((SELECT open FROM kolapp.counters WHERE id = :c1), false, 'counters.open follows');
 SELECT throws_ok($$SELECT kolapp.d_counter_set_open(-1, true, now())$$, 'P0002', 'no counter with id -1', 'd_counter_set_open: unknown counter');
-SELECT throws_ok($$SELECT kolapp.d_counter_set_open(-1, true)$$, 'P0002', 'no counter with id -1', 'd_counter_set_open (2 args): unknown counter');
+SELECT hasnt_function('kolapp', 'd_counter_set_open', ARRAY['integer', 'boolean'],
+    'the 2-argument d_counter_set_open is gone (migration 8): kolappd calls the 3-argument one');
 SELECT throws_ok(format($$SELECT kolapp.d_counter_set_open(%s, NULL, now())$$, :c1), '22023', NULL, 'd_counter_set_open: NULL open');
 
 -- purge_history: 40-day-old tickets with events, plus an unfinished one

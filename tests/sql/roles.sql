@@ -1,7 +1,7 @@
 -- Roles: what kolapp_daemon, kolapp_admin and kolapp_report may do.
 BEGIN;
 \ir fixture.psql
-SELECT plan(33);
+SELECT plan(45);
 
 -- Runs q as role r; a failure rolls the SET ROLE back with the
 -- subtransaction of throws_ok/lives_ok.
@@ -54,6 +54,49 @@ SELECT lives_ok($$SELECT pg_temp.as_role('kolapp_report', 'SELECT * FROM kolapp.
 SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_report', 'SELECT kolapp.add_office(''x'', ''x'', ''UTC'')')$$, '42501', NULL, 'report: cannot call add_office');
 SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_report', 'SELECT * FROM kolapp.tickets')$$, '42501', NULL, 'report: no tables');
 
+-- The d_ functions, all one way (kolapp.secure_daemon_functions of
+-- migration 8). Each list names the functions that break the rule.
+CREATE VIEW pg_temp.d_functions AS
+    SELECT p.oid, p.oid::regprocedure::text AS fn, p.prosecdef, p.proconfig
+      FROM pg_proc p
+     WHERE p.pronamespace = 'kolapp'::regnamespace AND p.prokind = 'f' AND p.proname LIKE 'd\_%';
+SELECT cmp_ok((SELECT count(*)::int FROM pg_temp.d_functions), '>=', 15, 'the daemon has its d_ functions');
+SELECT is(ARRAY(SELECT fn FROM pg_temp.d_functions
+                 WHERE NOT (prosecdef AND proconfig = ARRAY['search_path=pg_catalog, kolapp']) ORDER BY fn),
+    '{}'::text[], 'every d_ function is SECURITY DEFINER with search_path = pg_catalog, kolapp and nothing else');
+SELECT is(ARRAY(SELECT fn FROM pg_temp.d_functions
+                 WHERE NOT EXISTS (SELECT 1 FROM pg_proc p, aclexplode(p.proacl) a
+                                    WHERE p.oid = d_functions.oid AND a.privilege_type = 'EXECUTE'
+                                      AND a.grantee = 'kolapp_daemon'::regrole) ORDER BY fn),
+    '{}'::text[], 'kolapp_daemon is granted EXECUTE on every d_ function');
+SELECT is(ARRAY(SELECT fn FROM pg_temp.d_functions WHERE has_function_privilege('public', oid, 'EXECUTE') ORDER BY fn),
+    '{}'::text[], 'PUBLIC executes no d_ function');
+SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
+                 WHERE p.pronamespace = 'kolapp'::regnamespace AND p.proname NOT LIKE 'd\_%'
+                   AND has_function_privilege('kolapp_daemon', p.oid, 'EXECUTE')
+                   AND NOT has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1),
+    '{}'::text[], 'kolapp_daemon executes no other kolapp function of its own right');
+
+-- A d_ function added later is unsecured until the procedure runs.
+CREATE FUNCTION kolapp.d_tap_probe() RETURNS int LANGUAGE sql AS 'SELECT 1';
+SELECT ok(has_function_privilege('public', 'kolapp.d_tap_probe()', 'EXECUTE')
+          AND NOT (SELECT prosecdef FROM pg_proc WHERE oid = 'kolapp.d_tap_probe()'::regprocedure),
+    'a new d_ function: PUBLIC may call it, not SECURITY DEFINER');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_admin', 'CALL kolapp.secure_daemon_functions()')$$, '42501', NULL, 'admin: cannot call secure_daemon_functions');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_daemon', 'CALL kolapp.secure_daemon_functions()')$$, '42501', NULL, 'daemon: cannot call secure_daemon_functions');
+SELECT lives_ok($$CALL kolapp.secure_daemon_functions()$$, 'the owner calls secure_daemon_functions');
+SELECT results_eq($$SELECT prosecdef, proconfig = ARRAY['search_path=pg_catalog, kolapp'],
+                           has_function_privilege('public', oid, 'EXECUTE'),
+                           has_function_privilege('kolapp_daemon', oid, 'EXECUTE')
+                      FROM pg_proc WHERE oid = 'kolapp.d_tap_probe()'::regprocedure$$,
+    $$VALUES (true, true, false, true)$$,
+    'secure_daemon_functions: SECURITY DEFINER, the search_path, EXECUTE for the daemon only');
+CREATE OR REPLACE FUNCTION kolapp.d_tap_probe() RETURNS int LANGUAGE sql AS 'SELECT 2';
+SELECT results_eq($$SELECT prosecdef, proconfig IS NULL FROM pg_proc WHERE oid = 'kolapp.d_tap_probe()'::regprocedure$$,
+    $$VALUES (false, true)$$, 'CREATE OR REPLACE drops SECURITY DEFINER and SET: replaced functions need the call too');
+CALL kolapp.secure_daemon_functions();
+SELECT lives_ok($$SELECT pg_temp.as_role('kolapp_daemon', 'SELECT kolapp.d_tap_probe()')$$, 'daemon: calls the secured d_ function');
+
 -- PUBLIC
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 'kolapp'::regnamespace
             AND has_function_privilege('public', p.oid, 'EXECUTE')
@@ -62,6 +105,8 @@ SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 'kolapp'::
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 'kolapp'::regnamespace
             AND p.prorettype <> 'trigger'::regtype AND p.prokind = 'f'
             AND p.proname NOT IN ('is_valid_timezone', 'purging', 'config_payload', 'local_days')
+            -- inlined into the transition trigger, which neither would allow
+            AND p.proname <> 'ticket_transition_allowed'
             AND NOT (p.prosecdef AND p.proconfig @> ARRAY['search_path=pg_catalog, kolapp'])), 0,
     'every function is SECURITY DEFINER with a pinned search_path');
 
