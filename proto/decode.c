@@ -10,8 +10,8 @@
 #define MAX_QUEUE_CHARS 16
 #define MAX_OP_CHARS_SHOWN 40
 
-/* Where each enum proto_arg lands in a request; the order of the enum
- * is the order in which their errors are reported. */
+/* Where each string argument lands in a request (0: not a string); the
+ * order of the enum is the order in which their errors are reported. */
 static const size_t arg_offsets[ARG__COUNT] = {
 	[ARG_TOKEN] = offsetof(struct proto_request, token),
 	[ARG_QUEUE] = offsetof(struct proto_request, queue),
@@ -19,7 +19,16 @@ static const size_t arg_offsets[ARG__COUNT] = {
 	[ARG_TICKET] = offsetof(struct proto_request, ticket),
 	[ARG_OFFICE] = offsetof(struct proto_request, office),
 	[ARG_COUNTER] = offsetof(struct proto_request, counter),
+	[ARG_INTERPRETER] = offsetof(struct proto_request, interpreter),
+	[ARG_LANG] = offsetof(struct proto_request, lang),
+	[ARG_OUTCOME] = offsetof(struct proto_request, outcome),
+	[ARG_TO_COUNTER] = offsetof(struct proto_request, to_counter),
 };
+
+static bool arg_is_string(int a)
+{
+	return arg_offsets[a] != 0;
+}
 
 static const char **arg_slot(struct proto_request *req, int a)
 {
@@ -28,7 +37,14 @@ static const char **arg_slot(struct proto_request *req, int a)
 
 static const char *arg_get(const struct proto_request *req, int a)
 {
-	return *(const char *const *)((const char *)req + arg_offsets[a]);
+	return arg_is_string(a) ? *(const char *const *)((const char *)req + arg_offsets[a])
+				: NULL;
+}
+
+/* An ISO 639-1 code: two lowercase letters. */
+static bool is_language(const char *v)
+{
+	return strlen(v) == 2 && v[0] >= 'a' && v[0] <= 'z' && v[1] >= 'a' && v[1] <= 'z';
 }
 
 /*
@@ -156,6 +172,7 @@ int proto_decode(const char *line, size_t len, struct proto_request *req,
 	}
 	req->op = (enum proto_op)opnum;
 
+	req->priority = -1;
 	for (int i = 0; i < ARG__COUNT; i++) {
 		json_t *v = json_object_get(root, proto_arg_name((enum proto_arg)i));
 
@@ -163,6 +180,14 @@ int proto_decode(const char *line, size_t len, struct proto_request *req,
 		 * optional fields that way. */
 		if (!v || json_is_null(v))
 			continue;
+		req->present |= 1u << i;
+		if (i == ARG_PRIORITY) {
+			if (json_is_boolean(v))
+				req->priority = json_is_true(v);
+			else
+				req->mistyped |= 1u << i;
+			continue;
+		}
 		if (!json_is_string(v)) {
 			req->mistyped |= 1u << i;
 			continue;
@@ -192,17 +217,30 @@ int proto_check_args(const struct proto_request *req, struct proto_error *err)
 	}
 	for (int i = 0; i < ARG__COUNT; i++) {
 		if ((req->mistyped & (1u << i)) && proto_op_uses(req->op, (enum proto_arg)i)) {
-			proto_error_set(err, PERR_BAD_REQUEST, "field %s must be a string",
-					proto_arg_name((enum proto_arg)i));
+			proto_error_set(err, PERR_BAD_REQUEST, "field %s must be %s",
+					proto_arg_name((enum proto_arg)i),
+					arg_is_string(i) ? "a string" : "true or false");
 			return -1;
 		}
 	}
-	for (int i = 0; i < ARG__COUNT; i++) {
-		if ((spec->required & (1u << i)) && !arg_get(req, i)) {
-			proto_error_set(err, PERR_BAD_REQUEST, "missing field: %s",
-					proto_arg_name((enum proto_arg)i));
-			return -1;
-		}
+	/* One required argument: it must be there. Several: one of them
+	 * (transfer names a queue or a counter), reported as the first. */
+	if (spec->required && !(req->present & spec->required)) {
+		for (int i = 0; i < ARG__COUNT; i++)
+			if (spec->required & (1u << i)) {
+				proto_error_set(err, PERR_BAD_REQUEST, "missing field: %s",
+						proto_arg_name((enum proto_arg)i));
+				return -1;
+			}
+	}
+	unsigned given = req->present & spec->required;
+	if (given & (given - 1)) {
+		int first = __builtin_ctz(given), second = __builtin_ctz(given & (given - 1));
+
+		proto_error_set(err, PERR_BAD_REQUEST, "give %s or %s, not both",
+				proto_arg_name((enum proto_arg)first),
+				proto_arg_name((enum proto_arg)second));
+		return -1;
 	}
 	for (int i = 0; i < ARG__COUNT; i++) {
 		const char *name = proto_arg_name((enum proto_arg)i);
@@ -233,6 +271,12 @@ int proto_check_args(const struct proto_request *req, struct proto_error *err)
 			proto_error_set(err, PERR_BAD_REQUEST,
 					"field queue is too long (at most %d characters)",
 					MAX_QUEUE_CHARS);
+			return -1;
+		}
+		if ((i == ARG_INTERPRETER || i == ARG_LANG) && !is_language(v)) {
+			proto_error_set(err, PERR_BAD_REQUEST,
+					"field %s must be a two-letter language code such as so",
+					name);
 			return -1;
 		}
 	}

@@ -14,8 +14,17 @@ static const char *const role_names[ROLE__COUNT] = {
 };
 
 static const char *const arg_names[ARG__COUNT] = {
-	[ARG_TOKEN] = "token",   [ARG_QUEUE] = "queue",   [ARG_KEY] = "key",
-	[ARG_TICKET] = "ticket", [ARG_OFFICE] = "office", [ARG_COUNTER] = "counter",
+	[ARG_TOKEN] = "token",
+	[ARG_QUEUE] = "queue",
+	[ARG_KEY] = "key",
+	[ARG_TICKET] = "ticket",
+	[ARG_OFFICE] = "office",
+	[ARG_COUNTER] = "counter",
+	[ARG_PRIORITY] = "priority",
+	[ARG_INTERPRETER] = "interpreter",
+	[ARG_LANG] = "lang",
+	[ARG_OUTCOME] = "outcome",
+	[ARG_TO_COUNTER] = "to_counter",
 };
 
 const struct proto_op_spec *proto_op_spec(enum proto_op op)

@@ -26,35 +26,57 @@ enum proto_role { ROLE_NONE = 0, ROLE_KIOSK, ROLE_COUNTER, ROLE_DISPLAY, ROLE_AD
 #define MAY_COUNTER MAY_ROLE(COUNTER)
 #define MAY_DISPLAY MAY_ROLE(DISPLAY)
 
-/* The string arguments of requests, one bit each. "office" is optional
- * on every op after hello and "counter" on every counter op: the table
- * does not repeat them. */
-enum proto_arg { ARG_TOKEN = 0, ARG_QUEUE, ARG_KEY, ARG_TICKET, ARG_OFFICE, ARG_COUNTER, ARG__COUNT };
+/* The arguments of requests, one bit each, in the order their errors are
+ * reported. All are strings but priority (a boolean). "office" is
+ * optional on every op after hello and "counter" on every counter op:
+ * the table does not repeat them. */
+enum proto_arg {
+	ARG_TOKEN = 0,
+	ARG_QUEUE,
+	ARG_KEY,
+	ARG_TICKET,
+	ARG_OFFICE,
+	ARG_COUNTER,
+	ARG_PRIORITY,
+	ARG_INTERPRETER,
+	ARG_LANG,
+	ARG_OUTCOME,
+	ARG_TO_COUNTER,
+	ARG__COUNT
+};
 #define A_NONE 0u
 #define A_TOKEN (1u << ARG_TOKEN)
 #define A_QUEUE (1u << ARG_QUEUE)
 #define A_KEY (1u << ARG_KEY)
 #define A_TICKET (1u << ARG_TICKET)
+#define A_PRIORITY (1u << ARG_PRIORITY)
+#define A_INTERPRETER (1u << ARG_INTERPRETER)
+#define A_LANG (1u << ARG_LANG)
+#define A_OUTCOME (1u << ARG_OUTCOME)
+#define A_TO_COUNTER (1u << ARG_TO_COUNTER)
 
 /*
  * X(ENUM, name, handler, roles, required, optional, counter, writes)
- *   handler: SESSION (the connection answers it) or ENGINE (the queue engine)
- *   roles:   who may call it besides admin (admin may call every op)
- *   counter: acts on a counter (the counter role's own; admin names it)
- *   writes:  changes state, so it is answered after the commit
+ *   handler:  SESSION (the connection answers it) or ENGINE (the queue engine)
+ *   roles:    who may call it besides admin (admin may call every op)
+ *   required: arguments it cannot do without; a required set with two
+ *             bits or more (transfer: queue or to_counter) wants one of them
+ *   counter:  acts on a counter (the counter role's own; admin names it)
+ *   writes:   changes state, so it is answered after the commit
  */
 #define PROTO_OPS(X)                                                                          \
 	X(PING, ping, SESSION, MAY_ANY, A_NONE, A_NONE, false, false)                           \
 	X(HELLO, hello, SESSION, MAY_ANY, A_TOKEN, A_NONE, false, false)                        \
 	X(BYE, bye, SESSION, MAY_ANY, A_NONE, A_NONE, false, false)                             \
-	X(ISSUE, issue, ENGINE, MAY_KIOSK, A_QUEUE, A_KEY, false, true)                         \
+	X(ISSUE, issue, ENGINE, MAY_KIOSK | MAY_COUNTER, A_QUEUE,                             \
+	  A_KEY | A_PRIORITY | A_INTERPRETER | A_LANG, false, true)                           \
 	X(CALL_NEXT, call_next, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                \
 	X(CALL, call, ENGINE, MAY_COUNTER, A_TICKET, A_NONE, true, true)                        \
 	X(RECALL, recall, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                      \
 	X(START, start, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                        \
-	X(FINISH, finish, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                      \
+	X(FINISH, finish, ENGINE, MAY_COUNTER, A_NONE, A_OUTCOME, true, true)                   \
 	X(NO_SHOW, no_show, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                    \
-	X(TRANSFER, transfer, ENGINE, MAY_COUNTER, A_QUEUE, A_NONE, true, true)                 \
+	X(TRANSFER, transfer, ENGINE, MAY_COUNTER, A_QUEUE | A_TO_COUNTER, A_NONE, true, true)  \
 	X(CANCEL, cancel, ENGINE, MAY_KIOSK, A_TICKET, A_NONE, false, true)                     \
 	X(COUNTER_OPEN, counter_open, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)          \
 	X(COUNTER_CLOSE, counter_close, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)        \
@@ -62,7 +84,9 @@ enum proto_arg { ARG_TOKEN = 0, ARG_QUEUE, ARG_KEY, ARG_TICKET, ARG_OFFICE, ARG_
 	  false)                                                                              \
 	X(STATUS, status, ENGINE, MAY_KIOSK | MAY_COUNTER | MAY_DISPLAY, A_NONE, A_NONE, false,     \
 	  false)                                                                              \
-	X(SUBSCRIBE, subscribe, SESSION, MAY_COUNTER | MAY_DISPLAY, A_NONE, A_NONE, false, false)
+	X(SUBSCRIBE, subscribe, SESSION, MAY_COUNTER | MAY_DISPLAY, A_NONE, A_NONE, false, false) \
+	X(PARK, park, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                          \
+	X(REACTIVATE, reactivate, ENGINE, MAY_KIOSK | MAY_COUNTER, A_TICKET, A_NONE, false, true)
 
 #define PROTO_OP_ENUM(E, n, h, r, req, opt, ctr, w) OP_##E,
 enum proto_op { PROTO_OPS(PROTO_OP_ENUM) OP__COUNT };

@@ -16,6 +16,7 @@
 #include "proto/ops.h"
 
 #define PROTO_VERSION 1
+#define PROTO_MINOR 1      /* 1.1: the counter workflow */
 #define PROTO_DEFAULT_MAX_LINE 65536
 #define PROTO_MAX_DEPTH 32     /* JSON nesting accepted in a request */
 
@@ -58,9 +59,15 @@ struct proto_request {
 	const char *ticket;     /* call, cancel, ticket */
 	const char *office;     /* any op (admin picks an office) */
 	const char *counter;    /* counter ops (admin names the counter) */
-	unsigned mistyped;      /* bit per enum proto_arg present but not a
-				   string; reported by proto_check_args() only
-				   when the op uses that field */
+	const char *interpreter; /* issue: an ISO 639-1 code */
+	const char *lang;       /* issue: the visitor's language */
+	const char *outcome;    /* finish: a code of the queue's outcomes */
+	const char *to_counter; /* transfer to a counter */
+	int priority;           /* issue: -1 absent, 0 false, 1 true */
+	unsigned present;       /* bit per enum proto_arg given (not null) */
+	unsigned mistyped;      /* bit per enum proto_arg present but of the
+				   wrong type; reported by proto_check_args()
+				   only when the op uses that field */
 };
 
 /* Result of looking for one line in a buffer. */

@@ -68,8 +68,8 @@ void engine_each_queue(const struct engine *e,
 		for (int k = 0; k < e->offices[i]->nqueues; k++) {
 			const struct queue *q = e->offices[i]->queues[k];
 			if (q->active)
-				fn(arg, e->offices[i]->code, q->code, q->nwaiting,
-				   q->nwaiting ? q->waiting[0]->sort_at : 0);
+				fn(arg, e->offices[i]->code, q->code, q->waiting.n,
+				   q->waiting.n ? q->waiting.v[0]->sort_at : 0);
 		}
 }
 
@@ -160,48 +160,104 @@ static bool waits_before(const struct ticket *a, const struct ticket *b)
 	return a->sort_at < b->sort_at || (a->sort_at == b->sort_at && a->order < b->order);
 }
 
-void queue_waiting_insert(struct queue *q, struct ticket *t)
+/* Where t goes in l: a transferred or reactivated ticket finds its old place. */
+static int tlist_find(const struct tlist *l, const struct ticket *t)
 {
-	int lo = 0, hi = q->nwaiting;
+	int lo = 0, hi = l->n;
 
-	q->waiting = xgrow(q->waiting, &q->capwaiting, q->nwaiting + 1, sizeof *q->waiting);
-	/* New tickets go last; a transferred one finds its old place. */
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
-		if (waits_before(q->waiting[mid], t))
+		if (waits_before(l->v[mid], t))
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	memmove(q->waiting + lo + 1, q->waiting + lo,
-		(size_t)(q->nwaiting - lo) * sizeof *q->waiting);
-	q->waiting[lo] = t;
-	q->nwaiting++;
+	return lo;
 }
 
-int queue_position(const struct queue *q, const struct ticket *t)
+void tlist_insert(struct tlist *l, struct ticket *t)
 {
-	int lo = 0, hi = q->nwaiting;
+	int at;
 
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-		if (waits_before(q->waiting[mid], t))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < q->nwaiting && q->waiting[lo] == t ? lo + 1 : 0;
+	l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof *l->v);
+	at = tlist_find(l, t);
+	memmove(l->v + at + 1, l->v + at, (size_t)(l->n - at) * sizeof *l->v);
+	l->v[at] = t;
+	l->n++;
 }
 
-void queue_waiting_remove(struct queue *q, struct ticket *t)
+int tlist_position(const struct tlist *l, const struct ticket *t)
 {
-	int pos = queue_position(q, t);
+	int at = tlist_find(l, t);
+
+	return at < l->n && l->v[at] == t ? at + 1 : 0;
+}
+
+void tlist_remove(struct tlist *l, struct ticket *t)
+{
+	int pos = tlist_position(l, t);
 
 	if (!pos)
 		return;
-	memmove(q->waiting + pos - 1, q->waiting + pos,
-		(size_t)(q->nwaiting - pos) * sizeof *q->waiting);
-	q->nwaiting--;
+	memmove(l->v + pos - 1, l->v + pos, (size_t)(l->n - pos) * sizeof *l->v);
+	l->n--;
+}
+
+void waiting_insert(struct ticket *t)
+{
+	if (t->for_counter) {
+		tlist_insert(&t->for_counter->for_me, t);
+		return;
+	}
+	tlist_insert(&t->queue->waiting, t);
+	if (t->priority)
+		t->queue->npriority++;
+}
+
+void waiting_remove(struct ticket *t)
+{
+	if (t->for_counter) {
+		tlist_remove(&t->for_counter->for_me, t);
+		return;
+	}
+	if (tlist_position(&t->queue->waiting, t) && t->priority)
+		t->queue->npriority--;
+	tlist_remove(&t->queue->waiting, t);
+}
+
+/* The rule calls a list's priority tickets first, each group in time. */
+int ticket_position(const struct ticket *t)
+{
+	const struct tlist *l = t->for_counter ? &t->for_counter->for_me : &t->queue->waiting;
+	int pos = tlist_position(l, t), before = 0;
+
+	if (!pos)
+		return 0;
+	for (int i = 0; i < l->n; i++) {
+		const struct ticket *o = l->v[i];
+
+		if (o == t)
+			continue;
+		if (t->priority ? o->priority && i < pos - 1 : o->priority || i < pos - 1)
+			before++;
+	}
+	return before + 1;
+}
+
+const struct outcome *queue_outcome(const struct queue *q, const char *code)
+{
+	for (int i = 0; i < q->noutcomes; i++)
+		if (!strcmp(q->outcomes[i].code, code))
+			return &q->outcomes[i];
+	return NULL;
+}
+
+/* The contract's defaults (kolapp.set_queue_policy). */
+void queue_policy_default(struct queue_policy *p)
+{
+	*p = (struct queue_policy){ .min_calls = 1, .no_show_after_s = 0,
+				    .reactivate_within_s = 900, .require_outcome = false,
+				    .allow_priority = true };
 }
 
 int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ctr,
@@ -215,12 +271,15 @@ int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ct
 	from = &ticket_states[t->state];
 	into = &ticket_states[next];
 	if (from->waiting)
-		queue_waiting_remove(t->queue, t);
+		waiting_remove(t);
 	if (from->held && !into->held && t->counter && t->counter->held == t)
 		t->counter->held = NULL;
+	if (from->parked && t->counter)
+		tlist_remove(&t->counter->parked, t);
 	switch (action) {
 	case TA_CALL:
 		t->counter = ctr;
+		t->for_counter = NULL;
 		t->called_at = now;
 		t->recalls = 0;
 		break;
@@ -231,11 +290,21 @@ int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ct
 		t->started_at = now;
 		break;
 	case TA_TRANSFER:
-		t->queue = to;
+		if (to)
+			t->queue = to;
+		t->for_counter = to ? NULL : ctr;
 		t->counter = NULL;
 		t->called_at = t->started_at = 0;
 		t->recalls = 0;
 		break;
+	case TA_REACTIVATE:
+		t->counter = NULL;
+		t->for_counter = NULL;
+		t->called_at = t->started_at = t->finished_at = 0;
+		t->recalls = 0;
+		break;
+	case TA_PARK:
+		break;   /* t->counter stays: it is the counter that parked it */
 	case TA_FINISH:
 	case TA_NO_SHOW:
 	case TA_CANCEL:
@@ -247,9 +316,11 @@ int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ct
 	}
 	t->state = (enum ticket_state)next;
 	if (into->waiting)
-		queue_waiting_insert(t->queue, t);
+		waiting_insert(t);
 	if (into->held && t->counter)
 		t->counter->held = t;
+	if (into->parked && t->counter)
+		tlist_insert(&t->counter->parked, t);
 	return 0;
 }
 
@@ -302,7 +373,19 @@ void ticket_free(struct ticket *t)
 	if (!t)
 		return;
 	free(t->key);
+	free(t->outcome);
 	free(t);
+}
+
+void queue_outcomes_clear(struct queue *q)
+{
+	for (int i = 0; i < q->noutcomes; i++) {
+		free(q->outcomes[i].code);
+		free(q->outcomes[i].name);
+	}
+	free(q->outcomes);
+	q->outcomes = NULL;
+	q->noutcomes = 0;
 }
 
 void office_free(struct office *o)
@@ -314,11 +397,14 @@ void office_free(struct office *o)
 		for (int n = 0; n < q->ntoday; n++)
 			ticket_free(q->today[n]);
 		free(q->today);
-		free(q->waiting);
+		free(q->waiting.v);
+		queue_outcomes_clear(q);
 		free(q->name);
 		free(q);
 	}
 	for (int i = 0; i < o->ncounters; i++) {
+		free(o->counters[i]->for_me.v);
+		free(o->counters[i]->parked.v);
 		free(o->counters[i]->queues);
 		free(o->counters[i]->name);
 		free(o->counters[i]);
@@ -592,6 +678,7 @@ int engine_test_add_queue(struct engine *e, int office_id, int id, const char *c
 	snprintf(q->code, sizeof q->code, "%s", code);
 	q->name = xstrdup(name);
 	q->open = q->active = true;
+	queue_policy_default(&q->policy);
 	o->queues = xrealloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
 	o->queues[o->nqueues++] = q;
 	return 0;
@@ -615,6 +702,7 @@ int engine_test_add_counter(struct engine *e, int office_id, int id, const char 
 	for (int i = 0; i < nqueues; i++) {
 		c->queues[i].queue = office_queue_by_id(o, queue_ids[i]);
 		c->queues[i].rank = ranks[i];
+		c->queues[i].weight = 1;
 		if (!c->queues[i].queue) {
 			free(c->queues);
 			free(c->name);
@@ -636,4 +724,46 @@ void engine_test_set_queue_open(struct engine *e, int office_id, const char *cod
 	e->gen++;
 	if (q)
 		q->open = open;
+}
+
+int engine_test_set_queue_policy(struct engine *e, int office_id, const char *code, int min_calls,
+				 int no_show_after_s, int reactivate_within_s, bool require_outcome,
+				 bool allow_priority)
+{
+	struct office *o = engine_office(e, office_id);
+	struct queue *q = o ? office_queue(o, code) : NULL;
+
+	e->gen++;
+	if (!q)
+		return -1;
+	q->policy = (struct queue_policy){ min_calls, no_show_after_s, reactivate_within_s,
+					   require_outcome, allow_priority };
+	return 0;
+}
+
+int engine_test_add_outcome(struct engine *e, int office_id, const char *queue, const char *code,
+			    const char *name)
+{
+	struct office *o = engine_office(e, office_id);
+	struct queue *q = o ? office_queue(o, queue) : NULL;
+
+	if (!q)
+		return -1;
+	q->outcomes = xrealloc(q->outcomes, (size_t)(q->noutcomes + 1) * sizeof *q->outcomes);
+	q->outcomes[q->noutcomes++] = (struct outcome){ xstrdup(code), xstrdup(name) };
+	return 0;
+}
+
+int engine_test_set_weight(struct engine *e, int office_id, const char *counter,
+			   const char *queue, int weight)
+{
+	struct office *o = engine_office(e, office_id);
+	struct counter *c = o ? office_counter(o, counter) : NULL;
+
+	for (int i = 0; c && i < c->nqueues; i++)
+		if (!strcmp(c->queues[i].queue->code, queue)) {
+			c->queues[i].weight = weight;
+			return 0;
+		}
+	return -1;
 }

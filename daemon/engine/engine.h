@@ -55,14 +55,13 @@ struct engine_hooks {
 	void *loaded_arg;
 };
 
+/* One authorised, validated request. The engine reads the op and its
+ * arguments from the decoded request, so a new argument needs nothing
+ * here. */
 struct engine_req {
-	enum proto_op op;
+	const struct proto_request *args;  /* borrowed for the call */
 	int office_id;
-	int counter_id;           /* counter role: its counter; else 0 */
-	const char *counter_name; /* admin: the counter named in the request */
-	const char *queue;
-	const char *ticket;
-	const char *key;
+	int counter_id;           /* counter role: its counter; 0: args->counter names it */
 };
 
 /* The engine writes through store (copied). With NULL, every change
@@ -112,5 +111,12 @@ int engine_test_add_queue(struct engine *e, int office_id, int id, const char *c
 int engine_test_add_counter(struct engine *e, int office_id, int id, const char *name,
 			    const int *queue_ids, const int *ranks, int nqueues, bool open);
 void engine_test_set_queue_open(struct engine *e, int office_id, const char *code, bool open);
+int engine_test_set_queue_policy(struct engine *e, int office_id, const char *code, int min_calls,
+				 int no_show_after_s, int reactivate_within_s, bool require_outcome,
+				 bool allow_priority);
+int engine_test_add_outcome(struct engine *e, int office_id, const char *queue, const char *code,
+			    const char *name);
+int engine_test_set_weight(struct engine *e, int office_id, const char *counter,
+			   const char *queue, int weight);
 
 #endif

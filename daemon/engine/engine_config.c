@@ -72,6 +72,7 @@ static void merge_queue(struct engine *e, struct office *o, const struct store_q
 		changed = true;
 	q->open = open;
 	q->active = active;
+	queue_policy_from_row(&q->policy, row);
 	if (changed)
 		emit_now(e, o, queue_event(e, o, q, now));
 }
@@ -148,8 +149,10 @@ void engine_merge_config(struct engine *e, const struct store_snapshot *snap)
 		if (!c)
 			continue;
 		c->queues = xrealloc(c->queues, (size_t)(c->nqueues + 1) * sizeof *c->queues);
-		c->queues[c->nqueues++] = (struct counter_queue){ q, row->rank };
+		c->queues[c->nqueues++] = (struct counter_queue){ q, row->rank, row->weight };
 	}
+	for (int i = 0; i < e->noffices; i++)
+		queues_take_outcomes(e->offices[i], snap);
 }
 
 static void on_config(void *arg, const struct store_snapshot *snap, const char *error)

@@ -13,7 +13,7 @@
 #define CODE_MAX 24
 #define RECENT_MAX 10
 #define SERVICE_SAMPLES 16
-
+#define LANG_MAX 4                 /* an ISO 639-1 code and its NUL */
 
 struct queue;
 struct counter;
@@ -26,12 +26,41 @@ struct ticket {
 	struct queue *queue;       /* the queue it waits in now */
 	enum ticket_state state;
 	int64_t issued_at, sort_at, called_at, started_at, finished_at;  /* us */
-	struct counter *counter;   /* the counter that called it */
+	struct counter *counter;   /* the counter that called (or parked) it */
+	struct counter *for_counter;  /* transferred to this counter only, or NULL */
 	int recalls;
+	bool priority;
+	char interpreter[LANG_MAX];   /* "" for none */
+	char lang[LANG_MAX];          /* "" for none */
+	char *outcome;             /* a code of its queue's outcomes, or NULL */
 	uint64_t order;            /* tie-break within one sort_at */
 	uint64_t issue_seq;        /* store batch that issued it (0: loaded) */
 	char *key;                 /* idempotency key or NULL */
 	struct ticket *key_next;   /* chain in the office's key table */
+};
+
+/* Tickets in the order they have waited: (sort_at, order). */
+struct tlist {
+	struct ticket **v;
+	int n, cap;
+};
+
+void tlist_insert(struct tlist *l, struct ticket *t);
+void tlist_remove(struct tlist *l, struct ticket *t);
+/* 1 for the first, 0 when t is not in l. */
+int tlist_position(const struct tlist *l, const struct ticket *t);
+
+/* What a queue allows (kolapp.set_queue_policy). */
+struct queue_policy {
+	int min_calls;             /* calls (the first plus recalls) before no_show */
+	int no_show_after_s;       /* seconds after the first call before no_show */
+	int reactivate_within_s;   /* a no_show may come back this long after */
+	bool require_outcome;      /* finish names an outcome */
+	bool allow_priority;       /* issue may ask for priority */
+};
+
+struct outcome {
+	char *code, *name;
 };
 
 struct queue {
@@ -39,8 +68,11 @@ struct queue {
 	char code[8];
 	char *name;
 	bool open, active;
-	struct ticket **waiting;   /* ordered by (sort_at, order) */
-	int nwaiting, capwaiting;
+	struct queue_policy policy;
+	struct outcome *outcomes;
+	int noutcomes;
+	struct tlist waiting;      /* not those transferred to a counter */
+	int npriority;             /* priority tickets among them */
 	struct ticket **today;     /* today's tickets of this code, by number - 1 */
 	int ntoday, captoday;      /* ntoday == highest number issued today */
 	int64_t service[SERVICE_SAMPLES];  /* recent service times, us */
@@ -50,15 +82,18 @@ struct queue {
 struct counter_queue {
 	struct queue *queue;
 	int rank;
+	int weight;                /* balances queues that share a rank */
 };
 
 struct counter {
 	int id;
 	char *name;
 	bool open, active;
-	struct counter_queue *queues;
+	struct counter_queue *queues;  /* by rank */
 	int nqueues;
 	struct ticket *held;       /* called or serving here, or NULL */
+	struct tlist for_me;       /* waiting, transferred to this counter */
+	struct tlist parked;       /* parked here */
 };
 
 struct recent_call {
@@ -117,17 +152,26 @@ struct counter *office_counter_by_id(const struct office *o, int id);
 struct ticket *office_ticket(const struct office *o, const char *code);
 struct ticket *office_key_lookup(const struct office *o, const char *key);
 void office_key_insert(struct office *o, struct ticket *t);
-void queue_waiting_insert(struct queue *q, struct ticket *t);
-void queue_waiting_remove(struct queue *q, struct ticket *t);
+/* Puts a waiting ticket in its list (its counter's when transferred to
+ * one, else its queue's) or takes it out. */
+void waiting_insert(struct ticket *t);
+void waiting_remove(struct ticket *t);
+/* Where t stands in the order the rule calls its list (1 = next). */
+int ticket_position(const struct ticket *t);
+/* The queue's outcome with that code, or NULL. */
+const struct outcome *queue_outcome(const struct queue *q, const char *code);
+void queue_policy_default(struct queue_policy *p);
+/* Frees the queue's outcome list (before a reload replaces it). */
+void queue_outcomes_clear(struct queue *q);
 /* Moves t by action, as the transition table allows (-1 when it does
  * not, and nothing changes), and keeps where it is in step with its
- * state: its queue's waiting list, the counter that holds it. ctr is the
- * calling counter (call), to the new queue (transfer). */
+ * state: its waiting list, the counter that holds or parked it. ctr is
+ * the calling counter (call) or the counter a transfer sends it to; to
+ * is the queue a transfer sends it to (then ctr is NULL). */
 int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ctr,
 		 struct queue *to, int64_t now);
 /* "ticket S-001 is serving, not called": why action does not apply to t. */
 void ticket_refusal(const struct ticket *t, enum ticket_action action, char *buf, size_t bufsz);
-int queue_position(const struct queue *q, const struct ticket *t);
 void queue_add_today(struct queue *q, struct ticket *t);
 void queue_record_service(struct queue *q, int64_t us);
 void office_record_call(struct office *o, const struct ticket *t, int64_t at);
@@ -162,10 +206,18 @@ json_t *queue_event(const struct engine *e, const struct office *o, const struct
 		    int64_t at);
 char *iso_time(int64_t us, char *buf);
 
+/* next.c: the rule for the next ticket (PROTOCOL.md, call_next). */
+/* The ticket ctr calls next at now, or NULL; why, in one line, in reason. */
+struct ticket *next_ticket(const struct counter *ctr, int64_t now, char *reason, size_t reasonsz);
+
 /* engine_ops.c */
 void engine_ops_dispatch(struct engine *e, struct office *o, const struct engine_req *req,
 			 engine_reply_fn reply, void *ctx);
-/* engine_load.c: a fresh set of offices from a snapshot (tickets placed). */
+/* engine_load.c */
+void queue_policy_from_row(struct queue_policy *p, const struct store_queue *row);
+/* Replaces the outcome lists of o's queues with the snapshot's. */
+void queues_take_outcomes(struct office *o, const struct store_snapshot *snap);
+/* A fresh set of offices from a snapshot (tickets placed). */
 void engine_build_offices(struct engine *e, const struct store_snapshot *snap,
 			  struct office ***out, int *nout);
 /* engine_config.c */

@@ -56,20 +56,38 @@ json_t *ticket_json(const struct engine *e, const struct office *o, const struct
 					 ? json_string(t->counter->name) : json_null(),
 			      "recalls", t->recalls);
 	if (t->state == TS_WAITING) {
-		int pos = queue_position(t->queue, t);
+		int pos = ticket_position(t);
 		json_object_set_new(j, "position", json_integer(pos));
 		json_object_set_new(j, "estimated_wait_s", estimate_json(o, t->queue, pos));
 	}
 	json_object_set_new(j, "called_at", time_or_null(t->called_at));
+	/* 1.1's fields, present only when set: a 1.0 client sees 1.0. */
+	if (t->priority)
+		json_object_set_new(j, "priority", json_true());
+	if (t->interpreter[0])
+		json_object_set_new(j, "interpreter", json_string(t->interpreter));
+	if (t->lang[0])
+		json_object_set_new(j, "lang", json_string(t->lang));
+	if (t->outcome)
+		json_object_set_new(j, "outcome", json_string(t->outcome));
+	if (t->for_counter && t->state == TS_WAITING)
+		json_object_set_new(j, "for_counter", json_string(t->for_counter->name));
 	return j;
 }
 
 json_t *counter_json(const struct counter *c)
 {
-	return json_pack("{s:s, s:b, s:o, s:o}", "name", c->name, "open", c->open,
+	json_t *queues = json_array(), *parked = json_array();
+
+	for (int i = 0; i < c->nqueues; i++)
+		json_array_append_new(queues, json_string(c->queues[i].queue->code));
+	for (int i = 0; i < c->parked.n; i++)
+		json_array_append_new(parked, json_string(c->parked.v[i]->code));
+	return json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "name", c->name, "open", c->open,
 			 "ticket", c->held ? json_string(c->held->code) : json_null(),
 			 "state", c->held ? json_string(ticket_state_name(c->held->state))
-					  : json_null());
+					  : json_null(),
+			 "queues", queues, "parked", parked);
 }
 
 json_t *status_json(const struct engine *e, const struct office *o)
@@ -82,9 +100,10 @@ json_t *status_json(const struct engine *e, const struct office *o)
 		if (!q->active)
 			continue;
 		json_array_append_new(queues, json_pack(
-			"{s:s, s:s, s:b, s:i, s:o}", "code", q->code, "name", q->name,
-			"open", q->open, "waiting", q->nwaiting,
-			"estimated_wait_s", estimate_json(o, q, q->nwaiting + 1)));
+			"{s:s, s:s, s:b, s:i, s:o, s:i}", "code", q->code, "name", q->name,
+			"open", q->open, "waiting", q->waiting.n,
+			"estimated_wait_s", estimate_json(o, q, q->waiting.n + 1),
+			"priority_waiting", q->npriority));
 	}
 	for (int i = 0; i < o->ncounters; i++)
 		if (o->counters[i]->active)
@@ -111,7 +130,8 @@ json_t *queue_event(const struct engine *e, const struct office *o, const struct
 	json_t *ev = office_event(o, "queue", at);
 	json_object_set_new(ev, "queue", json_string(q->code));
 	json_object_set_new(ev, "open", json_boolean(q->open));
-	json_object_set_new(ev, "waiting", json_integer(q->nwaiting));
-	json_object_set_new(ev, "estimated_wait_s", estimate_json(o, q, q->nwaiting + 1));
+	json_object_set_new(ev, "waiting", json_integer(q->waiting.n));
+	json_object_set_new(ev, "priority_waiting", json_integer(q->npriority));
+	json_object_set_new(ev, "estimated_wait_s", estimate_json(o, q, q->waiting.n + 1));
 	return ev;
 }

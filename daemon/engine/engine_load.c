@@ -42,9 +42,11 @@ static void place_ticket(struct engine *e, struct office *o, struct ticket *t, b
 	if (t->key)
 		office_key_insert(o, t);
 	if (ticket_states[t->state].waiting)
-		queue_waiting_insert(t->queue, t);
+		waiting_insert(t);
 	else if (ticket_states[t->state].held && t->counter)
 		t->counter->held = t;
+	else if (ticket_states[t->state].parked && t->counter)
+		tlist_insert(&t->counter->parked, t);
 	if (t->state == TS_DONE && t->called_at && t->finished_at)
 		queue_record_service(t->queue, t->finished_at - t->called_at);
 }
@@ -77,6 +79,30 @@ static void rebuild_recent(struct office *o)
 	free(called);
 }
 
+void queue_policy_from_row(struct queue_policy *p, const struct store_queue *row)
+{
+	*p = (struct queue_policy){ .min_calls = row->min_calls,
+				    .no_show_after_s = row->no_show_after_s,
+				    .reactivate_within_s = row->reactivate_within_s,
+				    .require_outcome = row->require_outcome,
+				    .allow_priority = row->allow_priority };
+}
+
+void queues_take_outcomes(struct office *o, const struct store_snapshot *snap)
+{
+	for (int i = 0; i < o->nqueues; i++)
+		queue_outcomes_clear(o->queues[i]);
+	for (int i = 0; i < snap->noutcomes; i++) {
+		const struct store_outcome *row = &snap->outcomes[i];
+		struct queue *q = office_queue_by_id(o, row->queue_id);
+
+		if (!q)
+			continue;
+		q->outcomes = xrealloc(q->outcomes, (size_t)(q->noutcomes + 1) * sizeof *q->outcomes);
+		q->outcomes[q->noutcomes++] = (struct outcome){ xstrdup(row->code), xstrdup(row->name) };
+	}
+}
+
 static struct ticket *ticket_from_row(struct engine *e, struct office *o,
 				      const struct store_ticket *row)
 {
@@ -98,6 +124,11 @@ static struct ticket *ticket_from_row(struct engine *e, struct office *o,
 	t->counter = row->counter_id ? office_counter_by_id(o, row->counter_id) : NULL;
 	t->recalls = row->recalls;
 	t->key = row->key ? xstrdup(row->key) : NULL;
+	t->priority = row->priority;
+	snprintf(t->interpreter, sizeof t->interpreter, "%s", row->interpreter ? row->interpreter : "");
+	snprintf(t->lang, sizeof t->lang, "%s", row->lang ? row->lang : "");
+	t->outcome = row->outcome ? xstrdup(row->outcome) : NULL;
+	t->for_counter = row->for_counter_id ? office_counter_by_id(o, row->for_counter_id) : NULL;
 	t->order = ++e->order;
 	/* The database's constraints make these impossible; a row that breaks
 	 * them anyway is left out rather than trusted. */
@@ -143,6 +174,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap,
 		q->name = xstrdup(row->name);
 		q->open = row->open;
 		q->active = row->active;
+		queue_policy_from_row(&q->policy, row);
 		o->queues = xrealloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
 		o->queues[o->nqueues++] = q;
 	}
@@ -171,9 +203,11 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap,
 			if (!q)
 				continue;
 			c->queues = xrealloc(c->queues, (size_t)(c->nqueues + 1) * sizeof *c->queues);
-			c->queues[c->nqueues++] = (struct counter_queue){ q, row->rank };
+			c->queues[c->nqueues++] = (struct counter_queue){ q, row->rank, row->weight };
 		}
 	}
+	for (int k = 0; k < noff; k++)
+		queues_take_outcomes(offs[k], snap);
 	for (int i = 0; i < snap->ntickets; i++) {
 		struct office *o = find_in(offs, noff, snap->tickets[i].office_id);
 		struct ticket *t = o ? ticket_from_row(e, o, &snap->tickets[i]) : NULL;

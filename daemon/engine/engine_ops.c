@@ -96,30 +96,6 @@ static void call_ticket(struct change *c, struct engine *e, struct office *o,
 	change_event(c, queue_event(e, o, t->queue, now));
 }
 
-/* The rank rule: lowest rank among open queues with waiting tickets,
- * then the ticket waiting longest. */
-static struct ticket *pick_next(const struct counter *ctr)
-{
-	struct ticket *best = NULL;
-	int best_rank = 0;
-
-	for (int i = 0; i < ctr->nqueues; i++) {
-		const struct queue *q = ctr->queues[i].queue;
-		struct ticket *cand;
-		if (!q->open || !q->active || !q->nwaiting)
-			continue;
-		cand = q->waiting[0];
-		if (!best || ctr->queues[i].rank < best_rank ||
-		    (ctr->queues[i].rank == best_rank &&
-		     (cand->sort_at < best->sort_at ||
-		      (cand->sort_at == best->sort_at && cand->order < best->order)))) {
-			best = cand;
-			best_rank = ctr->queues[i].rank;
-		}
-	}
-	return best;
-}
-
 /* One op against one office: what the handler needs. */
 struct op {
 	struct engine *e;
@@ -145,7 +121,7 @@ static void op_issue(const struct op *op)
 	struct engine *e = op->e;
 	struct office *o = op->o;
 	const struct engine_req *req = op->req;
-	struct queue *q = office_queue(o, req->queue);
+	struct queue *q = office_queue(o, req->args->queue);
 	struct ticket *t;
 	struct change *c;
 	struct sqlargs a;
@@ -155,7 +131,7 @@ static void op_issue(const struct op *op)
 		refuse(op, PERR_NOT_FOUND, "no such queue");
 		return;
 	}
-	if (req->key && (t = office_key_lookup(o, req->key))) {
+	if (req->args->key && (t = office_key_lookup(o, req->args->key))) {
 		/* After a failed batch memory may hold a ticket the database
 		 * does not: answer for it only once reloaded. */
 		if (refuse_if_stale(e, op->reply, op->ctx))
@@ -170,9 +146,16 @@ static void op_issue(const struct op *op)
 		refuse(op, PERR_QUEUE_CLOSED, "this queue is closed");
 		return;
 	}
+	if (req->args->priority == 1 && !q->policy.allow_priority) {
+		refuse(op, PERR_FORBIDDEN, "this queue takes no priority tickets");
+		return;
+	}
 	if (refuse_if_stale(e, op->reply, op->ctx))
 		return;
 	t = xcalloc(1, sizeof *t);
+	t->priority = req->args->priority == 1;
+	snprintf(t->interpreter, sizeof t->interpreter, "%s", req->args->interpreter ? req->args->interpreter : "");
+	snprintf(t->lang, sizeof t->lang, "%s", req->args->lang ? req->args->lang : "");
 	t->number = q->ntoday + 1;
 	t->day = o->day;
 	snprintf(t->code, sizeof t->code, "%s-%03d", q->code, t->number);
@@ -180,19 +163,21 @@ static void op_issue(const struct op *op)
 	t->state = TS_WAITING;
 	t->issued_at = t->sort_at = now;
 	t->order = ++e->order;
-	if (req->key) {
-		t->key = xstrdup(req->key);
+	if (req->args->key) {
+		t->key = xstrdup(req->args->key);
 		office_key_insert(o, t);
 	}
 	queue_add_today(q, t);
-	queue_waiting_insert(q, t);
+	waiting_insert(t);
 
 	c = change_begin(e, o, op->reply, op->ctx);
 	args_fill(&a, o, t->day, now);
 	snprintf(a.queue, sizeof a.queue, "%d", q->id);
 	snprintf(a.number, sizeof a.number, "%d", t->number);
-	const char *v[] = { a.office, a.queue, a.day, a.number, t->code, t->key, a.at };
-	change_write(c, "d_issue", 7, v);
+	const char *v[] = { a.office, a.queue, a.day, a.number, t->code, t->key, a.at,
+			    t->priority ? "true" : "false", t->interpreter[0] ? t->interpreter : NULL,
+			    t->lang[0] ? t->lang : NULL };
+	change_write(c, "d_issue", 10, v);
 	t->issue_seq = change_seq(c);
 	json_t *ev = office_event(o, "issued", now);
 	json_object_set_new(ev, "ticket", json_string(t->code));
@@ -203,11 +188,28 @@ static void op_issue(const struct op *op)
 	reply_ticket(op, c, t);
 }
 
-/* call_next and call: the held ticket (if any) is finished first. */
-static void call_and_finish_held(const struct op *op, struct ticket *t)
+/* A held ticket whose queue wants an outcome is finished with one, not
+ * by calling the next. */
+static bool refuse_if_outcome_needed(const struct op *op)
+{
+	const struct ticket *h = op->ctr->held;
+	char msg[160];
+
+	if (!h || !h->queue->policy.require_outcome)
+		return false;
+	snprintf(msg, sizeof msg,
+		 "missing field: outcome (finish %s with its outcome before calling another)",
+		 h->code);
+	refuse(op, PERR_BAD_REQUEST, msg);
+	return true;
+}
+
+/* call_next and call: the held ticket (if any) is finished first.
+ * reason: why t was chosen (call_next), or NULL. */
+static void call_and_finish_held(const struct op *op, struct ticket *t, const char *reason)
 {
 	struct change *c;
-	json_t *finished = json_null();
+	json_t *finished = json_null(), *result;
 	int64_t now = engine_now(op->e);
 
 	if (refuse_if_stale(op->e, op->reply, op->ctx))
@@ -219,30 +221,35 @@ static void call_and_finish_held(const struct op *op, struct ticket *t)
 	}
 	if (t)
 		call_ticket(c, op->e, op->o, op->ctr, t, now);
-	change_commit(c, json_pack("{s:o, s:o}", "ticket",
-				   t ? ticket_json(op->e, op->o, t) : json_null(), "finished",
-				   finished));
+	result = json_pack("{s:o, s:o}", "ticket", t ? ticket_json(op->e, op->o, t) : json_null(),
+			   "finished", finished);
+	if (t && reason)
+		json_object_set_new(result, "reason", json_string(reason));
+	change_commit(c, result);
 }
 
 static void op_call_next(const struct op *op)
 {
 	struct ticket *t;
+	char reason[96];
 
 	if (!op->ctr->open) {
 		refuse(op, PERR_CONFLICT, "the counter is closed: open it first");
 		return;
 	}
-	t = pick_next(op->ctr);
+	t = next_ticket(op->ctr, engine_now(op->e), reason, sizeof reason);
 	if (!t && !op->ctr->held) {
 		op->reply(op->ctx, PROTO_OK, NULL, json_pack("{s:n, s:n}", "ticket", "finished"));
 		return;
 	}
-	call_and_finish_held(op, t);
+	if (refuse_if_outcome_needed(op))
+		return;
+	call_and_finish_held(op, t, reason);
 }
 
 static void op_call(const struct op *op)
 {
-	struct ticket *t = office_ticket(op->o, op->req->ticket);
+	struct ticket *t = office_ticket(op->o, op->req->args->ticket);
 	char msg[128];
 
 	if (!t) {
@@ -258,7 +265,13 @@ static void op_call(const struct op *op)
 		refuse(op, PERR_CONFLICT, msg);
 		return;
 	}
-	call_and_finish_held(op, t);
+	if (t == op->ctr->held) {
+		refuse(op, PERR_CONFLICT, "this counter holds that ticket already");
+		return;
+	}
+	if (refuse_if_outcome_needed(op))
+		return;
+	call_and_finish_held(op, t, NULL);
 }
 
 /* The counter's held ticket, if the action applies to it; otherwise
@@ -316,37 +329,150 @@ static void op_start(const struct op *op)
 	reply_ticket(op, c, t);
 }
 
-static void end_op(const struct op *op, enum ticket_action action)
+static void op_finish(const struct op *op)
 {
-	struct ticket *t = held_for(op, action);
+	const struct ticket *h = op->ctr->held;
+	const char *outcome = op->req->args->outcome;
+	struct ticket *t;
 	struct change *c;
+	struct sqlargs a;
+	int64_t now;
+
+	/* The contract's order: a bad argument before not_found and conflict. */
+	if (h && !outcome && h->queue->policy.require_outcome) {
+		refuse(op, PERR_BAD_REQUEST, "missing field: outcome");
+		return;
+	}
+	if (h && outcome && !queue_outcome(h->queue, outcome)) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "no outcome %.32s for queue %s", outcome, h->queue->code);
+		refuse(op, PERR_NOT_FOUND, msg);
+		return;
+	}
+	if (!(t = held_for(op, TA_FINISH)))
+		return;
+	now = engine_now(op->e);
+	c = change_begin(op->e, op->o, op->reply, op->ctx);
+	end_held(c, op->o, op->ctr, TA_FINISH, now);
+	if (outcome) {
+		free(t->outcome);
+		t->outcome = xstrdup(outcome);
+		args_fill(&a, op->o, t->day, now);
+		const char *v[] = { a.office, a.day, t->code, outcome };
+		change_write(c, "d_set_outcome", 4, v);
+	}
+	reply_ticket(op, c, t);
+}
+
+/* No-show only after min_calls calls and no_show_after_s seconds since
+ * the first call (the queue's policy): a visitor who stepped out gets a
+ * second chance. */
+static void op_no_show(const struct op *op)
+{
+	const struct ticket *h = op->ctr->held;
+	struct ticket *t;
+	struct change *c;
+	char msg[160];
+
+	if (h && h->state == TS_CALLED) {
+		const struct queue_policy *p = &h->queue->policy;
+		int calls = h->recalls + 1;
+		int64_t since = (engine_now(op->e) - h->called_at) / 1000000;
+
+		if (calls < p->min_calls) {
+			snprintf(msg, sizeof msg,
+				 "ticket %s was called %d time%s: call it %d time%s in all before a no-show",
+				 h->code, calls, calls == 1 ? "" : "s", p->min_calls,
+				 p->min_calls == 1 ? "" : "s");
+			refuse(op, PERR_CONFLICT, msg);
+			return;
+		}
+		if (since < p->no_show_after_s) {
+			snprintf(msg, sizeof msg,
+				 "ticket %s was called %lld s ago: a no-show after %d s", h->code,
+				 (long long)since, p->no_show_after_s);
+			refuse(op, PERR_CONFLICT, msg);
+			return;
+		}
+	}
+	if (!(t = held_for(op, TA_NO_SHOW)))
+		return;
+	c = change_begin(op->e, op->o, op->reply, op->ctx);
+	end_held(c, op->o, op->ctr, TA_NO_SHOW, engine_now(op->e));
+	reply_ticket(op, c, t);
+}
+
+static void op_park(const struct op *op)
+{
+	struct ticket *t = held_for(op, TA_PARK);
+	int64_t now = engine_now(op->e);
+	struct change *c;
+	struct sqlargs a;
 
 	if (!t)
 		return;
 	c = change_begin(op->e, op->o, op->reply, op->ctx);
-	end_held(c, op->o, op->ctr, action, engine_now(op->e));
+	ticket_apply(t, TA_PARK, NULL, NULL, now);
+	args_fill(&a, op->o, t->day, now);
+	const char *v[] = { a.office, a.day, t->code, a.at };
+	change_write(c, "d_park", 4, v);
+	change_event(c, state_event(op->o, t, now));
 	reply_ticket(op, c, t);
 }
 
-static void op_finish(const struct op *op)
+/* A visitor who missed the call is back: waiting again at the original
+ * place in time, if within the queue's window. */
+static void op_reactivate(const struct op *op)
 {
-	end_op(op, TA_FINISH);
-}
+	struct ticket *t = office_ticket(op->o, op->req->args->ticket);
+	int64_t now = engine_now(op->e);
+	struct change *c;
+	struct sqlargs a;
+	char msg[160];
 
-static void op_no_show(const struct op *op)
-{
-	end_op(op, TA_NO_SHOW);
+	if (!t) {
+		refuse(op, PERR_NOT_FOUND, "no such ticket today");
+		return;
+	}
+	if (ticket_next_state(t->state, TA_REACTIVATE) < 0) {
+		ticket_refusal(t, TA_REACTIVATE, msg, sizeof msg);
+		refuse(op, PERR_CONFLICT, msg);
+		return;
+	}
+	if ((now - t->finished_at) / 1000000 > t->queue->policy.reactivate_within_s) {
+		snprintf(msg, sizeof msg,
+			 "ticket %s missed its call more than %d minutes ago: take a new ticket",
+			 t->code, t->queue->policy.reactivate_within_s / 60);
+		refuse(op, PERR_CONFLICT, msg);
+		return;
+	}
+	if (refuse_if_stale(op->e, op->reply, op->ctx))
+		return;
+	c = change_begin(op->e, op->o, op->reply, op->ctx);
+	ticket_apply(t, TA_REACTIVATE, NULL, NULL, now);
+	args_fill(&a, op->o, t->day, now);
+	const char *v[] = { a.office, a.day, t->code, a.at };
+	change_write(c, "d_reactivate", 4, v);
+	change_event(c, state_event(op->o, t, now));
+	change_event(c, queue_event(op->e, op->o, t->queue, now));
+	reply_ticket(op, c, t);
 }
 
 static void op_transfer(const struct op *op)
 {
-	struct queue *target = office_queue(op->o, op->req->queue);
+	const char *to_counter = op->req->args->to_counter;
+	struct queue *target = to_counter ? NULL : office_queue(op->o, op->req->args->queue);
+	struct counter *ctr_to = to_counter ? office_counter(op->o, to_counter) : NULL;
 	int64_t now = engine_now(op->e);
 	struct ticket *t;
 	struct change *c;
 	struct sqlargs a;
 
-	if (!target || !target->active) {
+	if (to_counter && (!ctr_to || !ctr_to->active)) {
+		refuse(op, PERR_NOT_FOUND, "no such counter");
+		return;
+	}
+	if (!to_counter && (!target || !target->active)) {
 		refuse(op, PERR_NOT_FOUND, "no such queue");
 		return;
 	}
@@ -358,19 +484,25 @@ static void op_transfer(const struct op *op)
 	if (!t)
 		return;
 	c = change_begin(op->e, op->o, op->reply, op->ctx);
-	ticket_apply(t, TA_TRANSFER, NULL, target, now);
+	ticket_apply(t, TA_TRANSFER, ctr_to, target, now);
 	args_fill(&a, op->o, t->day, now);
-	snprintf(a.queue, sizeof a.queue, "%d", target->id);
-	const char *v[] = { a.office, a.day, t->code, a.queue, a.at };
-	change_write(c, "d_transfer", 5, v);
+	if (ctr_to) {
+		snprintf(a.counter, sizeof a.counter, "%d", ctr_to->id);
+		const char *v[] = { a.office, a.day, t->code, a.counter, a.at };
+		change_write(c, "d_transfer_counter", 5, v);
+	} else {
+		snprintf(a.queue, sizeof a.queue, "%d", target->id);
+		const char *v[] = { a.office, a.day, t->code, a.queue, a.at };
+		change_write(c, "d_transfer", 5, v);
+	}
 	change_event(c, state_event(op->o, t, now));
-	change_event(c, queue_event(op->e, op->o, target, now));
+	change_event(c, queue_event(op->e, op->o, t->queue, now));
 	reply_ticket(op, c, t);
 }
 
 static void op_cancel(const struct op *op)
 {
-	struct ticket *t = office_ticket(op->o, op->req->ticket);
+	struct ticket *t = office_ticket(op->o, op->req->args->ticket);
 	int64_t now = engine_now(op->e);
 	struct change *c;
 	char msg[128];
@@ -447,7 +579,7 @@ static struct ticket *find_any_ticket(const struct office *o, const char *code)
 
 static void op_ticket(const struct op *op)
 {
-	struct ticket *t = find_any_ticket(op->o, op->req->ticket);
+	struct ticket *t = find_any_ticket(op->o, op->req->args->ticket);
 
 	if (!t)
 		refuse(op, PERR_NOT_FOUND, "no such ticket today");
@@ -473,7 +605,7 @@ static const engine_op_fn engine_ops[OP__COUNT] = { PROTO_OPS(ENGINE_HANDLER) };
 static struct counter *resolve_counter(struct office *o, const struct engine_req *req)
 {
 	struct counter *ctr = req->counter_id ? office_counter_by_id(o, req->counter_id)
-		: req->counter_name ? office_counter(o, req->counter_name) : NULL;
+		: req->args->counter ? office_counter(o, req->args->counter) : NULL;
 
 	return ctr && ctr->active ? ctr : NULL;
 }
@@ -482,15 +614,15 @@ void engine_ops_dispatch(struct engine *e, struct office *o, const struct engine
 			 engine_reply_fn reply, void *ctx)
 {
 	struct op op = { .e = e, .o = o, .req = req, .reply = reply, .ctx = ctx };
-	engine_op_fn fn = (unsigned)req->op < OP__COUNT ? engine_ops[req->op] : NULL;
+	engine_op_fn fn = (unsigned)req->args->op < OP__COUNT ? engine_ops[req->args->op] : NULL;
 
 	if (!fn) {
 		/* The session answers these itself: reaching here is a bug. */
-		log_error("engine: op %d has no engine handler", (int)req->op);
+		log_error("engine: op %d has no engine handler", (int)req->args->op);
 		reply(ctx, PERR_INTERNAL, "op not handled by the engine", NULL);
 		return;
 	}
-	if (proto_op_is_counter_op(req->op) && !(op.ctr = resolve_counter(o, req))) {
+	if (proto_op_is_counter_op(req->args->op) && !(op.ctr = resolve_counter(o, req))) {
 		reply(ctx, PERR_NOT_FOUND, "no such counter", NULL);
 		return;
 	}
@@ -516,10 +648,8 @@ void engine_rollover(struct engine *e, struct office *o)
 		struct ticket *t = o->carried[i];
 		if (t->counter && t->counter->held == t)
 			o->carried[kept++] = t;
-		else {
-			free(t->key);
-			free(t);
-		}
+		else
+			ticket_free(t);
 	}
 	o->ncarried = kept;
 	for (int i = 0; i < o->nqueues; i++) {
@@ -545,14 +675,18 @@ void engine_rollover(struct engine *e, struct office *o)
 					expired = json_array();
 				json_array_append_new(expired, state_event(o, t, now));
 			}
-			free(t->key);
-			free(t);
+			ticket_free(t);
 		}
 		q->ntoday = 0;
-		q->nwaiting = 0;
+		q->waiting.n = 0;
+		q->npriority = 0;
 		q->nservice = q->service_pos = 0;
 	}
 	if (old_day != o->day) {
+		/* Expiring took each ticket out of these; what is left would
+		 * point at freed tickets. */
+		for (int i = 0; i < o->ncounters; i++)
+			o->counters[i]->for_me.n = o->counters[i]->parked.n = 0;
 		memset(o->keys, 0, sizeof o->keys);
 		o->nrecent = 0;
 		log_info("office %s: a new business day begins", o->code);

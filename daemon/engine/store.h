@@ -28,6 +28,8 @@ struct store_queue {
 	int id, office_id;
 	const char *code, *name;
 	bool open, active;
+	int min_calls, no_show_after_s, reactivate_within_s;
+	bool require_outcome, allow_priority;
 };
 
 struct store_counter {
@@ -37,7 +39,12 @@ struct store_counter {
 };
 
 struct store_counter_queue {
-	int counter_id, queue_id, rank;
+	int counter_id, queue_id, rank, weight;
+};
+
+struct store_outcome {
+	int queue_id;
+	const char *code, *name;
 };
 
 struct store_ticket {
@@ -49,6 +56,10 @@ struct store_ticket {
 	int counter_id;                  /* 0: none */
 	int recalls;
 	const char *key;                 /* idempotency key, NULL: none */
+	bool priority;
+	const char *interpreter, *lang;  /* NULL: none */
+	const char *outcome;             /* NULL: none */
+	int for_counter_id;              /* 0: none */
 };
 
 struct store_snapshot {
@@ -60,6 +71,8 @@ struct store_snapshot {
 	int ncounters;
 	const struct store_counter_queue *counter_queues;  /* by counter, rank */
 	int ncounter_queues;
+	const struct store_outcome *outcomes;  /* active ones, by queue, code */
+	int noutcomes;
 	const struct store_ticket *tickets;  /* by office, day, sort time */
 	int ntickets;
 };
@@ -88,8 +101,9 @@ struct store_ops {
 	void (*on_done)(void *self, struct store_batch *b, store_done_fn fn, void *arg);
 	/* Fails every batch not yet sent: they were built on a failed one. */
 	void (*fail_unsent)(void *self);
-	/* Reads offices, queues, counters and their queue lists and, with
-	 * tickets, today's tickets and earlier ones still open; fn runs once. */
+	/* Reads offices, queues, counters, their queue lists and outcomes
+	 * and, with tickets, today's tickets and earlier ones still open; fn
+	 * runs once. */
 	void (*load)(void *self, bool tickets, store_loaded_fn fn, void *arg);
 };
 

@@ -127,7 +127,8 @@ static void hello_done(void *ctx, enum proto_err err, const char *message,
 	/* Lines that came after hello run now, answered after it in order. */
 	conn_resume(hw->c);
 	pending_answer(hw->p, PROTO_OK, NULL,
-		       json_pack("{s:i, s:s, s:s, s:s, s:o}", "protocol", PROTO_VERSION,
+		       json_pack("{s:i, s:i, s:s, s:s, s:s, s:o}", "protocol", PROTO_VERSION,
+				 "minor", PROTO_MINOR,
 				 "server", "kolappd/" PACKAGE_VERSION, "role", proto_role_name(id->role),
 				 "office", id->office,
 				 "counter", id->counter_id ? json_string(id->counter) : json_null()));
@@ -211,16 +212,8 @@ static void session_to_engine(struct session_ctx *ctx, struct conn *c,
 			return;
 		}
 	}
-	memset(&er, 0, sizeof er);
-	er.op = req->op;
-	er.office_id = tg->office_id;
-	if (s->role == ROLE_COUNTER)
-		er.counter_id = s->counter_id;
-	else
-		er.counter_name = req->counter;
-	er.queue = req->queue;
-	er.ticket = req->ticket;
-	er.key = req->key;
+	er = (struct engine_req){ .args = req, .office_id = tg->office_id,
+				  .counter_id = s->role == ROLE_COUNTER ? s->counter_id : 0 };
 	engine_submit(ctx->engine, &er, engine_answer, pending_new(c, req->id, req->op));
 }
 

@@ -18,10 +18,11 @@ struct load {
 };
 
 static const char *const load_stmts[] = {
-	"load_offices", "load_queues", "load_counters", "load_counter_queues", "load_tickets",
+	"load_offices", "load_queues", "load_counters", "load_counter_queues", "load_outcomes",
+	"load_tickets",
 };
-#define LOAD_CONFIG 4   /* the first four: configuration without tickets */
-#define LOAD_ALL 5
+#define LOAD_CONFIG 5   /* the first five: configuration without tickets */
+#define LOAD_ALL 6
 
 static bool pg_is_up(void *self)
 {
@@ -112,6 +113,7 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	struct store_queue *queues;
 	struct store_counter *counters;
 	struct store_counter_queue *cqs;
+	struct store_outcome *outs;
 	struct store_ticket *ts = NULL;
 
 	s->noffices = PQntuples(r[0]);
@@ -124,7 +126,10 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	for (int i = 0; i < s->nqueues; i++)
 		queues[i] = (struct store_queue){ col_int(r[1], i, 0), col_int(r[1], i, 1),
 						  col_str(r[1], i, 2), col_str(r[1], i, 3),
-						  col_bool(r[1], i, 4), col_bool(r[1], i, 5) };
+						  col_bool(r[1], i, 4), col_bool(r[1], i, 5),
+						  col_int(r[1], i, 6), col_int(r[1], i, 7),
+						  col_int(r[1], i, 8), col_bool(r[1], i, 9),
+						  col_bool(r[1], i, 10) };
 	s->ncounters = PQntuples(r[2]);
 	s->counters = counters = xcalloc((size_t)s->ncounters, sizeof *counters);
 	for (int i = 0; i < s->ncounters; i++)
@@ -135,12 +140,17 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	s->counter_queues = cqs = xcalloc((size_t)s->ncounter_queues, sizeof *cqs);
 	for (int i = 0; i < s->ncounter_queues; i++)
 		cqs[i] = (struct store_counter_queue){ col_int(r[3], i, 0), col_int(r[3], i, 1),
-						       col_int(r[3], i, 2) };
-	s->ntickets = tickets ? PQntuples(r[4]) : 0;
+						       col_int(r[3], i, 2), col_int(r[3], i, 3) };
+	s->noutcomes = PQntuples(r[4]);
+	s->outcomes = outs = xcalloc((size_t)s->noutcomes, sizeof *outs);
+	for (int i = 0; i < s->noutcomes; i++)
+		outs[i] = (struct store_outcome){ col_int(r[4], i, 0), col_str(r[4], i, 1),
+						  col_str(r[4], i, 2) };
+	s->ntickets = tickets ? PQntuples(r[5]) : 0;
 	if (tickets)
 		s->tickets = ts = xcalloc((size_t)s->ntickets, sizeof *ts);
 	for (int i = 0; i < s->ntickets; i++) {
-		const PGresult *t = r[4];
+		const PGresult *t = r[5];
 
 		ts[i] = (struct store_ticket){
 			.office_id = col_int(t, i, 0),
@@ -158,6 +168,12 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 			.counter_id = col_int(t, i, 12),
 			.recalls = col_int(t, i, 13),
 			.key = col_str(t, i, 14),
+			/* 15 is the id, for the ordering */
+			.priority = col_bool(t, i, 16),
+			.interpreter = col_str(t, i, 17),
+			.lang = col_str(t, i, 18),
+			.outcome = col_str(t, i, 19),
+			.for_counter_id = col_int(t, i, 20),
 		};
 	}
 }
@@ -168,6 +184,7 @@ static void snapshot_free(struct store_snapshot *s)
 	free((void *)s->queues);
 	free((void *)s->counters);
 	free((void *)s->counter_queues);
+	free((void *)s->outcomes);
 	free((void *)s->tickets);
 }
 

@@ -95,11 +95,9 @@ void add_counter(int id, const char *name, bool open, int n, ...)
 }
 
 /* Submits one request and returns its error; the reply must come at once. */
-enum proto_err sub(enum proto_op op, const char *counter, const char *queue,
-			  const char *ticket, const char *key)
+enum proto_err sub_args(const struct proto_request *args)
 {
-	struct engine_req req = { .op = op, .office_id = 1, .counter_name = counter,
-				  .queue = queue, .ticket = ticket, .key = key };
+	struct engine_req req = { .args = args, .office_id = 1 };
 	int before = nreplies;
 
 	engine_submit(eng, &req, on_reply, NULL);
@@ -107,6 +105,15 @@ enum proto_err sub(enum proto_op op, const char *counter, const char *queue,
 	if (r_err != PROTO_OK)
 		ck_assert_msg(r_res == NULL, "an error reply carries a result");
 	return r_err;
+}
+
+enum proto_err sub(enum proto_op op, const char *counter, const char *queue,
+		   const char *ticket, const char *key)
+{
+	struct proto_request args = { .op = op, .counter = counter, .queue = queue,
+				      .ticket = ticket, .key = key, .priority = -1 };
+
+	return sub_args(&args);
 }
 
 json_t *res(const char *key)

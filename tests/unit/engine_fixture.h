@@ -34,6 +34,7 @@ void teardown(void);
 /* A counter serving n queues given as (queue id, rank) pairs. */
 void add_counter(int id, const char *name, bool open, int n, ...);
 /* Submits one request and returns its error; the reply must come at once. */
+enum proto_err sub_args(const struct proto_request *args);
 enum proto_err sub(enum proto_op op, const char *counter, const char *queue,
 		   const char *ticket, const char *key);
 /* Members of the last result, and of objects in it. */

@@ -680,20 +680,59 @@ START_TEST(op_names)
 	static const char *const names[] = {
 		"ping", "hello", "bye", "issue", "call_next", "call", "recall", "start", "finish",
 		"no_show", "transfer", "cancel", "counter_open", "counter_close", "ticket", "status",
-		"subscribe",
+		"subscribe", "park", "reactivate",
 	};
-	ck_assert_int_eq(OP__COUNT, 17);
+	ck_assert_int_eq(OP__COUNT, 19);
 	for (int i = 0; i < OP__COUNT; i++) {
 		ck_assert_str_eq(proto_op_name((enum proto_op)i), names[i]);
 		ck_assert_int_eq(proto_op_from_name(names[i]), i);
 		ck_assert_int_eq(proto_op_is_counter_op((enum proto_op)i),
 				 i >= OP_CALL_NEXT && i <= OP_TRANSFER ? 1 :
-				 i == OP_COUNTER_OPEN || i == OP_COUNTER_CLOSE);
+				 i == OP_COUNTER_OPEN || i == OP_COUNTER_CLOSE || i == OP_PARK);
 	}
 	ck_assert_ptr_null(proto_op_name(OP__COUNT));
 	ck_assert_int_eq(proto_op_from_name("Ping"), -1);
 	ck_assert_int_eq(proto_op_from_name(""), -1);
 	ck_assert_int_eq(proto_op_from_name(NULL), -1);
+}
+END_TEST
+
+/* Protocol 1.1's arguments: a boolean, language codes, one of two. */
+START_TEST(args_of_1_1)
+{
+	struct proto_request req;
+	struct proto_error err;
+
+	expect_args_ok("{\"op\":\"issue\",\"queue\":\"S\",\"priority\":true,"
+		       "\"interpreter\":\"so\",\"lang\":\"ar\"}");
+	expect_args_error("{\"op\":\"issue\",\"queue\":\"S\",\"priority\":\"yes\"}",
+			  "field priority must be true or false");
+	expect_args_error("{\"op\":\"issue\",\"queue\":\"S\",\"interpreter\":\"Somali\"}",
+			  "field interpreter must be a two-letter language code such as so");
+	expect_args_error("{\"op\":\"issue\",\"queue\":\"S\",\"lang\":\"SV\"}",
+			  "field lang must be a two-letter language code such as so");
+	expect_args_error("{\"op\":\"issue\",\"queue\":\"S\",\"interpreter\":5}",
+			  "field interpreter must be a string");
+	/* Unused by the op: ignored, as unknown fields are. */
+	expect_args_ok("{\"op\":\"call_next\",\"priority\":\"yes\",\"lang\":\"XX\"}");
+	/* transfer: a queue or a counter, exactly one. */
+	expect_args_ok("{\"op\":\"transfer\",\"queue\":\"F\"}");
+	expect_args_ok("{\"op\":\"transfer\",\"to_counter\":\"3\"}");
+	expect_args_error("{\"op\":\"transfer\"}", "missing field: queue");
+	expect_args_error("{\"op\":\"transfer\",\"queue\":\"F\",\"to_counter\":\"3\"}",
+			  "give queue or to_counter, not both");
+	expect_args_ok("{\"op\":\"finish\",\"outcome\":\"advice\"}");
+	expect_args_error("{\"op\":\"reactivate\"}", "missing field: ticket");
+	/* The decoded values. */
+	ck_assert_int_eq(dec("{\"op\":\"issue\",\"queue\":\"S\",\"priority\":false}", &req, &err), 0);
+	ck_assert_int_eq(req.priority, 0);
+	proto_request_clear(&req);
+	ck_assert_int_eq(dec("{\"op\":\"issue\",\"queue\":\"S\"}", &req, &err), 0);
+	ck_assert_int_eq(req.priority, -1);
+	proto_request_clear(&req);
+	ck_assert_int_eq(dec("{\"op\":\"issue\",\"queue\":\"S\",\"priority\":null}", &req, &err), 0);
+	ck_assert_int_eq(req.priority, -1);
+	proto_request_clear(&req);
 }
 END_TEST
 
@@ -752,6 +791,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(e, encode_event);
 	tcase_add_test(e, encode_one_line);
 	tcase_add_test(e, op_names);
+	tcase_add_test(e, args_of_1_1);
 	tcase_add_test(e, error_set_sanitizes);
 	suite_add_tcase(s, f);
 	suite_add_tcase(s, d);
