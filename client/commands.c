@@ -10,13 +10,16 @@ static const struct command commands[] = {
 	  "Sends ping and prints \"pong\" when the server answers.\n"
 	  "Needs no token: use it to check that kolappd is up.\n",
 	  .render = render_ping },
-	{ "issue", OP_ISSUE, "QUEUE [--key KEY]",
+	{ "issue", OP_ISSUE, "QUEUE [OPTIONS]",
 	  "take a new ticket in QUEUE",
 	  "Takes a new ticket in QUEUE (a queue code such as S) and prints its\n"
 	  "number, its place in the queue and the estimated wait.\n"
 	  "--key KEY makes the request idempotent: the same key on the same\n"
 	  "business day returns the same ticket instead of a new one, so a\n"
-	  "kiosk may safely retry.\n",
+	  "kiosk may safely retry. --priority asks for a priority ticket (a\n"
+	  "person with a disability, a frail pensioner); --interpreter LANG\n"
+	  "records that the visitor needs an interpreter (ISO 639-1, such as so);\n"
+	  "--lang LANG the visitor's language.\n",
 	  .render = render_issue },
 	{ "call-next", OP_CALL_NEXT, "",
 	  "call the next waiting ticket to this counter",
@@ -38,9 +41,11 @@ static const struct command commands[] = {
 	  "start serving this counter's called ticket",
 	  "Marks the counter's called ticket as being served.\n",
 	  .render = render_start },
-	{ "finish", OP_FINISH, "",
+	{ "finish", OP_FINISH, "[--outcome CODE]",
 	  "finish this counter's ticket",
-	  "Marks the counter's ticket (called or serving) as done.\n",
+	  "Marks the counter's ticket (called or serving) as done. --outcome\n"
+	  "CODE records what the visit was about, from the queue's outcome list\n"
+	  "(required where the queue says so).\n",
 	  .render = render_finish },
 	{ "no-show", OP_NO_SHOW, "",
 	  "mark this counter's called ticket as a no-show",
@@ -52,6 +57,24 @@ static const struct command commands[] = {
 	  "Puts the counter's ticket back to waiting, in QUEUE. It keeps its\n"
 	  "code and its original place in time.\n",
 	  .render = render_transfer },
+	{ "send-to", OP_TRANSFER, "COUNTER",
+	  "send this counter's ticket to wait for COUNTER",
+	  "Puts the counter's ticket back to waiting, for counter COUNTER only\n"
+	  "(a visitor who must see one particular clerk). It comes first there\n"
+	  "and keeps its code and its original place in time.\n",
+	  .render = render_transfer, .field = "to_counter" },
+	{ "park", OP_PARK, "",
+	  "set this counter's ticket aside and free the counter",
+	  "Parks the counter's ticket (waiting for an interpreter, a document, a\n"
+	  "phone call): the counter holds nothing and can call the next. Call it\n"
+	  "back later with: kolapp call CODE (from any counter).\n",
+	  .render = render_park },
+	{ "reactivate", OP_REACTIVATE, "CODE",
+	  "put a no-show ticket back in line",
+	  "A visitor who missed the call is back: the no-show ticket CODE waits\n"
+	  "again at its original place in time, if the queue's window (15\n"
+	  "minutes unless set otherwise) has not passed.\n",
+	  .render = render_reactivate },
 	{ "cancel", OP_CANCEL, "CODE",
 	  "cancel waiting ticket CODE",
 	  "Cancels the waiting ticket CODE (such as S-042) of today.\n",
@@ -86,10 +109,11 @@ static const struct command commands[] = {
 	{ "counter", OP_CALL_NEXT, "[--counter NAME]",
 	  "work a counter full screen with single keys",
 	  "A full-screen counter screen: the held ticket large with its state\n"
-	  "and how long it has been held, and the waiting counts. Keys: n next,\n"
-	  "r recall, s start, f finish, x no-show, t transfer (pick a queue with\n"
-	  "the arrows or its number, Enter; Esc cancels), o open, c close,\n"
-	  "q quit. Reconnects by itself.\n",
+	  "and how long it has been held, the tickets parked here, and the\n"
+	  "waiting counts of the counter's own queues. Keys: n next, r recall,\n"
+	  "s start, f finish, x no-show, p park, b call back the first parked\n"
+	  "ticket, t transfer (pick a queue with the arrows or its number,\n"
+	  "Enter; Esc cancels), o open, c close, q quit. Reconnects by itself.\n",
 	  .render = NULL },
 	{ "watch", OP_SUBSCRIBE, "",
 	  "print the office's events as they happen",
@@ -106,6 +130,8 @@ const char *command_field(const struct command *cmd)
 {
 	const struct proto_op_spec *spec = proto_op_spec(cmd->op);
 
+	if (cmd->field)
+		return cmd->field;
 	for (int a = 0; spec && a < ARG__COUNT; a++)
 		if (spec->required & (1u << a))
 			return proto_arg_name((enum proto_arg)a);

@@ -22,6 +22,8 @@ struct command {
 	const char *detail;     /* a paragraph for "kolapp help COMMAND" */
 	render_fn render;
 	bool watch;             /* stays connected, printing events */
+	const char *field;      /* the field its argument fills, when not the op's
+				   required one (send-to fills to_counter) */
 };
 
 /* The request field the command's one argument fills ("queue"), or NULL

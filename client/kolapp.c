@@ -31,6 +31,8 @@ enum {
 
 struct options {
 	const char *host, *port, *token, *office, *counter, *key;
+	const char *interpreter, *lang, *outcome;
+	int priority;
 	int timeout_ms;
 	int json;
 	int help;
@@ -102,7 +104,7 @@ static bool env_tls(void)
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_JSON = 256, OPT_TIMEOUT, OPT_OFFICE, OPT_COUNTER, OPT_KEY,
+	enum { OPT_JSON = 256, OPT_TIMEOUT, OPT_OFFICE, OPT_COUNTER, OPT_KEY, OPT_PRIORITY, OPT_INTERPRETER, OPT_LANG, OPT_OUTCOME,
 	       OPT_TLS, OPT_CA, OPT_INSECURE };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
@@ -114,6 +116,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "office", required_argument, NULL, OPT_OFFICE },
 		{ "counter", required_argument, NULL, OPT_COUNTER },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "priority", no_argument, NULL, OPT_PRIORITY },
+		{ "interpreter", required_argument, NULL, OPT_INTERPRETER },
+		{ "lang", required_argument, NULL, OPT_LANG },
+		{ "outcome", required_argument, NULL, OPT_OUTCOME },
 		{ "tls", no_argument, NULL, OPT_TLS },
 		{ "ca", required_argument, NULL, OPT_CA },
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
@@ -140,6 +146,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_OFFICE: o->office = optarg; break;
 		case OPT_COUNTER: o->counter = optarg; break;
 		case OPT_KEY: o->key = optarg; break;
+		case OPT_PRIORITY: o->priority = 1; break;
+		case OPT_INTERPRETER: o->interpreter = optarg; break;
+		case OPT_LANG: o->lang = optarg; break;
+		case OPT_OUTCOME: o->outcome = optarg; break;
 		case OPT_TLS: o->tls.enabled = true; break;
 		case OPT_CA: ca_opt = optarg; break;
 		case OPT_INSECURE: o->tls.insecure = true; break;
@@ -202,6 +212,14 @@ static json_t *command_request(const struct command *cmd, const char *arg,
 		json_object_set_new(req, field, json_string(arg));
 	if (o->key)
 		json_object_set_new(req, "key", json_string(o->key));
+	if (o->priority)
+		json_object_set_new(req, "priority", json_true());
+	if (o->interpreter)
+		json_object_set_new(req, "interpreter", json_string(o->interpreter));
+	if (o->lang)
+		json_object_set_new(req, "lang", json_string(o->lang));
+	if (o->outcome)
+		json_object_set_new(req, "outcome", json_string(o->outcome));
 	if (o->office)
 		json_object_set_new(req, "office", json_string(o->office));
 	if (o->counter)
@@ -389,6 +407,10 @@ int main(int argc, char **argv)
 		arg = argv[optind + 1];
 	if (o.key && cmd->op != OP_ISSUE)
 		usage_error("--key applies to issue only");
+	if ((o.priority || o.interpreter || o.lang) && cmd->op != OP_ISSUE)
+		usage_error("--priority, --interpreter and --lang apply to issue only");
+	if (o.outcome && cmd->op != OP_FINISH)
+		usage_error("--outcome applies to finish only");
 	if (command_needs_hello(cmd) && !o.token)
 		usage_error("%s needs a token: pass -t TOKEN or set KOLAPP_TOKEN",
 			    cmd->name);

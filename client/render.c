@@ -97,6 +97,12 @@ void render_call(const json_t *reply)
 	} else {
 		printf("Calling %s to counter %s", code_of(t),
 		       jstr_or(t, "counter", "?"));
+		if (json_is_true(json_object_get(t, "priority")))
+			printf(" [priority]");
+		if (json_is_string(json_object_get(t, "interpreter")))
+			printf(" [interpreter: %s]", jstr_or(t, "interpreter", "?"));
+		if (json_is_string(json_object_get(reply, "reason")))
+			printf(" (%s)", jstr_or(reply, "reason", ""));
 		print_finished(reply, "  ");
 	}
 	printf("\n");
@@ -123,7 +129,28 @@ void render_start(const json_t *reply)
 
 void render_finish(const json_t *reply)
 {
-	printf("Finished %s\n", code_of(reply_ticket(reply)));
+	const json_t *t = reply_ticket(reply);
+
+	printf("Finished %s", code_of(t));
+	if (json_is_string(json_object_get(t, "outcome")))
+		printf(" (%s)", jstr_or(t, "outcome", ""));
+	printf("\n");
+}
+
+void render_park(const json_t *reply)
+{
+	const char *code = code_of(reply_ticket(reply));
+
+	printf("Parked %s: call it back with: kolapp call %s\n", code, code);
+}
+
+void render_reactivate(const json_t *reply)
+{
+	const json_t *t = reply_ticket(reply);
+
+	printf("%s is waiting again", code_of(t));
+	print_place(t, ", ", "about ");
+	printf("\n");
 }
 
 void render_no_show(const json_t *reply)
@@ -135,7 +162,10 @@ void render_transfer(const json_t *reply)
 {
 	const json_t *t = reply_ticket(reply);
 
-	printf("Transferred %s to queue %s", code_of(t), jstr_or(t, "queue", "?"));
+	if (json_is_string(json_object_get(t, "for_counter")))
+		printf("Transferred %s to counter %s", code_of(t), jstr_or(t, "for_counter", "?"));
+	else
+		printf("Transferred %s to queue %s", code_of(t), jstr_or(t, "queue", "?"));
 	print_place(t, ", ", "about ");
 	printf("\n");
 }

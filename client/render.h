@@ -21,6 +21,8 @@ void render_finish(const json_t *reply);
 void render_no_show(const json_t *reply);
 void render_transfer(const json_t *reply);
 void render_cancel(const json_t *reply);
+void render_park(const json_t *reply);
+void render_reactivate(const json_t *reply);
 void render_counter(const json_t *reply);       /* counter_open/close */
 void render_ticket(const json_t *reply);
 void render_status(const json_t *reply);

@@ -3,15 +3,15 @@
 #include <string.h>
 
 const struct ticket_state_info ticket_states[TS__COUNT] = {
-	[TS_WAITING] = { "waiting", .waiting = true },
-	[TS_CALLED] = { "called", .held = true },
-	[TS_SERVING] = { "serving", .held = true },
-	[TS_DONE] = { "done", .final = true },
+	[TS_WAITING] = { .name = "waiting", .waiting = true },
+	[TS_CALLED] = { .name = "called", .held = true },
+	[TS_SERVING] = { .name = "serving", .held = true },
+	[TS_DONE] = { .name = "done", .final = true },
 	/* Not final: reactivate brings it back within the queue's window. */
-	[TS_NO_SHOW] = { "no_show" },
-	[TS_CANCELLED] = { "cancelled", .final = true },
-	[TS_EXPIRED] = { "expired", .final = true },
-	[TS_PARKED] = { "parked", .parked = true },
+	[TS_NO_SHOW] = { .name = "no_show" },
+	[TS_CANCELLED] = { .name = "cancelled", .final = true },
+	[TS_EXPIRED] = { .name = "expired", .final = true },
+	[TS_PARKED] = { .name = "parked", .parked = true },
 };
 
 static const char *const action_names[TA__COUNT] = {
