@@ -54,7 +54,7 @@ static const struct {
 } matrix[] = {
 	/*                   none   kiosk  counter display admin */
 	{ "ping", { true, true, true, true, true } },
-	{ "issue", { false, true, false, false, true } },
+	{ "issue", { false, true, true, false, true } },   /* 1.1: a reception desk */
 	{ "cancel", { false, true, false, false, true } },
 	{ "call_next", { false, false, true, false, true } },
 	{ "call", { false, false, true, false, true } },
@@ -68,6 +68,9 @@ static const struct {
 	{ "ticket", { false, true, true, true, true } },
 	{ "status", { false, true, true, true, true } },
 	{ "subscribe", { false, false, true, true, true } },
+	/* protocol 1.1 */
+	{ "park", { false, false, true, false, true } },
+	{ "reactivate", { false, true, true, false, true } },
 };
 
 static int matrix_row(const char *op)
