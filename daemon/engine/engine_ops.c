@@ -265,10 +265,6 @@ static void op_call(const struct op *op)
 		refuse(op, PERR_CONFLICT, msg);
 		return;
 	}
-	if (t == op->ctr->held) {
-		refuse(op, PERR_CONFLICT, "this counter holds that ticket already");
-		return;
-	}
 	if (refuse_if_outcome_needed(op))
 		return;
 	call_and_finish_held(op, t, NULL);
