@@ -372,7 +372,7 @@ int main(int argc, char **argv)
 	http_set_metrics(d.http, d.server);
 	/* The emit hook needs the server and http, made after the engine. */
 	engine_set_emit_arg(d.engine, &d);
-	live_attach(d.pgw, d.engine, d.server, d.auth);
+	live_attach(d.pgw, d.engine, d.server, d.http, d.auth);
 	add_events(&d);
 
 	pgw_start(d.pgw);

@@ -296,7 +296,7 @@ static void on_auth(void *ctx, enum proto_err err, const char *message,
 
 		status_reply(req, members, mlen);
 	} else {
-		start_events(h, req, office_id, p->has_last, p->last_id);
+		start_events(h, req, office_id, id->token_id, p->has_last, p->last_id);
 	}
 out:
 	free(p);

@@ -55,6 +55,7 @@ struct sse {
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
 	int office_id;
+	int token_id;              /* whose revocation ends the stream */
 	bool doomed;               /* closed from the reaper, not from emit */
 	char peer[64];
 	struct sse *prev, *next;
@@ -103,10 +104,10 @@ void reply_text(struct evhttp_request *req, int code, const char *reason, const 
 void http_metrics_render(struct evbuffer *out, struct server *srv, const struct engine *e);
 
 /* http_events.c */
-/* Turns req into an event stream of the office, resuming after last_id
- * when has_last and the ring still holds what followed it. */
-void start_events(struct http *h, struct evhttp_request *req, int office_id, bool has_last,
-		  uint64_t last_id);
+/* Turns req into an event stream of the office for token_id, resuming
+ * after last_id when has_last and the ring still holds what followed it. */
+void start_events(struct http *h, struct evhttp_request *req, int office_id, int token_id,
+		  bool has_last, uint64_t last_id);
 void keepalive_cb(evutil_socket_t fd, short what, void *arg);
 void reaper_cb(evutil_socket_t fd, short what, void *arg);
 

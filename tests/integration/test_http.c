@@ -1,9 +1,10 @@
 /* Integration test of kolappd's HTTP side (--http): /api/status with a
  * Bearer header and with ?token=, the 401/403/404/405 answers, the board's
  * static files and path traversal, and /api/events (Server-Sent Events)
- * including resuming with Last-Event-ID. A real PostgreSQL and a real
- * kolappd; the HTTP client is a raw socket speaking HTTP/1.0, so the
- * stream arrives unchunked and every reply ends with EOF.
+ * including resuming with Last-Event-ID and the end of a revoked token's
+ * streams. A real PostgreSQL and a real kolappd; the HTTP client is a raw
+ * socket speaking HTTP/1.0, so the stream arrives unchunked and every
+ * reply ends with EOF.
  *
  * A kiosk token on /api/events gets 403, not 401: the token is valid
  * (the same token gets /api/status), the role just may not subscribe,
@@ -211,6 +212,25 @@ static bool sse_next(struct sse *s, struct sse_ev *ev, int timeout_ms)
 		if (n <= 0)
 			return false;
 		s->len += (size_t)n;
+	}
+}
+
+/* True when the server closes the stream (EOF or a reset) before the
+ * deadline (h_now_ms() time); what arrives meanwhile is discarded. */
+static bool sse_closed_by(struct sse *s, long long deadline)
+{
+	char junk[4096];
+
+	for (;;) {
+		long long left = deadline - h_now_ms();
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		if (left <= 0)
+			return false;
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		ssize_t n = read(s->fd, junk, sizeof junk);
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			return true;
 	}
 }
 
@@ -584,6 +604,46 @@ START_TEST(last_event_id_resumes)
 }
 END_TEST
 
+/* Revoking a token ends its event streams as it ends its TCP
+ * connections: a board whose token was revoked must stop getting the
+ * office's events at once, not at its next reconnect. Other streams of
+ * the office go on. */
+START_TEST(revoked_token_stream_is_closed)
+{
+	char tok[O_TOKLEN], sql[512], out[256];
+	struct sse victim, bystander;
+	struct sse_ev ev;
+	struct resp r;
+	struct oc *kiosk;
+	long long t0;
+
+	ck_assert_int_eq(o_token(g_db, "display", g_o.code, NULL, tok, sizeof tok), 0);
+	sse_open(&victim, "/api/events", bearer(tok));
+	sse_open(&bystander, "/api/events", bearer(g_o.display));
+	/* The retry block: both streams are past the token check. */
+	ck_assert(sse_next(&victim, &ev, 5000) && ev.retry);
+	ck_assert(sse_next(&bystander, &ev, 5000) && ev.retry);
+
+	snprintf(sql, sizeof sql, "SELECT kolapp.revoke_token('%s')", tok);
+	t0 = h_now_ms();
+	ck_assert_msg(h_psql(g_db, sql, out, sizeof out) == 0, "%s", out);
+	ck_assert_msg(sse_closed_by(&victim, t0 + 1000),
+		      "the revoked token's event stream is still open after 1 s");
+	sse_close(&victim);
+
+	kiosk = o_login(g_d.port, g_o.kiosk);
+	json_decref(tcp_ok(kiosk, "{\"op\":\"issue\",\"queue\":\"S\"}"));
+	ck_assert_msg(sse_event(&bystander, &ev, 5000), "the other stream got no event");
+	json_decref(ev.data);
+	sse_close(&bystander);
+	oc_close(kiosk);
+
+	r = get("/api/events", bearer(tok));
+	ck_assert_int_eq(r.status, 401);
+	resp_free(&r);
+}
+END_TEST
+
 /* Clients that leave while their token is being checked, or in the middle
  * of a stream: the daemon must neither crash nor leak (ASan, and the exit
  * status checked in teardown), and goes on serving. */
@@ -623,6 +683,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, event_after_call_next);
 	tcase_add_test(tc, last_event_id_resumes);
 	tcase_add_test(tc, clients_that_leave);
+	tcase_add_test(tc, revoked_token_stream_is_closed);
 	suite_add_tcase(s, tc);
 	return s;
 }
