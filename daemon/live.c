@@ -41,8 +41,8 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 	json_decref(p);
 }
 
-void live_attach(struct pgw *pgw, struct engine *engine, struct server *server,
-		 struct http *http, struct auth *auth)
+void live_attach(struct pgw *pgw, struct engine *engine, struct server *server, struct http *http,
+		 struct auth *auth)
 {
 	the_live.engine = engine;
 	the_live.server = server;

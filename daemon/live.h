@@ -17,7 +17,7 @@ struct auth;
 
 /* Listens on the pgw connection (again after every reconnect). http may
  * be NULL (no --http). */
-void live_attach(struct pgw *pgw, struct engine *engine, struct server *server,
-		 struct http *http, struct auth *auth);
+void live_attach(struct pgw *pgw, struct engine *engine, struct server *server, struct http *http,
+		 struct auth *auth);
 
 #endif

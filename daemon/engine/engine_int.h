@@ -21,17 +21,17 @@ struct counter;
 struct ticket {
 	char code[CODE_MAX];
 	int number;
-	int32_t day;               /* business day it belongs to */
-	struct queue *origin;      /* the queue its code belongs to */
-	struct queue *queue;       /* the queue it waits in now */
+	int32_t day;          /* business day it belongs to */
+	struct queue *origin; /* the queue its code belongs to */
+	struct queue *queue;  /* the queue it waits in now */
 	enum ticket_state state;
-	int64_t issued_at, sort_at, called_at, started_at, finished_at;  /* us */
-	struct counter *counter;   /* the counter that called it */
+	int64_t issued_at, sort_at, called_at, started_at, finished_at; /* us */
+	struct counter *counter; /* the counter that called it */
 	int recalls;
-	uint64_t order;            /* tie-break within one sort_at */
-	uint64_t issue_seq;        /* store batch that issued it (0: loaded) */
-	char *key;                 /* idempotency key or NULL */
-	struct ticket *key_next;   /* chain in the office's key table */
+	uint64_t order;          /* tie-break within one sort_at */
+	uint64_t issue_seq;      /* store batch that issued it (0: loaded) */
+	char *key;               /* idempotency key or NULL */
+	struct ticket *key_next; /* chain in the office's key table */
 };
 
 struct queue {
@@ -39,11 +39,11 @@ struct queue {
 	char code[8];
 	char *name;
 	bool open, active;
-	struct ticket **waiting;   /* ordered by (sort_at, order) */
+	struct ticket **waiting; /* ordered by (sort_at, order) */
 	int nwaiting, capwaiting;
-	struct ticket **today;     /* today's tickets of this code, by number - 1 */
-	int ntoday, captoday;      /* ntoday == highest number issued today */
-	int64_t service[SERVICE_SAMPLES];  /* recent service times, us */
+	struct ticket **today;            /* today's tickets of this code, by number - 1 */
+	int ntoday, captoday;             /* ntoday == highest number issued today */
+	int64_t service[SERVICE_SAMPLES]; /* recent service times, us */
 	int nservice, service_pos;
 };
 
@@ -58,7 +58,7 @@ struct counter {
 	bool open, active;
 	struct counter_queue *queues;
 	int nqueues;
-	struct ticket *held;       /* called or serving here, or NULL */
+	struct ticket *held; /* called or serving here, or NULL */
 };
 
 struct recent_call {
@@ -77,14 +77,14 @@ struct office {
 	struct counter **counters;
 	int ncounters;
 	int32_t day;
-	int64_t day_end;           /* next local midnight, us */
+	int64_t day_end; /* next local midnight, us */
 	struct ticket *keys[KEY_BUCKETS];
 	struct recent_call recent[RECENT_MAX];
-	int nrecent;               /* newest first */
-	struct ticket **carried;   /* earlier days' tickets still being served */
+	int nrecent;             /* newest first */
+	struct ticket **carried; /* earlier days' tickets still being served */
 	int ncarried, capcarried;
-	uint64_t gen;              /* bumped by every change to the office */
-	char *status_enc;          /* engine_status_encoded(), while still true */
+	uint64_t gen;     /* bumped by every change to the office */
+	char *status_enc; /* engine_status_encoded(), while still true */
 	size_t status_len;
 	uint64_t status_gen, status_egen;
 	bool status_stale;
@@ -92,19 +92,19 @@ struct office {
 
 struct engine {
 	struct engine_store store;
-	bool has_store;            /* false: changes commit at once (tests) */
+	bool has_store; /* false: changes commit at once (tests) */
 	struct engine_hooks hooks;
 	struct office **offices;
 	int noffices;
 	bool loading;
-	bool stale;                /* the last load failed or a batch failed */
+	bool stale; /* the last load failed or a batch failed */
 	bool reload_wanted;
-	uint64_t failed_seq;       /* highest batch seq already handled as failed */
-	uint64_t order;            /* next ticket order */
-	bool config_loading;       /* a configuration reload is in flight */
-	int64_t last_now;          /* engine_now() never goes back */
-	bool config_again;         /* another change arrived meanwhile */
-	uint64_t gen;              /* bumped by loads, configuration and failures */
+	uint64_t failed_seq; /* highest batch seq already handled as failed */
+	uint64_t order;      /* next ticket order */
+	bool config_loading; /* a configuration reload is in flight */
+	int64_t last_now;    /* engine_now() never goes back */
+	bool config_again;   /* another change arrived meanwhile */
+	uint64_t gen;        /* bumped by loads, configuration and failures */
 };
 
 /* engine.c */
@@ -123,8 +123,8 @@ void queue_waiting_remove(struct queue *q, struct ticket *t);
  * not, and nothing changes), and keeps where it is in step with its
  * state: its queue's waiting list, the counter that holds it. ctr is the
  * calling counter (call), to the new queue (transfer). */
-int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ctr,
-		 struct queue *to, int64_t now);
+int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ctr, struct queue *to,
+		 int64_t now);
 /* "ticket S-001 is serving, not called": why action does not apply to t. */
 void ticket_refusal(const struct ticket *t, enum ticket_action action, char *buf, size_t bufsz);
 int queue_position(const struct queue *q, const struct ticket *t);
@@ -136,8 +136,7 @@ void ticket_free(struct ticket *t);
 
 /* A change in flight: reply and events are released once it commits. */
 struct change;
-struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn reply,
-			    void *ctx);
+struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn reply, void *ctx);
 /* Adds one write (a statement of the store, by name) to the change. */
 void change_write(struct change *c, const char *stmt, int n, const char *const *values);
 void change_event(struct change *c, json_t *event);
@@ -166,8 +165,8 @@ char *iso_time(int64_t us, char *buf);
 void engine_ops_dispatch(struct engine *e, struct office *o, const struct engine_req *req,
 			 engine_reply_fn reply, void *ctx);
 /* engine_load.c: a fresh set of offices from a snapshot (tickets placed). */
-void engine_build_offices(struct engine *e, const struct store_snapshot *snap,
-			  struct office ***out, int *nout);
+void engine_build_offices(struct engine *e, const struct store_snapshot *snap, struct office ***out,
+			  int *nout);
 /* engine_config.c */
 void engine_merge_config(struct engine *e, const struct store_snapshot *snap);
 void engine_rollover(struct engine *e, struct office *o);

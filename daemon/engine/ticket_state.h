@@ -23,23 +23,23 @@ enum ticket_state {
 };
 
 enum ticket_action {
-	TA_CALL = 0,   /* a counter calls a waiting ticket */
-	TA_RECALL,     /* announced again */
-	TA_START,      /* the visitor sat down */
+	TA_CALL = 0, /* a counter calls a waiting ticket */
+	TA_RECALL,   /* announced again */
+	TA_START,    /* the visitor sat down */
 	TA_FINISH,
 	TA_NO_SHOW,
-	TA_TRANSFER,   /* back to waiting, in another queue */
-	TA_CANCEL,     /* the visitor gave up (kiosk) */
-	TA_EXPIRE,     /* the business day ended */
+	TA_TRANSFER, /* back to waiting, in another queue */
+	TA_CANCEL,   /* the visitor gave up (kiosk) */
+	TA_EXPIRE,   /* the business day ended */
 	TA__COUNT
 };
 
 /* What a state says about where the ticket is. */
 struct ticket_state_info {
-	const char *name;     /* wire and database name */
-	bool waiting;         /* in its queue's waiting list */
-	bool held;            /* held by the counter that called it */
-	bool final;           /* nothing happens to it any more */
+	const char *name; /* wire and database name */
+	bool waiting;     /* in its queue's waiting list */
+	bool held;        /* held by the counter that called it */
+	bool final;       /* nothing happens to it any more */
 };
 
 struct ticket_transition {

@@ -35,8 +35,7 @@ static struct ring *ring_get(struct http *h, int office_id, bool create)
 	return r;
 }
 
-static struct ring_ent *ring_push(struct ring *r, const char *kind, const char *data,
-				  size_t dlen)
+static struct ring_ent *ring_push(struct ring *r, const char *kind, const char *data, size_t dlen)
 {
 	struct ring_ent *e;
 	int slot;

@@ -20,7 +20,7 @@ struct load {
 static const char *const load_stmts[] = {
 	"load_offices", "load_queues", "load_counters", "load_counter_queues", "load_tickets",
 };
-#define LOAD_CONFIG 4   /* the first four: configuration without tickets */
+#define LOAD_CONFIG 4 /* the first four: configuration without tickets */
 #define LOAD_ALL 5
 
 static bool pg_is_up(void *self)
@@ -122,8 +122,8 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	s->nqueues = PQntuples(r[1]);
 	s->queues = queues = xcalloc((size_t)s->nqueues, sizeof *queues);
 	for (int i = 0; i < s->nqueues; i++)
-		queues[i] = (struct store_queue){ col_int(r[1], i, 0), col_int(r[1], i, 1),
-						  col_str(r[1], i, 2), col_str(r[1], i, 3),
+		queues[i] = (struct store_queue){ col_int(r[1], i, 0),  col_int(r[1], i, 1),
+						  col_str(r[1], i, 2),  col_str(r[1], i, 3),
 						  col_bool(r[1], i, 4), col_bool(r[1], i, 5) };
 	s->ncounters = PQntuples(r[2]);
 	s->counters = counters = xcalloc((size_t)s->ncounters, sizeof *counters);

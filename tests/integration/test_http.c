@@ -30,7 +30,7 @@ static int g_http;
 
 struct resp {
 	int status;
-	char *head;	/* status line and headers */
+	char *head; /* status line and headers */
 	char *body;
 };
 
@@ -129,8 +129,8 @@ struct sse {
 struct sse_ev {
 	char id[32];
 	char kind[32];
-	json_t *data;	/* NULL for a block without data */
-	bool retry;	/* the block was "retry: 2000" */
+	json_t *data; /* NULL for a block without data */
+	bool retry;   /* the block was "retry: 2000" */
 };
 
 static void sse_open(struct sse *s, const char *target, const char *headers)
@@ -193,7 +193,8 @@ static bool sse_next(struct sse *s, struct sse_ev *ev, int timeout_ms)
 					any = true;
 				} else if (!strncmp(line, "data: ", 6)) {
 					ev->data = json_loads(line + 6, 0, NULL);
-					ck_assert_msg(ev->data != NULL, "data is not JSON: %s", line);
+					ck_assert_msg(ev->data != NULL, "data is not JSON: %s",
+						      line);
 					any = true;
 				} else if (!strcmp(line, "retry: 2000")) {
 					ev->retry = any = true;
@@ -295,7 +296,8 @@ START_TEST(status_with_bearer_and_query)
 	json_t *j;
 
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(header(&r, "Content-Type", ct, sizeof ct), "application/json; charset=utf-8");
+	ck_assert_str_eq(header(&r, "Content-Type", ct, sizeof ct),
+			 "application/json; charset=utf-8");
 	j = json_loads(r.body, 0, NULL);
 	ck_assert_msg(j != NULL, "not JSON: %s", r.body);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "office")), g_o.code);
@@ -412,11 +414,13 @@ START_TEST(board_files)
 		const char *ann = json_string_value(json_object_get(l, "announce"));
 		ck_assert_msg(l && dir && json_string_value(json_object_get(l, "name")),
 			      "language %s incomplete", langs[i]);
-		ck_assert_msg(!strcmp(dir, "ltr") || !strcmp(dir, "rtl"), "%s: dir %s", langs[i], dir);
+		ck_assert_msg(!strcmp(dir, "ltr") || !strcmp(dir, "rtl"), "%s: dir %s", langs[i],
+			      dir);
 		ck_assert_msg(ann && strstr(ann, "{ticket}") && strstr(ann, "{counter}"),
 			      "%s: announce template", langs[i]);
 	}
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(i18n, "ar"), "dir")), "rtl");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(i18n, "ar"), "dir")),
+			 "rtl");
 	json_decref(i18n);
 	resp_free(&r);
 
@@ -432,8 +436,13 @@ START_TEST(board_files)
 
 	/* Only files of board/, however the name is written. */
 	static const char *const bad[] = {
-		"/board/../../etc/passwd", "/board/..%2f..%2fetc%2fpasswd", "/board/%2e%2e/x",
-		"/board/.hidden", "/board/nosuch.js", "/board/sub/index.html", "/board/../board/index.html",
+		"/board/../../etc/passwd",
+		"/board/..%2f..%2fetc%2fpasswd",
+		"/board/%2e%2e/x",
+		"/board/.hidden",
+		"/board/nosuch.js",
+		"/board/sub/index.html",
+		"/board/../board/index.html",
 		"/board//etc/passwd",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -545,8 +554,8 @@ START_TEST(last_event_id_resumes)
 	json_decref(tcp_ok(ctr, "{\"op\":\"call_next\"}"));
 	json_decref(tcp_ok(ctr, "{\"op\":\"recall\"}"));
 	cut = all.n;
-	read_until(&watcher, &all, "called");	/* the call_next */
-	read_until(&watcher, &all, "called");	/* the recall */
+	read_until(&watcher, &all, "called"); /* the call_next */
+	read_until(&watcher, &all, "called"); /* the recall */
 	ck_assert_int_gt(all.n - cut, 4);
 
 	snprintf(hdr, sizeof hdr, "Last-Event-ID: %s\r\n", first.id[first.n - 1]);
@@ -564,7 +573,8 @@ START_TEST(last_event_id_resumes)
 	}
 	/* Ids increase by one. */
 	for (i = 1; i < all.n; i++)
-		ck_assert_int_eq(strtoull(all.id[i], NULL, 10), strtoull(all.id[i - 1], NULL, 10) + 1);
+		ck_assert_int_eq(strtoull(all.id[i], NULL, 10),
+				 strtoull(all.id[i - 1], NULL, 10) + 1);
 	/* None repeated: the next event on the resumed stream is a new one. */
 	json_decref(tcp_ok(kiosk, "{\"op\":\"issue\",\"queue\":\"F\"}"));
 	read_until(&watcher, &all, "queue");

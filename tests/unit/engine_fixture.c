@@ -8,8 +8,8 @@
 
 int64_t now_us;
 struct engine *eng;
-json_t *events;   /* every emitted event, in order */
-int emit_office;  /* office id of the last emitted event */
+json_t *events;  /* every emitted event, in order */
+int emit_office; /* office id of the last emitted event */
 
 /* The last reply. */
 int nreplies;
@@ -95,11 +95,15 @@ void add_counter(int id, const char *name, bool open, int n, ...)
 }
 
 /* Submits one request and returns its error; the reply must come at once. */
-enum proto_err sub(enum proto_op op, const char *counter, const char *queue,
-			  const char *ticket, const char *key)
+enum proto_err sub(enum proto_op op, const char *counter, const char *queue, const char *ticket,
+		   const char *key)
 {
-	struct engine_req req = { .op = op, .office_id = 1, .counter_name = counter,
-				  .queue = queue, .ticket = ticket, .key = key };
+	struct engine_req req = { .op = op,
+				  .office_id = 1,
+				  .counter_name = counter,
+				  .queue = queue,
+				  .ticket = ticket,
+				  .key = key };
 	int before = nreplies;
 
 	engine_submit(eng, &req, on_reply, NULL);
