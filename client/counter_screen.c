@@ -20,12 +20,12 @@
 
 struct cscreen {
 	struct link l;
-	const char *name;       /* the counter's name, from hello or --counter */
-	json_t *status;         /* the last status reply */
-	json_t *ticket;         /* the held ticket, NULL when none */
+	const char *name; /* the counter's name, from hello or --counter */
+	json_t *status;   /* the last status reply */
+	json_t *ticket;   /* the held ticket, NULL when none */
 	bool dirty;
 	long long last_status_ms;
-	bool picking;           /* the transfer queue picker is up */
+	bool picking; /* the transfer queue picker is up */
 	size_t pick;
 	char msg[256];
 	int msg_attr;
@@ -67,8 +67,7 @@ static void refresh_state(struct cscreen *s)
 	json_decref(s->ticket);
 	s->ticket = NULL;
 	code = jstr(my_counter(s), "ticket");
-	if (!code || link_request(&s->l, "ticket", json_pack("{s:s}", "ticket", code),
-				  &r) < 0)
+	if (!code || link_request(&s->l, "ticket", json_pack("{s:s}", "ticket", code), &r) < 0)
 		return;
 	if (jtrue(r, "ok"))
 		s->ticket = json_incref(json_object_get(r, "ticket"));
@@ -225,8 +224,10 @@ static void draw_queues(const struct cscreen *s, int y)
 	size_t i;
 
 	if (s->picking)
-		put_line(y++, 2, A_BOLD, "Transfer %s to which queue? \u2191\u2193 or number, "
-			 "Enter to send, Esc to cancel", jstr_or(s->ticket, "code", "?"));
+		put_line(y++, 2, A_BOLD,
+			 "Transfer %s to which queue? \u2191\u2193 or number, "
+			 "Enter to send, Esc to cancel",
+			 jstr_or(s->ticket, "code", "?"));
 	else
 		put_line(y++, 2, A_UNDERLINE, "Your queues");
 	json_array_foreach(queues, i, q) {
@@ -241,8 +242,8 @@ static void draw_queues(const struct cscreen *s, int y)
 		put_line(y++, 2, attr, "%zu. %-4s %-24s %s", i + 1, jstr_or(q, "code", "?"),
 			 jstr_or(q, "name", "?"), "");
 		if (jtrue(q, "open"))
-			put_line(y - 1, 38, attr, "%lld waiting, about %s",
-				 jint(q, "waiting", 0), w ? w : "? min");
+			put_line(y - 1, 38, attr, "%lld waiting, about %s", jint(q, "waiting", 0),
+				 w ? w : "? min");
 		else
 			put_line(y - 1, 38, attr, "closed (%lld waiting)", jint(q, "waiting", 0));
 	}
@@ -273,7 +274,8 @@ static void draw(const struct cscreen *s)
 		draw_queues(s, LINES > 20 ? 12 : 6);
 	}
 	put_line(LINES - 2, 1, s->msg_attr, "%s", s->msg);
-	put_line(LINES - 1, 1, A_DIM, "n next  r recall  s start  f finish  x no-show  "
+	put_line(LINES - 1, 1, A_DIM,
+		 "n next  r recall  s start  f finish  x no-show  "
 		 "p park  b call back  t transfer  o open  c close  q quit");
 	refresh();
 }
@@ -295,17 +297,21 @@ static void pick_key(struct cscreen *s, int ch)
 		s->pick = (size_t)(ch - '1');
 	} else if ((ch == '\n' || ch == '\r' || ch == KEY_ENTER) && s->pick < n) {
 		s->picking = false;
-		do_op(s, "transfer", json_pack("{s:s}", "queue",
-			jstr_or(json_array_get(queues, s->pick), "code", "")));
+		do_op(s, "transfer",
+		      json_pack("{s:s}", "queue",
+				jstr_or(json_array_get(queues, s->pick), "code", "")));
 	}
 }
 
 /* Returns false on q. */
 static bool key(struct cscreen *s, int ch)
 {
-	static const struct { int key; enum proto_op op; } ops[] = {
-		{ 'n', OP_CALL_NEXT }, { 'r', OP_RECALL }, { 's', OP_START },
-		{ 'f', OP_FINISH }, { 'x', OP_NO_SHOW }, { 'p', OP_PARK },
+	static const struct {
+		int key;
+		enum proto_op op;
+	} ops[] = {
+		{ 'n', OP_CALL_NEXT },    { 'r', OP_RECALL },        { 's', OP_START },
+		{ 'f', OP_FINISH },       { 'x', OP_NO_SHOW },       { 'p', OP_PARK },
 		{ 'o', OP_COUNTER_OPEN }, { 'c', OP_COUNTER_CLOSE },
 	};
 	size_t i;
@@ -398,7 +404,7 @@ int counter_main(const struct screen_opts *o)
 	screen_end();
 	if (rc == 2)
 		fprintf(stderr, "kolapp: counter needs a counter token, or an admin "
-			"token with --counter NAME\n");
+				"token with --counter NAME\n");
 	link_close(&s.l);
 	json_decref(s.status);
 	json_decref(s.ticket);

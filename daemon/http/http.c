@@ -58,8 +58,7 @@ void common_headers(struct evhttp_request *req)
 }
 
 /* Logs the path only: the query may hold the token. */
-void reply_text(struct evhttp_request *req, int code, const char *reason,
-		       const char *body)
+void reply_text(struct evhttp_request *req, int code, const char *reason, const char *body)
 {
 	struct evbuffer *b = evbuffer_new();
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
@@ -101,7 +100,9 @@ static int parse_u64(const char *s, uint64_t *out)
 
 static const char *content_type(const char *name)
 {
-	static const struct { const char *ext, *type; } types[] = {
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
 		{ ".html", "text/html; charset=utf-8" },
 		{ ".css", "text/css; charset=utf-8" },
 		{ ".js", "text/javascript; charset=utf-8" },
@@ -142,7 +143,8 @@ static void serve_file(struct http *h, struct evhttp_request *req, const char *n
 	struct stat st;
 	int fd;
 
-	if (!type || (size_t)snprintf(path, sizeof path, "%s/%s", h->boarddir, name) >= sizeof path) {
+	if (!type ||
+	    (size_t)snprintf(path, sizeof path, "%s/%s", h->boarddir, name) >= sizeof path) {
 		reply_text(req, 404, "Not Found", "not found");
 		return;
 	}
@@ -205,7 +207,7 @@ static void status_reply(struct evhttp_request *req, const char *members, size_t
 		xoom("b");
 	evbuffer_add(b, "{", 1);
 	if (mlen)
-		evbuffer_add(b, members + 1, mlen - 1);   /* past the leading comma */
+		evbuffer_add(b, members + 1, mlen - 1); /* past the leading comma */
 	evbuffer_add(b, "}", 1);
 	common_headers(req);
 	evhttp_add_header(oh, "Content-Type", "application/json; charset=utf-8");
@@ -296,14 +298,14 @@ static void on_auth(void *ctx, enum proto_err err, const char *message,
 
 		status_reply(req, members, mlen);
 	} else {
-		start_events(h, req, office_id, p->has_last, p->last_id);
+		start_events(h, req, office_id, id->token_id, p->has_last, p->last_id);
 	}
 out:
 	free(p);
 }
 
-static bool bearer_token(struct evhttp_request *req, const struct evkeyvalq *query,
-			 char *out, size_t outsz)
+static bool bearer_token(struct evhttp_request *req, const struct evkeyvalq *query, char *out,
+			 size_t outsz)
 {
 	const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 	const char *t = NULL;
@@ -347,7 +349,8 @@ static void handle_api(struct http *h, struct evhttp_request *req, enum api api)
 		free(p);
 		evhttp_clear_headers(&q);
 		memset(token, 0, sizeof token);
-		reply_text(req, 429, "Too Many Requests", "too many failed attempts: try again later");
+		reply_text(req, 429, "Too Many Requests",
+			   "too many failed attempts: try again later");
 		return;
 	}
 	p->h = h;

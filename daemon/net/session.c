@@ -16,8 +16,8 @@
 
 /* One per connection, made when it opens and freed with it. */
 struct session {
-	bool hello_pending;        /* later lines wait: they depend on the identity */
-	bool said_bye;             /* nothing after bye is read */
+	bool hello_pending; /* later lines wait: they depend on the identity */
+	bool said_bye;      /* nothing after bye is read */
 	bool authed;
 	int token_id;
 	enum proto_role role;
@@ -33,7 +33,7 @@ static struct pool session_pool = POOL_INIT(struct session, 4096);
 struct pending {
 	struct slot *slot;
 	json_t *id;
-	int op;                    /* for metrics; -1 when not decoded */
+	int op; /* for metrics; -1 when not decoded */
 	bool close_after;
 };
 
@@ -99,8 +99,8 @@ static void hello_done(void *ctx, enum proto_err err, const char *message,
 		if (err == PERR_UNAUTHORIZED)
 			auth_note_failure(hw->auth, conn_peer_host(hw->c), time(NULL));
 		if (err == PERR_UNAUTHORIZED && !conn_is_closed(hw->c)) {
-			log_info("C-%llu %s: hello refused: %s",
-				 (unsigned long long)conn_id(hw->c), conn_peer(hw->c), message);
+			log_info("C-%llu %s: hello refused: %s", (unsigned long long)conn_id(hw->c),
+				 conn_peer(hw->c), message);
 			s->authed = false;
 			conn_subscribe(hw->c, 0);
 		}
@@ -121,17 +121,17 @@ static void hello_done(void *ctx, enum proto_err err, const char *message,
 		snprintf(s->office, sizeof s->office, "%s", id->office);
 		snprintf(s->counter, sizeof s->counter, "%s", id->counter);
 		log_info("C-%llu %s: hello as %s of office %s%s%s",
-			 (unsigned long long)conn_id(hw->c), conn_peer(hw->c), proto_role_name(s->role),
-			 s->office, s->counter_id ? ", counter " : "", s->counter_id ? s->counter : "");
+			 (unsigned long long)conn_id(hw->c), conn_peer(hw->c),
+			 proto_role_name(s->role), s->office, s->counter_id ? ", counter " : "",
+			 s->counter_id ? s->counter : "");
 	}
 	/* Lines that came after hello run now, answered after it in order. */
 	conn_resume(hw->c);
 	pending_answer(hw->p, PROTO_OK, NULL,
 		       json_pack("{s:i, s:i, s:s, s:s, s:s, s:o}", "protocol", PROTO_VERSION,
-				 "minor", PROTO_MINOR,
-				 "server", "kolappd/" PACKAGE_VERSION, "role", proto_role_name(id->role),
-				 "office", id->office,
-				 "counter", id->counter_id ? json_string(id->counter) : json_null()));
+				 "minor", PROTO_MINOR, "server", "kolappd/" PACKAGE_VERSION, "role",
+				 proto_role_name(id->role), "office", id->office, "counter",
+				 id->counter_id ? json_string(id->counter) : json_null()));
 	free(hw);
 }
 
@@ -149,8 +149,8 @@ static void session_op_ping(struct session_ctx *ctx, struct conn *c,
 	answer_now(c, req->id, OP_PING, PROTO_OK, NULL, NULL, false);
 }
 
-static void session_op_bye(struct session_ctx *ctx, struct conn *c,
-			   const struct proto_request *req, const struct target *tg)
+static void session_op_bye(struct session_ctx *ctx, struct conn *c, const struct proto_request *req,
+			   const struct target *tg)
 {
 	struct session *s = conn_state(c);
 
@@ -182,8 +182,7 @@ static void session_op_subscribe(struct session_ctx *ctx, struct conn *c,
 				 const struct proto_request *req, const struct target *tg)
 {
 	if (!engine_office_code(ctx->engine, tg->office_id)) {
-		answer_now(c, req->id, OP_SUBSCRIBE, PERR_NOT_FOUND, "no such office", NULL,
-			   false);
+		answer_now(c, req->id, OP_SUBSCRIBE, PERR_NOT_FOUND, "no such office", NULL, false);
 		return;
 	}
 	conn_subscribe(c, tg->office_id);
@@ -212,7 +211,8 @@ static void session_to_engine(struct session_ctx *ctx, struct conn *c,
 			return;
 		}
 	}
-	er = (struct engine_req){ .args = req, .office_id = tg->office_id,
+	er = (struct engine_req){ .args = req,
+				  .office_id = tg->office_id,
 				  .counter_id = s->role == ROLE_COUNTER ? s->counter_id : 0 };
 	engine_submit(ctx->engine, &er, engine_answer, pending_new(c, req->id, req->op));
 }
@@ -237,8 +237,8 @@ static void handle(struct session_ctx *ctx, struct conn *c, const struct proto_r
 
 	if (!proto_role_may(role, req->op)) {
 		if (!s->authed)
-			answer_now(c, req->id, op, PERR_UNAUTHORIZED, "say hello with a token first",
-				   NULL, false);
+			answer_now(c, req->id, op, PERR_UNAUTHORIZED,
+				   "say hello with a token first", NULL, false);
 		else {
 			char msg[96];
 			snprintf(msg, sizeof msg, "a %s token may not %s", proto_role_name(role),
@@ -255,8 +255,8 @@ static void handle(struct session_ctx *ctx, struct conn *c, const struct proto_r
 	}
 	if (proto_op_uses(req->op, ARG_COUNTER) && role == ROLE_COUNTER && req->counter &&
 	    strcmp(req->counter, s->counter)) {
-		answer_now(c, req->id, op, PERR_FORBIDDEN, "this token is for another counter", NULL,
-			   false);
+		answer_now(c, req->id, op, PERR_FORBIDDEN, "this token is for another counter",
+			   NULL, false);
 		return;
 	}
 	if (proto_check_args(req, &err) < 0) {
@@ -285,8 +285,8 @@ static void session_line(void *arg, struct conn *c, const char *line, size_t len
 	if (proto_decode(line, len, &req, &err) < 0)
 		answer_now(c, req.id, -1, err.code, err.message, NULL, false);
 	else if (!conn_rate_take(c))
-		answer_now(c, req.id, (int)req.op, PERR_RATE_LIMITED, "too many requests: slow down",
-			   NULL, false);
+		answer_now(c, req.id, (int)req.op, PERR_RATE_LIMITED,
+			   "too many requests: slow down", NULL, false);
 	else
 		handle(arg, c, &req);
 	proto_request_clear(&req);

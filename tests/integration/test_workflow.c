@@ -59,7 +59,8 @@ static const char *state_in_db(const char *code)
 	snprintf(q, sizeof q,
 		 "SELECT t.state FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id "
 		 "WHERE o.code = '%s' AND t.code = '%s' AND t.business_day = "
-		 "(now() AT TIME ZONE o.timezone)::date", g_o.code, code);
+		 "(now() AT TIME ZONE o.timezone)::date",
+		 g_o.code, code);
 	ck_assert_int_eq(h_psql(g_db, q, out, sizeof out), 0);
 	out[strcspn(out, "\n")] = '\0';
 	return out;
@@ -89,14 +90,15 @@ static void policy_live(struct oc *kiosk, const char *statements)
 	long long t0 = h_now_ms();
 	json_t *r;
 
-	snprintf(q, sizeof q, "%s; SELECT kolapp.set_queue_policy('%s', 'P', allow_priority => false)",
+	snprintf(q, sizeof q,
+		 "%s; SELECT kolapp.set_queue_policy('%s', 'P', allow_priority => false)",
 		 statements, g_o.code);
 	sql("%s", q);
 	while ((r = oc_req(kiosk, "{\"op\":\"issue\",\"queue\":\"P\",\"priority\":true}")) &&
 	       o_ok(r)) {
 		ck_assert_msg(h_now_ms() - t0 < 1000, "a psql change took over 1 s to arrive");
 		json_decref(r);
-		usleep(10000);   /* the poll's interval; the deadline above decides */
+		usleep(10000); /* the poll's interval; the deadline above decides */
 	}
 	want_err(r, "forbidden", "this queue takes no priority tickets");
 }
@@ -172,7 +174,8 @@ START_TEST(no_show_policy_and_reactivate)
 
 	char q[256];
 
-	snprintf(q, sizeof q, "SELECT kolapp.set_queue_policy('%s', 'S', min_calls => 2)", g_o.code);
+	snprintf(q, sizeof q, "SELECT kolapp.set_queue_policy('%s', 'S', min_calls => 2)",
+		 g_o.code);
 	policy_live(k, q);
 	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
 	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
@@ -234,7 +237,8 @@ START_TEST(outcomes_priority_transfer_to_counter)
 	r = ok(oc_req(c1, "{\"op\":\"finish\",\"outcome\":\"advice\"}"));
 	ck_assert_str_eq(o_tstr(r, "outcome"), "advice");
 	json_decref(r);
-	ck_assert_int_eq(o_count(g_db, "SELECT count(*) FROM kolapp.tickets WHERE outcome = 'advice'"),
+	ck_assert_int_eq(o_count(g_db, "SELECT count(*) FROM kolapp.tickets WHERE outcome = "
+				       "'advice'"),
 			 1);
 	/* Transfer to a counter: only counter 2 sees it, and first. */
 	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
@@ -275,11 +279,11 @@ START_TEST(new_states_survive_kill9)
 	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
 	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"priority\":true}")));
 	json_decref(ok(oc_req(c1, "{\"op\":\"call\",\"ticket\":\"S-001\"}")));
-	json_decref(ok(oc_req(c1, "{\"op\":\"park\"}")));                 /* S-001 parked at 1 */
+	json_decref(ok(oc_req(c1, "{\"op\":\"park\"}"))); /* S-001 parked at 1 */
 	json_decref(ok(oc_req(c1, "{\"op\":\"call\",\"ticket\":\"S-002\"}")));
-	json_decref(ok(oc_req(c1, "{\"op\":\"transfer\",\"to_counter\":\"2\"}")));  /* S-002 for 2 */
+	json_decref(ok(oc_req(c1, "{\"op\":\"transfer\",\"to_counter\":\"2\"}"))); /* S-002 for 2 */
 	json_decref(ok(oc_req(c1, "{\"op\":\"call\",\"ticket\":\"S-003\"}")));
-	json_decref(ok(oc_req(c1, "{\"op\":\"no_show\"}")));              /* S-003 no_show */
+	json_decref(ok(oc_req(c1, "{\"op\":\"no_show\"}"))); /* S-003 no_show */
 	oc_close(k);
 	oc_close(c1);
 	oc_close(c2);
