@@ -26,7 +26,7 @@ SELECT lives_ok(format($$SELECT pg_temp.as_role('kolapp_daemon', %L)$$, q), 'dae
     'SELECT counter_id, queue_id, rank FROM kolapp.counter_queues ORDER BY counter_id, rank, queue_id',
     'SELECT office_id, code, state FROM kolapp.tickets WHERE business_day >= current_date - 1 OR state IN (''waiting'',''called'',''serving'')',
     'SELECT coalesce(max(version), 0) FROM kolapp.schema_version',
-    format('SELECT kolapp.d_issue(%s, %s, %L, 1, ''S-001'', ''k'', now())', :tst, :qs, :'today'),
+    format('SELECT kolapp.d_issue(%s, %s, %L, 1, ''S-001'', ''k'', now(), false, NULL, NULL)', :tst, :qs, :'today'),
     format('SELECT kolapp.d_call(%s, %L, ''S-001'', %s, now())', :tst, :'today', :c1),
     format('SELECT kolapp.d_recall(%s, %L, ''S-001'', now())', :tst, :'today'),
     format('SELECT kolapp.d_set_state(%s, %L, ''S-001'', ''serving'', now())', :tst, :'today'),
@@ -47,7 +47,7 @@ SELECT lives_ok($$SELECT pg_temp.as_role('kolapp_admin', 'SELECT kolapp.purge_hi
 SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_admin', 'SELECT hash FROM kolapp.tokens')$$, '42501', NULL, 'admin: token hashes cannot be read');
 SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_admin', 'UPDATE kolapp.tickets SET recalls = 1')$$, '42501', NULL, 'admin: no direct write to tickets');
 SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_admin', 'DELETE FROM kolapp.ticket_events')$$, '42501', NULL, 'admin: no direct delete of events');
-SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_admin', 'SELECT kolapp.d_issue(1, 1, current_date, 1, ''S-001'', NULL, now())')$$, '42501', NULL, 'admin: cannot call the daemon functions');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_admin', 'SELECT kolapp.d_issue(1, 1, current_date, 1, ''S-001'', NULL, now(), false, NULL, NULL)')$$, '42501', NULL, 'admin: cannot call the daemon functions');
 
 -- kolapp_report
 SELECT lives_ok($$SELECT pg_temp.as_role('kolapp_report', 'SELECT * FROM kolapp.v_queue_today; SELECT * FROM kolapp.v_waits_daily; SELECT * FROM kolapp.v_waits_hourly; SELECT * FROM kolapp.v_counter_daily; SELECT * FROM kolapp.v_no_show_rates')$$, 'report: the views');
