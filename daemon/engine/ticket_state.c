@@ -7,9 +7,10 @@ const struct ticket_state_info ticket_states[TS__COUNT] = {
 	[TS_CALLED] = { "called", .held = true },
 	[TS_SERVING] = { "serving", .held = true },
 	[TS_DONE] = { "done", .final = true },
-	[TS_NO_SHOW] = { "no_show", .final = true },
+	[TS_NO_SHOW] = { "no_show" },
 	[TS_CANCELLED] = { "cancelled", .final = true },
 	[TS_EXPIRED] = { "expired", .final = true },
+	[TS_PARKED] = { "parked", .parked = true },
 };
 
 static const char *const action_names[TA__COUNT] = {
@@ -21,6 +22,8 @@ static const char *const action_names[TA__COUNT] = {
 	[TA_TRANSFER] = "transfer",
 	[TA_CANCEL] = "cancel",
 	[TA_EXPIRE] = "expire",
+	[TA_PARK] = "park",
+	[TA_REACTIVATE] = "reactivate",
 };
 
 /* The contract's state machine; sql/008_ticket_transitions.sql holds
@@ -35,8 +38,13 @@ const struct ticket_transition ticket_transitions[] = {
 	{ TS_CALLED, TA_NO_SHOW, TS_NO_SHOW },
 	{ TS_CALLED, TA_TRANSFER, TS_WAITING },
 	{ TS_CALLED, TA_EXPIRE, TS_EXPIRED },
+	{ TS_CALLED, TA_PARK, TS_PARKED },
 	{ TS_SERVING, TA_FINISH, TS_DONE },
 	{ TS_SERVING, TA_TRANSFER, TS_WAITING },
+	{ TS_SERVING, TA_PARK, TS_PARKED },
+	{ TS_PARKED, TA_CALL, TS_CALLED },
+	{ TS_PARKED, TA_EXPIRE, TS_EXPIRED },
+	{ TS_NO_SHOW, TA_REACTIVATE, TS_WAITING },
 };
 const int ticket_transitions_count = sizeof ticket_transitions / sizeof ticket_transitions[0];
 

@@ -19,6 +19,7 @@ enum ticket_state {
 	TS_NO_SHOW,
 	TS_CANCELLED,
 	TS_EXPIRED,
+	TS_PARKED,
 	TS__COUNT
 };
 
@@ -31,6 +32,8 @@ enum ticket_action {
 	TA_TRANSFER,   /* back to waiting, in another queue */
 	TA_CANCEL,     /* the visitor gave up (kiosk) */
 	TA_EXPIRE,     /* the business day ended */
+	TA_PARK,
+	TA_REACTIVATE,
 	TA__COUNT
 };
 
@@ -39,6 +42,7 @@ struct ticket_state_info {
 	const char *name;     /* wire and database name */
 	bool waiting;         /* in its queue's waiting list */
 	bool held;            /* held by the counter that called it */
+	bool parked;
 	bool final;           /* nothing happens to it any more */
 };
 
