@@ -57,6 +57,17 @@ static json_t *called_event(const struct office *o, const struct ticket *t, int6
 /* Tickets enter and leave states only here and in engine_rollover(): each
  * op asks ticket_apply() for its transition and writes the same step. */
 
+/* A write that names the ticket and the time only (recall, park, reactivate). */
+static void write_ticket(struct change *c, const struct office *o, const struct ticket *t,
+			 const char *stmt, int64_t at)
+{
+	struct sqlargs a;
+
+	args_fill(&a, o, t->day, at);
+	const char *v[] = { a.office, a.day, t->code, a.at };
+	change_write(c, stmt, 4, v);
+}
+
 /* The write for a step that only sets the state (start, finish, no_show, cancel). */
 static void write_state(struct change *c, const struct office *o, const struct ticket *t,
 			int64_t at)
@@ -305,16 +316,13 @@ static void op_recall(const struct op *op)
 	struct ticket *t = held_for(op, TA_RECALL);
 	int64_t now = engine_now(op->e);
 	struct change *c;
-	struct sqlargs a;
 
 	if (!t)
 		return;
 	c = change_begin(op->e, op->o, op->reply, op->ctx);
 	ticket_apply(t, TA_RECALL, NULL, NULL, now);
 	office_record_call(op->o, t, now);
-	args_fill(&a, op->o, t->day, now);
-	const char *v[] = { a.office, a.day, t->code, a.at };
-	change_write(c, "d_recall", 4, v);
+	write_ticket(c, op->o, t, "d_recall", now);
 	change_event(c, called_event(op->o, t, now));
 	reply_ticket(op, c, t);
 }
@@ -413,15 +421,12 @@ static void op_park(const struct op *op)
 	struct ticket *t = held_for(op, TA_PARK);
 	int64_t now = engine_now(op->e);
 	struct change *c;
-	struct sqlargs a;
 
 	if (!t)
 		return;
 	c = change_begin(op->e, op->o, op->reply, op->ctx);
 	ticket_apply(t, TA_PARK, NULL, NULL, now);
-	args_fill(&a, op->o, t->day, now);
-	const char *v[] = { a.office, a.day, t->code, a.at };
-	change_write(c, "d_park", 4, v);
+	write_ticket(c, op->o, t, "d_park", now);
 	change_event(c, state_event(op->o, t, now));
 	reply_ticket(op, c, t);
 }
@@ -433,7 +438,6 @@ static void op_reactivate(const struct op *op)
 	struct ticket *t = office_ticket(op->o, op->req->args->ticket);
 	int64_t now = engine_now(op->e);
 	struct change *c;
-	struct sqlargs a;
 	char msg[160];
 
 	if (!t) {
@@ -456,9 +460,7 @@ static void op_reactivate(const struct op *op)
 		return;
 	c = change_begin(op->e, op->o, op->reply, op->ctx);
 	ticket_apply(t, TA_REACTIVATE, NULL, NULL, now);
-	args_fill(&a, op->o, t->day, now);
-	const char *v[] = { a.office, a.day, t->code, a.at };
-	change_write(c, "d_reactivate", 4, v);
+	write_ticket(c, op->o, t, "d_reactivate", now);
 	change_event(c, state_event(op->o, t, now));
 	change_event(c, queue_event(op->e, op->o, t->queue, now));
 	reply_ticket(op, c, t);
