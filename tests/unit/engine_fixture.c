@@ -48,9 +48,14 @@ static void on_reply(void *ctx, enum proto_err err, const char *message, json_t 
 	r_res = result;
 }
 
+struct engine_hooks fixture_hooks(void)
+{
+	return (struct engine_hooks){ .clock = test_clock, .emit = test_emit };
+}
+
 void make_engine(const char *tz)
 {
-	struct engine_hooks h = { .clock = test_clock, .emit = test_emit };
+	struct engine_hooks h = fixture_hooks();
 
 	eng = engine_new(NULL, &h);
 	ck_assert_ptr_nonnull(eng);

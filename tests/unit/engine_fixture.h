@@ -3,6 +3,8 @@
  * an engine without a database on an injectable clock, one office "HQ"
  * with queues S F P, every emitted event kept, and helpers that submit a
  * request and check its reply. setup/teardown are Check's checked fixture.
+ * test_engine_store makes its engine on a store with fixture_hooks() and
+ * uses the helpers for reads, which answer at once there too.
  */
 #ifndef KOLAPP_TESTS_ENGINE_FIXTURE_H
 #define KOLAPP_TESTS_ENGINE_FIXTURE_H
@@ -27,6 +29,9 @@ extern enum proto_err r_err;
 extern char r_msg[200];
 extern json_t *r_res;
 
+/* The fixture's clock and emit hook, for an engine made elsewhere (one
+ * on a store, which loads its offices instead). */
+struct engine_hooks fixture_hooks(void);
 /* A fresh engine with the office, in time zone tz (setup uses UTC). */
 void make_engine(const char *tz);
 void setup(void);

@@ -1,0 +1,1218 @@
+/* Unit tests of the engine's write-through over a store that commits,
+ * fails and reloads when the test says so (fake_store.c), without
+ * PostgreSQL: replies and events wait for the commit, a failed batch
+ * answers every request in it (and behind it) `unavailable` and the
+ * engine reloads what was committed, and a seeded model run checks that
+ * nothing acknowledged is lost and nothing unacknowledged committed. */
+#include "tests/unit/engine_fixture.h"
+#include "tests/unit/fake_store.h"
+#include "daemon/util/log.h"
+#include "daemon/util/tzday.h"
+#include "daemon/util/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct fake_store *fs;
+static int32_t today; /* the business day of the database's rows */
+
+static const char *const qcodes[] = { NULL, "S", "F", "P" }; /* by queue id */
+static const char *const cnames[] = { NULL, "1", "2", "3" }; /* by counter id */
+
+static int64_t db_clock(void *arg)
+{
+	return now_us;
+}
+
+/* ---- requests whose reply may come later ------------------------------ */
+
+struct rq {
+	int nreplies;
+	bool sync; /* answered inside engine_submit() */
+	enum proto_err err;
+	json_t *res;
+	size_t nev; /* events emitted when it was answered */
+};
+
+static struct rq rqs[64];
+static int nrq;
+static bool in_submit;
+
+static void rq_reply(void *ctx, enum proto_err err, const char *message, json_t *result)
+{
+	struct rq *r = ctx;
+
+	r->nreplies++;
+	r->sync = in_submit;
+	r->err = err;
+	json_decref(r->res);
+	r->res = result;
+	r->nev = json_array_size(events);
+}
+
+static struct rq *submit(enum proto_op op, const char *counter, const char *queue,
+			 const char *ticket, const char *key)
+{
+	struct proto_request args = { .op = op,
+				      .counter = counter,
+				      .queue = queue,
+				      .ticket = ticket,
+				      .key = key,
+				      .priority = -1 };
+	struct engine_req req = { .args = &args, .office_id = 1 };
+	struct rq *r;
+
+	ck_assert_int_lt(nrq, (int)(sizeof rqs / sizeof rqs[0]));
+	r = &rqs[nrq++];
+	in_submit = true;
+	engine_submit(eng, &req, rq_reply, r);
+	in_submit = false;
+	return r;
+}
+
+static void expect_pending(const struct rq *r)
+{
+	ck_assert_int_eq(r->nreplies, 0);
+}
+
+/* Answered once, with err, after the call that made it returned. */
+static void expect_later(const struct rq *r, enum proto_err err)
+{
+	ck_assert_int_eq(r->nreplies, 1);
+	ck_assert_int_eq(r->err, err);
+	ck_assert_msg(!r->sync, "answered before its commit");
+}
+
+static const char *rq_code(const struct rq *r)
+{
+	return str(json_object_get(r->res, "ticket"), "code");
+}
+
+/* Submits a change, commits whatever is queued, and checks it is ok. */
+static struct rq *committed(enum proto_op op, const char *counter, const char *queue,
+			    const char *ticket, const char *key)
+{
+	struct rq *r = submit(op, counter, queue, ticket, key);
+
+	fake_store_settle(fs);
+	expect_later(r, PROTO_OK);
+	return r;
+}
+
+static void issue_committed(const char *queue, const char *key, const char *want)
+{
+	ck_assert_str_eq(rq_code(committed(OP_ISSUE, NULL, queue, NULL, key)), want);
+}
+
+/* ---- the engine against the database ---------------------------------- */
+
+static const struct fake_ticket *db_ticket(const char *code)
+{
+	return fake_store_ticket(fs, 1, today, code);
+}
+
+/* 1-based place among the waiting tickets of its queue: by sort_at, then
+ * id, as the load orders them. */
+static int db_position(const struct fake_ticket *t)
+{
+	int pos = 1;
+
+	for (int i = 0; i < fake_store_ntickets(fs); i++) {
+		const struct fake_ticket *o = fake_store_ticket_at(fs, i);
+		if (o->office_id == t->office_id && o->day == t->day &&
+		    o->queue_id == t->queue_id && !strcmp(o->state, "waiting") &&
+		    (o->sort_at < t->sort_at || (o->sort_at == t->sort_at && o->id < t->id)))
+			pos++;
+	}
+	return pos;
+}
+
+static void expect_ticket_is_row(const struct fake_ticket *t)
+{
+	json_t *j = ticket(t->code);
+	char buf[32];
+
+	ck_assert_str_eq(str(j, "state"), t->state);
+	ck_assert_str_eq(str(j, "queue"), qcodes[t->queue_id]);
+	ck_assert_int_eq(num(j, "number"), t->number);
+	ck_assert_int_eq(num(j, "recalls"), t->recalls);
+	tzday_iso8601(t->issued_at, buf);
+	ck_assert_str_eq(str(j, "issued_at"), buf);
+	if (t->called_at) {
+		tzday_iso8601(t->called_at, buf);
+		ck_assert_str_eq(str(j, "called_at"), buf);
+	} else {
+		assert_null(j, "called_at");
+	}
+	if (t->counter_id && strcmp(t->state, "waiting"))
+		ck_assert_str_eq(str(j, "counter"), cnames[t->counter_id]);
+	else
+		assert_null(j, "counter");
+	if (!strcmp(t->state, "waiting"))
+		ck_assert_int_eq(num(j, "position"), db_position(t));
+}
+
+/* What the engine shows is the database's rows: every ticket of today
+ * (state, queue, number, recalls, times, counter, position), no number
+ * the database does not have, each queue's waiting count, each counter's
+ * open flag and held ticket; and it is not stale. */
+static void assert_engine_matches_db(void)
+{
+	ck_assert(!engine_is_stale(eng));
+	for (int q = 1; q <= 3; q++) {
+		int max = 0, waiting = 0;
+		char code[24];
+
+		for (int i = 0; i < fake_store_ntickets(fs); i++) {
+			const struct fake_ticket *t = fake_store_ticket_at(fs, i);
+			if (t->office_id != 1 || t->day != today)
+				continue;
+			if (t->origin_queue_id == q && t->number > max)
+				max = t->number;
+			if (t->queue_id == q && !strcmp(t->state, "waiting"))
+				waiting++;
+		}
+		for (int n = 1; n <= max + 1; n++) {
+			const struct fake_ticket *t;
+			snprintf(code, sizeof code, "%s-%03d", qcodes[q], n);
+			t = db_ticket(code);
+			if (t) {
+				expect_ticket_is_row(t);
+				continue;
+			}
+			ck_assert_msg(sub(OP_TICKET, NULL, NULL, code, NULL) == PERR_NOT_FOUND,
+				      "%s is not in the database", code);
+		}
+		ck_assert_int_eq(waiting_count(qcodes[q]), waiting);
+	}
+	for (int c = 1; c <= 3; c++) {
+		json_t *e = status_entry("counters", "name", cnames[c]);
+		const struct fake_ticket *h = NULL;
+
+		ck_assert_int_eq(json_is_true(json_object_get(e, "open")),
+				 fake_store_counter_open(fs, c));
+		for (int i = 0; i < fake_store_ntickets(fs); i++) {
+			const struct fake_ticket *t = fake_store_ticket_at(fs, i);
+			if (t->counter_id == c &&
+			    (!strcmp(t->state, "called") || !strcmp(t->state, "serving")))
+				h = t;
+		}
+		if (h) {
+			ck_assert_str_eq(str(e, "ticket"), h->code);
+			ck_assert_str_eq(str(e, "state"), h->state);
+		} else {
+			assert_null(e, "ticket");
+		}
+	}
+	ck_assert(json_is_false(json_object_get(r_res, "stale")));
+}
+
+/* ---- fixture ---------------------------------------------------------- */
+
+/* Office HQ with queues S F P (ids 1 2 3); counters 1 (S, then F) and
+ * 2 (F, then P) open, 3 (P and S alike) closed. The engine loads it. */
+static void store_setup(void)
+{
+	struct engine_hooks h = fixture_hooks();
+	struct engine_store st;
+
+	/* Failed commits and reloads are what these tests make happen. */
+	log_set_level(LOG_ERROR);
+	now_us = T0;
+	events = json_array();
+	nreplies = 0;
+	r_res = NULL;
+	nrq = 0;
+	memset(rqs, 0, sizeof rqs);
+	ck_assert_int_eq(tzday_parse("2026-06-10", &today), 0);
+	fs = fake_store_new(db_clock, NULL);
+	fake_store_add_office(fs, 1, "HQ", "UTC");
+	fake_store_add_queue(fs, 1, 1, "S");
+	fake_store_add_queue(fs, 2, 1, "F");
+	fake_store_add_queue(fs, 3, 1, "P");
+	fake_store_add_counter(fs, 1, 1, "1", true);
+	fake_store_add_counter(fs, 2, 1, "2", true);
+	fake_store_add_counter(fs, 3, 1, "3", false);
+	fake_store_add_counter_queue(fs, 1, 1, 1);
+	fake_store_add_counter_queue(fs, 1, 2, 2);
+	fake_store_add_counter_queue(fs, 2, 2, 1);
+	fake_store_add_counter_queue(fs, 2, 3, 2);
+	fake_store_add_counter_queue(fs, 3, 3, 1);
+	fake_store_add_counter_queue(fs, 3, 1, 1);
+	st = fake_store_iface(fs);
+	eng = engine_new(&st, &h);
+	engine_load(eng);
+	ck_assert(engine_is_stale(eng));
+	ck_assert_int_eq(fake_store_run_loads(fs), 1);
+	ck_assert(!engine_is_stale(eng));
+}
+
+/* Whatever is still queued completes while the engine is alive. */
+static void store_teardown(void)
+{
+	fake_store_set_up(fs, true);
+	fake_store_settle(fs);
+	teardown();
+	fake_store_free(fs);
+	fs = NULL;
+	for (int i = 0; i < nrq; i++)
+		json_decref(rqs[i].res);
+}
+
+/* ---- commits ---------------------------------------------------------- */
+
+START_TEST(reply_waits_for_commit)
+{
+	size_t nev = json_array_size(events);
+	const struct fake_ticket *t;
+	struct rq *r, *call, *start;
+
+	r = submit(OP_ISSUE, NULL, "S", NULL, "kiosk-1");
+	expect_pending(r);
+	ck_assert_int_eq(json_array_size(events), nev);
+	ck_assert_int_eq(fake_store_batches(fs), 1);
+	ck_assert_int_eq(fake_store_open_writes(fs), 1);
+	ck_assert_ptr_null(db_ticket("S-001"));
+	fake_store_send(fs);
+	expect_pending(r); /* sent is not committed */
+	ck_assert_int_eq(json_array_size(events), nev);
+	ck_assert_int_eq(fake_store_commit_next(fs, true), 1);
+	expect_later(r, PROTO_OK);
+	ck_assert_str_eq(rq_code(r), "S-001");
+	/* The events went out first: subscribers learn no later than the caller. */
+	ck_assert_uint_eq(r->nev, nev + 2);
+	ck_assert_str_eq(str(json_array_get(events, nev), "event"), "issued");
+	ck_assert_str_eq(str(json_array_get(events, nev), "ticket"), "S-001");
+	ck_assert_str_eq(str(json_array_get(events, nev + 1), "event"), "queue");
+	t = db_ticket("S-001");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(t->state, "waiting");
+	ck_assert_int_eq(t->origin_queue_id, 1);
+	ck_assert_int_eq(t->queue_id, 1);
+	ck_assert_int_eq(t->number, 1);
+	ck_assert_str_eq(t->key, "kiosk-1");
+	ck_assert(t->issued_at == T0 && t->sort_at == T0);
+	ck_assert_int_eq(t->counter_id, 0);
+
+	/* Two changes of one counter in one batch: answered in order. */
+	now_us += 10 * SEC;
+	call = submit(OP_CALL_NEXT, "1", NULL, NULL, NULL);
+	now_us += 10 * SEC;
+	start = submit(OP_START, "1", NULL, NULL, NULL);
+	expect_pending(call);
+	expect_pending(start);
+	ck_assert_int_eq(fake_store_batches(fs), 1);
+	ck_assert_int_eq(fake_store_open_writes(fs), 2);
+	ck_assert_str_eq(db_ticket("S-001")->state, "waiting");
+	ck_assert_int_eq(fake_store_commit_next(fs, true), 1);
+	expect_later(call, PROTO_OK);
+	expect_later(start, PROTO_OK);
+	ck_assert_uint_lt(call->nev, start->nev);
+	t = db_ticket("S-001");
+	ck_assert_str_eq(t->state, "serving");
+	ck_assert_int_eq(t->counter_id, 1);
+	ck_assert(t->called_at == T0 + 10 * SEC && t->started_at == T0 + 20 * SEC);
+	assert_engine_matches_db();
+}
+END_TEST
+
+/* ---- failures --------------------------------------------------------- */
+
+START_TEST(failed_batch_answers_everyone_unavailable)
+{
+	struct rq *in[7];
+	size_t nev;
+
+	issue_committed("S", NULL, "S-001");
+	issue_committed("S", NULL, "S-002");
+	issue_committed("F", NULL, "F-001");
+	committed(OP_CALL_NEXT, "1", NULL, NULL, NULL);
+	nev = json_array_size(events);
+	/* One batch: issues, calls from two counters, a recall built on a
+	 * call in the same batch, a counter opened. */
+	now_us += SEC;
+	in[0] = submit(OP_ISSUE, NULL, "S", NULL, NULL);
+	in[1] = submit(OP_ISSUE, NULL, "F", NULL, "kiosk-9");
+	in[2] = submit(OP_CALL_NEXT, "1", NULL, NULL, NULL); /* finishes S-001, calls S-002 */
+	in[3] = submit(OP_CALL_NEXT, "2", NULL, NULL, NULL); /* calls F-001 */
+	in[4] = submit(OP_RECALL, "1", NULL, NULL, NULL);
+	in[5] = submit(OP_COUNTER_OPEN, "3", NULL, NULL, NULL);
+	in[6] = submit(OP_CALL, "3", NULL, "F-002", NULL);
+	for (int i = 0; i < 7; i++)
+		expect_pending(in[i]);
+	ck_assert_int_eq(fake_store_batches(fs), 1);
+	ck_assert_int_eq(fake_store_open_writes(fs), 8);
+	ck_assert_int_eq(fake_store_commit_next(fs, false), 0);
+	for (int i = 0; i < 7; i++)
+		expect_later(in[i], PERR_UNAVAILABLE);
+	ck_assert_int_eq(json_array_size(events), nev); /* none of theirs */
+	/* Memory may hold what the database does not: stale until reloaded. */
+	ck_assert(engine_is_stale(eng));
+	ck_assert_int_eq(sub(OP_STATUS, NULL, NULL, NULL, NULL), PROTO_OK);
+	ck_assert(json_is_true(res("stale")));
+	ck_assert_int_eq(fake_store_loads(fs), 1);
+	ck_assert_int_eq(sub(OP_ISSUE, NULL, "P", NULL, NULL), PERR_UNAVAILABLE);
+	ck_assert_int_eq(sub(OP_ISSUE, NULL, "F", NULL, "kiosk-9"), PERR_UNAVAILABLE);
+	ck_assert_int_eq(sub(OP_FINISH, "1", NULL, NULL, NULL), PERR_UNAVAILABLE);
+	ck_assert_int_eq(fake_store_batches(fs), 0);
+	ck_assert_int_eq(fake_store_run_loads(fs), 1);
+	ck_assert_int_eq(json_array_size(events), nev);
+	assert_engine_matches_db();
+	ck_assert_str_eq(held("1"), "S-001");
+	ck_assert_str_eq(held("2"), "");
+	ck_assert_int_eq(sub(OP_TICKET, NULL, NULL, "F-002", NULL), PERR_NOT_FOUND);
+	ck_assert(json_is_false(json_object_get(status_entry("counters", "name", "3"), "open")));
+	/* and it serves again, numbering from what was committed */
+	issue_committed("S", NULL, "S-003");
+	issue_committed("F", "kiosk-9", "F-002");
+	ck_assert_int_eq(fake_store_nrefused(fs), 0);
+}
+END_TEST
+
+/* A row written behind the daemon's back takes the number the engine
+ * gives next: the database refuses the batch, the engine answers
+ * `unavailable` and learns the row from the reload. */
+START_TEST(refused_write_fails_its_batch)
+{
+	const char *v[] = {
+		"1",     "1",  "2026-06-10", "1", "S-001", NULL, "2026-06-10T07:00:00.000Z",
+		"false", NULL, NULL
+	};
+	struct rq *issue, *call;
+
+	ck_assert_int_eq(fake_store_exec(fs, "d_issue", 10, v), 0);
+	issue = submit(OP_ISSUE, NULL, "S", NULL, NULL);
+	call = submit(OP_CALL_NEXT, "1", NULL, NULL, NULL); /* calls the engine's S-001 */
+	ck_assert_int_eq(fake_store_commit_next(fs, true), 0);
+	ck_assert_int_eq(fake_store_nrefused(fs), 1);
+	ck_assert_ptr_nonnull(strstr(fake_store_refusal(fs), "unique violation"));
+	expect_later(issue, PERR_UNAVAILABLE);
+	expect_later(call, PERR_UNAVAILABLE);
+	ck_assert_str_eq(db_ticket("S-001")->state, "waiting");
+	ck_assert_int_eq(fake_store_run_loads(fs), 1);
+	assert_engine_matches_db();
+	ck_assert_str_eq(str(ticket("S-001"), "issued_at"), "2026-06-10T07:00:00.000Z");
+	issue_committed("S", NULL, "S-002");
+}
+END_TEST
+
+START_TEST(batch_behind_failed_one_fails)
+{
+	struct rq *first, *inflight, *unsent[2];
+
+	first = submit(OP_ISSUE, NULL, "S", NULL, NULL);
+	fake_store_send(fs);
+	inflight = submit(OP_ISSUE, NULL, "S", NULL, NULL);
+	fake_store_send(fs);
+	unsent[0] = submit(OP_ISSUE, NULL, "F", NULL, NULL);
+	unsent[1] = submit(OP_CALL_NEXT, "1", NULL, NULL, NULL);
+	ck_assert_int_eq(fake_store_batches(fs), 3);
+	ck_assert_int_eq(fake_store_commit_next(fs, false), 0);
+	expect_later(first, PERR_UNAVAILABLE);
+	/* Not sent yet: failed at once (fail_unsent). */
+	expect_later(unsent[0], PERR_UNAVAILABLE);
+	expect_later(unsent[1], PERR_UNAVAILABLE);
+	/* Sent: its own commit answers, and d_batch_mark makes it fail. */
+	expect_pending(inflight);
+	ck_assert_int_eq(fake_store_batches(fs), 1);
+	ck_assert_int_eq(fake_store_loads(fs), 1);
+	ck_assert_int_eq(fake_store_run_loads(fs), 0); /* queued behind it */
+	ck_assert_int_eq(fake_store_commit_next(fs, true), 0);
+	expect_later(inflight, PERR_UNAVAILABLE);
+	ck_assert_int_eq(fake_store_nrefused(fs), 0);
+	ck_assert_int_eq(fake_store_run_loads(fs), 1);
+	ck_assert_int_eq(fake_store_ntickets(fs), 0);
+	assert_engine_matches_db();
+	issue_committed("S", NULL, "S-001");
+}
+END_TEST
+
+/* ---- the database away ------------------------------------------------ */
+
+START_TEST(store_down_refuses_changes_reads_answer)
+{
+	struct rq *indoubt, *unsent;
+	size_t nev;
+
+	issue_committed("S", "k1", "S-001");
+	issue_committed("S", NULL, "S-002");
+	issue_committed("F", NULL, "F-001");
+	committed(OP_CALL_NEXT, "1", NULL, NULL, NULL);
+	indoubt = submit(OP_CALL_NEXT, "2", NULL, NULL, NULL); /* F-001 */
+	fake_store_send(fs);
+	unsent = submit(OP_ISSUE, NULL, "S", NULL, NULL);
+	fake_store_set_up(fs, false);
+	engine_db_state(eng, false);
+	/* The lost connection fails what was not sent; what was sent waits
+	 * for its outcome. */
+	expect_later(unsent, PERR_UNAVAILABLE);
+	expect_pending(indoubt);
+	nev = json_array_size(events);
+
+	ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PERR_UNAVAILABLE);
+	ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, "k1"), PERR_UNAVAILABLE);
+	ck_assert_int_eq(sub(OP_CALL_NEXT, "1", NULL, NULL, NULL), PERR_UNAVAILABLE);
+	ck_assert_int_eq(sub(OP_RECALL, "1", NULL, NULL, NULL), PERR_UNAVAILABLE);
+	ck_assert_int_eq(sub(OP_START, "1", NULL, NULL, NULL), PERR_UNAVAILABLE);
+	ck_assert_int_eq(sub(OP_FINISH, "1", NULL, NULL, NULL), PERR_UNAVAILABLE);
+	ck_assert_int_eq(sub(OP_NO_SHOW, "1", NULL, NULL, NULL), PERR_UNAVAILABLE);
+	ck_assert_int_eq(sub(OP_TRANSFER, "1", "P", NULL, NULL), PERR_UNAVAILABLE);
+	ck_assert_int_eq(sub(OP_CANCEL, NULL, NULL, "S-002", NULL), PERR_UNAVAILABLE);
+	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "1", NULL, NULL, NULL), PERR_UNAVAILABLE);
+	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "3", NULL, NULL, NULL), PERR_UNAVAILABLE);
+	ck_assert_int_eq(fake_store_batches(fs), 1); /* only the one in doubt */
+	ck_assert_int_eq(json_array_size(events), nev);
+	/* Reads answer from memory; status says it is stale. */
+	ck_assert_int_eq(sub(OP_STATUS, NULL, NULL, NULL, NULL), PROTO_OK);
+	ck_assert(json_is_true(res("stale")));
+	ck_assert_str_eq(str(ticket("S-001"), "state"), "called");
+	expect_position("S-002", 1);
+	/* Nothing to change: answered. */
+	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "1", NULL, NULL, NULL), PROTO_OK);
+
+	/* Back: the batch in doubt had committed; then the reload. */
+	ck_assert_int_eq(fake_store_commit_next(fs, true), 1);
+	expect_later(indoubt, PROTO_OK);
+	ck_assert_str_eq(rq_code(indoubt), "F-001");
+	fake_store_set_up(fs, true);
+	engine_db_state(eng, true);
+	ck_assert_int_eq(fake_store_run_loads(fs), 1);
+	assert_engine_matches_db();
+	ck_assert_str_eq(held("2"), "F-001");
+	issue_committed("S", NULL, "S-003");
+}
+END_TEST
+
+/* ---- idempotency ------------------------------------------------------ */
+
+START_TEST(idempotent_issue_waits_for_pending_batch)
+{
+	struct rq *a, *b, *c, *d, *e, *f;
+	size_t nev = json_array_size(events);
+
+	/* In the same batch. */
+	a = submit(OP_ISSUE, NULL, "S", NULL, "k1");
+	now_us += SEC;
+	b = submit(OP_ISSUE, NULL, "S", NULL, "k1");
+	expect_pending(a);
+	expect_pending(b);
+	ck_assert_int_eq(fake_store_open_writes(fs), 1);
+	ck_assert_int_eq(fake_store_commit_next(fs, true), 1);
+	expect_later(a, PROTO_OK);
+	expect_later(b, PROTO_OK);
+	ck_assert_str_eq(rq_code(a), "S-001");
+	ck_assert_str_eq(rq_code(b), "S-001");
+	ck_assert_uint_eq(json_array_size(events), nev + 2); /* one issue */
+	ck_assert_int_eq(fake_store_ntickets(fs), 1);
+
+	/* The first in a batch already sent, the retry behind a later one:
+	 * it waits for the first only. */
+	a = submit(OP_ISSUE, NULL, "S", NULL, "k2");
+	fake_store_send(fs);
+	c = submit(OP_CALL_NEXT, "1", NULL, NULL, NULL);
+	b = submit(OP_ISSUE, NULL, "S", NULL, "k2");
+	expect_pending(b);
+	ck_assert_int_eq(fake_store_commit_next(fs, true), 1);
+	expect_later(a, PROTO_OK);
+	expect_later(b, PROTO_OK);
+	ck_assert_str_eq(rq_code(b), "S-002");
+	expect_pending(c);
+	ck_assert_int_eq(fake_store_commit_next(fs, true), 1);
+	expect_later(c, PROTO_OK);
+
+	/* The first fails: so does the retry that waited for it. */
+	d = submit(OP_ISSUE, NULL, "S", NULL, "k3");
+	fake_store_send(fs);
+	e = submit(OP_ISSUE, NULL, "S", NULL, "k3");
+	expect_pending(e);
+	ck_assert_int_eq(fake_store_commit_next(fs, false), 0);
+	expect_later(d, PERR_UNAVAILABLE);
+	expect_later(e, PERR_UNAVAILABLE);
+	ck_assert_int_eq(fake_store_run_loads(fs), 1);
+	assert_engine_matches_db();
+	/* Never committed, so the key issues now, with the next number. */
+	f = submit(OP_ISSUE, NULL, "S", NULL, "k3");
+	expect_pending(f);
+	ck_assert_int_eq(fake_store_commit_next(fs, true), 1);
+	expect_later(f, PROTO_OK);
+	ck_assert_str_eq(rq_code(f), "S-003");
+	ck_assert_str_eq(db_ticket("S-003")->key, "k3");
+	/* Committed, and loaded or not: the same ticket at once. */
+	ck_assert_int_eq(sub(OP_ISSUE, NULL, "F", NULL, "k3"), PROTO_OK);
+	ck_assert_str_eq(str(res("ticket"), "code"), "S-003");
+	ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, "k1"), PROTO_OK);
+	ck_assert_str_eq(str(res("ticket"), "code"), "S-001");
+	ck_assert_int_eq(fake_store_batches(fs), 0);
+	ck_assert_int_eq(fake_store_ntickets(fs), 3);
+}
+END_TEST
+
+START_TEST(numbering_continues_after_reload)
+{
+	struct rq *lost[3];
+
+	issue_committed("S", NULL, "S-001");
+	issue_committed("S", NULL, "S-002");
+	issue_committed("S", NULL, "S-003");
+	issue_committed("F", NULL, "F-001");
+	lost[0] = submit(OP_ISSUE, NULL, "S", NULL, NULL);
+	lost[1] = submit(OP_ISSUE, NULL, "S", NULL, NULL);
+	lost[2] = submit(OP_ISSUE, NULL, "F", NULL, NULL);
+	ck_assert_int_eq(fake_store_commit_next(fs, false), 0);
+	for (int i = 0; i < 3; i++)
+		expect_later(lost[i], PERR_UNAVAILABLE);
+	ck_assert_int_eq(fake_store_run_loads(fs), 1);
+	assert_engine_matches_db();
+	/* No gap among committed numbers, no number given twice. */
+	issue_committed("S", NULL, "S-004");
+	issue_committed("F", NULL, "F-002");
+	issue_committed("P", NULL, "P-001");
+	ck_assert_int_eq(fake_store_ntickets(fs), 7);
+	assert_engine_matches_db();
+}
+END_TEST
+
+/* ---- midnight --------------------------------------------------------- */
+
+START_TEST(midnight_expires_in_database)
+{
+	size_t nev;
+	struct rq *fin;
+
+	now_us = T0 + 15 * 3600 * SEC; /* 23:00 */
+	issue_committed("S", NULL, "S-001");
+	issue_committed("S", NULL, "S-002");
+	issue_committed("S", NULL, "S-003");
+	committed(OP_CALL_NEXT, "1", NULL, NULL, NULL);
+	committed(OP_START, "1", NULL, NULL, NULL);
+	committed(OP_CALL, "2", NULL, "S-002", NULL);
+	nev = json_array_size(events);
+	now_us = T0 + 16 * 3600 * SEC + SEC; /* 00:00:01 on 2026-06-11 */
+	engine_tick(eng);
+	ck_assert_int_eq(fake_store_batches(fs), 1);
+	ck_assert_uint_eq(json_array_size(events), nev); /* not before the commit */
+	ck_assert_int_eq(fake_store_commit_next(fs, true), 1);
+	ck_assert_uint_gt(json_array_size(events), nev);
+	ck_assert_str_eq(db_ticket("S-001")->state, "serving");
+	ck_assert_str_eq(db_ticket("S-002")->state, "expired");
+	ck_assert_str_eq(db_ticket("S-003")->state, "expired");
+	ck_assert(db_ticket("S-003")->finished_at == now_us);
+	/* A reload on the new day: the ticket served over midnight stays
+	 * with its counter, numbering starts again. */
+	engine_db_state(eng, true);
+	fake_store_settle(fs);
+	ck_assert(!engine_is_stale(eng));
+	ck_assert_str_eq(held("1"), "S-001");
+	ck_assert_str_eq(held("2"), "");
+	ck_assert_int_eq(waiting_count("S"), 0);
+	issue_committed("S", NULL, "S-001");
+	fin = committed(OP_FINISH, "1", NULL, NULL, NULL);
+	ck_assert_str_eq(str(json_object_get(fin->res, "ticket"), "state"), "done");
+	ck_assert_str_eq(db_ticket("S-001")->state, "done"); /* yesterday's */
+	today++;
+	ck_assert_str_eq(db_ticket("S-001")->state, "waiting");
+	assert_engine_matches_db();
+}
+END_TEST
+
+/* ---- the fake itself: what the database refuses ----------------------- */
+
+static int exec5(const char *stmt, const char *a, const char *b, const char *c, const char *d,
+		 const char *e)
+{
+	const char *v[] = { a, b, c, d, e };
+	return fake_store_exec(fs, stmt, 5, v);
+}
+
+static int exec_issue(const char *queue, const char *number, const char *code, const char *key,
+		      const char *at)
+{
+	const char *v[] = { "1", queue, "2026-06-10", number, code, key, at, "false", NULL, NULL };
+	return fake_store_exec(fs, "d_issue", 10, v);
+}
+
+static void record_done(void *arg, bool ok)
+{
+	*(int *)arg = ok ? 1 : 0;
+}
+
+START_TEST(fake_refuses_what_the_database_refuses)
+{
+	const char *at = "2026-06-10T08:00:00.000Z", *later = "2026-06-10T08:05:00.5Z";
+	const char *day = "2026-06-10";
+	struct engine_store st = fake_store_iface(fs);
+	struct store_batch *b;
+	int outcome = -1;
+
+	ck_assert_int_eq(exec_issue("1", "1", "S-001", "k", at), 0);
+	ck_assert_int_eq(exec_issue("1", "1", "S-001", NULL, at), -1);  /* same code */
+	ck_assert_int_eq(exec_issue("1", "1", "S-0001", NULL, at), -1); /* same number */
+	ck_assert_int_eq(exec_issue("1", "2", "S-003", NULL, at), -1);  /* code != number */
+	ck_assert_int_eq(exec_issue("1", "2", "F-002", NULL, at), -1);  /* F is queue 2 */
+	ck_assert_int_eq(exec_issue("1", "2", "S-02", NULL, at), -1);   /* too few digits */
+	ck_assert_int_eq(exec_issue("9", "2", "S-002", NULL, at), -1);  /* no such queue */
+	ck_assert_int_eq(exec_issue("1", "2", "S-002", "k", at), -1);   /* same key */
+	ck_assert_int_eq(exec_issue("1", "2", "S-002", NULL, "2026-06-10 08:00"), -1);
+	ck_assert_int_eq(exec_issue("1", "x", "S-002", NULL, at), -1);
+	ck_assert_int_eq(exec_issue("1", "2", "S-0002", NULL, at), 0); /* zero-padded is fine */
+	ck_assert_int_eq(exec_issue("2", "1", "F-001", NULL, at), 0);
+
+	ck_assert_int_eq(exec5("d_call", "1", day, "S-009", "1", later), -1);
+	ck_assert_int_eq(exec5("d_call", "1", day, "S-001", "1", "2026-06-10T07:59:59.999Z"), -1);
+	ck_assert_int_eq(exec5("d_call", "1", day, "S-001", "9", later), -1);
+	ck_assert_int_eq(exec5("d_call", "1", day, "S-001", NULL, later), -1);
+	ck_assert_int_eq(exec5("d_call", "1", day, "S-001", "1", later), 0);
+	ck_assert_str_eq(db_ticket("S-001")->state, "called");
+	ck_assert(db_ticket("S-001")->called_at == T0 + 300 * SEC + 500000);
+	ck_assert_int_eq(exec5("d_call", "1", day, "S-001", "2", later), -1); /* not waiting */
+	/* counter 1 holds S-001 already */
+	ck_assert_int_eq(exec5("d_call", "1", day, "S-0002", "1", later), -1);
+	ck_assert_int_eq(exec5("d_set_state", "1", day, "S-001", "bogus", later), -1);
+	ck_assert_int_eq(exec5("d_set_state", "1", day, "S-001", "cancelled", later), -1);
+	ck_assert_int_eq(exec5("d_set_state", "1", day, "S-001", "serving", later), 0);
+	ck_assert_int_eq(exec5("d_set_state", "1", day, "S-001", "no_show", later), -1);
+	ck_assert_int_eq(exec5("d_transfer", "1", day, "S-001", "3", later), 0);
+	ck_assert_str_eq(db_ticket("S-001")->state, "waiting");
+	ck_assert_int_eq(db_ticket("S-001")->queue_id, 3);
+	ck_assert(db_ticket("S-001")->called_at == 0 && db_ticket("S-001")->started_at == 0);
+	ck_assert(db_ticket("S-001")->sort_at == T0);
+	ck_assert_int_eq(exec5("d_transfer", "1", day, "S-001", "2", later), -1); /* waiting */
+	ck_assert_int_eq(exec5("d_set_state", "1", day, "S-001", "cancelled", later), 0);
+	ck_assert(db_ticket("S-001")->finished_at != 0);
+	{
+		const char *v[] = { "1", day, "S-0002", later };
+		ck_assert_int_eq(fake_store_exec(fs, "d_recall", 4, v), -1); /* waiting */
+	}
+	{
+		const char *v[] = { "3", "true", later };
+		ck_assert_int_eq(fake_store_exec(fs, "d_counter_set_open", 3, v), 0);
+		ck_assert(fake_store_counter_open(fs, 3));
+		v[1] = "maybe";
+		ck_assert_int_eq(fake_store_exec(fs, "d_counter_set_open", 3, v), -1);
+		v[0] = "99";
+		v[1] = "false";
+		ck_assert_int_eq(fake_store_exec(fs, "d_counter_set_open", 3, v), -1);
+	}
+	{
+		const char *v[] = { "1", "2026-06-11", "2026-06-11T00:00:01.000Z" };
+		ck_assert_int_eq(fake_store_exec(fs, "d_expire", 3, v), 0);
+		ck_assert_str_eq(db_ticket("S-001")->state, "cancelled");
+		ck_assert_str_eq(db_ticket("S-0002")->state, "expired");
+		ck_assert_str_eq(db_ticket("F-001")->state, "expired");
+	}
+	ck_assert_int_eq(exec5("d_nothing", "1", day, "S-001", "1", later), -1);
+
+	/* A batch is one transaction: a refused write undoes the others. */
+	ck_assert_int_eq(exec_issue("3", "1", "P-001", NULL, at), 0);
+	b = st.ops->batch(st.self);
+	{
+		const char *ok[] = { "1", "3", day, "2", "P-002", NULL, at, "false", NULL, NULL };
+		const char *bad[] = { "1", day, "P-009", "1", later };
+		const char *call[] = { "1", day, "P-001", "1", later };
+		st.ops->add(st.self, b, "d_call", 5, call);
+		st.ops->add(st.self, b, "d_issue", 10, ok);
+		st.ops->add(st.self, b, "d_call", 5, bad);
+	}
+	st.ops->on_done(st.self, b, record_done, &outcome);
+	ck_assert_int_eq(outcome, -1); /* never inside the call */
+	ck_assert_int_eq(fake_store_commit_next(fs, true), 0);
+	ck_assert_int_eq(outcome, 0);
+	ck_assert_int_eq(fake_store_nrefused(fs), 1);
+	ck_assert_ptr_null(db_ticket("P-002"));
+	ck_assert_str_eq(db_ticket("P-001")->state, "waiting");
+}
+END_TEST
+
+/* ---- the model run ---------------------------------------------------- */
+
+/*
+ * A seeded pseudo-random run of STEPS requests (every change op, three
+ * counters, three queues, idempotency keys new and reused) against the
+ * fake database, while batches are sent, committed or failed at random,
+ * loads run, and the database goes away and comes back.
+ *
+ * Every reply is checked as it comes:
+ *  - an `ok` to a change comes after its commit (never inside the
+ *    submit), except where nothing changes (an issue retry of a committed
+ *    key, call_next with nothing to call, a counter already so);
+ *  - the events emitted since the previous reply are exactly this
+ *    change's (their kinds in order, the tickets and states they name)
+ *    for an `ok` to a change, and none for any other reply (in this run
+ *    only changes emit: no midnight, no configuration reload);
+ *  - a new issue's code was never acknowledged before; a retry's code is
+ *    the one acknowledged for its key.
+ * The ledger keeps, per acknowledged ticket, what the last acknowledged
+ * change said about it (state, queue, counter, recalls), and the last
+ * acknowledged open/close per counter.
+ *
+ * At the end (everything committed, then a reload):
+ *  - no batch the test let commit was refused by the tables;
+ *  - each acknowledged ticket is in the database exactly as the ledger
+ *    has it. Every reply reaches the test and commits are answered in
+ *    order, so the last acknowledged change of a ticket is its last
+ *    committed one: "the acknowledged state or a later one" is, here,
+ *    the acknowledged state itself;
+ *  - each ticket in the database was acknowledged, and its key is the
+ *    acknowledged one (nothing answered `unavailable` was committed);
+ *  - per queue, numbers are 1..n, each once;
+ *  - counters are open or closed as last acknowledged;
+ *  - the engine shows exactly the database (assert_engine_matches_db).
+ * The same check runs during the run at quiet moments (every fifth step
+ * that finds nothing queued and the engine not stale), when memory must
+ * hold nothing the database does not.
+ */
+#define STEPS 2000
+#define LEDGER_MAX 2048
+
+struct acked {
+	char code[24], key[24];
+	char state[12], queue[8], counter[8]; /* counter "" for none */
+	int recalls;
+};
+
+struct mrq {
+	enum proto_op op;
+	char counter[8], key[24];
+	bool in_submit;
+	int nreplies;
+};
+
+static struct model {
+	uint32_t rng;
+	struct acked t[LEDGER_MAX];
+	int nt;
+	int counter_open[4]; /* -1: as seeded */
+	size_t nev_seen;     /* events emitted up to the last reply */
+	bool down;
+	int nkeys, submitted, replied;
+	/* what happened, to show the run covered it */
+	int acked_changes[OP__COUNT];
+	int unavailable[2]; /* after a failed commit, at once */
+	int failed_batches, commits, reloads, downs;
+	int retries_waited, retries_at_once, quiet_checks;
+} M;
+
+static uint32_t rnd(uint32_t n)
+{
+	M.rng ^= M.rng << 13;
+	M.rng ^= M.rng >> 17;
+	M.rng ^= M.rng << 5;
+	return M.rng % n;
+}
+
+static struct acked *ledger_code(const char *code)
+{
+	for (int i = 0; i < M.nt; i++)
+		if (!strcmp(M.t[i].code, code))
+			return &M.t[i];
+	return NULL;
+}
+
+static struct acked *ledger_key(const char *key)
+{
+	for (int i = 0; *key && i < M.nt; i++)
+		if (!strcmp(M.t[i].key, key))
+			return &M.t[i];
+	return NULL;
+}
+
+static bool counter_open_in(json_t *res)
+{
+	return json_is_true(json_object_get(json_object_get(res, "counter"), "open"));
+}
+
+/* What a reply's ticket object says, into the ledger. */
+static void ledger_set(struct acked *a, json_t *t)
+{
+	json_t *c = json_object_get(t, "counter");
+
+	snprintf(a->state, sizeof a->state, "%s", str(t, "state"));
+	snprintf(a->queue, sizeof a->queue, "%s", str(t, "queue"));
+	snprintf(a->counter, sizeof a->counter, "%s",
+		 json_is_string(c) ? json_string_value(c) : "");
+	a->recalls = (int)num(t, "recalls");
+}
+
+static void ledger_update(json_t *t)
+{
+	struct acked *a = ledger_code(str(t, "code"));
+
+	ck_assert_msg(a, "a change to %s acknowledged, but not its issue", str(t, "code"));
+	ledger_set(a, t);
+}
+
+/* The events [first, end) are one change's: kinds in order (space
+ * separated); a ticket an event names is code or finished, and a
+ * "state" event's state is what the reply says (done for finished). */
+static void expect_change_events(size_t first, size_t end, const char *kinds, const char *code,
+				 const char *state, const char *finished)
+{
+	char want[128], *save = NULL, *k;
+	size_t i = first;
+
+	snprintf(want, sizeof want, "%s", kinds);
+	for (k = strtok_r(want, " ", &save); k; k = strtok_r(NULL, " ", &save), i++) {
+		json_t *ev = json_array_get(events, i);
+		json_t *tk;
+
+		ck_assert_msg(i < end, "event %s missing before the reply", k);
+		ck_assert_str_eq(str(ev, "event"), k);
+		tk = json_object_get(ev, "ticket");
+		if (!tk)
+			continue;
+		if (finished && !strcmp(json_string_value(tk), finished)) {
+			ck_assert_str_eq(str(ev, "state"), "done");
+			continue;
+		}
+		ck_assert_str_eq(json_string_value(tk), code);
+		if (!strcmp(k, "state"))
+			ck_assert_str_eq(str(ev, "state"), state);
+	}
+	ck_assert_msg(i == end, "%zu events more than a change of kinds \"%s\"", end - i, kinds);
+}
+
+static void model_reply_ok(struct mrq *r, json_t *res, size_t first, size_t end)
+{
+	json_t *t = json_object_get(res, "ticket"), *fin;
+	const char *code = json_is_object(t) ? str(t, "code") : NULL;
+	const char *state = json_is_object(t) ? str(t, "state") : NULL;
+	struct acked *a;
+	char kinds[64];
+
+	M.acked_changes[r->op]++;
+	switch (r->op) {
+	case OP_ISSUE:
+		if ((a = ledger_key(r->key))) {
+			ck_assert_str_eq(code, a->code);
+			ck_assert_uint_eq(first, end);
+			M.retries_waited++;
+			break;
+		}
+		ck_assert_msg(!ledger_code(code), "%s acknowledged as new twice", code);
+		ck_assert_int_lt(M.nt, LEDGER_MAX);
+		a = &M.t[M.nt++];
+		snprintf(a->code, sizeof a->code, "%s", code);
+		snprintf(a->key, sizeof a->key, "%s", r->key);
+		ledger_set(a, t);
+		ck_assert_str_eq(a->state, "waiting");
+		expect_change_events(first, end, "issued queue", code, state, NULL);
+		break;
+	case OP_CALL_NEXT:
+	case OP_CALL:
+		fin = json_object_get(res, "finished");
+		ck_assert_msg(code || json_is_string(fin), "a call that changed nothing waited");
+		snprintf(kinds, sizeof kinds, "%s%s", json_is_string(fin) ? "state " : "",
+			 code ? "called queue" : "");
+		expect_change_events(first, end, kinds, code, state, json_string_value(fin));
+		if (json_is_string(fin)) {
+			a = ledger_code(json_string_value(fin));
+			ck_assert_msg(a, "%s finished, never acknowledged", json_string_value(fin));
+			snprintf(a->state, sizeof a->state, "done");
+		}
+		if (code) {
+			ledger_update(t);
+			ck_assert_str_eq(state, "called");
+			ck_assert_str_eq(str(t, "counter"), r->counter);
+		}
+		break;
+	case OP_RECALL:
+		expect_change_events(first, end, "called", code, state, NULL);
+		ledger_update(t);
+		break;
+	case OP_START:
+	case OP_FINISH:
+	case OP_NO_SHOW:
+	case OP_PARK:
+		expect_change_events(first, end, "state", code, state, NULL);
+		ledger_update(t);
+		break;
+	case OP_TRANSFER:
+	case OP_CANCEL:
+	case OP_REACTIVATE:
+		expect_change_events(first, end, "state queue", code, state, NULL);
+		ledger_update(t);
+		break;
+	case OP_COUNTER_OPEN:
+	case OP_COUNTER_CLOSE:
+		/* counter, then a queue event per queue it serves (two each) */
+		expect_change_events(first, end, "counter queue queue", NULL, NULL, NULL);
+		ck_assert_str_eq(str(json_array_get(events, first), "counter"), r->counter);
+		M.counter_open[atoi(r->counter)] = r->op == OP_COUNTER_OPEN;
+		ck_assert_int_eq(counter_open_in(res), r->op == OP_COUNTER_OPEN);
+		break;
+	default: ck_abort_msg("op %d in the model", (int)r->op);
+	}
+}
+
+/* Without a commit behind it, an `ok` must be a change of nothing. */
+static void model_reply_at_once(struct mrq *r, json_t *res)
+{
+	json_t *t = json_object_get(res, "ticket");
+	struct acked *a;
+
+	switch (r->op) {
+	case OP_ISSUE:
+		a = ledger_key(r->key);
+		ck_assert_msg(a, "issue acknowledged before its commit");
+		ck_assert_str_eq(str(t, "code"), a->code);
+		M.retries_at_once++;
+		break;
+	case OP_CALL_NEXT:
+		ck_assert_msg(json_is_null(t) && json_is_null(json_object_get(res, "finished")),
+			      "call_next acknowledged before its commit");
+		break;
+	case OP_COUNTER_OPEN:
+	case OP_COUNTER_CLOSE:
+		ck_assert_int_eq(counter_open_in(res), r->op == OP_COUNTER_OPEN);
+		break;
+	default: ck_abort_msg("op %d acknowledged before its commit", (int)r->op);
+	}
+}
+
+static void model_reply(void *ctx, enum proto_err err, const char *message, json_t *res)
+{
+	struct mrq *r = ctx;
+	size_t first = M.nev_seen, end = json_array_size(events);
+
+	M.nev_seen = end;
+	M.replied++;
+	ck_assert_int_eq(++r->nreplies, 1);
+	if (err == PROTO_OK && !r->in_submit) {
+		model_reply_ok(r, res, first, end);
+	} else {
+		if (err == PROTO_OK)
+			model_reply_at_once(r, res);
+		else if (err == PERR_UNAVAILABLE)
+			M.unavailable[r->in_submit]++;
+		else
+			ck_assert_msg(r->in_submit, "error %d after a commit", (int)err);
+		ck_assert_msg(first == end, "%zu events for a reply that committed nothing (%s)",
+			      end - first, message ? message : "ok");
+	}
+	json_decref(res);
+	if (!r->in_submit)
+		free(r); /* else model_submit() does */
+}
+
+static void model_submit(enum proto_op op, const char *counter, const char *queue,
+			 const char *ticket, const char *key)
+{
+	struct mrq *r = xcalloc(1, sizeof *r);
+	struct proto_request args = { .op = op,
+				      .counter = counter,
+				      .queue = queue,
+				      .ticket = ticket,
+				      .key = key,
+				      .priority = -1 };
+	struct engine_req req = { .args = &args, .office_id = 1 };
+
+	r->op = op;
+	snprintf(r->counter, sizeof r->counter, "%s", counter ? counter : "");
+	snprintf(r->key, sizeof r->key, "%s", key ? key : "");
+	r->in_submit = true;
+	M.submitted++;
+	engine_submit(eng, &req, model_reply, r);
+	r->in_submit = false;
+	if (r->nreplies)
+		free(r);
+}
+
+static void model_request(void)
+{
+	static const enum proto_op counter_ops[] = {
+		OP_CALL_NEXT, OP_CALL_NEXT,    OP_CALL_NEXT,    OP_CALL,          OP_RECALL,
+		OP_START,     OP_START,        OP_FINISH,       OP_FINISH,        OP_NO_SHOW,
+		OP_TRANSFER,  OP_COUNTER_OPEN, OP_COUNTER_OPEN, OP_COUNTER_CLOSE, OP_PARK,
+	};
+	const char *counter = cnames[1 + rnd(3)], *queue = qcodes[1 + rnd(3)];
+	char key[24] = "", code[24];
+	uint32_t k = rnd(100);
+
+	snprintf(code, sizeof code, "%s-%03d", queue, 1 + (int)rnd((uint32_t)M.nt / 3 + 3));
+	if (k < 30) {
+		/* a new key, the newest again (its issue may still be in
+		 * flight), an older one, or none */
+		uint32_t how = rnd(10);
+		if (how < 4)
+			snprintf(key, sizeof key, "k%d", ++M.nkeys);
+		else if (how == 4 && M.nkeys)
+			snprintf(key, sizeof key, "k%d", M.nkeys);
+		else if (how == 5 && M.nkeys)
+			snprintf(key, sizeof key, "k%d", 1 + (int)rnd((uint32_t)M.nkeys));
+		model_submit(OP_ISSUE, NULL, queue, NULL, *key ? key : NULL);
+	} else if (k < 36) {
+		model_submit(OP_CANCEL, NULL, NULL, code, NULL);
+	} else if (k < 40) {
+		/* Mostly the newest ticket acknowledged as a no-show, so that
+		 * some come back within their window. */
+		if (rnd(4))
+			for (int i = M.nt - 1; i >= 0; i--)
+				if (!strcmp(M.t[i].state, "no_show")) {
+					snprintf(code, sizeof code, "%s", M.t[i].code);
+					break;
+				}
+		model_submit(OP_REACTIVATE, NULL, NULL, code, NULL);
+	} else {
+		enum proto_op op = counter_ops[rnd(sizeof counter_ops / sizeof counter_ops[0])];
+		model_submit(op, counter, op == OP_TRANSFER ? queue : NULL,
+			     op == OP_CALL ? code : NULL, NULL);
+	}
+}
+
+static void model_store(void)
+{
+	if (M.down) {
+		/* Back: batches in doubt get their outcome, then the reload. */
+		if (rnd(10))
+			return;
+		while (fake_store_batches(fs))
+			M.commits += fake_store_commit_next(fs, rnd(4) != 0) == 1;
+		fake_store_set_up(fs, true);
+		engine_db_state(eng, true);
+		M.down = false;
+		return;
+	}
+	if (rnd(100) < 30)
+		fake_store_send(fs);
+	if (rnd(100) < 40 && fake_store_batches(fs)) {
+		int ok = fake_store_commit_next(fs, rnd(100) < 90);
+		M.commits += ok == 1;
+		M.failed_batches += ok == 0;
+	}
+	if (rnd(100) < 50)
+		M.reloads += fake_store_run_loads(fs);
+	if (rnd(1000) < 8) {
+		M.downs++;
+		M.down = true;
+		fake_store_set_up(fs, false);
+		engine_db_state(eng, false);
+	}
+}
+
+START_TEST(model_run)
+{
+	memset(&M, 0, sizeof M);
+	M.rng = 2463534242u;
+	for (int c = 0; c < 4; c++)
+		M.counter_open[c] = -1;
+	M.nev_seen = json_array_size(events);
+	for (int step = 0; step < STEPS; step++) {
+		/* Sometimes within the same millisecond: ties in sort_at. */
+		now_us += rnd(3) ? (int64_t)rnd(3000) * 1000 : 0;
+		model_request();
+		model_store();
+		if (!engine_is_stale(eng) && !fake_store_batches(fs) && !fake_store_loads(fs) &&
+		    step % 5 == 0) {
+			assert_engine_matches_db();
+			M.quiet_checks++;
+		}
+	}
+	fake_store_set_up(fs, true);
+	engine_db_state(eng, true);
+	fake_store_settle(fs);
+	engine_db_state(eng, true); /* a last reload, after the last commit */
+	fake_store_settle(fs);
+	ck_assert_int_eq(M.replied, M.submitted);
+
+	ck_assert_msg(fake_store_nrefused(fs) == 0, "the tables refused a batch: %s",
+		      fake_store_refusal(fs));
+	for (int i = 0; i < M.nt; i++) {
+		const struct acked *a = &M.t[i];
+		const struct fake_ticket *t = db_ticket(a->code);
+
+		ck_assert_msg(t, "acknowledged %s is not in the database", a->code);
+		ck_assert_msg(!strcmp(t->state, a->state), "%s is %s, acknowledged %s", a->code,
+			      t->state, a->state);
+		ck_assert_str_eq(qcodes[t->queue_id], a->queue);
+		ck_assert_str_eq(t->counter_id && strcmp(t->state, "waiting")
+					 ? cnames[t->counter_id]
+					 : "",
+				 a->counter);
+		ck_assert_int_eq(t->recalls, a->recalls);
+	}
+	for (int q = 1; q <= 3; q++) {
+		int n = 0, max = 0;
+		for (int i = 0; i < fake_store_ntickets(fs); i++) {
+			const struct fake_ticket *t = fake_store_ticket_at(fs, i);
+			if (t->origin_queue_id != q)
+				continue;
+			n++;
+			max = t->number > max ? t->number : max;
+		}
+		ck_assert_int_eq(n, max); /* with unique numbers: exactly 1..n */
+	}
+	for (int i = 0; i < fake_store_ntickets(fs); i++) {
+		const struct fake_ticket *t = fake_store_ticket_at(fs, i);
+		const struct acked *a = ledger_code(t->code);
+
+		ck_assert_msg(a, "%s is in the database but was never acknowledged", t->code);
+		ck_assert_str_eq(t->key ? t->key : "", a->key);
+	}
+	for (int c = 1; c <= 3; c++)
+		if (M.counter_open[c] >= 0)
+			ck_assert_int_eq(fake_store_counter_open(fs, c), M.counter_open[c]);
+	assert_engine_matches_db();
+
+	/* The run did what it is for (the seed is fixed: these are facts
+	 * about this run, checked so that a change that makes it trivial
+	 * shows). */
+	ck_assert_int_ge(M.acked_changes[OP_PARK], 5);
+	ck_assert_int_ge(M.acked_changes[OP_REACTIVATE], 3);
+	for (int op = OP_ISSUE; op <= OP_COUNTER_CLOSE; op++)
+		ck_assert_int_ge(M.acked_changes[op], 5);
+	ck_assert_int_ge(M.retries_waited, 5);
+	ck_assert_int_ge(M.failed_batches, 30);
+	ck_assert_int_ge(M.unavailable[0], 50);
+	ck_assert_int_ge(M.reloads, 30);
+	ck_assert_int_ge(M.downs, 5);
+	ck_assert_int_ge(M.quiet_checks, 50);
+	fprintf(stderr,
+		"model run: %d requests, %d tickets; acknowledged changes: issue %d, "
+		"call_next %d, call %d, recall %d, start %d, finish %d, no_show %d, transfer %d, "
+		"cancel %d, open %d, close %d, park %d, reactivate %d; retries %d waited, %d at "
+		"once; unavailable %d "
+		"after a commit failed, %d at once; %d batches committed, %d failed; "
+		"%d loads; %d outages; %d quiet checks\n",
+		M.submitted, M.nt, M.acked_changes[OP_ISSUE], M.acked_changes[OP_CALL_NEXT],
+		M.acked_changes[OP_CALL], M.acked_changes[OP_RECALL], M.acked_changes[OP_START],
+		M.acked_changes[OP_FINISH], M.acked_changes[OP_NO_SHOW],
+		M.acked_changes[OP_TRANSFER], M.acked_changes[OP_CANCEL],
+		M.acked_changes[OP_COUNTER_OPEN], M.acked_changes[OP_COUNTER_CLOSE],
+		M.acked_changes[OP_PARK], M.acked_changes[OP_REACTIVATE], M.retries_waited,
+		M.retries_at_once, M.unavailable[0], M.unavailable[1], M.commits, M.failed_batches,
+		M.reloads, M.downs, M.quiet_checks);
+}
+END_TEST
+
+static Suite *engine_store_suite(void)
+{
+	Suite *s = suite_create("engine_store");
+	TCase *tc = tcase_create("engine_store");
+
+	tcase_add_checked_fixture(tc, store_setup, store_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, reply_waits_for_commit);
+	tcase_add_test(tc, failed_batch_answers_everyone_unavailable);
+	tcase_add_test(tc, refused_write_fails_its_batch);
+	tcase_add_test(tc, batch_behind_failed_one_fails);
+	tcase_add_test(tc, store_down_refuses_changes_reads_answer);
+	tcase_add_test(tc, idempotent_issue_waits_for_pending_batch);
+	tcase_add_test(tc, numbering_continues_after_reload);
+	tcase_add_test(tc, midnight_expires_in_database);
+	tcase_add_test(tc, fake_refuses_what_the_database_refuses);
+	tcase_add_test(tc, model_run);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(engine_store_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
