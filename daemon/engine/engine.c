@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#define STATUS_REFRESH_US (5 * INT64_C(1000000))
+
 static int64_t real_clock(void *arg)
 {
 	struct timespec ts;
@@ -341,6 +343,17 @@ void queue_add_today(struct queue *q, struct ticket *t)
 		q->ntoday = t->number;
 }
 
+static void record_outcome(struct queue *q, bool noshow)
+{
+	if (q->noutcomes_seen == SERVICE_SAMPLES)
+		q->noshows_seen -= q->outcome_was_noshow[q->outcome_pos];
+	else
+		q->noutcomes_seen++;
+	q->outcome_was_noshow[q->outcome_pos] = noshow;
+	q->noshows_seen += noshow;
+	q->outcome_pos = (q->outcome_pos + 1) % SERVICE_SAMPLES;
+}
+
 void queue_record_service(struct queue *q, int64_t us)
 {
 	if (us <= 0)
@@ -349,6 +362,18 @@ void queue_record_service(struct queue *q, int64_t us)
 	q->service_pos = (q->service_pos + 1) % SERVICE_SAMPLES;
 	if (q->nservice < SERVICE_SAMPLES)
 		q->nservice++;
+	record_outcome(q, false);
+}
+
+void queue_record_noshow(struct queue *q, int64_t us)
+{
+	if (us < 0)
+		us = 0;
+	q->noshow[q->noshow_pos] = us;
+	q->noshow_pos = (q->noshow_pos + 1) % NOSHOW_SAMPLES;
+	if (q->nnoshow < NOSHOW_SAMPLES)
+		q->nnoshow++;
+	record_outcome(q, true);
 }
 
 void office_record_call(struct office *o, const struct ticket *t, int64_t at)
@@ -581,6 +606,7 @@ void engine_submit(struct engine *e, const struct engine_req *req, engine_reply_
 		reply(ctx, PERR_NOT_FOUND, "no such office", NULL);
 		return;
 	}
+	engine_now(e); /* reads too: estimates count from now */
 	engine_ops_dispatch(e, o, req, reply, ctx);
 }
 
@@ -588,11 +614,16 @@ const char *engine_status_encoded(struct engine *e, int office_id, size_t *len)
 {
 	struct office *o = engine_office(e, office_id);
 	bool stale = engine_is_stale(e);
+	int64_t now = engine_now(e);
 
 	if (!o)
 		return NULL;
+	/* Estimates count down as time passes: rebuilt every few seconds
+	 * even when nothing changed. */
 	if (!o->status_enc || o->status_gen != o->gen || o->status_egen != e->gen ||
-	    o->status_stale != stale) {
+	    o->status_stale != stale || now - o->status_at > STATUS_REFRESH_US ||
+	    now < o->status_at) {
+		o->status_at = now;
 		json_t *st = status_json(e, o);
 
 		free(o->status_enc);

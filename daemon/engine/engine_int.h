@@ -12,7 +12,8 @@
 
 #define CODE_MAX 24
 #define RECENT_MAX 10
-#define SERVICE_SAMPLES 16
+#define SERVICE_SAMPLES 32
+#define NOSHOW_SAMPLES 16
 #define LANG_MAX 4 /* an ISO 639-1 code and its NUL */
 
 struct queue;
@@ -35,8 +36,11 @@ struct ticket {
 	char *outcome;              /* a code of its queue's outcomes, or NULL */
 	uint64_t order;             /* tie-break within one sort_at */
 	uint64_t issue_seq;         /* store batch that issued it (0: loaded) */
-	char *key;                  /* idempotency key or NULL */
-	struct ticket *key_next;    /* chain in the office's key table */
+	/* estimate.c\'s forecast while waiting */
+	int64_t est_call_at, est_sd; /* us */
+	bool est_done, est_known;
+	char *key;               /* idempotency key or NULL */
+	struct ticket *key_next; /* chain in the office's key table */
 };
 
 /* Tickets in the order they have waited: (sort_at, order). */
@@ -77,6 +81,14 @@ struct queue {
 	int ntoday, captoday;             /* ntoday == highest number issued today */
 	int64_t service[SERVICE_SAMPLES]; /* recent service times, us */
 	int nservice, service_pos;
+	int64_t noshow[NOSHOW_SAMPLES]; /* time counters lost to no-shows, us */
+	int nnoshow, noshow_pos;
+	bool outcome_was_noshow[SERVICE_SAMPLES]; /* the last visits' ends */
+	int noutcomes_seen, noshows_seen, outcome_pos;
+	/* estimate.c: a ticket issued now */
+	int est_index;
+	int64_t est_new_at, est_new_sd;
+	bool est_new_done, est_new_known;
 };
 
 struct counter_queue {
@@ -123,6 +135,9 @@ struct office {
 	size_t status_len;
 	uint64_t status_gen, status_egen;
 	bool status_stale;
+	int64_t status_at;          /* when status_enc was built */
+	uint64_t est_gen, est_egen; /* what estimate.c's forecast was made for */
+	int64_t est_now;
 };
 
 struct engine {
@@ -173,7 +188,9 @@ int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ct
 /* "ticket S-001 is serving, not called": why action does not apply to t. */
 void ticket_refusal(const struct ticket *t, enum ticket_action action, char *buf, size_t bufsz);
 void queue_add_today(struct queue *q, struct ticket *t);
+/* A finished service, and the time a no-show cost its counter. */
 void queue_record_service(struct queue *q, int64_t us);
+void queue_record_noshow(struct queue *q, int64_t us);
 void office_record_call(struct office *o, const struct ticket *t, int64_t at);
 void office_free(struct office *o);
 void ticket_free(struct ticket *t);
@@ -199,11 +216,19 @@ void change_commit(struct change *c, json_t *result);
 json_t *ticket_json(const struct engine *e, const struct office *o, const struct ticket *t);
 json_t *counter_json(const struct counter *c);
 json_t *status_json(const struct engine *e, const struct office *o);
-json_t *estimate_json(const struct office *o, const struct queue *q, int position);
 json_t *office_event(const struct office *o, const char *kind, int64_t at);
 json_t *queue_event(const struct engine *e, const struct office *o, const struct queue *q,
 		    int64_t at);
 char *iso_time(int64_t us, char *buf);
+
+/* estimate.c: the forecast of when each waiting ticket is called. */
+void office_estimate(struct office *o, int64_t now);
+/* Sets estimated_wait_s (and estimated_wait_range_s when known) of a
+ * waiting ticket's object, or of a ticket issued now in q. */
+void ticket_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
+			 const struct ticket *t);
+void queue_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
+			const struct queue *q);
 
 /* next.c: the rule for the next ticket (PROTOCOL.md, call_next). */
 /* The ticket ctr calls next at now, or NULL; why, in one line, in reason. */

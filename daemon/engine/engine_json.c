@@ -17,32 +17,6 @@ static json_t *time_or_null(int64_t us)
 	return us ? json_string(iso_time(us, buf)) : json_null();
 }
 
-/* Open counters serving q, and the mean of its recent service times. */
-json_t *estimate_json(const struct office *o, const struct queue *q, int position)
-{
-	int counters = 0;
-	int64_t sum = 0;
-
-	if (!q->nservice || position < 1)
-		return json_null();
-	for (int i = 0; i < o->ncounters; i++) {
-		const struct counter *c = o->counters[i];
-		if (!c->open || !c->active)
-			continue;
-		for (int k = 0; k < c->nqueues; k++)
-			if (c->queues[k].queue == q) {
-				counters++;
-				break;
-			}
-	}
-	if (!counters)
-		return json_null();
-	for (int i = 0; i < q->nservice; i++)
-		sum += q->service[i];
-	/* Everyone ahead, and this visitor's turn, shared among the counters. */
-	return json_integer((json_int_t)((sum / q->nservice) * position / counters / 1000000));
-}
-
 json_t *ticket_json(const struct engine *e, const struct office *o, const struct ticket *t)
 {
 	char buf[32];
@@ -56,7 +30,7 @@ json_t *ticket_json(const struct engine *e, const struct office *o, const struct
 	if (t->state == TS_WAITING) {
 		int pos = ticket_position(t);
 		json_object_set_new(j, "position", json_integer(pos));
-		json_object_set_new(j, "estimated_wait_s", estimate_json(o, t->queue, pos));
+		ticket_estimate_set(j, e, o, t);
 	}
 	json_object_set_new(j, "called_at", time_or_null(t->called_at));
 	/* 1.1's fields, present only when set: a 1.0 client sees 1.0. */
@@ -96,11 +70,12 @@ json_t *status_json(const struct engine *e, const struct office *o)
 		const struct queue *q = o->queues[i];
 		if (!q->active)
 			continue;
-		json_array_append_new(queues, json_pack("{s:s, s:s, s:b, s:i, s:o, s:i}", "code",
-							q->code, "name", q->name, "open", q->open,
-							"waiting", q->waiting.n, "estimated_wait_s",
-							estimate_json(o, q, q->waiting.n + 1),
-							"priority_waiting", q->npriority));
+		json_t *qj = json_pack("{s:s, s:s, s:b, s:i}", "code", q->code, "name", q->name,
+				       "open", q->open, "waiting", q->waiting.n);
+
+		queue_estimate_set(qj, e, o, q);
+		json_object_set_new(qj, "priority_waiting", json_integer(q->npriority));
+		json_array_append_new(queues, qj);
 	}
 	for (int i = 0; i < o->ncounters; i++)
 		if (o->counters[i]->active)
@@ -130,6 +105,6 @@ json_t *queue_event(const struct engine *e, const struct office *o, const struct
 	json_object_set_new(ev, "open", json_boolean(q->open));
 	json_object_set_new(ev, "waiting", json_integer(q->waiting.n));
 	json_object_set_new(ev, "priority_waiting", json_integer(q->npriority));
-	json_object_set_new(ev, "estimated_wait_s", estimate_json(o, q, q->waiting.n + 1));
+	queue_estimate_set(ev, e, o, q);
 	return ev;
 }

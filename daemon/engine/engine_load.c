@@ -47,8 +47,14 @@ static void place_ticket(struct engine *e, struct office *o, struct ticket *t, b
 		t->counter->held = t;
 	else if (ticket_states[t->state].parked && t->counter)
 		tlist_insert(&t->counter->parked, t);
-	if (t->state == TS_DONE && t->called_at && t->finished_at)
+	/* The samples the live path would have taken; the database does not
+	 * say which finishes were explicit, so an unstarted visit counts when
+	 * it lasted a second or more (a skip takes less). */
+	if (t->state == TS_DONE && t->called_at && t->finished_at &&
+	    (t->started_at || t->finished_at - t->called_at >= 1000000))
 		queue_record_service(t->queue, t->finished_at - t->called_at);
+	else if (t->state == TS_NO_SHOW && t->called_at && t->finished_at)
+		queue_record_noshow(t->queue, t->finished_at - t->called_at);
 }
 
 static int cmp_recent(const void *a, const void *b)

@@ -78,17 +78,26 @@ static void write_state(struct change *c, const struct office *o, const struct t
 	change_write(c, "d_set_state", 5, v);
 }
 
-/* Ends the counter's held ticket by action (finish or no_show). */
+/* Ends the counter's held ticket by action (finish or no_show). explicit:
+ * a finish the clerk asked for, not one implied by calling the next. */
 static void end_held(struct change *c, struct office *o, struct counter *ctr,
-		     enum ticket_action action, int64_t now)
+		     enum ticket_action action, int64_t now, bool explicit)
 {
 	struct ticket *t = ctr->held;
+	bool started = t->started_at != 0;
+	int64_t since_call = now - t->called_at;
 
 	if (ticket_apply(t, action, NULL, NULL, now) < 0)
 		return; /* callers checked: the table allows it from called and serving */
-	/* A ticket carried over midnight would skew the new day's estimates. */
-	if (t->state == TS_DONE && t->called_at && t->day == o->day)
-		queue_record_service(t->queue, now - t->called_at);
+	/* The estimates learn from services, not from a called visitor the
+	 * clerk skipped with call_next (never started), and count the time
+	 * no-shows cost. A ticket carried over midnight is left out. */
+	if (t->day == o->day && t->called_at) {
+		if (t->state == TS_DONE && (started || explicit))
+			queue_record_service(t->queue, since_call);
+		else if (t->state == TS_NO_SHOW)
+			queue_record_noshow(t->queue, since_call);
+	}
 	write_state(c, o, t, now);
 	change_event(c, state_event(o, t, now));
 }
@@ -237,7 +246,7 @@ static void call_and_finish_held(const struct op *op, struct ticket *t, const ch
 	c = change_begin(op->e, op->o, op->reply, op->ctx);
 	if (op->ctr->held) {
 		finished = json_string(op->ctr->held->code);
-		end_held(c, op->o, op->ctr, TA_FINISH, now);
+		end_held(c, op->o, op->ctr, TA_FINISH, now, false);
 	}
 	if (t)
 		call_ticket(c, op->e, op->o, op->ctr, t, now);
@@ -366,7 +375,7 @@ static void op_finish(const struct op *op)
 		return;
 	now = engine_now(op->e);
 	c = change_begin(op->e, op->o, op->reply, op->ctx);
-	end_held(c, op->o, op->ctr, TA_FINISH, now);
+	end_held(c, op->o, op->ctr, TA_FINISH, now, true);
 	if (outcome) {
 		free(t->outcome);
 		t->outcome = xstrdup(outcome);
@@ -412,7 +421,7 @@ static void op_no_show(const struct op *op)
 	if (!(t = held_for(op, TA_NO_SHOW)))
 		return;
 	c = change_begin(op->e, op->o, op->reply, op->ctx);
-	end_held(c, op->o, op->ctr, TA_NO_SHOW, engine_now(op->e));
+	end_held(c, op->o, op->ctr, TA_NO_SHOW, engine_now(op->e), true);
 	reply_ticket(op, c, t);
 }
 
@@ -691,7 +700,8 @@ void engine_rollover(struct engine *e, struct office *o)
 		q->ntoday = 0;
 		q->waiting.n = 0;
 		q->npriority = 0;
-		q->nservice = q->service_pos = 0;
+		/* Service samples stay: how long a visit takes does not change
+		 * at midnight, and the morning's first estimates need them. */
 	}
 	if (old_day != o->day) {
 		/* Expiring took each ticket out of these; what is left would

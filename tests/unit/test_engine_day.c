@@ -1,5 +1,5 @@
 /* Unit tests of the queue engine without a database, over time and
- * outward: estimates, midnight and a DST day, the events it emits, and
+ * outward: midnight and a DST day (estimates: test_estimate.c), the events it emits, and
  * the status it shows (built and cached). */
 #include "tests/unit/engine_fixture.h"
 
@@ -8,40 +8,6 @@
 
 #include "proto/proto.h"
 
-START_TEST(estimate_arithmetic)
-{
-	add_counter(1, "1", true, 1, 1, 1);
-	add_counter(2, "2", true, 1, 1, 1);
-	add_counter(3, "3", true, 1, 2, 1); /* F only: does not count for S */
-	issue_ok("S", NULL, "S-001");
-	assert_null(res("ticket"), "estimated_wait_s"); /* no history */
-	issue_ok("S", NULL, "S-002");
-	assert_null(status_entry("queues", "code", "S"), "estimated_wait_s");
-	call_next_ok("1", "S-001", NULL);
-	call_next_ok("2", "S-002", NULL);
-	now_us += 60 * SEC;
-	ck_assert_int_eq(sub(OP_FINISH, "1", NULL, NULL, NULL), PROTO_OK);
-	now_us += 60 * SEC;
-	ck_assert_int_eq(sub(OP_FINISH, "2", NULL, NULL, NULL), PROTO_OK); /* 120 s */
-	issue_ok("S", NULL, "S-003");
-	ck_assert_int_eq(num(res("ticket"), "estimated_wait_s"), 45); /* 90*1/2 */
-	issue_ok("S", NULL, "S-004");
-	issue_ok("S", NULL, "S-005");
-	ck_assert_int_eq(num(res("ticket"), "position"), 3);
-	ck_assert_int_eq(num(res("ticket"), "estimated_wait_s"), 135); /* 90*3/2 */
-	ck_assert_int_eq(num(ticket("S-004"), "estimated_wait_s"), 90);
-	/* a new visitor would be fourth: 90*4/2 */
-	ck_assert_int_eq(num(status_entry("queues", "code", "S"), "estimated_wait_s"), 180);
-	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
-	ck_assert_int_eq(num(ticket("S-005"), "estimated_wait_s"), 270); /* one counter */
-	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "1", NULL, NULL, NULL), PROTO_OK);
-	assert_null(ticket("S-005"), "estimated_wait_s"); /* no open counter for S */
-	assert_null(status_entry("queues", "code", "S"), "estimated_wait_s");
-	/* F has no history yet: null even with its counter open */
-	issue_ok("F", NULL, "F-001");
-	assert_null(res("ticket"), "estimated_wait_s");
-}
-END_TEST
 
 /* ---- midnight --------------------------------------------------------- */
 
@@ -276,7 +242,6 @@ static Suite *engine_day_suite(void)
 	TCase *tc = tcase_create("engine");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, estimate_arithmetic);
 	tcase_add_test(tc, midnight_rollover);
 	tcase_add_test(tc, midnight_dst_day);
 	tcase_add_test(tc, events_emitted);

@@ -1,0 +1,281 @@
+/*
+ * Waiting-time estimates: the office's own calling rule run forward.
+ *
+ * From now, each open counter becomes free when its held ticket is
+ * expected to end (or at once when it holds none). The counter that is
+ * free first calls the ticket next_ticket() would give it; that ticket's
+ * call time is its estimate, and the counter is busy for the expected time
+ * of a visit of that queue. Repeat until no counter can call anything.
+ * The rule is the very function call_next uses: the simulation takes the
+ * tickets it "calls" out of the real waiting lists and puts them back
+ * before it returns (nothing else runs meanwhile).
+ *
+ * A visit's expected time is learnt per queue from finished services (a
+ * trimmed mean of the last SERVICE_SAMPLES, robust to a forgotten finish),
+ * plus the time counters lose to no-shows (their share times their mean
+ * time). The spread of a wait is the spread of the sum of the visits before
+ * it: the variance adds up, and the 80 % range is +-1.28 standard
+ * deviations. A queue with fewer than MIN_SAMPLES services borrows the
+ * office's pooled samples; with too few anywhere, the estimate is null
+ * rather than a confident number from one observation.
+ */
+#include "daemon/engine/engine_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_SAMPLES 3                      /* a queue's own, else the office's pooled */
+#define MAX_STEPS 20000                    /* calls simulated at most per recomputation */
+#define REFRESH_US (15 * INT64_C(1000000)) /* recompute as time passes */
+#define Z80 1.2816                         /* two-sided 80 %: the 10th and 90th percentiles */
+
+/* The expected time a counter spends on one visit of a queue, and its variance. */
+struct visit {
+	double mean_us, var_us2;
+	bool known;
+};
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Trimmed mean (a tenth off each end) and variance of n samples. */
+static void robust_stats(const int64_t *samples, int n, double *mean, double *var)
+{
+	int64_t v[SERVICE_SAMPLES * 8];
+	int lo, hi, k;
+	double sum = 0, sq = 0;
+
+	if (n > (int)(sizeof v / sizeof v[0]))
+		n = (int)(sizeof v / sizeof v[0]);
+	memcpy(v, samples, (size_t)n * sizeof *v);
+	qsort(v, (size_t)n, sizeof *v, cmp_i64);
+	lo = n / 10;
+	hi = n - n / 10;
+	k = hi - lo;
+	for (int i = lo; i < hi; i++)
+		sum += (double)v[i];
+	*mean = sum / k;
+	/* The spread from all samples: trimming would make the range too narrow. */
+	for (int i = 0; i < n; i++)
+		sq += ((double)v[i] - *mean) * ((double)v[i] - *mean);
+	*var = n > 1 ? sq / (n - 1) : 0;
+}
+
+static struct visit visit_of(const struct queue *q, const struct visit *pooled)
+{
+	struct visit v = { 0 };
+	double s_mean, s_var, ns_mean = 0, ns_var = 0, p = 0;
+
+	if (q->nservice < MIN_SAMPLES)
+		return *pooled;
+	robust_stats(q->service, q->nservice, &s_mean, &s_var);
+	if (q->nnoshow)
+		robust_stats(q->noshow, q->nnoshow, &ns_mean, &ns_var);
+	if (q->noutcomes_seen)
+		p = (double)q->noshows_seen / q->noutcomes_seen;
+	v.mean_us = (1 - p) * s_mean + p * ns_mean;
+	v.var_us2 = (1 - p) * s_var + p * ns_var;
+	v.known = true;
+	return v;
+}
+
+/* Every queue's samples together, for queues with too few of their own. */
+static struct visit visit_pooled(const struct office *o)
+{
+	int64_t all[SERVICE_SAMPLES * 8];
+	int n = 0;
+	struct visit v = { 0 };
+
+	for (int i = 0; i < o->nqueues; i++)
+		for (int k = 0; k < o->queues[i]->nservice && n < (int)(sizeof all / sizeof all[0]);
+		     k++)
+			all[n++] = o->queues[i]->service[k];
+	if (n >= MIN_SAMPLES) {
+		robust_stats(all, n, &v.mean_us, &v.var_us2);
+		v.known = true;
+	}
+	return v;
+}
+
+/* One counter of the simulation. */
+struct sim_counter {
+	struct counter *c;
+	int64_t free_at; /* INT64_MAX: calls nothing more */
+	double var;      /* of free_at, us^2 */
+	bool known;      /* every visit before free_at was known */
+};
+
+/* A ticket added for the estimate of a ticket issued now, one per queue. */
+struct phantom {
+	struct ticket t;
+	struct queue *q;
+};
+
+static void record(struct ticket *t, const struct sim_counter *sc)
+{
+	t->est_call_at = sc->free_at;
+	t->est_sd = (int64_t)sqrt(sc->var);
+	t->est_known = sc->known;
+	t->est_done = true;
+}
+
+void office_estimate(struct office *o, int64_t now)
+{
+	struct visit pooled = visit_pooled(o);
+	struct visit *visits = xcalloc((size_t)o->nqueues, sizeof *visits);
+	struct sim_counter *sc = xcalloc((size_t)o->ncounters, sizeof *sc);
+	struct phantom *ph = xcalloc((size_t)o->nqueues, sizeof *ph);
+	struct ticket **called = NULL;
+	int ncalled = 0, capcalled = 0;
+	char reason[96];
+
+	o->est_gen = o->gen;
+	o->est_now = now;
+	for (int i = 0; i < o->nqueues; i++) {
+		struct queue *q = o->queues[i];
+
+		visits[i] = visit_of(q, &pooled);
+		q->est_index = i;
+		for (int k = 0; k < q->waiting.n; k++)
+			q->waiting.v[k]->est_done = false;
+		/* The wait of a ticket issued now: the last in line. */
+		ph[i].q = q;
+		ph[i].t.queue = ph[i].t.origin = q;
+		ph[i].t.state = TS_WAITING;
+		ph[i].t.sort_at = now;
+		ph[i].t.order = UINT64_MAX - (uint64_t)o->nqueues + (uint64_t)i;
+		if (q->active)
+			tlist_insert(&q->waiting, &ph[i].t);
+	}
+	for (int i = 0; i < o->ncounters; i++) {
+		struct counter *c = o->counters[i];
+		struct sim_counter *s = &sc[i];
+
+		s->c = c;
+		for (int k = 0; k < c->for_me.n; k++)
+			c->for_me.v[k]->est_done = false;
+		if (!c->open || !c->active) {
+			s->free_at = INT64_MAX;
+			continue;
+		}
+		s->free_at = now;
+		s->known = true;
+		if (c->held) {
+			/* The rest of the visit in progress: what remains of
+			 * the expected time, or a little when it has run over. */
+			const struct visit *v = &visits[c->held->queue->est_index];
+			double left = v->mean_us - (double)(now - c->held->called_at);
+
+			s->known = v->known;
+			s->free_at = now +
+				     (int64_t)(left > 0.1 * v->mean_us ? left : 0.1 * v->mean_us);
+			s->var = v->var_us2 / 4;
+		}
+	}
+	for (int step = 0; step < MAX_STEPS; step++) {
+		struct sim_counter *s = NULL;
+		struct ticket *t;
+
+		for (int i = 0; i < o->ncounters; i++)
+			if (sc[i].free_at != INT64_MAX && (!s || sc[i].free_at < s->free_at))
+				s = &sc[i];
+		if (!s)
+			break;
+		t = next_ticket(s->c, s->free_at, reason, sizeof reason);
+		if (!t) {
+			s->free_at = INT64_MAX;
+			continue;
+		}
+		record(t, s);
+		waiting_remove(t);
+		called = xgrow(called, &capcalled, ncalled + 1, sizeof *called);
+		called[ncalled++] = t;
+		/* A phantom asks when a new ticket would be called; it must
+		 * not delay the real ones behind it. */
+		if (t->order >= UINT64_MAX - (uint64_t)o->nqueues)
+			continue;
+		s->free_at += (int64_t)visits[t->queue->est_index].mean_us;
+		s->var += visits[t->queue->est_index].var_us2;
+		s->known = s->known && visits[t->queue->est_index].known;
+	}
+	/* Everything back where it was, in the same order. */
+	for (int i = ncalled; i-- > 0;)
+		waiting_insert(called[i]);
+	for (int i = 0; i < o->nqueues; i++) {
+		struct queue *q = o->queues[i];
+
+		q->est_new_done = ph[i].t.est_done;
+		q->est_new_at = ph[i].t.est_call_at;
+		q->est_new_sd = ph[i].t.est_sd;
+		q->est_new_known = ph[i].t.est_known;
+		tlist_remove(&q->waiting, &ph[i].t);
+	}
+	free(called);
+	free(ph);
+	free(sc);
+	free(visits);
+}
+
+/* The estimates of o, recomputed when it changed or time moved on. The
+ * cache is what changes, not what the office says: hence the cast. */
+static void ensure(const struct engine *e, const struct office *o, int64_t now)
+{
+	if (o->est_gen != o->gen || o->est_egen != e->gen || now - o->est_now > REFRESH_US ||
+	    now < o->est_now) {
+		office_estimate((struct office *)o, now);
+		((struct office *)o)->est_egen = e->gen;
+	}
+}
+
+static json_t *wait_json(bool done, bool known, int64_t call_at, int64_t now)
+{
+	int64_t w = call_at - now;
+
+	if (!done || !known)
+		return json_null();
+	return json_integer((json_int_t)((w > 0 ? w : 0) + 500000) / 1000000);
+}
+
+static json_t *range_json(bool done, bool known, int64_t call_at, int64_t sd, int64_t now)
+{
+	double w = (double)(call_at - now), lo, hi;
+
+	if (!done || !known)
+		return NULL;
+	lo = w - Z80 * (double)sd;
+	hi = w + Z80 * (double)sd;
+	return json_pack("[I, I]", (json_int_t)((lo > 0 ? lo : 0) / 1e6 + 0.5),
+			 (json_int_t)((hi > 0 ? hi : 0) / 1e6 + 0.5));
+}
+
+void ticket_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
+			 const struct ticket *t)
+{
+	int64_t now = e->last_now;
+	json_t *range;
+
+	ensure(e, o, now);
+	json_object_set_new(obj, "estimated_wait_s",
+			    wait_json(t->est_done, t->est_known, t->est_call_at, now));
+	range = range_json(t->est_done, t->est_known, t->est_call_at, t->est_sd, now);
+	if (range)
+		json_object_set_new(obj, "estimated_wait_range_s", range);
+}
+
+void queue_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
+			const struct queue *q)
+{
+	int64_t now = e->last_now;
+	json_t *range;
+
+	ensure(e, o, now);
+	json_object_set_new(obj, "estimated_wait_s",
+			    wait_json(q->est_new_done, q->est_new_known, q->est_new_at, now));
+	range = range_json(q->est_new_done, q->est_new_known, q->est_new_at, q->est_new_sd, now);
+	if (range)
+		json_object_set_new(obj, "estimated_wait_range_s", range);
+}
