@@ -229,6 +229,9 @@ void ticket_estimate_set(json_t *obj, const struct engine *e, const struct offic
 			 const struct ticket *t);
 void queue_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
 			const struct queue *q);
+/* The waiting ticket's estimate in whole seconds; false when unknown. */
+bool ticket_estimate_s(const struct engine *e, const struct office *o, const struct ticket *t,
+		       int64_t *secs);
 
 /* next.c: the rule for the next ticket (PROTOCOL.md, call_next). */
 /* The ticket ctr calls next at now, or NULL; why, in one line, in reason. */

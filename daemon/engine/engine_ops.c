@@ -196,6 +196,14 @@ static void op_issue(const struct op *op)
 	args_fill(&a, o, t->day, now);
 	snprintf(a.queue, sizeof a.queue, "%d", q->id);
 	snprintf(a.number, sizeof a.number, "%d", t->number);
+	/* Kept with the ticket, so that a view can tell how good estimates
+	 * were (kolapp.estimate_accuracy_daily). */
+	char est[24];
+	int64_t secs;
+	bool known = ticket_estimate_s(e, o, t, &secs);
+
+	if (known)
+		snprintf(est, sizeof est, "%lld", (long long)secs);
 	const char *v[] = { a.office,
 			    a.queue,
 			    a.day,
@@ -205,8 +213,9 @@ static void op_issue(const struct op *op)
 			    a.at,
 			    t->priority ? "true" : "false",
 			    t->interpreter[0] ? t->interpreter : NULL,
-			    t->lang[0] ? t->lang : NULL };
-	change_write(c, "d_issue", 10, v);
+			    t->lang[0] ? t->lang : NULL,
+			    known ? est : NULL };
+	change_write(c, "d_issue", 11, v);
 	t->issue_seq = change_seq(c);
 	json_t *ev = office_event(o, "issued", now);
 	json_object_set_new(ev, "ticket", json_string(t->code));

@@ -279,3 +279,16 @@ void queue_estimate_set(json_t *obj, const struct engine *e, const struct office
 	if (range)
 		json_object_set_new(obj, "estimated_wait_range_s", range);
 }
+
+bool ticket_estimate_s(const struct engine *e, const struct office *o, const struct ticket *t,
+		       int64_t *secs)
+{
+	int64_t w;
+
+	ensure(e, o, e->last_now);
+	if (!t->est_done || !t->est_known)
+		return false;
+	w = t->est_call_at - e->last_now;
+	*secs = ((w > 0 ? w : 0) + 500000) / 1000000;
+	return true;
+}

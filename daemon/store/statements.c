@@ -41,8 +41,8 @@ const struct pgw_stmt kolapp_statements[] = {
 	/* writes: one function each, so the event log is always written */
 	{ "d_issue",
 	  "SELECT kolapp.d_issue($1::int, $2::int, $3::date, $4::int, $5::text, $6::text, "
-	  "$7::timestamptz, $8::boolean, $9::text, $10::text)",
-	  10, "d_issue_many" },
+	  "$7::timestamptz, $8::boolean, $9::text, $10::text, $11::int)",
+	  11, "d_issue_many" },
 	{ "d_call", "SELECT kolapp.d_call($1::int, $2::date, $3::text, $4::int, $5::timestamptz)",
 	  5, "d_call_many" },
 	{ "d_recall", "SELECT kolapp.d_recall($1::int, $2::date, $3::text, $4::timestamptz)", 4,
@@ -68,8 +68,9 @@ const struct pgw_stmt kolapp_statements[] = {
 	/* runs of the writes above in one execution (sql/006_batch_writes.sql) */
 	{ "d_issue_many",
 	  "SELECT kolapp.d_issue_many($1::int[], $2::int[], $3::date[], $4::int[], "
-	  "$5::text[], $6::text[], $7::timestamptz[], $8::boolean[], $9::text[], $10::text[])",
-	  10, NULL },
+	  "$5::text[], $6::text[], $7::timestamptz[], $8::boolean[], $9::text[], $10::text[], "
+	  "$11::int[])",
+	  11, NULL },
 	{ "d_call_many",
 	  "SELECT kolapp.d_call_many($1::int[], $2::date[], $3::text[], $4::int[], "
 	  "$5::timestamptz[])",

@@ -327,6 +327,42 @@ START_TEST(new_states_survive_kill9)
 }
 END_TEST
 
+/* The estimate a visitor is told is kept with the ticket
+ * (kolapp.estimate_accuracy_daily compares it with the real wait). */
+START_TEST(estimate_kept_with_ticket)
+{
+	struct oc *k = o_login(g_d.port, g_o.kiosk);
+	struct oc *c1 = o_login(g_d.port, g_o.counter[0]);
+	json_t *r, *w;
+	char q[512];
+
+	json_decref(ok(oc_req(c1, "{\"op\":\"counter_open\"}")));
+	/* Three services teach the model; the fourth ticket waits behind one. */
+	for (int i = 0; i < 3; i++) {
+		json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
+		json_decref(ok(oc_req(c1, "{\"op\":\"call_next\"}")));
+		json_decref(ok(oc_req(c1, "{\"op\":\"start\"}")));
+		json_decref(ok(oc_req(c1, "{\"op\":\"finish\"}")));
+	}
+	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
+	r = ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}"));
+	w = json_object_get(json_object_get(r, "ticket"), "estimated_wait_s");
+	ck_assert_msg(json_is_integer(w), "no estimate after three services: %s", o_js(r));
+	ck_assert(json_is_array(json_object_get(json_object_get(r, "ticket"), "estimated_wait_"
+									      "range_s")));
+	snprintf(q, sizeof q,
+		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o "
+		 "ON o.id = t.office_id WHERE o.code = '%s' AND t.code = 'S-005' AND "
+		 "t.estimated_wait_s = %lld",
+		 g_o.code, (long long)json_integer_value(w));
+	ck_assert_msg(o_count(g_db, q) == 1, "the database does not hold the estimate told: %s",
+		      o_js(r));
+	json_decref(r);
+	oc_close(k);
+	oc_close(c1);
+}
+END_TEST
+
 static Suite *workflow_suite(void)
 {
 	Suite *s = suite_create("workflow");
@@ -339,6 +375,7 @@ static Suite *workflow_suite(void)
 	tcase_add_test(tc, no_show_policy_and_reactivate);
 	tcase_add_test(tc, outcomes_priority_transfer_to_counter);
 	tcase_add_test(tc, new_states_survive_kill9);
+	tcase_add_test(tc, estimate_kept_with_ticket);
 	suite_add_tcase(s, tc);
 	return s;
 }

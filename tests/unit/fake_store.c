@@ -283,7 +283,8 @@ static bool code_fits(const char *code, const char *qcode, int number)
 
 /* ---- the write functions ---------------------------------------------- */
 
-/* d_issue(office, queue, day, number, code, key, at, priority, interpreter, lang) */
+/* d_issue(office, queue, day, number, code, key, at, priority, interpreter, lang,
+ * estimate) */
 static int w_issue(struct fake_store *fs, const char *const *v)
 {
 	struct fake_ticket t = { .id = fs->last_id + 1 };
@@ -546,7 +547,7 @@ static const struct {
 	int n;
 	int (*fn)(struct fake_store *fs, const char *const *values);
 } statements[] = {
-	{ "d_issue", 10, w_issue },
+	{ "d_issue", 11, w_issue },
 	{ "d_call", 5, w_call },
 	{ "d_recall", 4, w_recall },
 	{ "d_set_state", 5, w_set_state },

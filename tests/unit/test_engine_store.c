@@ -377,11 +377,11 @@ START_TEST(refused_write_fails_its_batch)
 {
 	const char *v[] = {
 		"1",     "1",  "2026-06-10", "1", "S-001", NULL, "2026-06-10T07:00:00.000Z",
-		"false", NULL, NULL
+		"false", NULL, NULL,         NULL
 	};
 	struct rq *issue, *call;
 
-	ck_assert_int_eq(fake_store_exec(fs, "d_issue", 10, v), 0);
+	ck_assert_int_eq(fake_store_exec(fs, "d_issue", 11, v), 0);
 	issue = submit(OP_ISSUE, NULL, "S", NULL, NULL);
 	call = submit(OP_CALL_NEXT, "1", NULL, NULL, NULL); /* calls the engine's S-001 */
 	ck_assert_int_eq(fake_store_commit_next(fs, true), 0);
@@ -628,8 +628,9 @@ static int exec5(const char *stmt, const char *a, const char *b, const char *c, 
 static int exec_issue(const char *queue, const char *number, const char *code, const char *key,
 		      const char *at)
 {
-	const char *v[] = { "1", queue, "2026-06-10", number, code, key, at, "false", NULL, NULL };
-	return fake_store_exec(fs, "d_issue", 10, v);
+	const char *v[] = { "1", queue,   "2026-06-10", number, code, key,
+			    at,  "false", NULL,         NULL,   NULL };
+	return fake_store_exec(fs, "d_issue", 11, v);
 }
 
 static void record_done(void *arg, bool ok)
@@ -707,11 +708,12 @@ START_TEST(fake_refuses_what_the_database_refuses)
 	ck_assert_int_eq(exec_issue("3", "1", "P-001", NULL, at), 0);
 	b = st.ops->batch(st.self);
 	{
-		const char *ok[] = { "1", "3", day, "2", "P-002", NULL, at, "false", NULL, NULL };
+		const char *ok[] = { "1", "3",     day,  "2",  "P-002", NULL,
+				     at,  "false", NULL, NULL, NULL };
 		const char *bad[] = { "1", day, "P-009", "1", later };
 		const char *call[] = { "1", day, "P-001", "1", later };
 		st.ops->add(st.self, b, "d_call", 5, call);
-		st.ops->add(st.self, b, "d_issue", 10, ok);
+		st.ops->add(st.self, b, "d_issue", 11, ok);
 		st.ops->add(st.self, b, "d_call", 5, bad);
 	}
 	st.ops->on_done(st.self, b, record_done, &outcome);
