@@ -26,6 +26,20 @@
     const t = (state.i18n[lang] && state.i18n[lang][key]) || (state.i18n.en && state.i18n.en[key]) || '';
     return t.replace(/\{(\w+)\}/g, (m, k) => (vars && k in vars ? String(vars[k]) : m));
   }
+  /* "soon" for the next few minutes; a range when the model is unsure
+   * by five minutes or more; else "about N min". Never a precise-looking
+   * number the estimate cannot back. */
+  function waitText(lang, est, range) {
+    if (est == null) return text(lang, 'wait_unknown');
+    if (est < 180) return text(lang, 'wait_soon');
+    if (Array.isArray(range) && range[1] - range[0] >= 300) {
+      const low = Math.max(1, Math.floor(range[0] / 300) * 5), high = Math.ceil(range[1] / 300) * 5;
+      if (high > low) return text(lang, 'wait_range', { low, high });
+    }
+    return text(lang, 'wait', { minutes: Math.max(1, Math.round(est / 60)) });
+  }
+  window.kolappWaitText = waitText;
+
   function currentLang() { return state.langs[state.lang % state.langs.length]; }
   function dirOf(lang) { return (state.i18n[lang] && state.i18n[lang].dir) === 'rtl' ? 'rtl' : 'ltr'; }
 
@@ -166,8 +180,7 @@
       wait.lang = lang;
       wait.dir = dirOf(lang);
       if (!q.open) wait.textContent = text(lang, 'closed');
-      else if (q.estimated_wait_s == null) wait.textContent = text(lang, 'wait_unknown');
-      else wait.textContent = text(lang, 'wait', { minutes: Math.max(1, Math.ceil(q.estimated_wait_s / 60)) });
+      else wait.textContent = waitText(lang, q.estimated_wait_s, q.estimated_wait_range_s);
       li.append(code, name, count, wait);
       return li;
     }));
@@ -241,6 +254,7 @@
       const q = state.queues.get(ev.queue);
       if (q) {
         q.open = ev.open; q.waiting = ev.waiting; q.estimated_wait_s = ev.estimated_wait_s;
+        q.estimated_wait_range_s = ev.estimated_wait_range_s;
         renderQueues();
       } else {
         fetchStatus();

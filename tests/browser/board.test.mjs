@@ -169,6 +169,18 @@ test('the board shows offline while kolappd is stopped, and recovers', async () 
     issued.ticket.code, { timeout: 2000 });
 });
 
+test('waits read as a visitor can trust them: soon, about, a range, unknown', async () => {
+  const said = await page.evaluate(() => [
+    window.kolappWaitText('en', null, null),
+    window.kolappWaitText('en', 60, [0, 150]),
+    window.kolappWaitText('en', 610, [560, 700]),
+    window.kolappWaitText('en', 900, [600, 1500]),
+    window.kolappWaitText('sv', 900, [600, 1500]),
+    window.kolappWaitText('so', 100, null),
+  ]);
+  assert.deepEqual(said, ['wait unknown', 'soon', 'about 10 min', '10–25 min', '10–25 min', 'dhowaan']);
+});
+
 test('a right-to-left language lays out right to left', async () => {
   const ar = await context.newPage();
   try {
