@@ -321,8 +321,8 @@ void session_request(struct session_ctx *ctx, const struct auth_identity *who, c
 	} else if (needs_connection(req.op)) {
 		char msg[160];
 		snprintf(msg, sizeof msg,
-			 "%s is not available over HTTP: the token goes in the request, events "
-			 "come from /api/events", proto_op_name(req.op));
+			 "%s is not available over HTTP: the token goes with every request, "
+			 "events come from GET /api/events", proto_op_name(req.op));
 		send_answer(reply, arg, req.id, (int)req.op, PERR_BAD_REQUEST, msg, NULL);
 	} else {
 		struct call call = { .ctx = ctx, .req = &req, .who = who, .reply = reply,
