@@ -97,13 +97,22 @@ json_t *status_json(const struct engine *e, const struct office *o)
 
 	for (int i = 0; i < o->nqueues; i++) {
 		const struct queue *q = o->queues[i];
+		json_t *outcomes;
+
 		if (!q->active)
 			continue;
+		/* A counter's finish offers these: no other op lists them. */
+		outcomes = json_array();
+		for (int k = 0; k < q->noutcomes; k++)
+			json_array_append_new(outcomes, json_pack("{s:s, s:s}", "code",
+								  q->outcomes[k].code, "name",
+								  q->outcomes[k].name));
 		json_array_append_new(queues, json_pack(
-			"{s:s, s:s, s:b, s:i, s:o, s:i}", "code", q->code, "name", q->name,
+			"{s:s, s:s, s:b, s:i, s:o, s:i, s:o, s:b}", "code", q->code, "name", q->name,
 			"open", q->open, "waiting", q->waiting.n,
 			"estimated_wait_s", estimate_json(o, q, q->waiting.n + 1),
-			"priority_waiting", q->npriority));
+			"priority_waiting", q->npriority, "outcomes", outcomes,
+			"outcome_required", q->policy.require_outcome));
 	}
 	for (int i = 0; i < o->ncounters; i++)
 		if (o->counters[i]->active)
