@@ -105,7 +105,7 @@ static int action_parse(const char *name)
 
 START_TEST(states_agree)
 {
-	PGresult *r = query("SELECT state, waiting, held, final FROM kolapp.ticket_states "
+	PGresult *r = query("SELECT state, waiting, held, parked, final FROM kolapp.ticket_states "
 			    "ORDER BY state", 0, NULL);
 	struct diffs d;
 
@@ -120,11 +120,11 @@ START_TEST(states_agree)
 			continue;
 		}
 		if (cell_true(r, row, 1) != s->waiting || cell_true(r, row, 2) != s->held ||
-		    cell_true(r, row, 3) != s->final)
-			diff(&d, "state %s: ticket_state.c has waiting=%d held=%d final=%d, "
-			     "kolapp.ticket_states waiting=%s held=%s final=%s", s->name,
-			     s->waiting, s->held, s->final, PQgetvalue(r, row, 1),
-			     PQgetvalue(r, row, 2), PQgetvalue(r, row, 3));
+		    cell_true(r, row, 3) != s->parked || cell_true(r, row, 4) != s->final)
+			diff(&d, "state %s: ticket_state.c has waiting=%d held=%d parked=%d final=%d, "
+			     "kolapp.ticket_states waiting=%s held=%s parked=%s final=%s", s->name,
+			     s->waiting, s->held, s->parked, s->final, PQgetvalue(r, row, 1),
+			     PQgetvalue(r, row, 2), PQgetvalue(r, row, 3), PQgetvalue(r, row, 4));
 	}
 	for (int row = 0; row < PQntuples(r); row++)
 		if (ticket_state_parse(PQgetvalue(r, row, 0)) < 0)

@@ -7,13 +7,15 @@ SELECT plan(20);
 -- d_issue_many: one ticket per element, in element order, each with its event
 SELECT lives_ok(format($$SELECT kolapp.d_issue_many(ARRAY[%s, %s, %s], ARRAY[%s, %s, %s],
         ARRAY[%L, %L, %L]::date[], ARRAY[1, 1, 2], ARRAY['S-001', 'T-001', 'S-002'],
-        ARRAY['k"1', NULL, 'k\2'], ARRAY[now(), now(), now()])$$,
+        ARRAY['k"1', NULL, 'k\2'], ARRAY[now(), now(), now()],
+        ARRAY[false, true, false], ARRAY[NULL, 'so', NULL], ARRAY['sv', NULL, 'ar'])$$,
     :tst, :tst, :tst, :qs, :qt, :qs, :'today', :'today', :'today'), 'd_issue_many of three tickets');
-SELECT results_eq(format($$SELECT code, number, state, idem_key, issued_at = sort_at
+SELECT results_eq(format($$SELECT code, number, state, idem_key, issued_at = sort_at, priority, interpreter, lang
                              FROM kolapp.tickets WHERE office_id = %s ORDER BY id$$, :tst),
-    $$VALUES ('S-001'::text, 1, 'waiting'::text, 'k"1'::text, true), ('T-001', 1, 'waiting', NULL, true),
-             ('S-002', 2, 'waiting', 'k\2', true)$$,
-    'the tickets are inserted in element order, keys verbatim');
+    $$VALUES ('S-001'::text, 1, 'waiting'::text, 'k"1'::text, true, false, NULL::text, 'sv'::text),
+             ('T-001', 1, 'waiting', NULL, true, true, 'so', NULL),
+             ('S-002', 2, 'waiting', 'k\2', true, false, NULL, 'ar')$$,
+    'the tickets are inserted in element order, keys verbatim, with priority, interpreter and lang');
 SELECT results_eq(format($$SELECT t.code, e.kind, e.queue_id FROM kolapp.ticket_events e
                              JOIN kolapp.tickets t ON t.id = e.ticket_id
                             WHERE e.office_id = %s ORDER BY e.id$$, :tst),
@@ -21,15 +23,17 @@ SELECT results_eq(format($$SELECT t.code, e.kind, e.queue_id FROM kolapp.ticket_
            :qs, :qt, :qs),
     'each ticket has its issued event, in the same order');
 SELECT throws_ok(format($$SELECT kolapp.d_issue_many(ARRAY[%s], ARRAY[%s], ARRAY[%L]::date[], ARRAY[2],
-        ARRAY['T-002'], ARRAY[NULL]::text[], ARRAY[now(), now()])$$, :tst, :qt, :'today'),
+        ARRAY['T-002'], ARRAY[NULL]::text[], ARRAY[now(), now()], ARRAY[false], ARRAY[NULL]::text[],
+        ARRAY[NULL]::text[])$$, :tst, :qt, :'today'),
     '22023', NULL, 'd_issue_many: arrays of unequal length are refused');
 SELECT throws_ok(format($$SELECT kolapp.d_issue_many(ARRAY[%s, %s], ARRAY[%s, %s], ARRAY[%L, %L]::date[],
-        ARRAY[3, 3], ARRAY['S-003', 'S-003'], ARRAY[NULL, NULL]::text[], ARRAY[now(), now()])$$,
+        ARRAY[3, 3], ARRAY['S-003', 'S-003'], ARRAY[NULL, NULL]::text[], ARRAY[now(), now()],
+        ARRAY[false, false], ARRAY[NULL, NULL]::text[], ARRAY[NULL, NULL]::text[])$$,
         :tst, :tst, :qs, :qs, :'today', :'today'),
     '23505', NULL, 'd_issue_many: one number twice fails the whole call');
 SELECT is((SELECT count(*)::int FROM kolapp.tickets WHERE office_id = :tst), 3,
     'a refused call leaves nothing behind');
-SELECT lives_ok($$SELECT kolapp.d_issue_many('{}', '{}', '{}', '{}', '{}', '{}', '{}')$$,
+SELECT lives_ok($$SELECT kolapp.d_issue_many('{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')$$,
     'd_issue_many of nothing');
 
 -- d_call_many / d_set_state_many: one ticket after the other, so one ticket twice works

@@ -62,13 +62,13 @@ SELECT throws_ok(format($$INSERT INTO kolapp.tokens (hash, role, office_id, coun
 SELECT throws_ok(format($$INSERT INTO kolapp.offices (code, name, timezone) VALUES ('bad', 'x', 'Nowhere/City')$$), '23514', NULL, 'an office''s time zone is checked by the table too');
 
 -- daemon functions of migration 1: their refusals
-SELECT kolapp.d_issue(:tst, :qs, :'today', 1, 'S-001', NULL, now());
+SELECT kolapp.d_issue(:tst, :qs, :'today', 1, 'S-001', NULL, now(), false, NULL, NULL);
 SELECT throws_ok(format($$SELECT kolapp.d_call(%s, %L, 'S-999', %s, now())$$, :tst, :'today', :c1), 'P0002', NULL, 'd_call: no such ticket');
 SELECT throws_ok(format($$SELECT kolapp.d_recall(%s, %L, 'S-001', now())$$, :tst, :'today'), '55000', 'cannot recall: ticket S-001 is waiting, expected called', 'd_recall: wrong state');
 SELECT throws_ok(format($$SELECT kolapp.d_set_state(%s, %L, 'S-001', 'served', now())$$, :tst, :'today'), '22023', NULL, 'd_set_state: unknown state');
 SELECT throws_ok(format($$SELECT kolapp.d_set_state(%s, %L, 'S-001', 'done', now())$$, :tst, :'today'), '55000', NULL, 'd_set_state: done from waiting');
 SELECT throws_ok(format($$SELECT kolapp.d_transfer(%s, %L, 'S-001', %s, now())$$, :tst, :'today', :qt), '55000', NULL, 'd_transfer: from waiting');
-SELECT throws_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 1, 'S-001', NULL, now())$$, :tst, :qs, :'today'), '23505', NULL, 'd_issue: the same number twice');
+SELECT throws_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 1, 'S-001', NULL, now(), false, NULL, NULL)$$, :tst, :qs, :'today'), '23505', NULL, 'd_issue: the same number twice');
 SELECT is(kolapp.d_expire(:tst, :'today'::date + 1, now()), 1, 'd_expire expires what is left of earlier days');
 
 SELECT * FROM finish();

@@ -4,7 +4,7 @@ BEGIN;
 SELECT plan(40);
 
 -- a ticket through the daemon functions
-SELECT lives_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 1, 'S-001', 'k1', now() - interval '10 minutes')$$, :tst, :qs, :'today'), 'd_issue');
+SELECT lives_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 1, 'S-001', 'k1', now() - interval '10 minutes', false, NULL, NULL)$$, :tst, :qs, :'today'), 'd_issue');
 SELECT lives_ok(format($$SELECT kolapp.d_call(%s, %L, 'S-001', %s, now() - interval '5 minutes')$$, :tst, :'today', :c1), 'd_call');
 SELECT lives_ok(format($$SELECT kolapp.d_recall(%s, %L, 'S-001', now() - interval '4 minutes')$$, :tst, :'today'), 'd_recall');
 SELECT lives_ok(format($$SELECT kolapp.d_set_state(%s, %L, 'S-001', 'serving', now() - interval '3 minutes')$$, :tst, :'today'), 'd_set_state serving');
@@ -12,7 +12,7 @@ SELECT lives_ok(format($$SELECT kolapp.d_transfer(%s, %L, 'S-001', %s, now() - i
 SELECT lives_ok(format($$SELECT kolapp.d_call(%s, %L, 'S-001', %s, now() - interval '1 minute')$$, :tst, :'today', :c2), 'd_call again');
 SELECT lives_ok(format($$SELECT kolapp.d_set_state(%s, %L, 'S-001', 'done', now())$$, :tst, :'today'), 'd_set_state done');
 SELECT is((SELECT array_agg(kind ORDER BY id) FROM kolapp.ticket_events), ARRAY['issued', 'called', 'recalled', 'serving', 'transferred', 'called', 'done'], 'every step is in the log');
-SELECT lives_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 2, 'S-002', NULL, now())$$, :tst, :qs, :'today'), 'd_issue of a second ticket');
+SELECT lives_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 2, 'S-002', NULL, now(), false, NULL, NULL)$$, :tst, :qs, :'today'), 'd_issue of a second ticket');
 SELECT lives_ok(format($$SELECT kolapp.d_expire(%s, %L::date + 1, now())$$, :tst, :'today'), 'd_expire');
 
 -- illegal transitions
@@ -46,8 +46,8 @@ SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, o
 SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state, issued_at, sort_at) VALUES (%s, %L, %s, %s, 5, 'S-005', 'waiting', now(), now())$$, :tst, :'today', :qt, :qt), '23514', 'ticket code S-005 does not start with its queue''s code T', 'code of another queue');
 
 -- one held ticket per counter
-SELECT kolapp.d_issue(:tst, :qt, :'today', 30, 'T-030', NULL, now());
-SELECT kolapp.d_issue(:tst, :qt, :'today', 31, 'T-031', NULL, now());
+SELECT kolapp.d_issue(:tst, :qt, :'today', 30, 'T-030', NULL, now(), false, NULL, NULL);
+SELECT kolapp.d_issue(:tst, :qt, :'today', 31, 'T-031', NULL, now(), false, NULL, NULL);
 SELECT kolapp.d_call(:tst, :'today', 'T-030', :c2, now());
 SELECT throws_ok(format($$SELECT kolapp.d_call(%s, %L, 'T-031', %s, now())$$, :tst, :'today', :c2), '23505', NULL, 'a counter holds one ticket at a time');
 

@@ -30,14 +30,14 @@ SELECT hasnt_function('kolapp', 'd_counter_set_open', ARRAY['integer', 'boolean'
 SELECT throws_ok(format($$SELECT kolapp.d_counter_set_open(%s, NULL, now())$$, :c1), '22023', NULL, 'd_counter_set_open: NULL open');
 
 -- purge_history: 40-day-old tickets with events, plus an unfinished one
-SELECT kolapp.d_issue(:tst, :qs, :'today'::date - 40, 1, 'S-001', 'old-key', now() - interval '40 days');
+SELECT kolapp.d_issue(:tst, :qs, :'today'::date - 40, 1, 'S-001', 'old-key', now() - interval '40 days', false, NULL, NULL);
 SELECT kolapp.d_call(:tst, :'today'::date - 40, 'S-001', :c1, now() - interval '40 days');
 SELECT kolapp.d_recall(:tst, :'today'::date - 40, 'S-001', now() - interval '40 days');
 SELECT kolapp.d_set_state(:tst, :'today'::date - 40, 'S-001', 'done', now() - interval '40 days');
-SELECT kolapp.d_issue(:tst, :qs, :'today'::date - 40, 2, 'S-002', NULL, now() - interval '40 days');
-SELECT kolapp.d_issue(:tst, :qs, :'today'::date - 40, 3, 'S-003', NULL, now() - interval '40 days');
+SELECT kolapp.d_issue(:tst, :qs, :'today'::date - 40, 2, 'S-002', NULL, now() - interval '40 days', false, NULL, NULL);
+SELECT kolapp.d_issue(:tst, :qs, :'today'::date - 40, 3, 'S-003', NULL, now() - interval '40 days', false, NULL, NULL);
 SELECT kolapp.d_set_state(:tst, :'today'::date - 40, 'S-003', 'cancelled', now() - interval '40 days');
-SELECT kolapp.d_issue(:tst, :qs, :'today', 1, 'S-001', 'new-key', now());
+SELECT kolapp.d_issue(:tst, :qs, :'today', 1, 'S-001', 'new-key', now(), false, NULL, NULL);
 INSERT INTO kolapp.counter_events (counter_id, office_id, at, open) VALUES (:c2, :tst, now() - interval '40 days', true);
 
 SELECT throws_ok($$SELECT kolapp.purge_history(0)$$, '22023', 'older_than_days must be at least 1 (got 0)', 'purge_history refuses 0 days');

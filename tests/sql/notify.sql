@@ -2,7 +2,7 @@
 -- payload builder is tested alone, and the triggers are watched by
 -- replacing it (inside this test's transaction) with one that also logs.
 BEGIN;
-SELECT plan(18);
+SELECT plan(25);
 
 SELECT is(kolapp.config_payload('queues', 'UPDATE', 7, 3), '{"table":"queues","op":"UPDATE","id":7,"office_id":3}', 'payload');
 SELECT is(kolapp.config_payload('tokens', 'UPDATE', 12, 3, true), '{"table":"tokens","op":"UPDATE","id":12,"office_id":3,"revoked":true}', 'payload of a revoked token');
@@ -50,6 +50,22 @@ SELECT kolapp.revoke_token_id(:tid);
 SELECT is(pg_temp.seen(), format('{"tokens UPDATE %s %s revoked"}', :tid, :tst)::text[], 'revoking notifies with revoked');
 DELETE FROM kolapp.tokens WHERE id = :tid;
 SELECT is(pg_temp.seen(), format('{"tokens DELETE %s %s revoked"}', :tid, :tst)::text[], 'deleting a token notifies with revoked');
+-- migration 9: queue policy, weights, outcomes
+SELECT kolapp.set_queue_policy('tst', 'S', min_calls => 2);
+SELECT is(pg_temp.seen(), format('{"queues UPDATE %s %s"}', :qs, :tst)::text[], 'set_queue_policy notifies');
+SELECT kolapp.set_queue_policy('tst', 'S', min_calls => 2);
+SELECT is(pg_temp.seen(), '{}'::text[], 'set_queue_policy that changes nothing does not notify');
+SELECT kolapp.set_counter_queues('tst', 'D1', ARRAY['T'], weights => ARRAY[5]);
+SELECT is(pg_temp.seen(), format('{"counter_queues DELETE %s %s","counter_queues INSERT %s %s"}', :c1, :tst, :c1, :tst)::text[], 'set_counter_queues with weights notifies');
+SELECT kolapp.add_outcome('tst', 'S', 'granted', 'Granted');
+SELECT id AS oid_ FROM kolapp.outcomes \gset
+SELECT is(pg_temp.seen(), format('{"outcomes INSERT %s %s"}', :oid_, :tst)::text[], 'add_outcome notifies');
+SELECT kolapp.add_outcome('tst', 'S', 'granted', 'Granted');
+SELECT is(pg_temp.seen(), '{}'::text[], 'add_outcome of the same outcome again does not notify');
+SELECT kolapp.add_outcome('tst', 'S', 'granted', 'Benefit granted');
+SELECT is(pg_temp.seen(), format('{"outcomes UPDATE %s %s"}', :oid_, :tst)::text[], 'renaming an outcome notifies');
+DELETE FROM kolapp.outcomes WHERE id = :oid_;
+SELECT is(pg_temp.seen(), format('{"outcomes DELETE %s %s"}', :oid_, :tst)::text[], 'deleting an outcome notifies');
 DELETE FROM kolapp.counter_events WHERE counter_id = :c1;
 DELETE FROM kolapp.counters WHERE id = :c1;
 SELECT is(pg_temp.seen(), format('{"counter_queues DELETE %s %s","counters DELETE %s %s"}', :c1, :tst, :c1, :tst)::text[], 'a cascade still names the office');

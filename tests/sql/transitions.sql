@@ -21,11 +21,13 @@ SELECT col_is_pk('kolapp', 'ticket_transitions', ARRAY['from_state', 'action'], 
 SELECT fk_ok('kolapp', 'ticket_transitions', 'from_state', 'kolapp', 'ticket_states', 'state', 'from_state is a state');
 SELECT fk_ok('kolapp', 'ticket_transitions', 'to_state', 'kolapp', 'ticket_states', 'state', 'to_state is a state');
 SELECT results_eq($$SELECT count(*)::int, count(*) FILTER (WHERE waiting)::int, count(*) FILTER (WHERE held)::int,
-                           count(*) FILTER (WHERE final)::int FROM kolapp.ticket_states$$,
-    $$VALUES (7, 1, 2, 4)$$, 'seven states: one waiting, two held, four final');
-SELECT is((SELECT count(*)::int FROM kolapp.ticket_transitions), 11, 'eleven transitions');
-SELECT throws_ok($$INSERT INTO kolapp.ticket_states VALUES ('limbo', true, true, false)$$, '23514', NULL,
-    'a state is in exactly one place');
+                           count(*) FILTER (WHERE parked)::int, count(*) FILTER (WHERE final)::int,
+                           count(*) FILTER (WHERE NOT (waiting OR held OR parked OR final))::int
+                      FROM kolapp.ticket_states$$,
+    $$VALUES (8, 1, 2, 1, 3, 1)$$, 'eight states: one waiting, two held, one parked, three final, one (no_show) none of them');
+SELECT is((SELECT count(*)::int FROM kolapp.ticket_transitions), 16, 'sixteen transitions');
+SELECT throws_ok($$INSERT INTO kolapp.ticket_states (state, waiting, held, parked, final) VALUES ('limbo', true, true, false, false)$$, '23514', NULL,
+    'a state is in at most one place');
 SELECT throws_ok($$INSERT INTO kolapp.ticket_transitions VALUES ('waiting', 'vanish', 'gone')$$, '23503', NULL,
     'a transition goes to a known state');
 
@@ -84,12 +86,12 @@ SELECT unalike(pg_temp.plan_of($$SELECT 1 FROM kolapp.tickets t WHERE kolapp.tic
     '%ticket_transition_allowed%', 'ticket_transition_allowed is inlined, not called');
 
 -- The trigger on tickets
-SELECT kolapp.d_issue(:tst, :qs, :'today', 1, 'S-001', NULL, now() - interval '10 minutes');
+SELECT kolapp.d_issue(:tst, :qs, :'today', 1, 'S-001', NULL, now() - interval '10 minutes', false, NULL, NULL);
 SELECT kolapp.d_call(:tst, :'today', 'S-001', :c1, now() - interval '9 minutes');
 SELECT kolapp.d_set_state(:tst, :'today', 'S-001', 'done', now() - interval '8 minutes');
 SELECT throws_ok($$UPDATE kolapp.tickets SET state = 'waiting' WHERE code = 'S-001'$$, '23514',
     'illegal ticket state transition: done -> waiting', 'UPDATE: done -> waiting raises check_violation');
-SELECT kolapp.d_issue(:tst, :qs, :'today', 2, 'S-002', NULL, now() - interval '7 minutes');
+SELECT kolapp.d_issue(:tst, :qs, :'today', 2, 'S-002', NULL, now() - interval '7 minutes', false, NULL, NULL);
 SELECT throws_ok(format($$UPDATE kolapp.tickets SET state = 'serving', counter_id = %s, called_at = now(), started_at = now()
                            WHERE code = 'S-002'$$, :c2), '23514',
     'illegal ticket state transition: waiting -> serving', 'UPDATE: waiting -> serving (no call) is refused');
@@ -124,7 +126,7 @@ SELECT throws_ok(format($$SELECT kolapp.d_set_state(%s, %L, 'S-002', 'done', now
     'cannot set state done: ticket S-002 is no_show, expected called or serving', 'd_set_state: done from no_show, before');
 INSERT INTO kolapp.ticket_transitions VALUES ('no_show', 'tap_came_late', 'done');
 SELECT ok(kolapp.ticket_transition_allowed('no_show', 'done'), 'a new transition is compiled into the function');
-SELECT kolapp.d_issue(:tst, :qs, :'today', 3, 'S-003', NULL, now());
+SELECT kolapp.d_issue(:tst, :qs, :'today', 3, 'S-003', NULL, now(), false, NULL, NULL);
 SELECT throws_ok(format($$SELECT kolapp.d_set_state(%s, %L, 'S-003', 'done', now())$$, :tst, :'today'), '55000',
     'cannot set state done: ticket S-003 is waiting, expected called or no_show or serving', 'd_set_state lists the from-states of the table');
 SELECT lives_ok(format($$SELECT kolapp.d_set_state(%s, %L, 'S-002', 'done', now())$$, :tst, :'today'),

@@ -76,7 +76,7 @@ SELECT is((SELECT day FROM kolapp.v_queue_today WHERE office = 'tst' AND queue =
 SELECT is((SELECT sum(waiting)::int FROM kolapp.v_queue_today WHERE office = 'oth'), 0, 'v_queue_today: the other office has nobody');
 
 -- column lists are an interface
-SELECT columns_are('kolapp', 'v_queue_today', ARRAY['office', 'queue', 'name', 'day', 'open', 'active', 'waiting', 'called', 'serving', 'served', 'no_shows', 'cancelled', 'longest_wait'], 'v_queue_today columns');
+SELECT columns_are('kolapp', 'v_queue_today', ARRAY['office', 'queue', 'name', 'day', 'open', 'active', 'waiting', 'called', 'serving', 'served', 'no_shows', 'cancelled', 'longest_wait', 'parked'], 'v_queue_today columns');
 SELECT columns_are('kolapp', 'v_waits_hourly', ARRAY['office', 'queue', 'day', 'hour', 'issued', 'called', 'wait_median_s', 'wait_p90_s', 'service_median_s', 'service_p90_s'], 'v_waits_hourly columns');
 SELECT columns_are('kolapp', 'v_waits_daily', ARRAY['office', 'queue', 'day', 'issued', 'called', 'wait_median_s', 'wait_p90_s', 'service_median_s', 'service_p90_s'], 'v_waits_daily columns');
 SELECT columns_are('kolapp', 'v_counter_daily', ARRAY['office', 'counter', 'day', 'served', 'service_median_s', 'open_time'], 'v_counter_daily columns');
