@@ -217,23 +217,34 @@ static void serve_file(struct http *h, struct evhttp_request *req, const char *p
 /* ---- API ---------------------------------------------------------------- */
 
 /* The office's status as one JSON object, from the engine's encoded
- * members (",\"office\":..." each, as after "ok":true in a reply). */
-static void status_reply(struct evhttp_request *req, const char *members, size_t mlen)
+ * members (",\"office\":..." each, as after "ok":true in a reply), after
+ * "you": who the token is, which a page cannot learn otherwise (TCP's
+ * hello says it). */
+static void status_reply(struct evhttp_request *req, const struct auth_identity *id,
+			 const char *members, size_t mlen)
 {
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	json_t *you;
+	char *enc;
 	struct evbuffer *b;
 
 	if (!members) {
 		reply_text(req, 503, "Service Unavailable", "status unavailable");
 		return;
 	}
+	you = json_pack("{s:s, s:s, s:o}", "role", proto_role_name(id->role), "office", id->office,
+			"counter", id->counter_id ? json_string(id->counter) : json_null());
+	enc = you ? json_dumps(you, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(you);
+	if (!enc)
+		xoom("you");
 	b = evbuffer_new();
 	if (!b)
 		xoom("b");
-	evbuffer_add(b, "{", 1);
-	if (mlen)
-		evbuffer_add(b, members + 1, mlen - 1);   /* past the leading comma */
+	evbuffer_add_printf(b, "{\"you\":%s", enc);
+	evbuffer_add(b, members, mlen);
 	evbuffer_add(b, "}", 1);
+	free(enc);
 	common_headers(req);
 	evhttp_add_header(oh, "Content-Type", "application/json; charset=utf-8");
 	evhttp_add_header(oh, "Cache-Control", "no-store");
@@ -358,7 +369,7 @@ static void on_auth(void *ctx, enum proto_err err, const char *message,
 		size_t mlen = 0;
 		const char *members = engine_status_encoded(h->engine, office_id, &mlen);
 
-		status_reply(req, members, mlen);
+		status_reply(req, id, members, mlen);
 	} else {
 		start_events(h, req, office_id, has_last, last_id);
 	}

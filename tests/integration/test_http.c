@@ -195,6 +195,11 @@ START_TEST(status_with_bearer_and_query)
 	ck_assert_str_eq(json_string_value(json_object_get(j, "office")), g_o.code);
 	ck_assert_int_eq(json_array_size(json_object_get(j, "queues")), 3);
 	ck_assert(json_is_false(json_object_get(j, "stale")));
+	/* "you": who the token is, first. */
+	ck_assert_msg(!strncmp(r.body, "{\"you\":{", 8), "you is not first: %.80s", r.body);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "role")), "display");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "office")), g_o.code);
+	ck_assert(json_is_null(json_object_get(json_object_get(j, "you"), "counter")));
 	json_decref(j);
 	hc_resp_free(&r);
 
@@ -204,6 +209,8 @@ START_TEST(status_with_bearer_and_query)
 	ck_assert_int_eq(r.status, 200);
 	j = json_loads(r.body, 0, NULL);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "office")), g_o.code);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "role")), "counter");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "counter")), "1");
 	json_decref(j);
 	hc_resp_free(&r);
 	snprintf(target, sizeof target, "/api/status?token=%s", g_o.kiosk);
