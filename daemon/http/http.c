@@ -505,6 +505,16 @@ static void gen_cb(struct evhttp_request *req, void *arg)
 			reply_text(req, 405, "Method Not Allowed", "method not allowed");
 		else
 			serve_file(h, req, "board", path + 7);
+	} else if (!strcmp(path, "/counter") || !strcmp(path, "/counter/")) {
+		if (!get && !head)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			serve_file(h, req, "counter", "index.html");
+	} else if (!strncmp(path, "/counter/", 9)) {
+		if (!get && !head)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			serve_file(h, req, "counter", path + 9);
 	} else if (!strcmp(path, "/api/op")) {
 		if (m != EVHTTP_REQ_POST)
 			reply_text(req, 405, "Method Not Allowed", "method not allowed");

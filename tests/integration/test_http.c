@@ -346,6 +346,63 @@ START_TEST(board_files)
 }
 END_TEST
 
+/* ---- the counter page's files ------------------------------------------------------ */
+
+START_TEST(counter_files)
+{
+	static const char *const files[][2] = {
+		{ "/counter?token=whatever&lang=sv", "text/html; charset=utf-8" },
+		{ "/counter/", "text/html; charset=utf-8" },
+		{ "/counter/counter.js", "text/javascript; charset=utf-8" },
+		{ "/counter/counter.css", "text/css; charset=utf-8" },
+		{ "/counter/i18n.json", "application/json; charset=utf-8" },
+	};
+	static const char *const bad[] = { "/counter/../board/board.js", "/counter/%2e%2e/x",
+					   "/counter/.hidden", "/counter/nosuch.js", "/counterx" };
+	char v[256];
+	struct hc_resp r;
+	json_t *i18n = NULL, *sv, *en, *val;
+	const char *key;
+
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		r = get(files[i][0], NULL);
+		ck_assert_msg(r.status == 200, "%s: %d", files[i][0], r.status);
+		ck_assert_str_eq(hc_header(&r, "Content-Type", v, sizeof v), files[i][1]);
+		/* Nothing from outside kolappd, and nothing inline. */
+		ck_assert_msg(!strstr(r.body, "http://") && !strstr(r.body, "https://"),
+			      "%s refers to another site", files[i][0]);
+		if (i < 2) {
+			ck_assert_ptr_nonnull(hc_header(&r, "Content-Security-Policy", v, sizeof v));
+			ck_assert_msg(strstr(v, "script-src 'self'") && !strstr(v, "unsafe-inline"), "%s", v);
+			ck_assert_msg(strstr(r.body, "/counter/counter.js") && !strstr(r.body, "<script>") &&
+					      !strstr(r.body, "style="),
+				      "not the counter page, or inline code: %.200s", r.body);
+		}
+		if (i == 4)
+			i18n = json_loads(r.body, 0, NULL);
+		hc_resp_free(&r);
+	}
+	/* Swedish and English, with the same texts. */
+	ck_assert_msg(json_is_object(i18n), "i18n.json is not a JSON object");
+	sv = json_object_get(i18n, "sv");
+	en = json_object_get(i18n, "en");
+	ck_assert(json_is_object(sv) && json_is_object(en));
+	json_object_foreach(sv, key, val)
+		ck_assert_msg(json_is_string(json_object_get(en, key)), "en lacks %s", key);
+	json_object_foreach(en, key, val)
+		ck_assert_msg(json_is_string(json_object_get(sv, key)), "sv lacks %s", key);
+	json_decref(i18n);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		r = get(bad[i], NULL);
+		ck_assert_msg(r.status == 404, "%s: status %d", bad[i], r.status);
+		hc_resp_free(&r);
+	}
+	r = http_do("POST", "/counter", NULL);
+	ck_assert_int_eq(r.status, 405);
+	hc_resp_free(&r);
+}
+END_TEST
+
 /* ---- /api/events ---------------------------------------------------------------------- */
 
 START_TEST(event_after_call_next)
@@ -541,6 +598,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, status_with_bearer_and_query);
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, board_files);
+	tcase_add_test(tc, counter_files);
 	tcase_add_test(tc, event_after_call_next);
 	tcase_add_test(tc, last_event_id_resumes);
 	tcase_add_test(tc, clients_that_leave);
