@@ -16,8 +16,8 @@
 
 struct board {
 	struct link l;
-	json_t *status;         /* the last status reply, NULL before one */
-	bool dirty;             /* an event since that status */
+	json_t *status; /* the last status reply, NULL before one */
+	bool dirty;     /* an event since that status */
 	long long last_status_ms;
 };
 
@@ -30,9 +30,10 @@ static void on_event(const char *line, const json_t *ev, void *arg)
 	b->dirty = true;
 	/* The call goes up at once; the status that follows confirms it. */
 	if (json_is_array(recent) && strcmp(jstr_or(ev, "event", ""), "called") == 0)
-		json_array_insert_new(recent, 0, json_pack("{s:s?, s:s?, s:s?}",
-				"ticket", jstr(ev, "ticket"), "counter", jstr(ev, "counter"),
-				"at", jstr(ev, "at")));
+		json_array_insert_new(recent, 0,
+				      json_pack("{s:s?, s:s?, s:s?}", "ticket", jstr(ev, "ticket"),
+						"counter", jstr(ev, "counter"), "at",
+						jstr(ev, "at")));
 }
 
 static void refresh_status(struct board *b)
@@ -59,15 +60,16 @@ static void draw_header(const struct board *b)
 
 	localtime_r(&t, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
-	put_line(0, 1, A_BOLD, "%s", b->status ?
-		 jstr_or(b->status, "office_name", jstr_or(b->status, "office", "")) :
-		 "kolapp");
+	put_line(0, 1, A_BOLD, "%s",
+		 b->status ? jstr_or(b->status, "office_name", jstr_or(b->status, "office", ""))
+			   : "kolapp");
 	put_line(0, COLS - 10 > 0 ? COLS - 10 : 0, A_BOLD, "%s", clock);
 	if (!b->l.up)
 		put_line(1, 1, A_REVERSE | A_BOLD, " offline \u2014 reconnecting (%s) ",
 			 b->l.why[0] ? b->l.why : "connecting");
 	else if (jtrue(b->status, "stale"))
-		put_line(1, 1, A_REVERSE, " database unreachable \u2014 the board may be out of date ");
+		put_line(1, 1, A_REVERSE,
+			 " database unreachable \u2014 the board may be out of date ");
 }
 
 static int draw_calls(const json_t *recent, int y)
@@ -80,8 +82,7 @@ static int draw_calls(const json_t *recent, int y)
 		put_line(y + 2, 2, A_BOLD, "No calls yet today");
 		return y + 4;
 	}
-	snprintf(big, sizeof(big), "%s>%s", jstr_or(c, "ticket", "?"),
-		 jstr_or(c, "counter", "?"));
+	snprintf(big, sizeof(big), "%s>%s", jstr_or(c, "ticket", "?"), jstr_or(c, "counter", "?"));
 	if (big_width(big) + 4 > COLS)
 		snprintf(big, sizeof(big), "%s", jstr_or(c, "ticket", "?"));
 	if (big_width(big) + 4 <= COLS && LINES > 24) {
@@ -140,12 +141,11 @@ static void draw(const struct board *b)
 static int next_wait(const struct board *b)
 {
 	long long now = now_ms();
-	int t = 1000 - (int)(now % 1000);       /* the clock's next second */
+	int t = 1000 - (int)(now % 1000); /* the clock's next second */
 
 	if (!b->l.up && b->l.next_try_ms - now < t)
 		t = (int)(b->l.next_try_ms - now);
-	if (b->l.up && b->dirty &&
-	    b->last_status_ms + STATUS_MIN_INTERVAL_MS - now < t)
+	if (b->l.up && b->dirty && b->last_status_ms + STATUS_MIN_INTERVAL_MS - now < t)
 		t = (int)(b->last_status_ms + STATUS_MIN_INTERVAL_MS - now);
 	return t < 0 ? 0 : t;
 }
@@ -167,8 +167,7 @@ int board_main(const struct screen_opts *o)
 				b.last_status_ms = 0;
 			}
 		}
-		if (b.l.up && b.dirty &&
-		    now_ms() >= b.last_status_ms + STATUS_MIN_INTERVAL_MS)
+		if (b.l.up && b.dirty && now_ms() >= b.last_status_ms + STATUS_MIN_INTERVAL_MS)
 			refresh_status(&b);
 		draw(&b);
 		for (ch = screen_wait(&b.l, next_wait(&b)); ch != ERR; ch = getch()) {

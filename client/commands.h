@@ -15,13 +15,15 @@
  * protocol's op table (proto/ops.h); a command adds only how it is typed,
  * shown and explained. */
 struct command {
-	const char *name;       /* as typed: "call-next" */
-	enum proto_op op;       /* as sent */
-	const char *synopsis;   /* what follows the name in usage */
-	const char *summary;    /* one line for the command list */
-	const char *detail;     /* a paragraph for "kolapp help COMMAND" */
+	const char *name;     /* as typed: "call-next" */
+	enum proto_op op;     /* as sent */
+	const char *synopsis; /* what follows the name in usage */
+	const char *summary;  /* one line for the command list */
+	const char *detail;   /* a paragraph for "kolapp help COMMAND" */
 	render_fn render;
-	bool watch;             /* stays connected, printing events */
+	bool watch;        /* stays connected, printing events */
+	const char *field; /* the field its argument fills, when not the op's
+				   required one (send-to fills to_counter) */
 };
 
 /* The request field the command's one argument fills ("queue"), or NULL

@@ -100,8 +100,8 @@ static int wait_fd(int fd, short events, long long deadline)
 	return r;
 }
 
-static int start_tls(struct conn *c, const char *host,
-		     const struct conn_tls *tls, long long deadline)
+static int start_tls(struct conn *c, const char *host, const struct conn_tls *tls,
+		     long long deadline)
 {
 	short events = 0;
 	int r;
@@ -113,7 +113,8 @@ static int start_tls(struct conn *c, const char *host,
 		if (r == 0) {
 			snprintf(c->err, sizeof(c->err),
 				 "TLS: timed out during the handshake with %s "
-				 "(is it a TLS port?)", c->peer);
+				 "(is it a TLS port?)",
+				 c->peer);
 			return -1;
 		}
 		if (r < 0) {
@@ -146,8 +147,7 @@ int conn_open(struct conn *c, const char *host, const char *port, int timeout_ms
 		r = getaddrinfo(host, port, &hints, &res);
 	}
 	if (r != 0) {
-		snprintf(c->err, sizeof(c->err), "cannot resolve %s: %s",
-			 host, gai_strerror(r));
+		snprintf(c->err, sizeof(c->err), "cannot resolve %s: %s", host, gai_strerror(r));
 		return -1;
 	}
 	for (ai = res; ai && c->fd < 0; ai = ai->ai_next)
@@ -155,11 +155,11 @@ int conn_open(struct conn *c, const char *host, const char *port, int timeout_ms
 	freeaddrinfo(res);
 	if (c->fd < 0) {
 		if (err == ETIMEDOUT)
-			snprintf(c->err, sizeof(c->err),
-				 "cannot connect to %s: timed out", c->peer);
+			snprintf(c->err, sizeof(c->err), "cannot connect to %s: timed out",
+				 c->peer);
 		else
-			snprintf(c->err, sizeof(c->err),
-				 "cannot connect to %s: %s", c->peer, strerror(err));
+			snprintf(c->err, sizeof(c->err), "cannot connect to %s: %s", c->peer,
+				 strerror(err));
 		return -1;
 	}
 	if (tls && tls->enabled && start_tls(c, host, tls, deadline) < 0) {
@@ -194,8 +194,7 @@ static ssize_t io_send(struct conn *c, const char *data, size_t len, short *even
 		*events = POLLOUT;
 		return IO_WAIT;
 	}
-	snprintf(c->err, sizeof(c->err),
-		 "lost the connection to %s: %s", c->peer, strerror(errno));
+	snprintf(c->err, sizeof(c->err), "lost the connection to %s: %s", c->peer, strerror(errno));
 	return IO_FAIL;
 }
 
@@ -216,13 +215,11 @@ static ssize_t io_recv(struct conn *c, char *buf, size_t len, short *events)
 		*events = POLLIN;
 		return IO_WAIT;
 	}
-	snprintf(c->err, sizeof(c->err),
-		 "lost the connection to %s: %s", c->peer, strerror(errno));
+	snprintf(c->err, sizeof(c->err), "lost the connection to %s: %s", c->peer, strerror(errno));
 	return IO_FAIL;
 }
 
-enum conn_status conn_send(struct conn *c, const char *data, size_t len,
-			   int timeout_ms)
+enum conn_status conn_send(struct conn *c, const char *data, size_t len, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = c->fd };
 	ssize_t n;
@@ -240,14 +237,12 @@ enum conn_status conn_send(struct conn *c, const char *data, size_t len,
 		if (n == IO_FAIL)
 			return CONN_FAIL;
 		if (n == 0) {
-			snprintf(c->err, sizeof(c->err),
-				 "%s closed the connection", c->peer);
+			snprintf(c->err, sizeof(c->err), "%s closed the connection", c->peer);
 			return CONN_EOF;
 		}
 		r = poll(&pfd, 1, timeout_ms);
 		if (r == 0) {
-			snprintf(c->err, sizeof(c->err),
-				 "timed out sending to %s", c->peer);
+			snprintf(c->err, sizeof(c->err), "timed out sending to %s", c->peer);
 			return CONN_TIMEOUT;
 		}
 		if (r < 0 && errno != EINTR) {
@@ -294,8 +289,8 @@ static enum conn_status read_line_until(struct conn *c, char **line, size_t *len
 		c->consumed = 0;
 	}
 	for (;;) {
-		switch (proto_frame_find(c->buf ? c->buf : "", c->len, CONN_MAX_LINE,
-					 &line_len, &consumed)) {
+		switch (proto_frame_find(c->buf ? c->buf : "", c->len, CONN_MAX_LINE, &line_len,
+					 &consumed)) {
 		case FRAME_LINE:
 			c->buf[line_len] = '\0';
 			c->consumed = consumed;
@@ -303,12 +298,10 @@ static enum conn_status read_line_until(struct conn *c, char **line, size_t *len
 			*len = line_len;
 			return CONN_OK;
 		case FRAME_TOO_LARGE:
-			snprintf(c->err, sizeof(c->err),
-				 "%s sent a line longer than %d bytes", c->peer,
-				 CONN_MAX_LINE);
+			snprintf(c->err, sizeof(c->err), "%s sent a line longer than %d bytes",
+				 c->peer, CONN_MAX_LINE);
 			return CONN_FAIL;
-		case FRAME_NEED_MORE:
-			break;
+		case FRAME_NEED_MORE: break;
 		}
 		if (grow(c) < 0) {
 			snprintf(c->err, sizeof(c->err), "out of memory");
@@ -320,8 +313,7 @@ static enum conn_status read_line_until(struct conn *c, char **line, size_t *len
 			continue;
 		}
 		if (n == 0) {
-			snprintf(c->err, sizeof(c->err),
-				 "%s closed the connection", c->peer);
+			snprintf(c->err, sizeof(c->err), "%s closed the connection", c->peer);
 			return CONN_EOF;
 		}
 		if (n == IO_FAIL)
@@ -333,8 +325,7 @@ static enum conn_status read_line_until(struct conn *c, char **line, size_t *len
 			continue;
 		r = poll(&pfd, 1, remaining(deadline));
 		if (r == 0) {
-			snprintf(c->err, sizeof(c->err),
-				 "timed out waiting for %s", c->peer);
+			snprintf(c->err, sizeof(c->err), "timed out waiting for %s", c->peer);
 			return CONN_TIMEOUT;
 		}
 		if (r < 0 && errno != EINTR) {
@@ -344,8 +335,8 @@ static enum conn_status read_line_until(struct conn *c, char **line, size_t *len
 	}
 }
 
-enum conn_status conn_read_line(struct conn *c, char **line, size_t *len,
-				int timeout_ms, volatile int *stop)
+enum conn_status conn_read_line(struct conn *c, char **line, size_t *len, int timeout_ms,
+				volatile int *stop)
 {
 	return read_line_until(c, line, len, deadline_after(timeout_ms), stop);
 }
@@ -356,17 +347,15 @@ json_t *conn_parse_line(struct conn *c, const char *line, size_t len)
 	json_t *v = json_loadb(line, len, 0, &jerr);
 
 	if (!v || !json_is_object(v)) {
-		snprintf(c->err, sizeof(c->err),
-			 "%s sent something that is not a JSON object: %s", c->peer,
-			 v ? "wrong type" : jerr.text);
+		snprintf(c->err, sizeof(c->err), "%s sent something that is not a JSON object: %s",
+			 c->peer, v ? "wrong type" : jerr.text);
 		json_decref(v);
 		return NULL;
 	}
 	return v;
 }
 
-enum conn_status conn_read_reply(struct conn *c, int timeout_ms,
-				 conn_event_fn on_event, void *arg,
+enum conn_status conn_read_reply(struct conn *c, int timeout_ms, conn_event_fn on_event, void *arg,
 				 json_t **reply, char **raw)
 {
 	long long deadline = deadline_after(timeout_ms);
@@ -389,8 +378,7 @@ enum conn_status conn_read_reply(struct conn *c, int timeout_ms,
 			continue;
 		}
 		if (!json_is_boolean(json_object_get(v, "ok"))) {
-			snprintf(c->err, sizeof(c->err),
-				 "%s sent a reply without \"ok\"", c->peer);
+			snprintf(c->err, sizeof(c->err), "%s sent a reply without \"ok\"", c->peer);
 			json_decref(v);
 			return CONN_FAIL;
 		}

@@ -20,12 +20,12 @@
 
 struct cscreen {
 	struct link l;
-	const char *name;       /* the counter's name, from hello or --counter */
-	json_t *status;         /* the last status reply */
-	json_t *ticket;         /* the held ticket, NULL when none */
+	const char *name; /* the counter's name, from hello or --counter */
+	json_t *status;   /* the last status reply */
+	json_t *ticket;   /* the held ticket, NULL when none */
 	bool dirty;
 	long long last_status_ms;
-	bool picking;           /* the transfer queue picker is up */
+	bool picking; /* the transfer queue picker is up */
 	size_t pick;
 	char msg[256];
 	int msg_attr;
@@ -67,8 +67,7 @@ static void refresh_state(struct cscreen *s)
 	json_decref(s->ticket);
 	s->ticket = NULL;
 	code = jstr(my_counter(s), "ticket");
-	if (!code || link_request(&s->l, "ticket", json_pack("{s:s}", "ticket", code),
-				  &r) < 0)
+	if (!code || link_request(&s->l, "ticket", json_pack("{s:s}", "ticket", code), &r) < 0)
 		return;
 	if (jtrue(r, "ok"))
 		s->ticket = json_incref(json_object_get(r, "ticket"));
@@ -123,13 +122,17 @@ static void say_done(struct cscreen *s, const char *op, const json_t *r)
 	else if (strcmp(op, "call_next") == 0 && jstr(r, "finished"))
 		say(s, 0, "Finished %s; called %s.", jstr(r, "finished"), code);
 	else if (strcmp(op, "call_next") == 0)
-		say(s, 0, "Called %s.", code);
+		say(s, 0, "Called %s (%s).", code, jstr_or(r, "reason", "next in line"));
 	else if (strcmp(op, "counter_open") == 0)
 		say(s, 0, "The counter is open.");
 	else if (strcmp(op, "counter_close") == 0)
 		say(s, 0, "The counter is closed.");
 	else if (strcmp(op, "transfer") == 0)
 		say(s, 0, "%s now waits in queue %s.", code, jstr_or(t, "queue", "?"));
+	else if (strcmp(op, "park") == 0)
+		say(s, 0, "%s parked: b calls it back.", code);
+	else if (strcmp(op, "call") == 0)
+		say(s, 0, "Called %s back.", code);
 	else
 		say(s, 0, "%s %s.", code, fmt_state(jstr_or(t, "state", "?")));
 }
@@ -172,13 +175,46 @@ static void draw_ticket(const struct cscreen *s, int y)
 		attroff(A_BOLD);
 		y += BIG_ROWS + 1;
 	}
-	put_line(y, 2, A_BOLD, "%s  %s", code, fmt_state(jstr_or(s->ticket, "state", "?")));
+	put_line(y, 2, A_BOLD, "%s  %s%s%s%s", code, fmt_state(jstr_or(s->ticket, "state", "?")),
+		 jtrue(s->ticket, "priority") ? "  [priority]" : "",
+		 jstr(s->ticket, "interpreter") ? "  interpreter: " : "",
+		 jstr_or(s->ticket, "interpreter", ""));
 	if (called >= 0) {
 		held = (now_ms() - called) / 1000;
 		if (held < 0)
 			held = 0;
 		put_line(y, 30, 0, "held %lld:%02lld", held / 60, held % 60);
 	}
+}
+
+/* Whether the counter serves queue code (its status lists them; a 1.0
+ * server does not, and then every queue is shown). */
+static bool serves(const struct cscreen *s, const char *code)
+{
+	const json_t *mine = json_object_get(my_counter(s), "queues"), *q;
+	size_t i;
+
+	if (!json_is_array(mine))
+		return true;
+	json_array_foreach(mine, i, q)
+		if (json_is_string(q) && strcmp(json_string_value(q), code) == 0)
+			return true;
+	return false;
+}
+
+static void draw_parked(const struct cscreen *s, int y)
+{
+	const json_t *parked = json_object_get(my_counter(s), "parked"), *p;
+	char line[256] = "";
+	size_t i, n = 0;
+
+	json_array_foreach(parked, i, p)
+		if (json_is_string(p) && n + 16 < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", i ? ", " : "",
+					      json_string_value(p));
+	if (n)
+		put_line(y, 2, 0, "Parked here: %s  (b calls back %s)", line,
+			 json_string_value(json_array_get(parked, 0)));
 }
 
 static void draw_queues(const struct cscreen *s, int y)
@@ -188,20 +224,26 @@ static void draw_queues(const struct cscreen *s, int y)
 	size_t i;
 
 	if (s->picking)
-		put_line(y++, 2, A_BOLD, "Transfer %s to which queue? \u2191\u2193 or number, "
-			 "Enter to send, Esc to cancel", jstr_or(s->ticket, "code", "?"));
+		put_line(y++, 2, A_BOLD,
+			 "Transfer %s to which queue? \u2191\u2193 or number, "
+			 "Enter to send, Esc to cancel",
+			 jstr_or(s->ticket, "code", "?"));
 	else
-		put_line(y++, 2, A_UNDERLINE, "Queues");
+		put_line(y++, 2, A_UNDERLINE, "Your queues");
 	json_array_foreach(queues, i, q) {
 		const char *w = fmt_wait(json_object_get(q, "estimated_wait_s"), wait,
 					 sizeof(wait));
 		int attr = s->picking && i == s->pick ? A_REVERSE : 0;
 
+		/* Transfer picks from every queue; otherwise only this
+		 * counter's own are of interest. */
+		if (!s->picking && !serves(s, jstr_or(q, "code", "")))
+			continue;
 		put_line(y++, 2, attr, "%zu. %-4s %-24s %s", i + 1, jstr_or(q, "code", "?"),
 			 jstr_or(q, "name", "?"), "");
 		if (jtrue(q, "open"))
-			put_line(y - 1, 38, attr, "%lld waiting, about %s",
-				 jint(q, "waiting", 0), w ? w : "? min");
+			put_line(y - 1, 38, attr, "%lld waiting, about %s", jint(q, "waiting", 0),
+				 w ? w : "? min");
 		else
 			put_line(y - 1, 38, attr, "closed (%lld waiting)", jint(q, "waiting", 0));
 	}
@@ -228,11 +270,13 @@ static void draw(const struct cscreen *s)
 		put_line(1, 1, A_REVERSE, " database unreachable \u2014 shown state may be old ");
 	if (s->status) {
 		draw_ticket(s, 3);
+		draw_parked(s, LINES > 20 ? 11 : 5);
 		draw_queues(s, LINES > 20 ? 12 : 6);
 	}
 	put_line(LINES - 2, 1, s->msg_attr, "%s", s->msg);
-	put_line(LINES - 1, 1, A_DIM, "n next  r recall  s start  f finish  x no-show  "
-		 "t transfer  o open  c close  q quit");
+	put_line(LINES - 1, 1, A_DIM,
+		 "n next  r recall  s start  f finish  x no-show  "
+		 "p park  b call back  t transfer  o open  c close  q quit");
 	refresh();
 }
 
@@ -253,18 +297,22 @@ static void pick_key(struct cscreen *s, int ch)
 		s->pick = (size_t)(ch - '1');
 	} else if ((ch == '\n' || ch == '\r' || ch == KEY_ENTER) && s->pick < n) {
 		s->picking = false;
-		do_op(s, "transfer", json_pack("{s:s}", "queue",
-			jstr_or(json_array_get(queues, s->pick), "code", "")));
+		do_op(s, "transfer",
+		      json_pack("{s:s}", "queue",
+				jstr_or(json_array_get(queues, s->pick), "code", "")));
 	}
 }
 
 /* Returns false on q. */
 static bool key(struct cscreen *s, int ch)
 {
-	static const struct { int key; enum proto_op op; } ops[] = {
-		{ 'n', OP_CALL_NEXT }, { 'r', OP_RECALL }, { 's', OP_START },
-		{ 'f', OP_FINISH }, { 'x', OP_NO_SHOW }, { 'o', OP_COUNTER_OPEN },
-		{ 'c', OP_COUNTER_CLOSE },
+	static const struct {
+		int key;
+		enum proto_op op;
+	} ops[] = {
+		{ 'n', OP_CALL_NEXT },    { 'r', OP_RECALL },        { 's', OP_START },
+		{ 'f', OP_FINISH },       { 'x', OP_NO_SHOW },       { 'p', OP_PARK },
+		{ 'o', OP_COUNTER_OPEN }, { 'c', OP_COUNTER_CLOSE },
 	};
 	size_t i;
 
@@ -285,6 +333,15 @@ static bool key(struct cscreen *s, int ch)
 			s->picking = true;
 			s->pick = 0;
 		}
+		return true;
+	}
+	if (ch == 'b') {
+		const json_t *first = json_array_get(json_object_get(my_counter(s), "parked"), 0);
+
+		if (!json_is_string(first))
+			say(s, A_BOLD, "Nothing parked at this counter");
+		else
+			do_op(s, "call", json_pack("{s:s}", "ticket", json_string_value(first)));
 		return true;
 	}
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -347,7 +404,7 @@ int counter_main(const struct screen_opts *o)
 	screen_end();
 	if (rc == 2)
 		fprintf(stderr, "kolapp: counter needs a counter token, or an admin "
-			"token with --counter NAME\n");
+				"token with --counter NAME\n");
 	link_close(&s.l);
 	json_decref(s.status);
 	json_decref(s.ticket);

@@ -20,9 +20,9 @@
 #include "client/screen.h"
 
 enum {
-	EXIT_REFUSED = 1,       /* an error reply */
+	EXIT_REFUSED = 1, /* an error reply */
 	EXIT_USAGE = 2,
-	EXIT_CONNECT = 3,       /* cannot connect, dropped, timed out */
+	EXIT_CONNECT = 3, /* cannot connect, dropped, timed out */
 };
 
 /* The bye reply only lets the server close first (so that it sees a
@@ -31,6 +31,8 @@ enum {
 
 struct options {
 	const char *host, *port, *token, *office, *counter, *key;
+	const char *interpreter, *lang, *outcome;
+	int priority;
 	int timeout_ms;
 	int json;
 	int help;
@@ -102,8 +104,20 @@ static bool env_tls(void)
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_JSON = 256, OPT_TIMEOUT, OPT_OFFICE, OPT_COUNTER, OPT_KEY,
-	       OPT_TLS, OPT_CA, OPT_INSECURE };
+	enum {
+		OPT_JSON = 256,
+		OPT_TIMEOUT,
+		OPT_OFFICE,
+		OPT_COUNTER,
+		OPT_KEY,
+		OPT_PRIORITY,
+		OPT_INTERPRETER,
+		OPT_LANG,
+		OPT_OUTCOME,
+		OPT_TLS,
+		OPT_CA,
+		OPT_INSECURE
+	};
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
@@ -114,6 +128,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "office", required_argument, NULL, OPT_OFFICE },
 		{ "counter", required_argument, NULL, OPT_COUNTER },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "priority", no_argument, NULL, OPT_PRIORITY },
+		{ "interpreter", required_argument, NULL, OPT_INTERPRETER },
+		{ "lang", required_argument, NULL, OPT_LANG },
+		{ "outcome", required_argument, NULL, OPT_OUTCOME },
 		{ "tls", no_argument, NULL, OPT_TLS },
 		{ "ca", required_argument, NULL, OPT_CA },
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
@@ -140,11 +158,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_OFFICE: o->office = optarg; break;
 		case OPT_COUNTER: o->counter = optarg; break;
 		case OPT_KEY: o->key = optarg; break;
+		case OPT_PRIORITY: o->priority = 1; break;
+		case OPT_INTERPRETER: o->interpreter = optarg; break;
+		case OPT_LANG: o->lang = optarg; break;
+		case OPT_OUTCOME: o->outcome = optarg; break;
 		case OPT_TLS: o->tls.enabled = true; break;
 		case OPT_CA: ca_opt = optarg; break;
 		case OPT_INSECURE: o->tls.insecure = true; break;
-		case ':':
-			usage_error("option '%s' needs a value", argv[optind - 1]);
+		case ':': usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
 			/* optopt names a bad short option even inside a group
 			 * such as -Jx; a bad long one is only in argv. */
@@ -192,8 +213,7 @@ static void add_request(char **buf, size_t *len, json_t *req)
 	free(line);
 }
 
-static json_t *command_request(const struct command *cmd, const char *arg,
-			       const struct options *o)
+static json_t *command_request(const struct command *cmd, const char *arg, const struct options *o)
 {
 	json_t *req = json_pack("{s:i, s:s}", "id", 1, "op", proto_op_name(cmd->op));
 	const char *field = command_field(cmd);
@@ -202,6 +222,14 @@ static json_t *command_request(const struct command *cmd, const char *arg,
 		json_object_set_new(req, field, json_string(arg));
 	if (o->key)
 		json_object_set_new(req, "key", json_string(o->key));
+	if (o->priority)
+		json_object_set_new(req, "priority", json_true());
+	if (o->interpreter)
+		json_object_set_new(req, "interpreter", json_string(o->interpreter));
+	if (o->lang)
+		json_object_set_new(req, "lang", json_string(o->lang));
+	if (o->outcome)
+		json_object_set_new(req, "outcome", json_string(o->outcome));
 	if (o->office)
 		json_object_set_new(req, "office", json_string(o->office));
 	if (o->counter)
@@ -216,8 +244,8 @@ static void die_conn(const struct conn *c)
 }
 
 /* Reads the next reply; on an error reply reports it and exits 1. */
-static json_t *expect_ok(struct conn *c, const struct options *o,
-			 conn_event_fn on_event, bool print_raw)
+static json_t *expect_ok(struct conn *c, const struct options *o, conn_event_fn on_event,
+			 bool print_raw)
 {
 	const json_t *err;
 	json_t *reply;
@@ -307,8 +335,9 @@ static int run(const struct command *cmd, const char *arg, const struct options 
 	int rc = 0;
 
 	if (command_needs_hello(cmd))
-		add_request(&out, &outlen, json_pack("{s:i, s:s, s:s}", "id", 0,
-						     "op", "hello", "token", o->token));
+		add_request(&out, &outlen,
+			    json_pack("{s:i, s:s, s:s}", "id", 0, "op", "hello", "token",
+				      o->token));
 	add_request(&out, &outlen, command_request(cmd, arg, o));
 	if (!cmd->watch)
 		add_request(&out, &outlen, json_pack("{s:i, s:s}", "id", 2, "op", "bye"));
@@ -381,20 +410,23 @@ int main(int argc, char **argv)
 	}
 	if (command_field(cmd) && nargs != 1)
 		usage_error("%s wants %s: kolapp %s %s", cmd->name,
-			    nargs == 0 ? "an argument" : "one argument only",
-			    cmd->name, cmd->synopsis);
+			    nargs == 0 ? "an argument" : "one argument only", cmd->name,
+			    cmd->synopsis);
 	if (!command_field(cmd) && nargs != 0)
 		usage_error("%s takes no argument", cmd->name);
 	if (command_field(cmd))
 		arg = argv[optind + 1];
 	if (o.key && cmd->op != OP_ISSUE)
 		usage_error("--key applies to issue only");
+	if ((o.priority || o.interpreter || o.lang) && cmd->op != OP_ISSUE)
+		usage_error("--priority, --interpreter and --lang apply to issue only");
+	if (o.outcome && cmd->op != OP_FINISH)
+		usage_error("--outcome applies to finish only");
 	if (command_needs_hello(cmd) && !o.token)
-		usage_error("%s needs a token: pass -t TOKEN or set KOLAPP_TOKEN",
-			    cmd->name);
+		usage_error("%s needs a token: pass -t TOKEN or set KOLAPP_TOKEN", cmd->name);
 	if (strcmp(cmd->name, "board") == 0 || strcmp(cmd->name, "counter") == 0) {
-		struct screen_opts so = { o.host, o.port, o.token, o.office, o.counter,
-					  o.timeout_ms, &o.tls };
+		struct screen_opts so = { o.host,    o.port,       o.token, o.office,
+					  o.counter, o.timeout_ms, &o.tls };
 
 		return cmd->name[0] == 'b' ? board_main(&so) : counter_main(&so);
 	}

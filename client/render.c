@@ -24,8 +24,7 @@ static const char *code_of(const json_t *t)
 static void print_place(const json_t *t, const char *sep, const char *approx)
 {
 	char wbuf[32];
-	const char *wait = fmt_wait(json_object_get(t, "estimated_wait_s"),
-				    wbuf, sizeof(wbuf));
+	const char *wait = fmt_wait(json_object_get(t, "estimated_wait_s"), wbuf, sizeof(wbuf));
 	long long pos = jint(t, "position", -1);
 
 	if (pos >= 0)
@@ -95,8 +94,13 @@ void render_call(const json_t *reply)
 		printf("Nothing waiting.");
 		print_finished(reply, " ");
 	} else {
-		printf("Calling %s to counter %s", code_of(t),
-		       jstr_or(t, "counter", "?"));
+		printf("Calling %s to counter %s", code_of(t), jstr_or(t, "counter", "?"));
+		if (json_is_true(json_object_get(t, "priority")))
+			printf(" [priority]");
+		if (json_is_string(json_object_get(t, "interpreter")))
+			printf(" [interpreter: %s]", jstr_or(t, "interpreter", "?"));
+		if (json_is_string(json_object_get(reply, "reason")))
+			printf(" (%s)", jstr_or(reply, "reason", ""));
 		print_finished(reply, "  ");
 	}
 	printf("\n");
@@ -107,8 +111,7 @@ void render_recall(const json_t *reply)
 	const json_t *t = reply_ticket(reply);
 	long long recalls = jint(t, "recalls", -1);
 
-	printf("Calling %s to counter %s again", code_of(t),
-	       jstr_or(t, "counter", "?"));
+	printf("Calling %s to counter %s again", code_of(t), jstr_or(t, "counter", "?"));
 	if (recalls > 0)
 		printf("  (recall %lld)", recalls);
 	printf("\n");
@@ -123,7 +126,28 @@ void render_start(const json_t *reply)
 
 void render_finish(const json_t *reply)
 {
-	printf("Finished %s\n", code_of(reply_ticket(reply)));
+	const json_t *t = reply_ticket(reply);
+
+	printf("Finished %s", code_of(t));
+	if (json_is_string(json_object_get(t, "outcome")))
+		printf(" (%s)", jstr_or(t, "outcome", ""));
+	printf("\n");
+}
+
+void render_park(const json_t *reply)
+{
+	const char *code = code_of(reply_ticket(reply));
+
+	printf("Parked %s: call it back with: kolapp call %s\n", code, code);
+}
+
+void render_reactivate(const json_t *reply)
+{
+	const json_t *t = reply_ticket(reply);
+
+	printf("%s is waiting again", code_of(t));
+	print_place(t, ", ", "about ");
+	printf("\n");
 }
 
 void render_no_show(const json_t *reply)
@@ -135,7 +159,10 @@ void render_transfer(const json_t *reply)
 {
 	const json_t *t = reply_ticket(reply);
 
-	printf("Transferred %s to queue %s", code_of(t), jstr_or(t, "queue", "?"));
+	if (json_is_string(json_object_get(t, "for_counter")))
+		printf("Transferred %s to counter %s", code_of(t), jstr_or(t, "for_counter", "?"));
+	else
+		printf("Transferred %s to queue %s", code_of(t), jstr_or(t, "queue", "?"));
 	print_place(t, ", ", "about ");
 	printf("\n");
 }
@@ -150,8 +177,7 @@ void render_counter(const json_t *reply)
 	const json_t *c = json_object_get(reply, "counter");
 	const char *ticket = jstr(c, "ticket");
 
-	printf("Counter %s is %s", jstr_or(c, "name", "?"),
-	       jtrue(c, "open") ? "open" : "closed");
+	printf("Counter %s is %s", jstr_or(c, "name", "?"), jtrue(c, "open") ? "open" : "closed");
 	if (ticket)
 		printf("  (holding %s, %s)", ticket, fmt_state(jstr(c, "state")));
 	printf("\n");
@@ -205,8 +231,8 @@ static void table_row(const struct table *tb, const char *const *cells)
 	printf("\n");
 }
 
-static void queue_cells(const json_t *q, const char **cells, char *num,
-			size_t numsz, char *wait, size_t waitsz)
+static void queue_cells(const json_t *q, const char **cells, char *num, size_t numsz, char *wait,
+			size_t waitsz)
 {
 	const char *w;
 
@@ -294,8 +320,7 @@ static void print_recent(const json_t *recent)
 		return;
 	}
 	json_array_foreach(recent, i, r)
-		printf("  %s  %s → counter %s\n",
-		       fmt_clock(jstr(r, "at"), cbuf, sizeof(cbuf)),
+		printf("  %s  %s → counter %s\n", fmt_clock(jstr(r, "at"), cbuf, sizeof(cbuf)),
 		       jstr_or(r, "ticket", "?"), jstr_or(r, "counter", "?"));
 }
 
@@ -326,13 +351,11 @@ void render_event(const json_t *ev)
 
 	printf("%s  %-8s ", fmt_clock(jstr(ev, "at"), cbuf, sizeof(cbuf)), kind);
 	if (strcmp(kind, "called") == 0) {
-		printf("%s → counter %s", jstr_or(ev, "ticket", "?"),
-		       counter ? counter : "?");
+		printf("%s → counter %s", jstr_or(ev, "ticket", "?"), counter ? counter : "?");
 		if (recalls > 0)
 			printf("  (recall %lld)", recalls);
 	} else if (strcmp(kind, "issued") == 0) {
-		printf("%s in queue %s", jstr_or(ev, "ticket", "?"),
-		       jstr_or(ev, "queue", "?"));
+		printf("%s in queue %s", jstr_or(ev, "ticket", "?"), jstr_or(ev, "queue", "?"));
 	} else if (strcmp(kind, "state") == 0) {
 		printf("%s %s", jstr_or(ev, "ticket", "?"), fmt_state(state));
 		if (state && strcmp(state, "waiting") == 0 && jstr(ev, "queue"))
@@ -340,8 +363,7 @@ void render_event(const json_t *ev)
 		else if (counter)
 			printf(" at counter %s", counter);
 	} else if (strcmp(kind, "queue") == 0) {
-		wait = fmt_wait(json_object_get(ev, "estimated_wait_s"), wbuf,
-				sizeof(wbuf));
+		wait = fmt_wait(json_object_get(ev, "estimated_wait_s"), wbuf, sizeof(wbuf));
 		printf("%s %s, %lld waiting, %s%s", jstr_or(ev, "queue", "?"),
 		       jtrue(ev, "open") ? "open" : "closed", jint(ev, "waiting", 0),
 		       wait ? "~" : "wait unknown", wait ? wait : "");

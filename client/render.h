@@ -14,14 +14,16 @@ typedef void (*render_fn)(const json_t *reply);
 
 void render_ping(const json_t *reply);
 void render_issue(const json_t *reply);
-void render_call(const json_t *reply);          /* call_next and call */
+void render_call(const json_t *reply); /* call_next and call */
 void render_recall(const json_t *reply);
 void render_start(const json_t *reply);
 void render_finish(const json_t *reply);
 void render_no_show(const json_t *reply);
 void render_transfer(const json_t *reply);
 void render_cancel(const json_t *reply);
-void render_counter(const json_t *reply);       /* counter_open/close */
+void render_park(const json_t *reply);
+void render_reactivate(const json_t *reply);
+void render_counter(const json_t *reply); /* counter_open/close */
 void render_ticket(const json_t *reply);
 void render_status(const json_t *reply);
 

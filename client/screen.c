@@ -37,8 +37,7 @@ long long iso_ms(const char *iso)
 	return (long long)timegm(&tm) * 1000 + ms;
 }
 
-void link_init(struct link *l, const struct screen_opts *o, conn_event_fn on_event,
-	       void *arg)
+void link_init(struct link *l, const struct screen_opts *o, conn_event_fn on_event, void *arg)
 {
 	memset(l, 0, sizeof(*l));
 	l->o = o;
@@ -94,7 +93,7 @@ static int send_request(struct link *l, const char *op, json_t *args)
 		return -1;
 	}
 	n = strlen(line);
-	line[n] = '\n';         /* replaces the NUL; the length is known */
+	line[n] = '\n'; /* replaces the NUL; the length is known */
 	st = conn_send(&l->c, line, n + 1, l->o->timeout_ms);
 	free(line);
 	if (st != CONN_OK) {
@@ -115,8 +114,7 @@ int link_request(struct link *l, const char *op, json_t *args, json_t **reply)
 	}
 	if (send_request(l, op, args) < 0)
 		return -1;
-	if (conn_read_reply(&l->c, l->o->timeout_ms, l->on_event, l->arg, reply,
-			    &raw) != CONN_OK) {
+	if (conn_read_reply(&l->c, l->o->timeout_ms, l->on_event, l->arg, reply, &raw) != CONN_OK) {
 		link_down(l, l->c.err);
 		return -1;
 	}
@@ -135,8 +133,9 @@ static int expect_ok(struct link *l, const char *op, json_t *args, json_t **repl
 		return 0;
 	err = json_object_get(*reply, "error");
 	snprintf(why, sizeof(why), "%s refused: %s", op,
-		 json_string_value(json_object_get(err, "message")) ?
-		 json_string_value(json_object_get(err, "message")) : "?");
+		 json_string_value(json_object_get(err, "message"))
+			 ? json_string_value(json_object_get(err, "message"))
+			 : "?");
 	json_decref(*reply);
 	*reply = NULL;
 	link_down(l, why);
@@ -282,7 +281,7 @@ static const char *glyph(char ch)
 	return "...............";
 }
 
-#define GLYPH_COLS 8            /* 3 cells of 2 columns, then a gap of 2 */
+#define GLYPH_COLS 8 /* 3 cells of 2 columns, then a gap of 2 */
 
 int big_width(const char *text)
 {

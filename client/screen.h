@@ -30,15 +30,14 @@ struct link {
 	struct conn c;
 	bool up;
 	int backoff_ms;
-	long long next_try_ms;  /* when down: the next connection attempt */
+	long long next_try_ms; /* when down: the next connection attempt */
 	long long id;
 	conn_event_fn on_event;
 	void *arg;
-	char why[512];          /* why the link is down, for the status line */
+	char why[512]; /* why the link is down, for the status line */
 };
 
-void link_init(struct link *l, const struct screen_opts *o, conn_event_fn on_event,
-	       void *arg);
+void link_init(struct link *l, const struct screen_opts *o, conn_event_fn on_event, void *arg);
 /* Connects and says hello (and subscribes when asked); on success the
  * hello reply in *hello (caller frees). On failure schedules the next try
  * with backoff and returns -1. */
@@ -74,8 +73,7 @@ void big_draw(int y, int x, const char *text);
 #define BIG_ROWS 5
 
 /* Prints s clipped to the screen width at y, x. */
-void put_line(int y, int x, int attr, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+void put_line(int y, int x, int attr, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Entry points, called from kolapp.c. */
 int board_main(const struct screen_opts *o);

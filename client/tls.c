@@ -41,7 +41,7 @@ static void sigpipe_block(struct sigpipe_guard *g)
 static void sigpipe_restore(struct sigpipe_guard *g)
 {
 	static const struct timespec zero = { 0, 0 };
-	int saved = errno;      /* the caller reads the SSL call's errno */
+	int saved = errno; /* the caller reads the SSL call's errno */
 	sigset_t set, pending;
 
 	sigemptyset(&set);
@@ -75,15 +75,14 @@ static int load_trust(struct conn *c, const struct conn_tls *opt)
 	if (opt->ca_file) {
 		/* OpenSSL would only say "system lib" for a missing file. */
 		if (access(opt->ca_file, R_OK) != 0) {
-			snprintf(c->err, sizeof(c->err),
-				 "TLS: cannot read the CA file %s: %s",
+			snprintf(c->err, sizeof(c->err), "TLS: cannot read the CA file %s: %s",
 				 opt->ca_file, strerror(errno));
 			return -1;
 		}
 		if (SSL_CTX_load_verify_locations(c->ssl_ctx, opt->ca_file, NULL) != 1) {
 			snprintf(c->err, sizeof(c->err),
-				 "TLS: cannot load CA certificates from %s: %s",
-				 opt->ca_file, ssl_reason());
+				 "TLS: cannot load CA certificates from %s: %s", opt->ca_file,
+				 ssl_reason());
 			return -1;
 		}
 	} else if (SSL_CTX_set_default_verify_paths(c->ssl_ctx) != 1) {
@@ -101,15 +100,14 @@ int tls_begin(struct conn *c, const char *host, const struct conn_tls *opt)
 
 	ERR_clear_error();
 	c->ssl_ctx = SSL_CTX_new(TLS_client_method());
-	if (!c->ssl_ctx ||
-	    SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION) != 1) {
+	if (!c->ssl_ctx || SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION) != 1) {
 		snprintf(c->err, sizeof(c->err), "TLS: cannot set up: %s", ssl_reason());
 		return -1;
 	}
 	SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
 	/* Partial writes let conn_send advance like send() does. */
-	SSL_CTX_set_mode(c->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_mode(c->ssl_ctx,
+			 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
 	/* The daemon may close without close_notify (after bye, on idle
 	 * timeout); the line framing already shows a truncated reply. */
@@ -146,11 +144,11 @@ int tls_begin(struct conn *c, const char *host, const struct conn_tls *opt)
 static void describe(struct conn *c, bool handshake, const char *reason)
 {
 	if (handshake)
-		snprintf(c->err, sizeof(c->err), "TLS: handshake with %s failed: %s",
-			 c->peer, reason);
+		snprintf(c->err, sizeof(c->err), "TLS: handshake with %s failed: %s", c->peer,
+			 reason);
 	else
-		snprintf(c->err, sizeof(c->err), "lost the connection to %s: TLS: %s",
-			 c->peer, reason);
+		snprintf(c->err, sizeof(c->err), "lost the connection to %s: TLS: %s", c->peer,
+			 reason);
 }
 
 /* Maps the failure of an SSL_* call: 0 (end of stream), TLS_WAIT or
@@ -161,17 +159,12 @@ static int classify(struct conn *c, int r, short *events, bool handshake)
 	int e = SSL_get_error(c->ssl, r);
 
 	switch (e) {
-	case SSL_ERROR_WANT_READ:
-		*events = POLLIN;
-		return TLS_WAIT;
-	case SSL_ERROR_WANT_WRITE:
-		*events = POLLOUT;
-		return TLS_WAIT;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
+	case SSL_ERROR_WANT_READ: *events = POLLIN; return TLS_WAIT;
+	case SSL_ERROR_WANT_WRITE: *events = POLLOUT; return TLS_WAIT;
+	case SSL_ERROR_ZERO_RETURN: return 0;
 	case SSL_ERROR_SYSCALL:
 		if (ERR_peek_error() == 0 && saved == 0)
-			return 0;       /* EOF without close_notify (OpenSSL 1.1) */
+			return 0; /* EOF without close_notify (OpenSSL 1.1) */
 		if (saved == EINTR || saved == EAGAIN) {
 			*events = POLLIN | POLLOUT;
 			return TLS_WAIT;
@@ -202,8 +195,7 @@ int tls_handshake(struct conn *c, short *events)
 	vr = SSL_get_verify_result(c->ssl);
 	if (SSL_get_error(c->ssl, r) == SSL_ERROR_SSL && vr != X509_V_OK) {
 		c->ssl_broken = true;
-		snprintf(c->err, sizeof(c->err),
-			 "TLS: certificate verify failed: %s (%s)",
+		snprintf(c->err, sizeof(c->err), "TLS: certificate verify failed: %s (%s)",
 			 X509_verify_cert_error_string(vr), c->peer);
 		return TLS_FAIL;
 	}
@@ -212,7 +204,8 @@ int tls_handshake(struct conn *c, short *events)
 		c->ssl_broken = true;
 		snprintf(c->err, sizeof(c->err),
 			 "TLS: %s closed the connection during the handshake "
-			 "(is it a TLS port?)", c->peer);
+			 "(is it a TLS port?)",
+			 c->peer);
 		return TLS_FAIL;
 	}
 	return r;

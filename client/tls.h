@@ -17,14 +17,14 @@ struct conn;
 
 struct conn_tls {
 	bool enabled;
-	const char *ca_file;    /* PEM; NULL means the system's default store */
-	bool insecure;          /* skip the host-name check (never the chain) */
+	const char *ca_file; /* PEM; NULL means the system's default store */
+	bool insecure;       /* skip the host-name check (never the chain) */
 };
 
 /* What tls_* return besides a byte count (> 0) or end of stream (0). */
 enum {
-	TLS_WAIT = -1,          /* poll for *events, then call again */
-	TLS_FAIL = -2,          /* c->err says why */
+	TLS_WAIT = -1, /* poll for *events, then call again */
+	TLS_FAIL = -2, /* c->err says why */
 };
 
 /* Sets up the session on c->fd (connected, non-blocking) for host.

@@ -23,20 +23,33 @@
  * the row's type, so a row pointing at the wrong field does not compile.
  */
 #define FIELD(f) (((struct config *)0)->f)
-#define STR(name_, f, def_, flags_, desc_)                                              \
-	{ .name = name_, .type = _Generic(FIELD(f), char *: CONFIG_STR),                 \
-	  .offset = offsetof(struct config, f), .def = def_, .flags = flags_, .desc = desc_ }
-#define LIST(name_, f, nf, flags_, desc_)                                               \
-	{ .name = name_, .type = _Generic(FIELD(f)[0], char *: CONFIG_LIST),             \
+#define STR(name_, f, def_, flags_, desc_) \
+	{ \
+		.name = name_, .type = _Generic(FIELD(f), char *: CONFIG_STR),                 \
+	  .offset = offsetof(struct config, f), .def = def_, .flags = flags_, .desc = desc_ \
+	}
+#define LIST(name_, f, nf, flags_, desc_) \
+	{ \
+		.name = name_, .type = _Generic(FIELD(f)[0], char *: CONFIG_LIST),             \
 	  .offset = offsetof(struct config, f), .count_offset = offsetof(struct config, nf), \
-	  .flags = flags_, .desc = desc_ }
-#define NUM(name_, f, lo_, hi_, def_, flags_, desc_)                                    \
-	{ .name = name_, .type = _Generic(FIELD(f), int: CONFIG_INT, size_t: CONFIG_SIZE), \
-	  .offset = offsetof(struct config, f), .lo = lo_, .hi = hi_, .def = def_,        \
-	  .flags = flags_, .desc = desc_ }
-#define LEVEL(name_, f, def_, flags_, desc_)                                            \
-	{ .name = name_, .type = _Generic(FIELD(f), int: CONFIG_LEVEL),                  \
-	  .offset = offsetof(struct config, f), .def = def_, .flags = flags_, .desc = desc_ }
+	  .flags = flags_, .desc = desc_ \
+	}
+#define NUM(name_, f, lo_, hi_, def_, flags_, desc_) \
+	{ \
+		.name = name_, \
+		.type = _Generic(FIELD(f), int \
+				 : CONFIG_INT, size_t \
+				 : CONFIG_SIZE), \
+		.offset = offsetof(struct config, f), .lo = lo_, .hi = hi_, .def = def_, \
+		.flags = flags_, .desc = desc_ \
+	}
+#define LEVEL(name_, f, def_, flags_, desc_) \
+	{ \
+		.name = name_, \
+		.type = _Generic(FIELD(f), int \
+				 : CONFIG_LEVEL), \
+		.offset = offsetof(struct config, f), .def = def_, .flags = flags_, .desc = desc_ \
+	}
 
 const struct config_setting config_settings[] = {
 	STR("conninfo", conninfo, NULL, CONFIG_SECRET,
@@ -50,16 +63,14 @@ const struct config_setting config_settings[] = {
 	     "TLS listener for the protocol, ADDR:PORT; needs tls_cert and tls_key"),
 	STR("tls_cert", tls_cert, NULL, CONFIG_RELOAD,
 	    "certificate chain (PEM) of the TLS listeners"),
-	STR("tls_key", tls_key, NULL, CONFIG_RELOAD,
-	    "private key (PEM) of the TLS listeners"),
-	LIST("http", http, nhttp, 0,
-	     "HTTP listener for the board, the API and metrics, ADDR:PORT"),
+	STR("tls_key", tls_key, NULL, CONFIG_RELOAD, "private key (PEM) of the TLS listeners"),
+	LIST("http", http, nhttp, 0, "HTTP listener for the board, the API and metrics, ADDR:PORT"),
 	STR("data_dir", data_dir, KOLAPP_DATADIR, 0,
 	    "directory holding the display board's files (board/)"),
 	LEVEL("log_level", log_level, "info", CONFIG_RELOAD,
 	      "least severe level logged: debug, info, warn or error"),
-	NUM("max_line", limits.max_line, 256, 16 << 20, XSTR(PROTO_DEFAULT_MAX_LINE),
-	    CONFIG_RELOAD, "longest request line in bytes"),
+	NUM("max_line", limits.max_line, 256, 16 << 20, XSTR(PROTO_DEFAULT_MAX_LINE), CONFIG_RELOAD,
+	    "longest request line in bytes"),
 	NUM("max_output", limits.max_output, 4096, 1L << 30, "4194304", CONFIG_RELOAD,
 	    "bytes queued for a client that does not read before it is dropped"),
 	NUM("max_pending", limits.max_pending, 1, 100000, "256", CONFIG_RELOAD,
@@ -165,8 +176,7 @@ static void release(struct config *cfg, const struct config_setting *s)
 		break;
 	case CONFIG_INT:
 	case CONFIG_SIZE:
-	case CONFIG_LEVEL:
-		break;
+	case CONFIG_LEVEL: break;
 	}
 }
 
@@ -215,8 +225,7 @@ int config_set(struct config *cfg, const char *key, const char *value, char *err
 }
 
 /* Copies one row from src into dst, where that row holds nothing. */
-static void copy_value(struct config *dst, const struct config *src,
-		       const struct config_setting *s)
+static void copy_value(struct config *dst, const struct config *src, const struct config_setting *s)
 {
 	const char *str;
 
@@ -231,12 +240,8 @@ static void copy_value(struct config *dst, const struct config *src,
 		*COUNT(dst, s) = *CCOUNT(src, s);
 		break;
 	case CONFIG_INT:
-	case CONFIG_LEVEL:
-		*AT(dst, s, int) = *CAT(src, s, int);
-		break;
-	case CONFIG_SIZE:
-		*AT(dst, s, size_t) = *CAT(src, s, size_t);
-		break;
+	case CONFIG_LEVEL: *AT(dst, s, int) = *CAT(src, s, int); break;
+	case CONFIG_SIZE: *AT(dst, s, size_t) = *CAT(src, s, size_t); break;
 	}
 }
 
@@ -261,8 +266,7 @@ static bool same_str(const char *a, const char *b)
 bool config_equal(const struct config_setting *s, const struct config *a, const struct config *b)
 {
 	switch (s->type) {
-	case CONFIG_STR:
-		return same_str(*CAT(a, s, string), *CAT(b, s, string));
+	case CONFIG_STR: return same_str(*CAT(a, s, string), *CAT(b, s, string));
 	case CONFIG_LIST:
 		if (*CCOUNT(a, s) != *CCOUNT(b, s))
 			return false;
@@ -271,10 +275,8 @@ bool config_equal(const struct config_setting *s, const struct config *a, const 
 				return false;
 		return true;
 	case CONFIG_INT:
-	case CONFIG_LEVEL:
-		return *CAT(a, s, int) == *CAT(b, s, int);
-	case CONFIG_SIZE:
-		return *CAT(a, s, size_t) == *CAT(b, s, size_t);
+	case CONFIG_LEVEL: return *CAT(a, s, int) == *CAT(b, s, int);
+	case CONFIG_SIZE: return *CAT(a, s, size_t) == *CAT(b, s, size_t);
 	}
 	abort();
 }
@@ -430,15 +432,11 @@ void config_print(const struct config *cfg, FILE *out)
 			for (int j = 0; j < *CCOUNT(cfg, s); j++)
 				fprintf(out, "%s = %s\n", s->name, CAT(cfg, s, string)[j]);
 			break;
-		case CONFIG_INT:
-			fprintf(out, "%s = %d\n", s->name, *CAT(cfg, s, int));
-			break;
-		case CONFIG_SIZE:
-			fprintf(out, "%s = %zu\n", s->name, *CAT(cfg, s, size_t));
-			break;
+		case CONFIG_INT: fprintf(out, "%s = %d\n", s->name, *CAT(cfg, s, int)); break;
+		case CONFIG_SIZE: fprintf(out, "%s = %zu\n", s->name, *CAT(cfg, s, size_t)); break;
 		case CONFIG_LEVEL:
 			fprintf(out, "%s = %s\n", s->name,
-				log_level_name((enum log_level)*CAT(cfg, s, int)));
+				log_level_name((enum log_level) * CAT(cfg, s, int)));
 			break;
 		}
 	}
@@ -446,7 +444,7 @@ void config_print(const struct config *cfg, FILE *out)
 
 struct load_state {
 	struct config *cfg;
-	char msg[160];             /* the first error; inih reports its line */
+	char msg[160]; /* the first error; inih reports its line */
 	bool failed;
 };
 

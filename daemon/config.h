@@ -25,9 +25,9 @@ struct config {
 	int nlisten;
 	char *listen_tls[CONFIG_MAX_LISTEN];
 	int nlisten_tls;
-	char *tls_cert, *tls_key;  /* PEM files for the TLS listeners */
-	char *conninfo_file;       /* a file holding the conninfo (keeps passwords out) */
-	char *http[CONFIG_MAX_LISTEN];  /* HTTP listen addresses; none: no HTTP */
+	char *tls_cert, *tls_key;      /* PEM files for the TLS listeners */
+	char *conninfo_file;           /* a file holding the conninfo (keeps passwords out) */
+	char *http[CONFIG_MAX_LISTEN]; /* HTTP listen addresses; none: no HTTP */
 	int nhttp;
 	char *data_dir;
 	int log_level;
@@ -35,25 +35,25 @@ struct config {
 };
 
 enum config_type {
-	CONFIG_STR,                /* char *; NULL when not set */
-	CONFIG_LIST,               /* char *[CONFIG_MAX_LISTEN] and an int count; repeatable */
-	CONFIG_INT,                /* a whole number from lo to hi in an int */
-	CONFIG_SIZE,               /* the same in a size_t */
-	CONFIG_LEVEL,              /* a log level name, stored as enum log_level in an int */
+	CONFIG_STR,   /* char *; NULL when not set */
+	CONFIG_LIST,  /* char *[CONFIG_MAX_LISTEN] and an int count; repeatable */
+	CONFIG_INT,   /* a whole number from lo to hi in an int */
+	CONFIG_SIZE,  /* the same in a size_t */
+	CONFIG_LEVEL, /* a log level name, stored as enum log_level in an int */
 };
 
-#define CONFIG_RELOAD 0x1          /* a SIGHUP applies it to the running daemon */
-#define CONFIG_SECRET 0x2          /* a conninfo: printed with its passwords masked */
+#define CONFIG_RELOAD 0x1 /* a SIGHUP applies it to the running daemon */
+#define CONFIG_SECRET 0x2 /* a conninfo: printed with its passwords masked */
 
 struct config_setting {
-	const char *name;          /* the key in the file */
+	const char *name; /* the key in the file */
 	enum config_type type;
-	size_t offset;             /* of the value (of a list: its array) in struct config */
-	size_t count_offset;       /* lists: of the int counting the entries */
-	long lo, hi;               /* numbers: the bounds, both allowed */
-	const char *def;           /* the default as the file would say it; NULL: none */
-	unsigned flags;            /* CONFIG_RELOAD, CONFIG_SECRET */
-	const char *desc;          /* one line for people */
+	size_t offset;       /* of the value (of a list: its array) in struct config */
+	size_t count_offset; /* lists: of the int counting the entries */
+	long lo, hi;         /* numbers: the bounds, both allowed */
+	const char *def;     /* the default as the file would say it; NULL: none */
+	unsigned flags;      /* CONFIG_RELOAD, CONFIG_SECRET */
+	const char *desc;    /* one line for people */
 };
 
 extern const struct config_setting config_settings[];

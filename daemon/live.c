@@ -5,6 +5,7 @@
 #include "daemon/store/pgw.h"
 #include "daemon/net/server.h"
 #include "daemon/net/session.h"
+#include "daemon/http/http.h"
 
 #include <string.h>
 #include <jansson.h>
@@ -12,6 +13,7 @@
 struct live {
 	struct engine *engine;
 	struct server *server;
+	struct http *http;
 	struct auth *auth;
 };
 
@@ -28,7 +30,9 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 		if (json_is_true(json_object_get(p, "revoked")) && id > 0) {
 			auth_forget(l->auth, id);
 			int n = session_close_token(l->server, id);
-			log_info("token %d revoked: closed %d connection(s)", id, n);
+			int ns = http_close_token(l->http, id);
+			log_info("token %d revoked: closed %d connection(s) and %d event stream(s)",
+				 id, n, ns);
 		}
 	} else {
 		/* Cheap to reload whole, and no change can be half-applied. */
@@ -37,11 +41,12 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 	json_decref(p);
 }
 
-void live_attach(struct pgw *pgw, struct engine *engine, struct server *server,
+void live_attach(struct pgw *pgw, struct engine *engine, struct server *server, struct http *http,
 		 struct auth *auth)
 {
 	the_live.engine = engine;
 	the_live.server = server;
+	the_live.http = http;
 	the_live.auth = auth;
 	pgw_set_listen(pgw, LIVE_CHANNEL, on_notify, &the_live);
 }

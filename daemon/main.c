@@ -39,13 +39,13 @@
 struct daemon {
 	struct options opts;
 	struct config cfg;
-	int activated_fds;        /* sockets passed by systemd */
+	int activated_fds; /* sockets passed by systemd */
 	struct event_base *base;
 	struct pgw *pgw;
 	struct engine *engine;
 	struct auth *auth;
 	struct server *server;
-	struct http *http;        /* NULL without --http */
+	struct http *http; /* NULL without --http */
 	struct session_ctx sctx;
 	struct event *sigterm, *sigint, *sighup, *tick, *shutdown_step, *watchdog;
 	bool listening;
@@ -288,7 +288,8 @@ static void add_events(struct daemon *d)
 	event_add(d->sighup, NULL);
 	event_add(d->tick, &one_second);
 	if (wd) {
-		struct timeval half = { (time_t)(wd / 2 / 1000000), (suseconds_t)(wd / 2 % 1000000) };
+		struct timeval half = { (time_t)(wd / 2 / 1000000),
+					(suseconds_t)(wd / 2 % 1000000) };
 		d->watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);
 		event_add(d->watchdog, &half);
 	}
@@ -352,8 +353,9 @@ int main(int argc, char **argv)
 	}
 	d.pgw = pgw_new(d.base, d.cfg.conninfo, kolapp_statements, kolapp_statements_count,
 			on_db_state, &d);
-	struct engine_hooks hooks = { .emit = emit_both, .emit_flush = emit_flush,
-				      .loaded = on_loaded, .loaded_arg = &d };
+	struct engine_hooks hooks = {
+		.emit = emit_both, .emit_flush = emit_flush, .loaded = on_loaded, .loaded_arg = &d
+	};
 	struct engine_store store = store_pg(d.pgw);
 	d.engine = engine_new(&store, &hooks);
 	struct auth_source tokens = tokens_source(d.pgw);
@@ -373,7 +375,7 @@ int main(int argc, char **argv)
 	http_set_metrics(d.http, d.server);
 	/* The emit hook needs the server and http, made after the engine. */
 	engine_set_emit_arg(d.engine, &d);
-	live_attach(d.pgw, d.engine, d.server, d.auth);
+	live_attach(d.pgw, d.engine, d.server, d.http, d.auth);
 	add_events(&d);
 
 	pgw_start(d.pgw);

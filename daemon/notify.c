@@ -7,7 +7,10 @@
 #include <time.h>
 #include <systemd/sd-daemon.h>
 
-bool notify_supported(void) { return true; }
+bool notify_supported(void)
+{
+	return true;
+}
 
 void notify_ready(const char *status)
 {
@@ -21,10 +24,14 @@ void notify_reloading(void)
 	/* systemd 253+ wants the monotonic time to match the reload to this message. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-		   (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+		   (unsigned long long)ts.tv_sec * 1000000ULL +
+			   (unsigned long long)ts.tv_nsec / 1000);
 }
 
-void notify_stopping(void) { sd_notify(0, "STOPPING=1"); }
+void notify_stopping(void)
+{
+	sd_notify(0, "STOPPING=1");
+}
 
 uint64_t notify_watchdog_usec(void)
 {
@@ -32,7 +39,10 @@ uint64_t notify_watchdog_usec(void)
 	return sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
 }
 
-void notify_watchdog(void) { sd_notify(0, "WATCHDOG=1"); }
+void notify_watchdog(void)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
 
 int notify_listen_fds(void)
 {
@@ -42,12 +52,24 @@ int notify_listen_fds(void)
 
 #else
 
-bool notify_supported(void) { return false; }
-void notify_ready(const char *status) { (void)status; }
+bool notify_supported(void)
+{
+	return false;
+}
+void notify_ready(const char *status)
+{
+	(void)status;
+}
 void notify_reloading(void) {}
 void notify_stopping(void) {}
-uint64_t notify_watchdog_usec(void) { return 0; }
+uint64_t notify_watchdog_usec(void)
+{
+	return 0;
+}
 void notify_watchdog(void) {}
-int notify_listen_fds(void) { return 0; }
+int notify_listen_fds(void)
+{
+	return 0;
+}
 
 #endif

@@ -46,8 +46,16 @@ static int add(const char **list, int *n, const char *v, const char *what)
 
 int options_parse(struct options *o, int argc, char **argv)
 {
-	enum { O_HTTP = 256, O_DATA_DIR, O_LISTEN_TLS, O_TLS_CERT, O_TLS_KEY, O_CHECK, O_LEVEL,
-	       O_MIGRATE };
+	enum {
+		O_HTTP = 256,
+		O_DATA_DIR,
+		O_LISTEN_TLS,
+		O_TLS_CERT,
+		O_TLS_KEY,
+		O_CHECK,
+		O_LEVEL,
+		O_MIGRATE
+	};
 	static const struct option opts[] = {
 		{ "conninfo", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -93,12 +101,8 @@ int options_parse(struct options *o, int argc, char **argv)
 			printf("kolappd %s (protocol 1%s)\n", PACKAGE_VERSION,
 			       notify_supported() ? ", +systemd" : "");
 			exit(0);
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return 2;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return 2;
 		}
 	}
 	if (optind < argc) {
@@ -131,18 +135,24 @@ static int read_conninfo_file(const char *path, struct config *cfg, char *err, s
 	return config_set(cfg, "conninfo", buf, err, errsize);
 }
 
-int options_build_config(const struct options *o, bool activated, struct config *cfg,
-			 char *err, size_t errsize)
+int options_build_config(const struct options *o, bool activated, struct config *cfg, char *err,
+			 size_t errsize)
 {
 	/* What each option sets: the same table row as the file's key. */
-	const struct { const char *option, *key, *value; } one[] = {
+	const struct {
+		const char *option, *key, *value;
+	} one[] = {
 		{ "--conninfo", "conninfo", o->conninfo },
 		{ "--data-dir", "data_dir", o->data_dir },
 		{ "--tls-cert", "tls_cert", o->tls_cert },
 		{ "--tls-key", "tls_key", o->tls_key },
 		{ "--log-level", "log_level", o->level },
 	};
-	const struct { const char *option, *key; const char *const *values; int n; } lists[] = {
+	const struct {
+		const char *option, *key;
+		const char *const *values;
+		int n;
+	} lists[] = {
 		{ "--listen", "listen", o->listen, o->nlisten },
 		{ "--listen-tls", "listen_tls", o->listen_tls, o->nlisten_tls },
 		{ "--http", "http", o->http, o->nhttp },
@@ -183,7 +193,9 @@ int options_build_config(const struct options *o, bool activated, struct config 
 	    read_conninfo_file(cfg->conninfo_file, cfg, err, errsize) < 0)
 		goto fail;
 	if (!cfg->conninfo) {
-		snprintf(err, errsize, "no database: pass --conninfo or set conninfo (or conninfo_file) in the config");
+		snprintf(err, errsize,
+			 "no database: pass --conninfo or set conninfo (or conninfo_file) in the "
+			 "config");
 		goto fail;
 	}
 	if (cfg->nlisten_tls && (!cfg->tls_cert || !cfg->tls_key)) {

@@ -35,7 +35,7 @@ int options_parse(struct options *o, int argc, char **argv);
  * (then no default listener is added). On error returns -1 with a
  * message naming the file and line; *cfg is then cleared.
  */
-int options_build_config(const struct options *o, bool activated, struct config *cfg,
-			 char *err, size_t errsize);
+int options_build_config(const struct options *o, bool activated, struct config *cfg, char *err,
+			 size_t errsize);
 
 #endif

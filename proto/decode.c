@@ -37,8 +37,7 @@ static const char **arg_slot(struct proto_request *req, int a)
 
 static const char *arg_get(const struct proto_request *req, int a)
 {
-	return arg_is_string(a) ? *(const char *const *)((const char *)req + arg_offsets[a])
-				: NULL;
+	return arg_is_string(a) ? *(const char *const *)((const char *)req + arg_offsets[a]) : NULL;
 }
 
 /* An ISO 639-1 code: two lowercase letters. */
@@ -64,15 +63,13 @@ static size_t max_depth(const char *buf, size_t len, size_t limit)
 
 		if (in_string) {
 			if (c == '\\')
-				i++;	/* the escaped byte cannot end the string */
+				i++; /* the escaped byte cannot end the string */
 			else if (c == '"')
 				in_string = false;
 			continue;
 		}
 		switch (c) {
-		case '"':
-			in_string = true;
-			break;
+		case '"': in_string = true; break;
 		case '[':
 		case '{':
 			if (++depth > worst) {
@@ -86,8 +83,7 @@ static size_t max_depth(const char *buf, size_t len, size_t limit)
 			if (depth > 0)
 				depth--;
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	return worst;
@@ -118,8 +114,7 @@ static void clip_name(const char *s, size_t max_chars, char *out, size_t outsz)
 		out[i] = '\0';
 }
 
-int proto_decode(const char *line, size_t len, struct proto_request *req,
-		 struct proto_error *err)
+int proto_decode(const char *line, size_t len, struct proto_request *req, struct proto_error *err)
 {
 	json_error_t jerr;
 	json_t *root, *op;
@@ -128,8 +123,7 @@ int proto_decode(const char *line, size_t len, struct proto_request *req,
 	memset(req, 0, sizeof(*req));
 	if (max_depth(line, len, PROTO_MAX_DEPTH) > PROTO_MAX_DEPTH) {
 		proto_error_set(err, PERR_BAD_REQUEST,
-				"invalid JSON: nesting deeper than %d levels",
-				PROTO_MAX_DEPTH);
+				"invalid JSON: nesting deeper than %d levels", PROTO_MAX_DEPTH);
 		return -1;
 	}
 	/* No JSON_DISABLE_EOF_CHECK: the whole line must be one value.
@@ -138,15 +132,13 @@ int proto_decode(const char *line, size_t len, struct proto_request *req,
 	 * C strings below are never cut short. */
 	root = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
 	if (!root) {
-		proto_error_set(err, PERR_BAD_REQUEST,
-				"invalid JSON: %s at column %d",
-				jerr.text, jerr.column);
+		proto_error_set(err, PERR_BAD_REQUEST, "invalid JSON: %s at column %d", jerr.text,
+				jerr.column);
 		return -1;
 	}
 	req->root = root;
 	if (!json_is_object(root)) {
-		proto_error_set(err, PERR_BAD_REQUEST,
-				"a request must be a JSON object");
+		proto_error_set(err, PERR_BAD_REQUEST, "a request must be a JSON object");
 		return -1;
 	}
 	req->id = json_object_get(root, "id");
@@ -157,16 +149,14 @@ int proto_decode(const char *line, size_t len, struct proto_request *req,
 		return -1;
 	}
 	if (!json_is_string(op)) {
-		proto_error_set(err, PERR_BAD_REQUEST,
-				"field op must be a string");
+		proto_error_set(err, PERR_BAD_REQUEST, "field op must be a string");
 		return -1;
 	}
 	opnum = proto_op_from_name(json_string_value(op));
 	if (opnum < 0) {
 		char shown[MAX_OP_CHARS_SHOWN * 4 + 5];
 
-		clip_name(json_string_value(op), MAX_OP_CHARS_SHOWN,
-			  shown, sizeof(shown));
+		clip_name(json_string_value(op), MAX_OP_CHARS_SHOWN, shown, sizeof(shown));
 		proto_error_set(err, PERR_UNKNOWN_OP, "unknown op: %s", shown);
 		return -1;
 	}
@@ -251,20 +241,18 @@ int proto_check_args(const struct proto_request *req, struct proto_error *err)
 			continue;
 		n = strlen(v);
 		if (n == 0) {
-			proto_error_set(err, PERR_BAD_REQUEST,
-					"field %s must not be empty", name);
+			proto_error_set(err, PERR_BAD_REQUEST, "field %s must not be empty", name);
 			return -1;
 		}
 		if (n > MAX_ARG_BYTES) {
 			proto_error_set(err, PERR_BAD_REQUEST,
-					"field %s is too long (at most %d bytes)",
-					name, MAX_ARG_BYTES);
+					"field %s is too long (at most %d bytes)", name,
+					MAX_ARG_BYTES);
 			return -1;
 		}
 		if (i == ARG_KEY && n > MAX_KEY_BYTES) {
 			proto_error_set(err, PERR_BAD_REQUEST,
-					"field key is too long (at most %d bytes)",
-					MAX_KEY_BYTES);
+					"field key is too long (at most %d bytes)", MAX_KEY_BYTES);
 			return -1;
 		}
 		if (i == ARG_QUEUE && utf8_chars(v) > MAX_QUEUE_CHARS) {

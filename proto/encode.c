@@ -165,27 +165,16 @@ static void enc_value(struct sbuf *sb, const json_t *v)
 		}
 		sb_add(sb, "]", 1);
 		break;
-	case JSON_STRING:
-		enc_string(sb, json_string_value(v), json_string_length(v));
-		break;
+	case JSON_STRING: enc_string(sb, json_string_value(v), json_string_length(v)); break;
 	case JSON_INTEGER:
-		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-			 json_integer_value(v));
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		sb_str(sb, num);
 		break;
-	case JSON_REAL:
-		enc_real(sb, v);
-		break;
-	case JSON_TRUE:
-		sb_str(sb, "true");
-		break;
-	case JSON_FALSE:
-		sb_str(sb, "false");
-		break;
+	case JSON_REAL: enc_real(sb, v); break;
+	case JSON_TRUE: sb_str(sb, "true"); break;
+	case JSON_FALSE: sb_str(sb, "false"); break;
 	case JSON_NULL:
-	default:
-		sb_str(sb, "null");
-		break;
+	default: sb_str(sb, "null"); break;
 	}
 }
 
@@ -224,7 +213,7 @@ char *proto_encode_members(const json_t *result, size_t *len)
 {
 	struct sbuf sb = { 0 };
 
-	sb_add(&sb, "", 0);   /* an empty result is "", not NULL */
+	sb_add(&sb, "", 0); /* an empty result is "", not NULL */
 	enc_members(&sb, result);
 	if (sb.oom) {
 		free(sb.p);
@@ -247,8 +236,7 @@ char *proto_encode_ok_members(const json_t *id, const char *members, size_t mlen
 	return sb_finish(&sb, len);
 }
 
-char *proto_encode_error(const json_t *id, enum proto_err code,
-			 const char *message, size_t *len)
+char *proto_encode_error(const json_t *id, enum proto_err code, const char *message, size_t *len)
 {
 	struct sbuf sb = { 0 };
 	char *clean = strdup(message ? message : "");

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-enum proto_frame proto_frame_find(const char *buf, size_t len, size_t max_line,
-				  size_t *line_len, size_t *consumed)
+enum proto_frame proto_frame_find(const char *buf, size_t len, size_t max_line, size_t *line_len,
+				  size_t *consumed)
 {
 	/* A legal line has at most max_line bytes, one "\r" and the "\n":
 	 * never look further than that, so a flood costs O(max_line). */
@@ -32,8 +32,7 @@ enum proto_frame proto_frame_find(const char *buf, size_t len, size_t max_line,
 	 * the only extra byte is a "\r" that the coming "\n" will absorb;
 	 * deciding now spares buffering a line we will refuse anyway.
 	 */
-	if (len > max_line &&
-	    !(len - max_line == 1 && buf[max_line] == '\r'))
+	if (len > max_line && !(len - max_line == 1 && buf[max_line] == '\r'))
 		return FRAME_TOO_LARGE;
 	return FRAME_NEED_MORE;
 }

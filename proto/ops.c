@@ -66,7 +66,7 @@ bool proto_op_uses(enum proto_op op, enum proto_arg a)
 	if (!s || (unsigned)a >= ARG__COUNT)
 		return false;
 	if (a == ARG_OFFICE)
-		return !(s->roles & MAY_ROLE(NONE));   /* every op after hello */
+		return !(s->roles & MAY_ROLE(NONE)); /* every op after hello */
 	if (a == ARG_COUNTER)
 		return s->counter;
 	return ((s->required | s->optional) >> a) & 1u;

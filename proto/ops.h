@@ -20,7 +20,8 @@ enum proto_role { ROLE_NONE = 0, ROLE_KIOSK, ROLE_COUNTER, ROLE_DISPLAY, ROLE_AD
 
 #define MAY_ROLE(r) (1u << ROLE_##r)
 /* Ops answered before hello (ping, hello, bye) carry MAY_ANY. */
-#define MAY_ANY (MAY_ROLE(NONE) | MAY_ROLE(KIOSK) | MAY_ROLE(COUNTER) | MAY_ROLE(DISPLAY) | MAY_ROLE(ADMIN))
+#define MAY_ANY \
+	(MAY_ROLE(NONE) | MAY_ROLE(KIOSK) | MAY_ROLE(COUNTER) | MAY_ROLE(DISPLAY) | MAY_ROLE(ADMIN))
 #define MAY_ADMIN MAY_ROLE(ADMIN)
 #define MAY_KIOSK MAY_ROLE(KIOSK)
 #define MAY_COUNTER MAY_ROLE(COUNTER)
@@ -64,28 +65,28 @@ enum proto_arg {
  *   counter:  acts on a counter (the counter role's own; admin names it)
  *   writes:   changes state, so it is answered after the commit
  */
-#define PROTO_OPS(X)                                                                          \
-	X(PING, ping, SESSION, MAY_ANY, A_NONE, A_NONE, false, false)                           \
-	X(HELLO, hello, SESSION, MAY_ANY, A_TOKEN, A_NONE, false, false)                        \
-	X(BYE, bye, SESSION, MAY_ANY, A_NONE, A_NONE, false, false)                             \
-	X(ISSUE, issue, ENGINE, MAY_KIOSK | MAY_COUNTER, A_QUEUE,                             \
-	  A_KEY | A_PRIORITY | A_INTERPRETER | A_LANG, false, true)                           \
-	X(CALL_NEXT, call_next, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                \
-	X(CALL, call, ENGINE, MAY_COUNTER, A_TICKET, A_NONE, true, true)                        \
-	X(RECALL, recall, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                      \
-	X(START, start, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                        \
-	X(FINISH, finish, ENGINE, MAY_COUNTER, A_NONE, A_OUTCOME, true, true)                   \
-	X(NO_SHOW, no_show, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                    \
-	X(TRANSFER, transfer, ENGINE, MAY_COUNTER, A_QUEUE | A_TO_COUNTER, A_NONE, true, true)  \
-	X(CANCEL, cancel, ENGINE, MAY_KIOSK, A_TICKET, A_NONE, false, true)                     \
-	X(COUNTER_OPEN, counter_open, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)          \
-	X(COUNTER_CLOSE, counter_close, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)        \
-	X(TICKET, ticket, ENGINE, MAY_KIOSK | MAY_COUNTER | MAY_DISPLAY, A_TICKET, A_NONE, false,   \
-	  false)                                                                              \
-	X(STATUS, status, ENGINE, MAY_KIOSK | MAY_COUNTER | MAY_DISPLAY, A_NONE, A_NONE, false,     \
-	  false)                                                                              \
+#define PROTO_OPS(X) \
+	X(PING, ping, SESSION, MAY_ANY, A_NONE, A_NONE, false, false) \
+	X(HELLO, hello, SESSION, MAY_ANY, A_TOKEN, A_NONE, false, false) \
+	X(BYE, bye, SESSION, MAY_ANY, A_NONE, A_NONE, false, false) \
+	X(ISSUE, issue, ENGINE, MAY_KIOSK | MAY_COUNTER, A_QUEUE, \
+	  A_KEY | A_PRIORITY | A_INTERPRETER | A_LANG, false, true) \
+	X(CALL_NEXT, call_next, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true) \
+	X(CALL, call, ENGINE, MAY_COUNTER, A_TICKET, A_NONE, true, true) \
+	X(RECALL, recall, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true) \
+	X(START, start, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true) \
+	X(FINISH, finish, ENGINE, MAY_COUNTER, A_NONE, A_OUTCOME, true, true) \
+	X(NO_SHOW, no_show, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true) \
+	X(TRANSFER, transfer, ENGINE, MAY_COUNTER, A_QUEUE | A_TO_COUNTER, A_NONE, true, true) \
+	X(CANCEL, cancel, ENGINE, MAY_KIOSK, A_TICKET, A_NONE, false, true) \
+	X(COUNTER_OPEN, counter_open, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true) \
+	X(COUNTER_CLOSE, counter_close, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true) \
+	X(TICKET, ticket, ENGINE, MAY_KIOSK | MAY_COUNTER | MAY_DISPLAY, A_TICKET, A_NONE, false, \
+	  false) \
+	X(STATUS, status, ENGINE, MAY_KIOSK | MAY_COUNTER | MAY_DISPLAY, A_NONE, A_NONE, false, \
+	  false) \
 	X(SUBSCRIBE, subscribe, SESSION, MAY_COUNTER | MAY_DISPLAY, A_NONE, A_NONE, false, false) \
-	X(PARK, park, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true)                          \
+	X(PARK, park, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true) \
 	X(REACTIVATE, reactivate, ENGINE, MAY_KIOSK | MAY_COUNTER, A_TICKET, A_NONE, false, true)
 
 #define PROTO_OP_ENUM(E, n, h, r, req, opt, ctr, w) OP_##E,
@@ -95,10 +96,10 @@ enum proto_op { PROTO_OPS(PROTO_OP_ENUM) OP__COUNT };
 enum proto_handler { HANDLER_SESSION, HANDLER_ENGINE };
 
 struct proto_op_spec {
-	const char *name;         /* on the wire: "call_next" */
+	const char *name; /* on the wire: "call_next" */
 	enum proto_handler handler;
-	unsigned roles;           /* bits of enum proto_role; admin always */
-	unsigned required;        /* bits of enum proto_arg */
+	unsigned roles;    /* bits of enum proto_role; admin always */
+	unsigned required; /* bits of enum proto_arg */
 	unsigned optional;
 	bool counter;
 	bool writes;

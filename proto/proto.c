@@ -59,8 +59,8 @@ static size_t utf8_seq_len(const unsigned char *s, size_t len)
 			return 0;
 		cp = (cp << 6) | (s[i] & 0x3f);
 	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    cp > 0x10ffff)
 		return 0;
 	return n;
 }
@@ -81,8 +81,7 @@ void proto_text_sanitize(char *s, size_t len)
 	}
 }
 
-void proto_error_set(struct proto_error *err, enum proto_err code,
-		     const char *fmt, ...)
+void proto_error_set(struct proto_error *err, enum proto_err code, const char *fmt, ...)
 {
 	va_list ap;
 	int n;

@@ -16,9 +16,9 @@
 #include "proto/ops.h"
 
 #define PROTO_VERSION 1
-#define PROTO_MINOR 1      /* 1.1: the counter workflow */
+#define PROTO_MINOR 1 /* 1.1: the counter workflow */
 #define PROTO_DEFAULT_MAX_LINE 65536
-#define PROTO_MAX_DEPTH 32     /* JSON nesting accepted in a request */
+#define PROTO_MAX_DEPTH 32 /* JSON nesting accepted in a request */
 
 /* Error codes of the contract, in the order in which they win. */
 enum proto_err {
@@ -51,30 +51,30 @@ struct proto_error {
  */
 struct proto_request {
 	json_t *root;
-	json_t *id;             /* the "id" value, NULL when absent */
+	json_t *id; /* the "id" value, NULL when absent */
 	enum proto_op op;
-	const char *token;      /* hello */
-	const char *queue;      /* issue, transfer */
-	const char *key;        /* issue (optional idempotency key) */
-	const char *ticket;     /* call, cancel, ticket */
-	const char *office;     /* any op (admin picks an office) */
-	const char *counter;    /* counter ops (admin names the counter) */
+	const char *token;       /* hello */
+	const char *queue;       /* issue, transfer */
+	const char *key;         /* issue (optional idempotency key) */
+	const char *ticket;      /* call, cancel, ticket */
+	const char *office;      /* any op (admin picks an office) */
+	const char *counter;     /* counter ops (admin names the counter) */
 	const char *interpreter; /* issue: an ISO 639-1 code */
-	const char *lang;       /* issue: the visitor's language */
-	const char *outcome;    /* finish: a code of the queue's outcomes */
-	const char *to_counter; /* transfer to a counter */
-	int priority;           /* issue: -1 absent, 0 false, 1 true */
-	unsigned present;       /* bit per enum proto_arg given (not null) */
-	unsigned mistyped;      /* bit per enum proto_arg present but of the
+	const char *lang;        /* issue: the visitor's language */
+	const char *outcome;     /* finish: a code of the queue's outcomes */
+	const char *to_counter;  /* transfer to a counter */
+	int priority;            /* issue: -1 absent, 0 false, 1 true */
+	unsigned present;        /* bit per enum proto_arg given (not null) */
+	unsigned mistyped;       /* bit per enum proto_arg present but of the
 				   wrong type; reported by proto_check_args()
 				   only when the op uses that field */
 };
 
 /* Result of looking for one line in a buffer. */
 enum proto_frame {
-	FRAME_NEED_MORE,        /* no '\n' yet and still under the limit */
-	FRAME_LINE,             /* a complete line */
-	FRAME_TOO_LARGE,        /* the line is (or will be) longer than max_line */
+	FRAME_NEED_MORE, /* no '\n' yet and still under the limit */
+	FRAME_LINE,      /* a complete line */
+	FRAME_TOO_LARGE, /* the line is (or will be) longer than max_line */
 };
 
 /*
@@ -83,8 +83,8 @@ enum proto_frame {
  * and *consumed the bytes to drop including the "\n". max_line bounds the
  * line without its terminator.
  */
-enum proto_frame proto_frame_find(const char *buf, size_t len, size_t max_line,
-				  size_t *line_len, size_t *consumed);
+enum proto_frame proto_frame_find(const char *buf, size_t len, size_t max_line, size_t *line_len,
+				  size_t *consumed);
 
 /*
  * Decodes one line (without its terminator) into *req. Checks JSON
@@ -97,8 +97,7 @@ enum proto_frame proto_frame_find(const char *buf, size_t len, size_t max_line,
  * still set when the line was parsed far enough to find it.
  * The caller calls proto_request_clear() in both cases.
  */
-int proto_decode(const char *line, size_t len, struct proto_request *req,
-		 struct proto_error *err);
+int proto_decode(const char *line, size_t len, struct proto_request *req, struct proto_error *err);
 
 /* Checks the arguments the op uses (others are ignored, as unknown
  * fields are): required ones present, each a non-empty string within
@@ -121,17 +120,15 @@ char *proto_encode_ok(const json_t *id, const json_t *result, size_t *len);
  * for none), for a result sent many times: proto_encode_ok_members(id,
  * that) is byte for byte proto_encode_ok(id, result). */
 char *proto_encode_members(const json_t *result, size_t *len);
-char *proto_encode_ok_members(const json_t *id, const char *members, size_t mlen,
-			      size_t *len);
+char *proto_encode_ok_members(const json_t *id, const char *members, size_t mlen, size_t *len);
 /* {"id":..,"ok":false,"error":{"code":..,"message":..}} */
-char *proto_encode_error(const json_t *id, enum proto_err code,
-			 const char *message, size_t *len);
+char *proto_encode_error(const json_t *id, enum proto_err code, const char *message, size_t *len);
 /* The event object as is (it carries "event", never "id"/"ok"). */
 char *proto_encode_event(const json_t *event, size_t *len);
 
 /* printf-style helper that fills an error. */
-void proto_error_set(struct proto_error *err, enum proto_err code,
-		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void proto_error_set(struct proto_error *err, enum proto_err code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /*
  * Rewrites s[0..len) in place so that it is valid UTF-8 without control

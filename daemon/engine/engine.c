@@ -60,8 +60,8 @@ int engine_counter_id(const struct engine *e, int office_id, const char *name)
 }
 
 void engine_each_queue(const struct engine *e,
-		       void (*fn)(void *arg, const char *office, const char *queue,
-				  int waiting, int64_t oldest_us),
+		       void (*fn)(void *arg, const char *office, const char *queue, int waiting,
+				  int64_t oldest_us),
 		       void *arg)
 {
 	for (int i = 0; i < e->noffices; i++)
@@ -255,13 +255,15 @@ const struct outcome *queue_outcome(const struct queue *q, const char *code)
 /* The contract's defaults (kolapp.set_queue_policy). */
 void queue_policy_default(struct queue_policy *p)
 {
-	*p = (struct queue_policy){ .min_calls = 1, .no_show_after_s = 0,
-				    .reactivate_within_s = 900, .require_outcome = false,
+	*p = (struct queue_policy){ .min_calls = 1,
+				    .no_show_after_s = 0,
+				    .reactivate_within_s = 900,
+				    .require_outcome = false,
 				    .allow_priority = true };
 }
 
-int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ctr,
-		 struct queue *to, int64_t now)
+int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ctr, struct queue *to,
+		 int64_t now)
 {
 	int next = ticket_next_state(t->state, action);
 	const struct ticket_state_info *from, *into;
@@ -283,12 +285,8 @@ int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ct
 		t->called_at = now;
 		t->recalls = 0;
 		break;
-	case TA_RECALL:
-		t->recalls++;
-		break;
-	case TA_START:
-		t->started_at = now;
-		break;
+	case TA_RECALL: t->recalls++; break;
+	case TA_START: t->started_at = now; break;
 	case TA_TRANSFER:
 		if (to)
 			t->queue = to;
@@ -303,16 +301,12 @@ int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ct
 		t->called_at = t->started_at = t->finished_at = 0;
 		t->recalls = 0;
 		break;
-	case TA_PARK:
-		break;   /* t->counter stays: it is the counter that parked it */
+	case TA_PARK: break; /* t->counter stays: it is the counter that parked it */
 	case TA_FINISH:
 	case TA_NO_SHOW:
 	case TA_CANCEL:
-	case TA_EXPIRE:
-		t->finished_at = now;
-		break;
-	case TA__COUNT:
-		break;
+	case TA_EXPIRE: t->finished_at = now; break;
+	case TA__COUNT: break;
 	}
 	t->state = (enum ticket_state)next;
 	if (into->waiting)
@@ -435,11 +429,10 @@ struct change {
 
 static struct pool change_pool = POOL_INIT(struct change, 4096);
 
-struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn reply,
-			    void *ctx)
+struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn reply, void *ctx)
 {
 	struct change *c = pool_get(&change_pool);
-	o->gen++;   /* what status shows is about to change */
+	o->gen++; /* what status shows is about to change */
 	c->e = e;
 	c->office_id = o->id;
 	c->reply = reply;
@@ -505,7 +498,8 @@ static void change_done(void *arg, bool ok)
 	if (!ok) {
 		if (c->reply)
 			c->reply(c->ctx, PERR_UNAVAILABLE,
-				 "the database did not confirm the change: nothing was changed", NULL);
+				 "the database did not confirm the change: nothing was changed",
+				 NULL);
 		json_decref(c->result);
 		json_decref(c->events);
 		pool_put(&change_pool, c);
@@ -541,7 +535,7 @@ void change_commit(struct change *c, json_t *result)
 static void engine_batch_failed(struct engine *e)
 {
 	if (e->stale)
-		return;   /* already handled for this failure */
+		return; /* already handled for this failure */
 	e->stale = true;
 	e->gen++;
 	log_warn("engine: a commit failed; reloading every office from the database");
@@ -553,8 +547,7 @@ static void engine_batch_failed(struct engine *e)
 
 bool engine_is_stale(const struct engine *e)
 {
-	return e->stale || e->loading ||
-	       (e->has_store && !e->store.ops->is_up(e->store.self));
+	return e->stale || e->loading || (e->has_store && !e->store.ops->is_up(e->store.self));
 }
 
 void engine_db_state(struct engine *e, bool up)
@@ -580,8 +573,7 @@ void engine_tick(struct engine *e)
 
 /* ---- requests ----------------------------------------------------------- */
 
-void engine_submit(struct engine *e, const struct engine_req *req, engine_reply_fn reply,
-		   void *ctx)
+void engine_submit(struct engine *e, const struct engine_req *req, engine_reply_fn reply, void *ctx)
 {
 	struct office *o = engine_office(e, req->office_id);
 
@@ -754,8 +746,8 @@ int engine_test_add_outcome(struct engine *e, int office_id, const char *queue, 
 	return 0;
 }
 
-int engine_test_set_weight(struct engine *e, int office_id, const char *counter,
-			   const char *queue, int weight)
+int engine_test_set_weight(struct engine *e, int office_id, const char *counter, const char *queue,
+			   int weight)
 {
 	struct office *o = engine_office(e, office_id);
 	struct counter *c = o ? office_counter(o, counter) : NULL;

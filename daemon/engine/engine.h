@@ -28,9 +28,9 @@ typedef int64_t (*engine_clock_fn)(void *arg);
  * `line` as it is, SSE clients it as their data. Valid during the call. */
 struct engine_event {
 	int office_id;
-	const char *kind;         /* "called", "issued", ... */
-	const char *line;         /* the event object and "\n" */
-	size_t len;               /* with the "\n" */
+	const char *kind; /* "called", "issued", ... */
+	const char *line; /* the event object and "\n" */
+	size_t len;       /* with the "\n" */
 };
 /* One event for every subscriber of the office. */
 typedef void (*engine_emit_fn)(void *arg, const struct engine_event *ev);
@@ -40,8 +40,7 @@ typedef void (*engine_emit_flush_fn)(void *arg);
 /* The answer to one request: err == PROTO_OK with result (stolen, may be
  * NULL), or an error and its message. Called exactly once per request,
  * possibly before engine_submit() returns. */
-typedef void (*engine_reply_fn)(void *ctx, enum proto_err err, const char *message,
-				json_t *result);
+typedef void (*engine_reply_fn)(void *ctx, enum proto_err err, const char *message, json_t *result);
 /* Called when a load (start-up or recovery) completes. */
 typedef void (*engine_loaded_fn)(void *arg, bool ok);
 
@@ -59,9 +58,9 @@ struct engine_hooks {
  * arguments from the decoded request, so a new argument needs nothing
  * here. */
 struct engine_req {
-	const struct proto_request *args;  /* borrowed for the call */
+	const struct proto_request *args; /* borrowed for the call */
 	int office_id;
-	int counter_id;           /* counter role: its counter; 0: args->counter names it */
+	int counter_id; /* counter role: its counter; 0: args->counter names it */
 };
 
 /* The engine writes through store (copied). With NULL, every change
@@ -86,8 +85,8 @@ void engine_tick(struct engine *e);
 /* Calls fn for every active queue: its office and code, how many wait,
  * and the original issue time of the first in line (0: none). */
 void engine_each_queue(const struct engine *e,
-		       void (*fn)(void *arg, const char *office, const char *queue,
-				  int waiting, int64_t oldest_us),
+		       void (*fn)(void *arg, const char *office, const char *queue, int waiting,
+				  int64_t oldest_us),
 		       void *arg);
 /* Looks up an office by code; 0 when unknown. */
 int engine_office_id(const struct engine *e, const char *code);
@@ -96,8 +95,8 @@ const char *engine_office_code(const struct engine *e, int office_id);
 int engine_counter_id(const struct engine *e, int office_id, const char *name);
 
 /* Handles one authorised, validated request for an existing office. */
-void engine_submit(struct engine *e, const struct engine_req *req,
-		   engine_reply_fn reply, void *ctx);
+void engine_submit(struct engine *e, const struct engine_req *req, engine_reply_fn reply,
+		   void *ctx);
 /* The office's status reply, encoded as the members that follow "ok":true
  * (see proto_encode_members), or NULL when there is no such office. Kept
  * until the office changes: status is what every display polls. Owned
@@ -116,7 +115,7 @@ int engine_test_set_queue_policy(struct engine *e, int office_id, const char *co
 				 bool allow_priority);
 int engine_test_add_outcome(struct engine *e, int office_id, const char *queue, const char *code,
 			    const char *name);
-int engine_test_set_weight(struct engine *e, int office_id, const char *counter,
-			   const char *queue, int weight);
+int engine_test_set_weight(struct engine *e, int office_id, const char *counter, const char *queue,
+			   int weight);
 
 #endif

@@ -89,7 +89,8 @@ static void merge_counter(struct engine *e, struct office *o, const struct store
 		c = xcalloc(1, sizeof *c);
 		c->id = id;
 		c->open = open;
-		o->counters = xrealloc(o->counters, (size_t)(o->ncounters + 1) * sizeof *o->counters);
+		o->counters = xrealloc(o->counters,
+				       (size_t)(o->ncounters + 1) * sizeof *o->counters);
 		o->counters[o->ncounters++] = c;
 		changed = true;
 	}
@@ -169,7 +170,7 @@ static void on_config(void *arg, const struct store_snapshot *snap, const char *
 	if (!e->loading && !e->stale)
 		engine_merge_config(e, snap);
 	else
-		e->config_again = true;   /* a full load is under way: redo after it */
+		e->config_again = true; /* a full load is under way: redo after it */
 	log_info("engine: configuration reloaded");
 	if (e->config_again) {
 		e->config_again = false;

@@ -13,7 +13,7 @@
 #define CODE_MAX 24
 #define RECENT_MAX 10
 #define SERVICE_SAMPLES 16
-#define LANG_MAX 4                 /* an ISO 639-1 code and its NUL */
+#define LANG_MAX 4 /* an ISO 639-1 code and its NUL */
 
 struct queue;
 struct counter;
@@ -21,22 +21,22 @@ struct counter;
 struct ticket {
 	char code[CODE_MAX];
 	int number;
-	int32_t day;               /* business day it belongs to */
-	struct queue *origin;      /* the queue its code belongs to */
-	struct queue *queue;       /* the queue it waits in now */
+	int32_t day;          /* business day it belongs to */
+	struct queue *origin; /* the queue its code belongs to */
+	struct queue *queue;  /* the queue it waits in now */
 	enum ticket_state state;
-	int64_t issued_at, sort_at, called_at, started_at, finished_at;  /* us */
-	struct counter *counter;   /* the counter that called (or parked) it */
-	struct counter *for_counter;  /* transferred to this counter only, or NULL */
+	int64_t issued_at, sort_at, called_at, started_at, finished_at; /* us */
+	struct counter *counter;     /* the counter that called (or parked) it */
+	struct counter *for_counter; /* transferred to this counter only, or NULL */
 	int recalls;
 	bool priority;
-	char interpreter[LANG_MAX];   /* "" for none */
-	char lang[LANG_MAX];          /* "" for none */
-	char *outcome;             /* a code of its queue's outcomes, or NULL */
-	uint64_t order;            /* tie-break within one sort_at */
-	uint64_t issue_seq;        /* store batch that issued it (0: loaded) */
-	char *key;                 /* idempotency key or NULL */
-	struct ticket *key_next;   /* chain in the office's key table */
+	char interpreter[LANG_MAX]; /* "" for none */
+	char lang[LANG_MAX];        /* "" for none */
+	char *outcome;              /* a code of its queue's outcomes, or NULL */
+	uint64_t order;             /* tie-break within one sort_at */
+	uint64_t issue_seq;         /* store batch that issued it (0: loaded) */
+	char *key;                  /* idempotency key or NULL */
+	struct ticket *key_next;    /* chain in the office's key table */
 };
 
 /* Tickets in the order they have waited: (sort_at, order). */
@@ -52,11 +52,11 @@ int tlist_position(const struct tlist *l, const struct ticket *t);
 
 /* What a queue allows (kolapp.set_queue_policy). */
 struct queue_policy {
-	int min_calls;             /* calls (the first plus recalls) before no_show */
-	int no_show_after_s;       /* seconds after the first call before no_show */
-	int reactivate_within_s;   /* a no_show may come back this long after */
-	bool require_outcome;      /* finish names an outcome */
-	bool allow_priority;       /* issue may ask for priority */
+	int min_calls;           /* calls (the first plus recalls) before no_show */
+	int no_show_after_s;     /* seconds after the first call before no_show */
+	int reactivate_within_s; /* a no_show may come back this long after */
+	bool require_outcome;    /* finish names an outcome */
+	bool allow_priority;     /* issue may ask for priority */
 };
 
 struct outcome {
@@ -71,29 +71,29 @@ struct queue {
 	struct queue_policy policy;
 	struct outcome *outcomes;
 	int noutcomes;
-	struct tlist waiting;      /* not those transferred to a counter */
-	int npriority;             /* priority tickets among them */
-	struct ticket **today;     /* today's tickets of this code, by number - 1 */
-	int ntoday, captoday;      /* ntoday == highest number issued today */
-	int64_t service[SERVICE_SAMPLES];  /* recent service times, us */
+	struct tlist waiting;             /* not those transferred to a counter */
+	int npriority;                    /* priority tickets among them */
+	struct ticket **today;            /* today's tickets of this code, by number - 1 */
+	int ntoday, captoday;             /* ntoday == highest number issued today */
+	int64_t service[SERVICE_SAMPLES]; /* recent service times, us */
 	int nservice, service_pos;
 };
 
 struct counter_queue {
 	struct queue *queue;
 	int rank;
-	int weight;                /* balances queues that share a rank */
+	int weight; /* balances queues that share a rank */
 };
 
 struct counter {
 	int id;
 	char *name;
 	bool open, active;
-	struct counter_queue *queues;  /* by rank */
+	struct counter_queue *queues; /* by rank */
 	int nqueues;
-	struct ticket *held;       /* called or serving here, or NULL */
-	struct tlist for_me;       /* waiting, transferred to this counter */
-	struct tlist parked;       /* parked here */
+	struct ticket *held; /* called or serving here, or NULL */
+	struct tlist for_me; /* waiting, transferred to this counter */
+	struct tlist parked; /* parked here */
 };
 
 struct recent_call {
@@ -112,14 +112,14 @@ struct office {
 	struct counter **counters;
 	int ncounters;
 	int32_t day;
-	int64_t day_end;           /* next local midnight, us */
+	int64_t day_end; /* next local midnight, us */
 	struct ticket *keys[KEY_BUCKETS];
 	struct recent_call recent[RECENT_MAX];
-	int nrecent;               /* newest first */
-	struct ticket **carried;   /* earlier days' tickets still being served */
+	int nrecent;             /* newest first */
+	struct ticket **carried; /* earlier days' tickets still being served */
 	int ncarried, capcarried;
-	uint64_t gen;              /* bumped by every change to the office */
-	char *status_enc;          /* engine_status_encoded(), while still true */
+	uint64_t gen;     /* bumped by every change to the office */
+	char *status_enc; /* engine_status_encoded(), while still true */
 	size_t status_len;
 	uint64_t status_gen, status_egen;
 	bool status_stale;
@@ -127,19 +127,19 @@ struct office {
 
 struct engine {
 	struct engine_store store;
-	bool has_store;            /* false: changes commit at once (tests) */
+	bool has_store; /* false: changes commit at once (tests) */
 	struct engine_hooks hooks;
 	struct office **offices;
 	int noffices;
 	bool loading;
-	bool stale;                /* the last load failed or a batch failed */
+	bool stale; /* the last load failed or a batch failed */
 	bool reload_wanted;
-	uint64_t failed_seq;       /* highest batch seq already handled as failed */
-	uint64_t order;            /* next ticket order */
-	bool config_loading;       /* a configuration reload is in flight */
-	int64_t last_now;          /* engine_now() never goes back */
-	bool config_again;         /* another change arrived meanwhile */
-	uint64_t gen;              /* bumped by loads, configuration and failures */
+	uint64_t failed_seq; /* highest batch seq already handled as failed */
+	uint64_t order;      /* next ticket order */
+	bool config_loading; /* a configuration reload is in flight */
+	int64_t last_now;    /* engine_now() never goes back */
+	bool config_again;   /* another change arrived meanwhile */
+	uint64_t gen;        /* bumped by loads, configuration and failures */
 };
 
 /* engine.c */
@@ -168,8 +168,8 @@ void queue_outcomes_clear(struct queue *q);
  * state: its waiting list, the counter that holds or parked it. ctr is
  * the calling counter (call) or the counter a transfer sends it to; to
  * is the queue a transfer sends it to (then ctr is NULL). */
-int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ctr,
-		 struct queue *to, int64_t now);
+int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ctr, struct queue *to,
+		 int64_t now);
 /* "ticket S-001 is serving, not called": why action does not apply to t. */
 void ticket_refusal(const struct ticket *t, enum ticket_action action, char *buf, size_t bufsz);
 void queue_add_today(struct queue *q, struct ticket *t);
@@ -180,8 +180,7 @@ void ticket_free(struct ticket *t);
 
 /* A change in flight: reply and events are released once it commits. */
 struct change;
-struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn reply,
-			    void *ctx);
+struct change *change_begin(struct engine *e, struct office *o, engine_reply_fn reply, void *ctx);
 /* Adds one write (a statement of the store, by name) to the change. */
 void change_write(struct change *c, const char *stmt, int n, const char *const *values);
 void change_event(struct change *c, json_t *event);
@@ -218,8 +217,8 @@ void queue_policy_from_row(struct queue_policy *p, const struct store_queue *row
 /* Replaces the outcome lists of o's queues with the snapshot's. */
 void queues_take_outcomes(struct office *o, const struct store_snapshot *snap);
 /* A fresh set of offices from a snapshot (tickets placed). */
-void engine_build_offices(struct engine *e, const struct store_snapshot *snap,
-			  struct office ***out, int *nout);
+void engine_build_offices(struct engine *e, const struct store_snapshot *snap, struct office ***out,
+			  int *nout);
 /* engine_config.c */
 void engine_merge_config(struct engine *e, const struct store_snapshot *snap);
 void engine_rollover(struct engine *e, struct office *o);

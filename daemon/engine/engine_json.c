@@ -46,14 +46,12 @@ json_t *estimate_json(const struct office *o, const struct queue *q, int positio
 json_t *ticket_json(const struct engine *e, const struct office *o, const struct ticket *t)
 {
 	char buf[32];
-	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:i}",
-			      "code", t->code,
-			      "queue", t->queue->code,
-			      "number", t->number,
-			      "state", ticket_state_name(t->state),
-			      "issued_at", iso_time(t->issued_at, buf),
-			      "counter", t->counter && t->state != TS_WAITING
-					 ? json_string(t->counter->name) : json_null(),
+	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:i}", "code", t->code, "queue",
+			      t->queue->code, "number", t->number, "state",
+			      ticket_state_name(t->state), "issued_at", iso_time(t->issued_at, buf),
+			      "counter",
+			      t->counter && t->state != TS_WAITING ? json_string(t->counter->name)
+								   : json_null(),
 			      "recalls", t->recalls);
 	if (t->state == TS_WAITING) {
 		int pos = ticket_position(t);
@@ -84,9 +82,8 @@ json_t *counter_json(const struct counter *c)
 	for (int i = 0; i < c->parked.n; i++)
 		json_array_append_new(parked, json_string(c->parked.v[i]->code));
 	return json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "name", c->name, "open", c->open,
-			 "ticket", c->held ? json_string(c->held->code) : json_null(),
-			 "state", c->held ? json_string(ticket_state_name(c->held->state))
-					  : json_null(),
+			 "ticket", c->held ? json_string(c->held->code) : json_null(), "state",
+			 c->held ? json_string(ticket_state_name(c->held->state)) : json_null(),
 			 "queues", queues, "parked", parked);
 }
 
@@ -104,26 +101,29 @@ json_t *status_json(const struct engine *e, const struct office *o)
 		/* A counter's finish offers these: no other op lists them. */
 		outcomes = json_array();
 		for (int k = 0; k < q->noutcomes; k++)
-			json_array_append_new(outcomes, json_pack("{s:s, s:s}", "code",
-								  q->outcomes[k].code, "name",
-								  q->outcomes[k].name));
-		json_array_append_new(queues, json_pack(
-			"{s:s, s:s, s:b, s:i, s:o, s:i, s:o, s:b}", "code", q->code, "name", q->name,
-			"open", q->open, "waiting", q->waiting.n,
-			"estimated_wait_s", estimate_json(o, q, q->waiting.n + 1),
-			"priority_waiting", q->npriority, "outcomes", outcomes,
-			"outcome_required", q->policy.require_outcome));
+			json_array_append_new(outcomes,
+					      json_pack("{s:s, s:s}", "code", q->outcomes[k].code,
+							"name", q->outcomes[k].name));
+		json_array_append_new(queues,
+				      json_pack("{s:s, s:s, s:b, s:i, s:o, s:i, s:o, s:b}", "code",
+						q->code, "name", q->name, "open", q->open,
+						"waiting", q->waiting.n, "estimated_wait_s",
+						estimate_json(o, q, q->waiting.n + 1),
+						"priority_waiting", q->npriority, "outcomes",
+						outcomes, "outcome_required",
+						q->policy.require_outcome));
 	}
 	for (int i = 0; i < o->ncounters; i++)
 		if (o->counters[i]->active)
 			json_array_append_new(counters, counter_json(o->counters[i]));
 	for (int i = 0; i < o->nrecent; i++)
-		json_array_append_new(recent, json_pack("{s:s, s:s, s:s}",
-			"ticket", o->recent[i].ticket, "counter", o->recent[i].counter,
-			"at", iso_time(o->recent[i].at, buf)));
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:b}", "office", o->code,
-			 "office_name", o->name, "queues", queues, "counters", counters,
-			 "recent", recent, "stale", engine_is_stale(e));
+		json_array_append_new(recent,
+				      json_pack("{s:s, s:s, s:s}", "ticket", o->recent[i].ticket,
+						"counter", o->recent[i].counter, "at",
+						iso_time(o->recent[i].at, buf)));
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:b}", "office", o->code, "office_name",
+			 o->name, "queues", queues, "counters", counters, "recent", recent, "stale",
+			 engine_is_stale(e));
 }
 
 json_t *office_event(const struct office *o, const char *kind, int64_t at)

@@ -19,12 +19,12 @@ static struct office *find_in(struct office **offs, int n, int id)
 static void place_ticket(struct engine *e, struct office *o, struct ticket *t, bool *expire)
 {
 	if (t->day > o->day) {
-		ticket_free(t);   /* the daemon's clock is behind the database's */
+		ticket_free(t); /* the daemon's clock is behind the database's */
 		return;
 	}
 	if (t->day < o->day) {
 		if (ticket_next_state(t->state, TA_EXPIRE) >= 0) {
-			*expire = true;   /* missed the midnight while no daemon ran */
+			*expire = true; /* missed the midnight while no daemon ran */
 			ticket_free(t);
 			return;
 		}
@@ -98,8 +98,10 @@ void queues_take_outcomes(struct office *o, const struct store_snapshot *snap)
 
 		if (!q)
 			continue;
-		q->outcomes = xrealloc(q->outcomes, (size_t)(q->noutcomes + 1) * sizeof *q->outcomes);
-		q->outcomes[q->noutcomes++] = (struct outcome){ xstrdup(row->code), xstrdup(row->name) };
+		q->outcomes = xrealloc(q->outcomes,
+				       (size_t)(q->noutcomes + 1) * sizeof *q->outcomes);
+		q->outcomes[q->noutcomes++] =
+			(struct outcome){ xstrdup(row->code), xstrdup(row->name) };
 	}
 }
 
@@ -125,7 +127,8 @@ static struct ticket *ticket_from_row(struct engine *e, struct office *o,
 	t->recalls = row->recalls;
 	t->key = row->key ? xstrdup(row->key) : NULL;
 	t->priority = row->priority;
-	snprintf(t->interpreter, sizeof t->interpreter, "%s", row->interpreter ? row->interpreter : "");
+	snprintf(t->interpreter, sizeof t->interpreter, "%s",
+		 row->interpreter ? row->interpreter : "");
 	snprintf(t->lang, sizeof t->lang, "%s", row->lang ? row->lang : "");
 	t->outcome = row->outcome ? xstrdup(row->outcome) : NULL;
 	t->for_counter = row->for_counter_id ? office_counter_by_id(o, row->for_counter_id) : NULL;
@@ -140,8 +143,8 @@ static struct ticket *ticket_from_row(struct engine *e, struct office *o,
 	return t;
 }
 
-void engine_build_offices(struct engine *e, const struct store_snapshot *snap,
-			  struct office ***out, int *nout)
+void engine_build_offices(struct engine *e, const struct store_snapshot *snap, struct office ***out,
+			  int *nout)
 {
 	int noff = snap->noffices;
 	struct office **offs = xcalloc((size_t)noff, sizeof *offs);
@@ -190,7 +193,8 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap,
 		c->name = xstrdup(row->name);
 		c->open = row->open;
 		c->active = row->active;
-		o->counters = xrealloc(o->counters, (size_t)(o->ncounters + 1) * sizeof *o->counters);
+		o->counters = xrealloc(o->counters,
+				       (size_t)(o->ncounters + 1) * sizeof *o->counters);
 		o->counters[o->ncounters++] = c;
 	}
 	for (int i = 0; i < snap->ncounter_queues; i++) {
@@ -202,8 +206,10 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap,
 
 			if (!q)
 				continue;
-			c->queues = xrealloc(c->queues, (size_t)(c->nqueues + 1) * sizeof *c->queues);
-			c->queues[c->nqueues++] = (struct counter_queue){ q, row->rank, row->weight };
+			c->queues = xrealloc(c->queues,
+					     (size_t)(c->nqueues + 1) * sizeof *c->queues);
+			c->queues[c->nqueues++] =
+				(struct counter_queue){ q, row->rank, row->weight };
 		}
 	}
 	for (int k = 0; k < noff; k++)
@@ -217,7 +223,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap,
 			continue;
 		place_ticket(e, o, t, &expire);
 		if (expire)
-			o->day_end = 0;   /* engine_tick() expires them in the database */
+			o->day_end = 0; /* engine_tick() expires them in the database */
 	}
 	for (int i = 0; i < noff; i++)
 		rebuild_recent(offs[i]);

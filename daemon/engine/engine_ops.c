@@ -38,8 +38,9 @@ static json_t *state_event(const struct office *o, const struct ticket *t, int64
 	json_object_set_new(ev, "ticket", json_string(t->code));
 	json_object_set_new(ev, "state", json_string(ticket_state_name(t->state)));
 	json_object_set_new(ev, "queue", json_string(t->queue->code));
-	json_object_set_new(ev, "counter", t->counter && t->state != TS_WAITING
-				? json_string(t->counter->name) : json_null());
+	json_object_set_new(ev, "counter",
+			    t->counter && t->state != TS_WAITING ? json_string(t->counter->name)
+								 : json_null());
 	return ev;
 }
 
@@ -73,7 +74,7 @@ static void end_held(struct change *c, struct office *o, struct counter *ctr,
 	struct ticket *t = ctr->held;
 
 	if (ticket_apply(t, action, NULL, NULL, now) < 0)
-		return;   /* callers checked: the table allows it from called and serving */
+		return; /* callers checked: the table allows it from called and serving */
 	/* A ticket carried over midnight would skew the new day's estimates. */
 	if (t->state == TS_DONE && t->called_at && t->day == o->day)
 		queue_record_service(t->queue, now - t->called_at);
@@ -81,8 +82,8 @@ static void end_held(struct change *c, struct office *o, struct counter *ctr,
 	change_event(c, state_event(o, t, now));
 }
 
-static void call_ticket(struct change *c, struct engine *e, struct office *o,
-			struct counter *ctr, struct ticket *t, int64_t now)
+static void call_ticket(struct change *c, struct engine *e, struct office *o, struct counter *ctr,
+			struct ticket *t, int64_t now)
 {
 	struct sqlargs a;
 
@@ -100,7 +101,7 @@ static void call_ticket(struct change *c, struct engine *e, struct office *o,
 struct op {
 	struct engine *e;
 	struct office *o;
-	struct counter *ctr;       /* counter ops: the counter, resolved */
+	struct counter *ctr; /* counter ops: the counter, resolved */
 	const struct engine_req *req;
 	engine_reply_fn reply;
 	void *ctx;
@@ -154,7 +155,8 @@ static void op_issue(const struct op *op)
 		return;
 	t = xcalloc(1, sizeof *t);
 	t->priority = req->args->priority == 1;
-	snprintf(t->interpreter, sizeof t->interpreter, "%s", req->args->interpreter ? req->args->interpreter : "");
+	snprintf(t->interpreter, sizeof t->interpreter, "%s",
+		 req->args->interpreter ? req->args->interpreter : "");
 	snprintf(t->lang, sizeof t->lang, "%s", req->args->lang ? req->args->lang : "");
 	t->number = q->ntoday + 1;
 	t->day = o->day;
@@ -174,8 +176,15 @@ static void op_issue(const struct op *op)
 	args_fill(&a, o, t->day, now);
 	snprintf(a.queue, sizeof a.queue, "%d", q->id);
 	snprintf(a.number, sizeof a.number, "%d", t->number);
-	const char *v[] = { a.office, a.queue, a.day, a.number, t->code, t->key, a.at,
-			    t->priority ? "true" : "false", t->interpreter[0] ? t->interpreter : NULL,
+	const char *v[] = { a.office,
+			    a.queue,
+			    a.day,
+			    a.number,
+			    t->code,
+			    t->key,
+			    a.at,
+			    t->priority ? "true" : "false",
+			    t->interpreter[0] ? t->interpreter : NULL,
 			    t->lang[0] ? t->lang : NULL };
 	change_write(c, "d_issue", 10, v);
 	t->issue_seq = change_seq(c);
@@ -263,10 +272,6 @@ static void op_call(const struct op *op)
 	if (ticket_next_state(t->state, TA_CALL) < 0) {
 		ticket_refusal(t, TA_CALL, msg, sizeof msg);
 		refuse(op, PERR_CONFLICT, msg);
-		return;
-	}
-	if (t == op->ctr->held) {
-		refuse(op, PERR_CONFLICT, "this counter holds that ticket already");
 		return;
 	}
 	if (refuse_if_outcome_needed(op))
@@ -381,7 +386,8 @@ static void op_no_show(const struct op *op)
 
 		if (calls < p->min_calls) {
 			snprintf(msg, sizeof msg,
-				 "ticket %s was called %d time%s: call it %d time%s in all before a no-show",
+				 "ticket %s was called %d time%s: call it %d time%s in all before "
+				 "a no-show",
 				 h->code, calls, calls == 1 ? "" : "s", p->min_calls,
 				 p->min_calls == 1 ? "" : "s");
 			refuse(op, PERR_CONFLICT, msg);
@@ -534,7 +540,8 @@ static void set_counter_open(const struct op *op, bool open)
 	char id[16], at[32];
 
 	if (ctr->open == open) {
-		op->reply(op->ctx, PROTO_OK, NULL, json_pack("{s:o}", "counter", counter_json(ctr)));
+		op->reply(op->ctx, PROTO_OK, NULL,
+			  json_pack("{s:o}", "counter", counter_json(ctr)));
 		return;
 	}
 	if (refuse_if_stale(op->e, op->reply, op->ctx))
@@ -604,8 +611,9 @@ static const engine_op_fn engine_ops[OP__COUNT] = { PROTO_OPS(ENGINE_HANDLER) };
 
 static struct counter *resolve_counter(struct office *o, const struct engine_req *req)
 {
-	struct counter *ctr = req->counter_id ? office_counter_by_id(o, req->counter_id)
-		: req->args->counter ? office_counter(o, req->args->counter) : NULL;
+	struct counter *ctr = req->counter_id    ? office_counter_by_id(o, req->counter_id)
+			    : req->args->counter ? office_counter(o, req->args->counter)
+						 : NULL;
 
 	return ctr && ctr->active ? ctr : NULL;
 }
@@ -655,17 +663,18 @@ void engine_rollover(struct engine *e, struct office *o)
 	for (int i = 0; i < o->nqueues; i++) {
 		struct queue *q = o->queues[i];
 		if (old_day == o->day)
-			break;   /* only expiring what the database still has */
+			break; /* only expiring what the database still has */
 		for (int n = 0; n < q->ntoday; n++) {
 			struct ticket *t = q->today[n];
 			if (!t)
 				continue;
 			/* Being served over midnight (held, and the day's end
 			 * does not expire it): it stays with its counter. */
-			if (ticket_states[t->state].held && ticket_next_state(t->state, TA_EXPIRE) < 0 &&
-			    t->counter && t->counter->held == t) {
+			if (ticket_states[t->state].held &&
+			    ticket_next_state(t->state, TA_EXPIRE) < 0 && t->counter &&
+			    t->counter->held == t) {
 				o->carried = xgrow(o->carried, &o->capcarried, o->ncarried + 1,
-							 sizeof *o->carried);
+						   sizeof *o->carried);
 				o->carried[o->ncarried++] = t;
 				t->key_next = NULL;
 				continue;

@@ -101,7 +101,7 @@ struct ticket *next_ticket(const struct counter *ctr, int64_t now, char *reason,
 		snprintf(reason, reasonsz, "rank %d, waited longest: %lld s", rank,
 			 waited_s(best, now));
 	else
-		snprintf(reason, reasonsz, "rank %d, weighted wait %d\u00d7%lld s", rank, best_weight,
-			 waited_s(best, now));
+		snprintf(reason, reasonsz, "rank %d, weighted wait %d\u00d7%lld s", rank,
+			 best_weight, waited_s(best, now));
 	return best;
 }

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct store_batch;   /* one group-commit transaction, the store's */
+struct store_batch; /* one group-commit transaction, the store's */
 
 /* The database's rows as the engine reads them. Strings are borrowed
  * and valid during the load callback only. Times are microseconds since
@@ -49,17 +49,17 @@ struct store_outcome {
 
 struct store_ticket {
 	int office_id;
-	const char *day;                 /* business day, YYYY-MM-DD */
+	const char *day; /* business day, YYYY-MM-DD */
 	int origin_queue_id, queue_id, number;
 	const char *code, *state;
 	int64_t issued_at, sort_at, called_at, started_at, finished_at;
-	int counter_id;                  /* 0: none */
+	int counter_id; /* 0: none */
 	int recalls;
-	const char *key;                 /* idempotency key, NULL: none */
+	const char *key; /* idempotency key, NULL: none */
 	bool priority;
-	const char *interpreter, *lang;  /* NULL: none */
-	const char *outcome;             /* NULL: none */
-	int for_counter_id;              /* 0: none */
+	const char *interpreter, *lang; /* NULL: none */
+	const char *outcome;            /* NULL: none */
+	int for_counter_id;             /* 0: none */
 };
 
 struct store_snapshot {
@@ -69,11 +69,11 @@ struct store_snapshot {
 	int nqueues;
 	const struct store_counter *counters;
 	int ncounters;
-	const struct store_counter_queue *counter_queues;  /* by counter, rank */
+	const struct store_counter_queue *counter_queues; /* by counter, rank */
 	int ncounter_queues;
-	const struct store_outcome *outcomes;  /* active ones, by queue, code */
+	const struct store_outcome *outcomes; /* active ones, by queue, code */
 	int noutcomes;
-	const struct store_ticket *tickets;  /* by office, day, sort time */
+	const struct store_ticket *tickets; /* by office, day, sort time */
 	int ntickets;
 };
 

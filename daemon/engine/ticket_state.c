@@ -3,49 +3,36 @@
 #include <string.h>
 
 const struct ticket_state_info ticket_states[TS__COUNT] = {
-	[TS_WAITING] = { "waiting", .waiting = true },
-	[TS_CALLED] = { "called", .held = true },
-	[TS_SERVING] = { "serving", .held = true },
-	[TS_DONE] = { "done", .final = true },
+	[TS_WAITING] = { .name = "waiting", .waiting = true },
+	[TS_CALLED] = { .name = "called", .held = true },
+	[TS_SERVING] = { .name = "serving", .held = true },
+	[TS_DONE] = { .name = "done", .final = true },
 	/* Not final: reactivate brings it back within the queue's window. */
-	[TS_NO_SHOW] = { "no_show" },
-	[TS_CANCELLED] = { "cancelled", .final = true },
-	[TS_EXPIRED] = { "expired", .final = true },
-	[TS_PARKED] = { "parked", .parked = true },
+	[TS_NO_SHOW] = { .name = "no_show" },
+	[TS_CANCELLED] = { .name = "cancelled", .final = true },
+	[TS_EXPIRED] = { .name = "expired", .final = true },
+	[TS_PARKED] = { .name = "parked", .parked = true },
 };
 
 static const char *const action_names[TA__COUNT] = {
-	[TA_CALL] = "call",
-	[TA_RECALL] = "recall",
-	[TA_START] = "start",
-	[TA_FINISH] = "finish",
-	[TA_NO_SHOW] = "no_show",
-	[TA_TRANSFER] = "transfer",
-	[TA_CANCEL] = "cancel",
-	[TA_EXPIRE] = "expire",
-	[TA_PARK] = "park",
-	[TA_REACTIVATE] = "reactivate",
+	[TA_CALL] = "call",       [TA_RECALL] = "recall",
+	[TA_START] = "start",     [TA_FINISH] = "finish",
+	[TA_NO_SHOW] = "no_show", [TA_TRANSFER] = "transfer",
+	[TA_CANCEL] = "cancel",   [TA_EXPIRE] = "expire",
+	[TA_PARK] = "park",       [TA_REACTIVATE] = "reactivate",
 };
 
 /* The contract's state machine; kolapp.ticket_transitions holds the
  * same rows (tests/integration/test_transitions compares them). */
 const struct ticket_transition ticket_transitions[] = {
-	{ TS_WAITING, TA_CALL, TS_CALLED },
-	{ TS_WAITING, TA_CANCEL, TS_CANCELLED },
-	{ TS_WAITING, TA_EXPIRE, TS_EXPIRED },
-	{ TS_CALLED, TA_RECALL, TS_CALLED },
-	{ TS_CALLED, TA_START, TS_SERVING },
-	{ TS_CALLED, TA_FINISH, TS_DONE },
-	{ TS_CALLED, TA_NO_SHOW, TS_NO_SHOW },
-	{ TS_CALLED, TA_TRANSFER, TS_WAITING },
-	{ TS_CALLED, TA_EXPIRE, TS_EXPIRED },
-	{ TS_CALLED, TA_PARK, TS_PARKED },
-	{ TS_SERVING, TA_FINISH, TS_DONE },
-	{ TS_SERVING, TA_TRANSFER, TS_WAITING },
-	{ TS_SERVING, TA_PARK, TS_PARKED },
-	{ TS_PARKED, TA_CALL, TS_CALLED },
-	{ TS_PARKED, TA_EXPIRE, TS_EXPIRED },
-	{ TS_NO_SHOW, TA_REACTIVATE, TS_WAITING },
+	{ TS_WAITING, TA_CALL, TS_CALLED },    { TS_WAITING, TA_CANCEL, TS_CANCELLED },
+	{ TS_WAITING, TA_EXPIRE, TS_EXPIRED }, { TS_CALLED, TA_RECALL, TS_CALLED },
+	{ TS_CALLED, TA_START, TS_SERVING },   { TS_CALLED, TA_FINISH, TS_DONE },
+	{ TS_CALLED, TA_NO_SHOW, TS_NO_SHOW }, { TS_CALLED, TA_TRANSFER, TS_WAITING },
+	{ TS_CALLED, TA_EXPIRE, TS_EXPIRED },  { TS_CALLED, TA_PARK, TS_PARKED },
+	{ TS_SERVING, TA_FINISH, TS_DONE },    { TS_SERVING, TA_TRANSFER, TS_WAITING },
+	{ TS_SERVING, TA_PARK, TS_PARKED },    { TS_PARKED, TA_CALL, TS_CALLED },
+	{ TS_PARKED, TA_EXPIRE, TS_EXPIRED },  { TS_NO_SHOW, TA_REACTIVATE, TS_WAITING },
 };
 const int ticket_transitions_count = sizeof ticket_transitions / sizeof ticket_transitions[0];
 

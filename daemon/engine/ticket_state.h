@@ -19,14 +19,14 @@ enum ticket_state {
 	TS_NO_SHOW,
 	TS_CANCELLED,
 	TS_EXPIRED,
-	TS_PARKED,     /* set aside by a counter; called back with call */
+	TS_PARKED, /* set aside by a counter; called back with call */
 	TS__COUNT
 };
 
 enum ticket_action {
-	TA_CALL = 0,   /* a counter calls a waiting ticket */
-	TA_RECALL,     /* announced again */
-	TA_START,      /* the visitor sat down */
+	TA_CALL = 0, /* a counter calls a waiting ticket */
+	TA_RECALL,   /* announced again */
+	TA_START,    /* the visitor sat down */
 	TA_FINISH,
 	TA_NO_SHOW,
 	TA_TRANSFER,   /* back to waiting, in another queue */
@@ -39,11 +39,11 @@ enum ticket_action {
 
 /* What a state says about where the ticket is. */
 struct ticket_state_info {
-	const char *name;     /* wire and database name */
-	bool waiting;         /* in its queue's waiting list */
-	bool held;            /* held by the counter that called it */
-	bool parked;          /* in the parked list of the counter that parked it */
-	bool final;           /* nothing happens to it any more */
+	const char *name; /* wire and database name */
+	bool waiting;     /* in its queue's waiting list */
+	bool held;        /* held by the counter that called it */
+	bool parked;      /* in the parked list of the counter that parked it */
+	bool final;       /* nothing happens to it any more */
 };
 
 struct ticket_transition {

@@ -60,8 +60,7 @@ void common_headers(struct evhttp_request *req)
 }
 
 /* Logs the path only: the query may hold the token. */
-void reply_text(struct evhttp_request *req, int code, const char *reason,
-		       const char *body)
+void reply_text(struct evhttp_request *req, int code, const char *reason, const char *body)
 {
 	struct evbuffer *b = evbuffer_new();
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
@@ -75,7 +74,8 @@ void reply_text(struct evhttp_request *req, int code, const char *reason,
 	if (code == 401)
 		evhttp_add_header(oh, "WWW-Authenticate", "Bearer");
 	if (code == 405)
-		evhttp_add_header(oh, "Allow", strcmp(req_path(req), "/api/op") ? "GET, HEAD" : "POST");
+		evhttp_add_header(oh, "Allow",
+				  strcmp(req_path(req), "/api/op") ? "GET, HEAD" : "POST");
 	evbuffer_add_printf(b, "%s\n", body);
 	peer_of(req, peer, sizeof peer, true);
 	if (code >= 400)
@@ -126,7 +126,9 @@ static int parse_u64(const char *s, uint64_t *out)
 
 static const char *content_type(const char *name)
 {
-	static const struct { const char *ext, *type; } types[] = {
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
 		{ ".html", "text/html; charset=utf-8" },
 		{ ".css", "text/css; charset=utf-8" },
 		{ ".js", "text/javascript; charset=utf-8" },
@@ -169,7 +171,8 @@ static void serve_file(struct http *h, struct evhttp_request *req, const char *p
 	struct stat st;
 	int fd;
 
-	if (!type || (size_t)snprintf(path, sizeof path, "%s/%s/%s", h->datadir, page, name) >= sizeof path) {
+	if (!type || (size_t)snprintf(path, sizeof path, "%s/%s/%s", h->datadir, page, name) >=
+			     sizeof path) {
 		reply_text(req, 404, "Not Found", "not found");
 		return;
 	}
@@ -371,12 +374,12 @@ static void on_auth(void *ctx, enum proto_err err, const char *message,
 
 		status_reply(req, id, members, mlen);
 	} else {
-		start_events(h, req, office_id, has_last, last_id);
+		start_events(h, req, office_id, id->token_id, has_last, last_id);
 	}
 }
 
-static bool bearer_token(struct evhttp_request *req, const struct evkeyvalq *query,
-			 char *out, size_t outsz)
+static bool bearer_token(struct evhttp_request *req, const struct evkeyvalq *query, char *out,
+			 size_t outsz)
 {
 	const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 	const char *t = NULL;

@@ -33,6 +33,9 @@ void http_set_limits(struct http *h, const struct server_limits *limits);
 int http_listen(struct http *h, const char *addrport);
 /* An engine event for its office's SSE clients (and its ring); h may be NULL. */
 void http_emit(struct http *h, const struct engine_event *ev);
+/* Closes the event streams opened with the token (revoked); their number.
+ * h may be NULL. */
+int http_close_token(struct http *h, int token_id);
 /* Serves GET /metrics (Prometheus text) with the server's connections. */
 void http_set_metrics(struct http *h, struct server *srv);
 /* Closes every connection and listener. */

@@ -35,8 +35,7 @@ static struct ring *ring_get(struct http *h, int office_id, bool create)
 	return r;
 }
 
-static struct ring_ent *ring_push(struct ring *r, const char *kind, const char *data,
-				  size_t dlen)
+static struct ring_ent *ring_push(struct ring *r, const char *kind, const char *data, size_t dlen)
 {
 	struct ring_ent *e;
 	int slot;
@@ -118,6 +117,23 @@ void reaper_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+int http_close_token(struct http *h, int token_id)
+{
+	struct sse *s, *next;
+	int n = 0;
+
+	if (!h)
+		return 0;
+	for (s = h->sses; s; s = next) {
+		next = s->next;
+		if (s->token_id == token_id) {
+			evhttp_connection_free(s->evcon); /* runs sse_closed_cb */
+			n++;
+		}
+	}
+	return n;
+}
+
 void keepalive_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http *h = arg;
@@ -127,8 +143,8 @@ void keepalive_cb(evutil_socket_t fd, short what, void *arg)
 		sse_write(s, msg, sizeof msg - 1);
 }
 
-void start_events(struct http *h, struct evhttp_request *req, int office_id,
-			 bool has_last, uint64_t last_id)
+void start_events(struct http *h, struct evhttp_request *req, int office_id, int token_id,
+		  bool has_last, uint64_t last_id)
 {
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
@@ -145,6 +161,7 @@ void start_events(struct http *h, struct evhttp_request *req, int office_id,
 	s->req = req;
 	s->evcon = evcon;
 	s->office_id = office_id;
+	s->token_id = token_id;
 	peer_of(req, s->peer, sizeof s->peer, true);
 	s->next = h->sses;
 	if (h->sses)

@@ -27,20 +27,21 @@ struct session_ctx;
 #define HTTP_KEEPALIVE_S 15
 #define HTTP_MAX_FILE_SIZE (4u << 20)
 #define HTTP_MAX_TOKEN 256
-#define HTTP_RATE_SLOTS 1024    /* addresses rate-limited on /api/op; the oldest is reused */
-#define HTTP_ALL_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | \
-			  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | \
-			  EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
+#define HTTP_RATE_SLOTS 1024 /* addresses rate-limited on /api/op; the oldest is reused */
+#define HTTP_ALL_METHODS \
+	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
+	 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
 
 /* The board's page needs nothing from elsewhere; saying so in the
  * headers keeps it that way and stops the token leaking via Referer. */
-#define HTTP_CSP "default-src 'none'; script-src 'self'; style-src 'self'; " \
+#define HTTP_CSP \
+	"default-src 'none'; script-src 'self'; style-src 'self'; " \
 	"connect-src 'self'; img-src 'self' data:; base-uri 'none'; " \
 	"form-action 'none'; frame-ancestors 'none'"
 
 struct ring_ent {
 	uint64_t id;
-	char *msg;                 /* the whole SSE message, "id: ...\n\n" */
+	char *msg; /* the whole SSE message, "id: ...\n\n" */
 	size_t len;
 };
 
@@ -57,7 +58,8 @@ struct sse {
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
 	int office_id;
-	bool doomed;               /* closed from the reaper, not from emit */
+	int token_id; /* whose revocation ends the stream */
+	bool doomed;  /* closed from the reaper, not from emit */
 	char peer[64];
 	struct sse *prev, *next;
 };
@@ -71,10 +73,10 @@ struct pending {
 	struct evhttp_request *req; /* NULL once libevent has freed it */
 	bool detached;              /* the client went; req is ours to free */
 	enum api api;
-	char *body;                 /* /api/op: the request object (len bytes) */
+	char *body; /* /api/op: the request object (len bytes) */
 	size_t len;
-	char office[40];            /* ?office= (admin) */
-	char host[64];              /* the peer's address, for auth's rate limit */
+	char office[40]; /* ?office= (admin) */
+	char host[64];   /* the peer's address, for auth's rate limit */
 	bool has_last;
 	uint64_t last_id;
 	struct pending *prev, *next;
@@ -88,19 +90,19 @@ struct rate_slot {
 struct http {
 	struct event_base *base;
 	struct session_ctx *sctx;
-	struct engine *engine;        /* sctx's */
-	struct auth *auth;            /* sctx's */
-	size_t max_line;              /* the longest /api/op body */
-	int rate_limit;               /* /api/op requests a second per address */
-	struct rate_slot *rates;      /* HTTP_RATE_SLOTS of them */
+	struct engine *engine;   /* sctx's */
+	struct auth *auth;       /* sctx's */
+	size_t max_line;         /* the longest /api/op body */
+	int rate_limit;          /* /api/op requests a second per address */
+	struct rate_slot *rates; /* HTTP_RATE_SLOTS of them */
 	struct evhttp *evh;
-	char *datadir;                /* holds board/ and counter/ */
+	char *datadir; /* holds board/ and counter/ */
 	struct ring *rings;
 	struct sse *sses;
 	int nsse;
 	struct pending *pendings;
 	struct event *keepalive, *reaper;
-	struct server *metrics_srv;   /* NULL: no /metrics */
+	struct server *metrics_srv; /* NULL: no /metrics */
 	/* Ids of a new run start above those of earlier runs (unless they
 	 * averaged over 1000 events a second), so an old Last-Event-ID is
 	 * recognised as not resumable rather than confused with a new one. */
@@ -133,10 +135,10 @@ void op_run(struct http *h, struct pending *p, const struct auth_identity *who);
 void http_metrics_render(struct evbuffer *out, struct server *srv, const struct engine *e);
 
 /* http_events.c */
-/* Turns req into an event stream of the office, resuming after last_id
- * when has_last and the ring still holds what followed it. */
-void start_events(struct http *h, struct evhttp_request *req, int office_id, bool has_last,
-		  uint64_t last_id);
+/* Turns req into an event stream of the office for token_id, resuming
+ * after last_id when has_last and the ring still holds what followed it. */
+void start_events(struct http *h, struct evhttp_request *req, int office_id, int token_id,
+		  bool has_last, uint64_t last_id);
 void keepalive_cb(evutil_socket_t fd, short what, void *arg);
 void reaper_cb(evutil_socket_t fd, short what, void *arg);
 

@@ -20,9 +20,8 @@ static void histogram(struct evbuffer *out, const char *name, const char *help,
 		evbuffer_add_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
 				    (unsigned long long)cum);
 	}
-	evbuffer_add_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
-			    name, (unsigned long long)count, name, sum, name,
-			    (unsigned long long)count);
+	evbuffer_add_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+			    (unsigned long long)count, name, sum, name, (unsigned long long)count);
 }
 
 struct queue_walk {
@@ -38,11 +37,13 @@ static void queue_line(void *arg, const char *office, const char *queue, int wai
 	struct queue_walk *w = arg;
 
 	if (w->pass == 0)
-		evbuffer_add_printf(w->out, "kolapp_tickets_waiting{office=\"%s\",queue=\"%s\"} %d\n",
+		evbuffer_add_printf(w->out,
+				    "kolapp_tickets_waiting{office=\"%s\",queue=\"%s\"} %d\n",
 				    office, queue, waiting);
 	else
 		evbuffer_add_printf(w->out,
-				    "kolapp_longest_wait_seconds{office=\"%s\",queue=\"%s\"} %.3f\n",
+				    "kolapp_longest_wait_seconds{office=\"%s\",queue=\"%s\"} "
+				    "%.3f\n",
 				    office, queue,
 				    oldest_us ? (double)(w->now_us - oldest_us) / 1e6 : 0.0);
 }
@@ -60,21 +61,26 @@ void http_metrics_render(struct evbuffer *out, struct server *srv, const struct 
 	for (int r = 0; r < ROLE__COUNT; r++)
 		evbuffer_add_printf(out, "kolapp_connections{role=\"%s\"} %d\n",
 				    proto_role_name((enum proto_role)r), by_role[r]);
-	evbuffer_add_printf(out, "# HELP kolapp_requests_total Requests answered, by op and outcome.\n"
-				 "# TYPE kolapp_requests_total counter\n");
+	evbuffer_add_printf(out,
+			    "# HELP kolapp_requests_total Requests answered, by op and outcome.\n"
+			    "# TYPE kolapp_requests_total counter\n");
 	for (int op = 0; op < METRICS_NOPS; op++)
 		for (int err = 0; err < METRICS_NERRS; err++)
 			if (m->requests[op][err])
 				evbuffer_add_printf(out,
-					"kolapp_requests_total{op=\"%s\",outcome=\"%s\"} %llu\n",
-					op < OP__COUNT ? proto_op_name((enum proto_op)op) : "invalid",
-					proto_err_code((enum proto_err)err),
-					(unsigned long long)m->requests[op][err]);
+						    "kolapp_requests_total{op=\"%s\",outcome=\"%"
+						    "s\"} %llu\n",
+						    op < OP__COUNT
+							    ? proto_op_name((enum proto_op)op)
+							    : "invalid",
+						    proto_err_code((enum proto_err)err),
+						    (unsigned long long)m->requests[op][err]);
 	histogram(out, "kolapp_commit_seconds", "Time from sending a write batch to its commit.",
 		  m->lat_buckets, metrics_latency_bounds, METRICS_NLAT, m->lat_count, m->lat_sum);
 	histogram(out, "kolapp_commit_batch_statements", "Statements per group commit.",
 		  m->size_buckets, metrics_size_bounds, METRICS_NSIZE, m->size_count, m->size_sum);
-	evbuffer_add_printf(out,
+	evbuffer_add_printf(
+		out,
 		"# HELP kolapp_commits_failed_total Write batches the database did not commit.\n"
 		"# TYPE kolapp_commits_failed_total counter\nkolapp_commits_failed_total %llu\n"
 		"# HELP kolapp_db_connects_total Database connections made (the first included).\n"
@@ -91,7 +97,8 @@ void http_metrics_render(struct evbuffer *out, struct server *srv, const struct 
 				 "# TYPE kolapp_tickets_waiting gauge\n");
 	engine_each_queue(e, queue_line, &w);
 	w.pass = 1;
-	evbuffer_add_printf(out, "# HELP kolapp_longest_wait_seconds How long the ticket first in line has waited.\n"
+	evbuffer_add_printf(out, "# HELP kolapp_longest_wait_seconds How long the ticket first in "
+				 "line has waited.\n"
 				 "# TYPE kolapp_longest_wait_seconds gauge\n");
 	engine_each_queue(e, queue_line, &w);
 }

@@ -76,7 +76,8 @@ void op_run(struct http *h, struct pending *p, const struct auth_identity *who)
 		struct evhttp_request *req = p->req;
 
 		pending_done(p);
-		op_refuse(req, 403, "Forbidden", PERR_FORBIDDEN, "a display token may not use /api/op");
+		op_refuse(req, 403, "Forbidden", PERR_FORBIDDEN,
+			  "a display token may not use /api/op");
 		return;
 	}
 	session_request(h->sctx, who, p->body, p->len, op_answer, p);

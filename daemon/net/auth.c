@@ -12,11 +12,11 @@
 struct cached {
 	uint8_t hash[32];
 	struct auth_identity id;
-	int64_t recorded_s;        /* when its use was last written */
+	int64_t recorded_s; /* when its use was last written */
 };
 
-#define FAIL_SLOTS 1024            /* addresses tracked; the oldest is reused */
-#define USE_RECORD_EVERY_S 60      /* last-use writes per token at most this often */
+#define FAIL_SLOTS 1024       /* addresses tracked; the oldest is reused */
+#define USE_RECORD_EVERY_S 60 /* last-use writes per token at most this often */
 
 struct fail_slot {
 	char host[64];
@@ -72,7 +72,7 @@ static struct cached *cache_find(struct auth *a, const uint8_t hash[32])
 }
 
 static struct cached *cache_put(struct auth *a, const uint8_t hash[32],
-				 const struct auth_identity *id)
+				const struct auth_identity *id)
 {
 	struct cached *c = cache_find(a, hash);
 
@@ -199,8 +199,7 @@ static void on_lookup(void *arg, enum auth_found found, const struct auth_row *r
 	free(l);
 }
 
-void auth_lookup(struct auth *a, const char *token, const char *from, auth_done_fn done,
-		 void *ctx)
+void auth_lookup(struct auth *a, const char *token, const char *from, auth_done_fn done, void *ctx)
 {
 	struct lookup *l = xcalloc(1, sizeof *l);
 	char hex[2 + 64 + 1] = "\\x";

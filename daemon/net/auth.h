@@ -28,11 +28,11 @@ typedef void (*auth_done_fn)(void *ctx, enum proto_err err, const char *message,
 /* A token as the database knows it (strings valid during the callback). */
 struct auth_row {
 	int token_id;
-	const char *role;           /* "kiosk", ... */
+	const char *role; /* "kiosk", ... */
 	int office_id;
 	const char *office;
-	int counter_id;             /* 0: none */
-	const char *counter;        /* NULL: none */
+	int counter_id;      /* 0: none */
+	const char *counter; /* NULL: none */
 };
 
 enum auth_found { AUTH_FOUND, AUTH_NOT_FOUND, AUTH_NO_DATABASE };
@@ -57,8 +57,7 @@ void auth_free(struct auth *a);
 void auth_hash_token(const char *token, uint8_t out[32]);
 /* Looks the token up (asynchronously); calls done exactly once. `from`
  * (the peer's address) is recorded as the token's last use. */
-void auth_lookup(struct auth *a, const char *token, const char *from, auth_done_fn done,
-		 void *ctx);
+void auth_lookup(struct auth *a, const char *token, const char *from, auth_done_fn done, void *ctx);
 /* Drops a revoked token from the outage cache. */
 void auth_forget(struct auth *a, int token_id);
 

@@ -32,9 +32,18 @@ struct slot {
 /* One slot per request: kept for reuse (see pool.h). */
 static struct pool slot_pool = POOL_INIT(struct slot, 4096);
 
-void *conn_state(const struct conn *c) { return c->state; }
-const char *conn_peer(const struct conn *c) { return c->peer; }
-const char *conn_peer_host(const struct conn *c) { return c->host; }
+void *conn_state(const struct conn *c)
+{
+	return c->state;
+}
+const char *conn_peer(const struct conn *c)
+{
+	return c->peer;
+}
+const char *conn_peer_host(const struct conn *c)
+{
+	return c->host;
+}
 
 static int64_t now_us(struct server *srv)
 {
@@ -59,10 +68,22 @@ void server_each_conn(struct server *srv, void (*fn)(void *arg, struct conn *c),
 	}
 }
 
-uint64_t conn_id(const struct conn *c) { return c->id; }
-bool conn_is_closed(const struct conn *c) { return c->closed; }
-struct conn *slot_conn(struct slot *s) { return s->conn; }
-int server_connection_count(const struct server *srv) { return srv->nconns; }
+uint64_t conn_id(const struct conn *c)
+{
+	return c->id;
+}
+bool conn_is_closed(const struct conn *c)
+{
+	return c->closed;
+}
+struct conn *slot_conn(struct slot *s)
+{
+	return s->conn;
+}
+int server_connection_count(const struct server *srv)
+{
+	return srv->nconns;
+}
 
 static void conn_unref(struct conn *c)
 {
@@ -203,7 +224,7 @@ static void read_more(struct conn *c)
 	struct server *srv = c->srv;
 	struct evbuffer *in;
 
-	c->refs++;   /* the handler may close c under us */
+	c->refs++; /* the handler may close c under us */
 	while (!c->closed && !c->draining && srv->handler.ready(c->state)) {
 		struct evbuffer_ptr start, eol;
 		size_t avail, len;
@@ -222,7 +243,7 @@ static void read_more(struct conn *c)
 		eol = evbuffer_search(in, "\n", 1, c->scanned < avail ? &start : NULL);
 		if (c->scanned >= avail || eol.pos < 0) {
 			c->scanned = avail;
-			if (avail > srv->lim.max_line + 1)   /* +1: a '\r' may come before '\n' */
+			if (avail > srv->lim.max_line + 1) /* +1: a '\r' may come before '\n' */
 				srv->handler.too_large(srv->handler.arg, c, srv->lim.max_line);
 			break;
 		}
@@ -279,8 +300,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* A half-close still gets the answers to what was asked. */
 		c->read_eof = true;
 		conn_flush(c);
-	}
-	else if (what & BEV_EVENT_ERROR)
+	} else if (what & BEV_EVENT_ERROR)
 		conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
 }
 
@@ -372,7 +392,7 @@ static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 
 static void accept_error_cb(struct evconnlistener *evl, void *arg)
 {
-	struct listener *l = arg;   /* the callbacks' argument, see add_listener() */
+	struct listener *l = arg; /* the callbacks' argument, see add_listener() */
 	struct server *srv = l->srv;
 	int err = EVUTIL_SOCKET_ERROR();
 	struct timeval tv = { 0, 100000 };
@@ -422,8 +442,7 @@ static int parse_addr(const char *addrport, struct sockaddr_storage *ss, int *ss
 	return -1;
 }
 
-static int add_listener(struct server *srv, struct evconnlistener *evl, const char *name,
-			bool tls)
+static int add_listener(struct server *srv, struct evconnlistener *evl, const char *name, bool tls)
 {
 	struct listener *l = xcalloc(1, sizeof *l);
 	l->l = evl;
@@ -449,13 +468,15 @@ static int listen_on(struct server *srv, const char *addrport, bool tls)
 		return -1;
 	}
 	if (parse_addr(addrport, &ss, &sslen) < 0) {
-		log_error("listen: cannot parse address %s (want ADDR:PORT or [V6ADDR]:PORT)", addrport);
+		log_error("listen: cannot parse address %s (want ADDR:PORT or [V6ADDR]:PORT)",
+			  addrport);
 		return -1;
 	}
 	evl = evconnlistener_new_bind(srv->base, NULL, NULL,
 				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-				      LEV_OPT_CLOSE_ON_EXEC |
-				      (ss.ss_family == AF_INET6 ? LEV_OPT_BIND_IPV6ONLY : 0),
+					      LEV_OPT_CLOSE_ON_EXEC |
+					      (ss.ss_family == AF_INET6 ? LEV_OPT_BIND_IPV6ONLY
+									: 0),
 				      1024, (struct sockaddr *)&ss, sslen);
 	if (!evl) {
 		log_error("listen: cannot listen on %s: %s", addrport, strerror(errno));

@@ -36,13 +36,13 @@ struct server_handler {
 
 /* Defaults and bounds: the settings table in daemon/config.c. */
 struct server_limits {
-	size_t max_line;          /* bytes in one request line */
-	size_t max_output;        /* bytes queued for one client before it is dropped */
-	int max_pending;          /* requests in flight per connection before reading pauses */
+	size_t max_line;   /* bytes in one request line */
+	size_t max_output; /* bytes queued for one client before it is dropped */
+	int max_pending;   /* requests in flight per connection before reading pauses */
 	int max_connections;
-	int hello_timeout_s;      /* idle before a successful hello */
-	int idle_timeout_s;       /* idle after hello; 0: none */
-	int rate_limit;           /* requests per second per connection; 0: none */
+	int hello_timeout_s; /* idle before a successful hello */
+	int idle_timeout_s;  /* idle after hello; 0: none */
+	int rate_limit;      /* requests per second per connection; 0: none */
 };
 
 /* handler is copied. */

@@ -22,20 +22,20 @@ struct conn {
 	struct bufferevent *bev;
 	char peer[64];
 	char host[64];
-	void *state;               /* the handler's */
-	struct rate_bucket rate;   /* the request rate limit */
+	void *state;             /* the handler's */
+	struct rate_bucket rate; /* the request rate limit */
 	struct slot *head, *tail;
 	int npending;
 	int refs;
-	size_t scanned;            /* input bytes already searched for '\n' */
+	size_t scanned; /* input bytes already searched for '\n' */
 	bool closed;
-	bool plain;                /* no TLS: the socket may be written directly */
-	bool draining;             /* write what is queued, then close */
+	bool plain;    /* no TLS: the socket may be written directly */
+	bool draining; /* write what is queued, then close */
 	bool read_paused;
-	bool read_eof;             /* the peer half-closed: answer, then close */
+	bool read_eof; /* the peer half-closed: answer, then close */
 	int sub_office;
 	struct conn *sub_prev, *sub_next;
-	struct conn *prev, *next;  /* all connections */
+	struct conn *prev, *next; /* all connections */
 };
 
 struct listener {
@@ -58,7 +58,7 @@ struct server {
 	struct conn *conns;
 	int nconns;
 	uint64_t next_id;
-	struct sublist *subs;      /* indexed by office id */
+	struct sublist *subs; /* indexed by office id */
 	int nsubs;
 	struct event *accept_retry;
 	SSL_CTX *tls;              /* NULL until a certificate is loaded */

@@ -16,10 +16,10 @@
 
 /* One per connection, made when it opens and freed with it. */
 struct session {
-	bool hello_pending;        /* later lines wait: they depend on the identity */
-	bool said_bye;             /* nothing after bye is read */
+	bool hello_pending; /* later lines wait: they depend on the identity */
+	bool said_bye;      /* nothing after bye is read */
 	bool authed;
-	struct auth_identity who;  /* valid while authed */
+	struct auth_identity who; /* valid while authed */
 };
 
 static struct pool session_pool = POOL_INIT(struct session, 4096);
@@ -29,11 +29,11 @@ static struct pool session_pool = POOL_INIT(struct session, 4096);
 struct call {
 	struct session_ctx *ctx;
 	const struct proto_request *req;
-	const struct auth_identity *who;   /* NULL: no hello yet */
-	int office_id;             /* what it acts on; resolved by check() */
+	const struct auth_identity *who; /* NULL: no hello yet */
+	int office_id;                   /* what it acts on; resolved by check() */
 	session_reply_fn reply;
 	void *arg;
-	struct conn *conn;         /* its TCP connection; NULL over HTTP */
+	struct conn *conn; /* its TCP connection; NULL over HTTP */
 };
 
 /* Encodes one answer and counts it; result is stolen. op: -1 when the
@@ -58,8 +58,7 @@ static void send_answer(session_reply_fn reply, void *arg, const json_t *id, int
 	reply(arg, line, len);
 }
 
-static void answer(const struct call *call, enum proto_err err, const char *message,
-		   json_t *result)
+static void answer(const struct call *call, enum proto_err err, const char *message, json_t *result)
 {
 	send_answer(call->reply, call->arg, call->req->id, (int)call->req->op, err, message,
 		    result);
@@ -128,8 +127,8 @@ static void hello_done(void *ctx, enum proto_err err, const char *message,
 		if (err == PERR_UNAUTHORIZED)
 			auth_note_failure(hw->auth, conn_peer_host(hw->c), time(NULL));
 		if (err == PERR_UNAUTHORIZED && !conn_is_closed(hw->c)) {
-			log_info("C-%llu %s: hello refused: %s",
-				 (unsigned long long)conn_id(hw->c), conn_peer(hw->c), message);
+			log_info("C-%llu %s: hello refused: %s", (unsigned long long)conn_id(hw->c),
+				 conn_peer(hw->c), message);
 			s->authed = false;
 			conn_subscribe(hw->c, 0);
 		}
@@ -149,7 +148,8 @@ static void hello_done(void *ctx, enum proto_err err, const char *message,
 		result = json_pack("{s:i, s:i, s:s, s:s, s:s, s:o}", "protocol", PROTO_VERSION,
 				   "minor", PROTO_MINOR, "server", "kolappd/" PACKAGE_VERSION,
 				   "role", proto_role_name(id->role), "office", id->office,
-				   "counter", id->counter_id ? json_string(id->counter) : json_null());
+				   "counter",
+				   id->counter_id ? json_string(id->counter) : json_null());
 	}
 	/* Lines that came after hello run now, answered after it in order. */
 	conn_resume(hw->c);
@@ -215,7 +215,8 @@ static void session_to_engine(const struct call *call)
 
 	if (req->op == OP_STATUS) {
 		size_t mlen, len;
-		const char *members = engine_status_encoded(call->ctx->engine, call->office_id, &mlen);
+		const char *members = engine_status_encoded(call->ctx->engine, call->office_id,
+							    &mlen);
 
 		if (members) {
 			/* Answered from the office's encoded status: no tree to
@@ -227,9 +228,11 @@ static void session_to_engine(const struct call *call)
 			return;
 		}
 	}
-	er = (struct engine_req){ .args = req, .office_id = call->office_id,
-				  .counter_id = call->who->role == ROLE_COUNTER
-							? call->who->counter_id : 0 };
+	er = (struct engine_req){
+		.args = req,
+		.office_id = call->office_id,
+		.counter_id = call->who->role == ROLE_COUNTER ? call->who->counter_id : 0
+	};
 	w = pool_get(&wait_pool);
 	w->id = req->id ? json_deep_copy(req->id) : NULL;
 	w->op = (int)req->op;
@@ -322,11 +325,13 @@ void session_request(struct session_ctx *ctx, const struct auth_identity *who, c
 		char msg[160];
 		snprintf(msg, sizeof msg,
 			 "%s is not available over HTTP: the token goes with every request, "
-			 "events come from GET /api/events", proto_op_name(req.op));
+			 "events come from GET /api/events",
+			 proto_op_name(req.op));
 		send_answer(reply, arg, req.id, (int)req.op, PERR_BAD_REQUEST, msg, NULL);
 	} else {
-		struct call call = { .ctx = ctx, .req = &req, .who = who, .reply = reply,
-				     .arg = arg };
+		struct call call = {
+			.ctx = ctx, .req = &req, .who = who, .reply = reply, .arg = arg
+		};
 		dispatch(&call);
 	}
 	proto_request_clear(&req);
@@ -345,8 +350,12 @@ static void session_line(void *arg, struct conn *c, const char *line, size_t len
 		send_answer(slot_reply, slot, req.id, (int)req.op, PERR_RATE_LIMITED,
 			    "too many requests: slow down", NULL);
 	} else {
-		struct call call = { .ctx = arg, .req = &req, .who = s->authed ? &s->who : NULL,
-				     .reply = slot_reply, .arg = slot, .conn = c };
+		struct call call = { .ctx = arg,
+				     .req = &req,
+				     .who = s->authed ? &s->who : NULL,
+				     .reply = slot_reply,
+				     .arg = slot,
+				     .conn = c };
 		dispatch(&call);
 	}
 	proto_request_clear(&req);

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PGW_BATCH_MAX 1024          /* statements in one group commit */
+#define PGW_BATCH_MAX 1024 /* statements in one group commit */
 /* Write batches sent before the previous one has answered. The backend
  * runs them one after the other, so the next batch is ready the moment a
  * commit ends instead of a round trip later; each one is guarded by the
@@ -20,7 +20,7 @@
 #define PGW_PIPELINE_DEPTH 2
 #endif
 #define PGW_BACKOFF_MIN_MS 100
-#define PGW_BACKOFF_MAX_MS 2000     /* the contract wants service back within 5 s */
+#define PGW_BACKOFF_MAX_MS 2000 /* the contract wants service back within 5 s */
 
 enum pgw_state { PGW_DOWN, PGW_CONNECTING, PGW_PREPARING, PGW_UP };
 
@@ -37,26 +37,26 @@ struct pgw {
 
 	PGconn *conn;
 	enum pgw_state state;
-	struct event *io;          /* on PQsocket(); re-made when it changes */
+	struct event *io; /* on PQsocket(); re-made when it changes */
 	int io_fd;
 	short io_what;
-	struct event *retry;       /* reconnect timer */
-	struct event *deferred;    /* sends or fails queued jobs outside callers' frames */
+	struct event *retry;    /* reconnect timer */
+	struct event *deferred; /* sends or fails queued jobs outside callers' frames */
 	int backoff_ms;
-	bool was_up;               /* for logging each transition once */
+	bool was_up; /* for logging each transition once */
 	bool lost_logged;
 
-	struct pgw_job *head, *tail;   /* queue; the first ninflight are sent */
+	struct pgw_job *head, *tail; /* queue; the first ninflight are sent */
 	int ninflight;
-	struct pgw_job *last_write;    /* the newest write batch sent, until it completes */
+	struct pgw_job *last_write; /* the newest write batch sent, until it completes */
 	uint64_t next_seq;
 
 	/* Batches whose COMMIT may or may not have happened when the
 	 * connection dropped: answered only once the database says which. */
 	struct pgw_job *indoubt;
-	int old_pid;               /* the backend that ran them */
+	int old_pid; /* the backend that ran them */
 	struct event *resolve_retry;
-	struct event *forget;      /* clears old batch tokens now and then */
+	struct event *forget; /* clears old batch tokens now and then */
 	char token_prefix[32];
 };
 
@@ -109,7 +109,7 @@ static void schedule_retry(struct pgw *pgw)
 	/* Full jitter in [backoff/2, backoff]: many daemons do not reconnect in step. */
 	delay = pgw->backoff_ms / 2 + (int)(r % (uint32_t)(pgw->backoff_ms / 2 + 1));
 	pgw->backoff_ms = pgw->backoff_ms * 2 > PGW_BACKOFF_MAX_MS ? PGW_BACKOFF_MAX_MS
-								  : pgw->backoff_ms * 2;
+								   : pgw->backoff_ms * 2;
 	tv.tv_sec = delay / 1000;
 	tv.tv_usec = (delay % 1000) * 1000;
 	evtimer_add(pgw->retry, &tv);
@@ -154,7 +154,8 @@ static void pgw_lost(struct pgw *pgw, const char *why)
 				pp = &(*pp)->next;
 			job->next = NULL;
 			*pp = job;
-			log_warn("database: batch %llu is in doubt; its answers wait for the database",
+			log_warn("database: batch %llu is in doubt; its answers wait for the "
+				 "database",
 				 (unsigned long long)job->seq);
 		} else {
 			pgw_job_finish(job, false, "database unavailable");
@@ -205,8 +206,8 @@ static bool send_many(struct pgw *pgw, struct pgw_job *job, int first, int run)
 			column[k] = cmd[k].values[p];
 		arrays[p] = pgarray_literal(column, run);
 	}
-	ok = PQsendQueryPrepared(pgw->conn, st->many, cmd->nparams,
-				 (const char *const *)arrays, NULL, NULL, 0);
+	ok = PQsendQueryPrepared(pgw->conn, st->many, cmd->nparams, (const char *const *)arrays,
+				 NULL, NULL, 0);
 	for (int p = 0; p < cmd->nparams; p++)
 		free(arrays[p]);
 	free(arrays);
@@ -231,8 +232,9 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 		const char *v[2] = { job->token, pgw->last_write ? pgw->last_write->token : NULL };
 		snprintf(job->token, sizeof job->token, "%s-%llu", pgw->token_prefix,
 			 (unsigned long long)job->seq);
-		log_debug("database: batch %llu sent (%d statements)%s", (unsigned long long)job->seq,
-			  job->ncmds, v[1] ? " behind an unanswered batch" : "");
+		log_debug("database: batch %llu sent (%d statements)%s",
+			  (unsigned long long)job->seq, job->ncmds,
+			  v[1] ? " behind an unanswered batch" : "");
 		job->marked = true;
 		ok = PQsendQueryPrepared(c, "d_batch_mark", 2, v, NULL, NULL, 0);
 		pgw->last_write = job;
@@ -245,7 +247,8 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 		job->query_cmd[job->nqueries++] = i;
 		switch (cmd->kind) {
 		case CMD_PREPARE:
-			ok = PQsendPrepare(c, cmd->stmt, cmd->values[0], cmd->prepare_nparams, NULL);
+			ok = PQsendPrepare(c, cmd->stmt, cmd->values[0], cmd->prepare_nparams,
+					   NULL);
 			break;
 		case CMD_EXEC_SQL:
 			ok = PQsendQueryParams(c, cmd->stmt, 0, NULL, NULL, NULL, NULL, 0);
@@ -257,7 +260,8 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 				i += run - 1;
 			} else {
 				ok = PQsendQueryPrepared(c, cmd->stmt, cmd->nparams,
-							 (const char *const *)cmd->values, NULL, NULL, 0);
+							 (const char *const *)cmd->values, NULL,
+							 NULL, 0);
 			}
 			break;
 		}
@@ -295,9 +299,9 @@ static void pgw_kick(struct pgw *pgw)
 	struct pgw_job *job;
 
 	while (pgw->conn && (job = first_unsent(pgw))) {
-		if (pgw->state == PGW_UP ? pgw->ninflight >= PGW_PIPELINE_DEPTH
-					 : pgw->ninflight > 0 ||
-					   !(pgw->state == PGW_PREPARING && job->internal))
+		if (pgw->state == PGW_UP
+			    ? pgw->ninflight >= PGW_PIPELINE_DEPTH
+			    : pgw->ninflight > 0 || !(pgw->state == PGW_PREPARING && job->internal))
 			return;
 		send_job(pgw, job);
 	}
@@ -383,10 +387,12 @@ static void on_job_complete(struct pgw *pgw)
 	if (job->internal) {
 		struct pgw_job *target = job->resolves;
 		const char *outcome = target && ok && job->results[0] &&
-				      PQntuples(job->results[0]) == 1
-				      ? PQgetvalue(job->results[0], 0, 0) : NULL;
+						      PQntuples(job->results[0]) == 1
+					    ? PQgetvalue(job->results[0], 0, 0)
+					    : NULL;
 		char why[256];
-		snprintf(why, sizeof why, "%s", job->error ? job->error : "could not prepare statements");
+		snprintf(why, sizeof why, "%s",
+			 job->error ? job->error : "could not prepare statements");
 		if (ok && target && !outcome)
 			ok = false;
 		if (ok && target)
@@ -414,13 +420,13 @@ static void on_job_complete(struct pgw *pgw)
 			pgw->on_state(pgw->state_arg, true);
 	} else {
 		if (!ok)
-			log_warn("database: batch %llu failed: %s",
-				 (unsigned long long)job->seq, job->error ? job->error : "?");
+			log_warn("database: batch %llu failed: %s", (unsigned long long)job->seq,
+				 job->error ? job->error : "?");
 		if (job->transaction) {
 			struct timespec now;
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			metrics_commit((double)(now.tv_sec - job->sent_at.tv_sec) +
-				       (double)(now.tv_nsec - job->sent_at.tv_nsec) / 1e9,
+					       (double)(now.tv_nsec - job->sent_at.tv_nsec) / 1e9,
 				       job->ncmds, ok);
 		}
 		pgw_job_finish(job, ok, NULL);
@@ -442,7 +448,7 @@ static void read_results(struct pgw *pgw)
 
 		if (!r) {
 			if (last_null)
-				break;  /* between queries and nothing more has arrived */
+				break; /* between queries and nothing more has arrived */
 			last_null = true;
 			continue;
 		}
@@ -573,18 +579,10 @@ static void pgw_connect(struct pgw *pgw)
 		st = PQconnectPoll(pgw->conn);
 	}
 	switch (st) {
-	case PGRES_POLLING_READING:
-		set_io(pgw, EV_READ);
-		break;
-	case PGRES_POLLING_WRITING:
-		set_io(pgw, EV_WRITE);
-		break;
-	case PGRES_POLLING_OK:
-		on_connected(pgw);
-		break;
-	default:
-		pgw_lost(pgw, PQerrorMessage(pgw->conn));
-		break;
+	case PGRES_POLLING_READING: set_io(pgw, EV_READ); break;
+	case PGRES_POLLING_WRITING: set_io(pgw, EV_WRITE); break;
+	case PGRES_POLLING_OK: on_connected(pgw); break;
+	default: pgw_lost(pgw, PQerrorMessage(pgw->conn)); break;
 	}
 }
 
@@ -615,9 +613,8 @@ static void forget_cb(evutil_socket_t fd, short what, void *arg)
 	pgw_submit(pgw, job);
 }
 
-struct pgw *pgw_new(struct event_base *base, const char *conninfo,
-		    const struct pgw_stmt *stmts, int nstmts,
-		    pgw_state_fn on_state, void *state_arg)
+struct pgw *pgw_new(struct event_base *base, const char *conninfo, const struct pgw_stmt *stmts,
+		    int nstmts, pgw_state_fn on_state, void *state_arg)
 {
 	struct pgw *pgw = xcalloc(1, sizeof *pgw);
 
@@ -687,8 +684,14 @@ void pgw_free(struct pgw *pgw)
 	free(pgw);
 }
 
-bool pgw_is_up(const struct pgw *pgw) { return pgw->state == PGW_UP; }
-bool pgw_is_idle(const struct pgw *pgw) { return !pgw->head && !pgw->indoubt; }
+bool pgw_is_up(const struct pgw *pgw)
+{
+	return pgw->state == PGW_UP;
+}
+bool pgw_is_idle(const struct pgw *pgw)
+{
+	return !pgw->head && !pgw->indoubt;
+}
 
 void pgw_submit(struct pgw *pgw, struct pgw_job *job)
 {
@@ -709,8 +712,7 @@ struct pgw_job *pgw_batch(struct pgw *pgw)
 {
 	struct pgw_job *t = pgw->tail;
 
-	if (t && !t->sent && t->transaction && !t->internal &&
-	    t->ncmds < PGW_BATCH_MAX)
+	if (t && !t->sent && t->transaction && !t->internal && t->ncmds < PGW_BATCH_MAX)
 		return t;
 	t = pgw_job_new(true);
 	pgw_submit(pgw, t);

@@ -40,7 +40,7 @@ struct pgw_result {
 	int n;
 	PGresult **results;
 	const char *error;
-	uint64_t seq;          /* the job's sequence number */
+	uint64_t seq; /* the job's sequence number */
 };
 
 typedef void (*pgw_done_fn)(void *arg, const struct pgw_result *res);
@@ -50,9 +50,8 @@ typedef void (*pgw_state_fn)(void *arg, bool up);
 typedef void (*pgw_notify_fn)(void *arg, const char *channel, const char *payload);
 
 /* Creates the connection manager; stmts must outlive it. */
-struct pgw *pgw_new(struct event_base *base, const char *conninfo,
-		    const struct pgw_stmt *stmts, int nstmts,
-		    pgw_state_fn on_state, void *state_arg);
+struct pgw *pgw_new(struct event_base *base, const char *conninfo, const struct pgw_stmt *stmts,
+		    int nstmts, pgw_state_fn on_state, void *state_arg);
 /* Starts connecting (asynchronously). */
 void pgw_start(struct pgw *pgw);
 /* Closes the connection; queued jobs fail; no callback after return. */
@@ -69,8 +68,7 @@ void pgw_set_listen(struct pgw *pgw, const char *channel, pgw_notify_fn fn, void
 struct pgw_job *pgw_job_new(bool transaction);
 /* Appends one execution of a prepared statement; values are copied
  * (NULL entries are SQL NULL). */
-void pgw_job_add(struct pgw_job *job, const char *stmt, int nparams,
-		 const char *const *values);
+void pgw_job_add(struct pgw_job *job, const char *stmt, int nparams, const char *const *values);
 /* Adds a completion callback; a job may have many (group commit). */
 void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg);
 /* Queues the job; pgw owns it from here. Callbacks never run inside

@@ -12,14 +12,13 @@ struct pgw_job *pgw_job_new(bool transaction)
 	return job;
 }
 
-void pgw_job_add(struct pgw_job *job, const char *stmt, int nparams,
-		 const char *const *values)
+void pgw_job_add(struct pgw_job *job, const char *stmt, int nparams, const char *const *values)
 {
 	pgw_job_add_cmd(job, CMD_EXEC_PREPARED, stmt, nparams, values);
 }
 
-void pgw_job_add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *stmt,
-		     int nparams, const char *const *values)
+void pgw_job_add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *stmt, int nparams,
+		     const char *const *values)
 {
 	struct pgw_cmd *c;
 
@@ -34,11 +33,12 @@ void pgw_job_add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *st
 	/* One block per statement, not one per value: a batch holds
 	 * thousands of them. */
 	{
-		size_t lens[16], size = (size_t)nparams * sizeof *c->values, slen = strlen(stmt) + 1;
+		size_t lens[16],
+			size = (size_t)nparams * sizeof *c->values, slen = strlen(stmt) + 1;
 		char *p;
 
 		if (nparams > 16)
-			abort();   /* no statement of ours has more */
+			abort(); /* no statement of ours has more */
 		for (int i = 0; i < nparams; i++) {
 			lens[i] = values[i] ? strlen(values[i]) + 1 : 0;
 			size += lens[i];
@@ -66,8 +66,14 @@ void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg)
 	job->cbs[job->ncbs++] = (struct pgw_cb){ fn, arg };
 }
 
-uint64_t pgw_job_seq(const struct pgw_job *job) { return job->seq; }
-int pgw_job_size(const struct pgw_job *job) { return job->ncmds; }
+uint64_t pgw_job_seq(const struct pgw_job *job)
+{
+	return job->seq;
+}
+int pgw_job_size(const struct pgw_job *job)
+{
+	return job->ncmds;
+}
 
 void pgw_job_free(struct pgw_job *job)
 {

@@ -19,10 +19,10 @@ enum pgw_cmd_kind { CMD_EXEC_PREPARED, CMD_PREPARE, CMD_EXEC_SQL };
 
 struct pgw_cmd {
 	enum pgw_cmd_kind kind;
-	char *stmt;                /* statement name, or SQL for CMD_EXEC_SQL */
+	char *stmt; /* statement name, or SQL for CMD_EXEC_SQL */
 	int nparams;
-	char **values;             /* values, their strings and stmt: one allocation */
-	int prepare_nparams;       /* CMD_PREPARE: parameters of the statement */
+	char **values;       /* values, their strings and stmt: one allocation */
+	int prepare_nparams; /* CMD_PREPARE: parameters of the statement */
 };
 
 struct pgw_cb {
@@ -33,29 +33,29 @@ struct pgw_cb {
 struct pgw_job {
 	struct pgw_job *next;
 	bool transaction;
-	bool internal;             /* statement preparation after connect */
+	bool internal; /* statement preparation after connect */
 	uint64_t seq;
 	struct pgw_cmd *cmds;
 	int ncmds, cap;
 	struct pgw_cb *cbs;
 	int ncbs, cbcap;
-	PGresult **results;        /* one per cmd, filled while reading */
-	int *query_cmd;            /* per query sent (the mark aside): its first cmd */
+	PGresult **results; /* one per cmd, filled while reading */
+	int *query_cmd;     /* per query sent (the mark aside): its first cmd */
 	int nqueries;
-	int nres;                  /* results seen, BEGIN/COMMIT included */
+	int nres; /* results seen, BEGIN/COMMIT included */
 	bool sent;
 	bool failed;
 	char *error;
 	struct timespec sent_at;
-	bool marked;               /* carries a batch token (see sql/003_batches.sql) */
+	bool marked; /* carries a batch token (see sql/003_batches.sql) */
 	char token[48];
-	struct pgw_job *resolves;  /* internal: the in-doubt job this one asks about */
+	struct pgw_job *resolves; /* internal: the in-doubt job this one asks about */
 };
 
 /* Appends a command; its values, their strings and stmt are copied into
  * one allocation. */
-void pgw_job_add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *stmt,
-		     int nparams, const char *const *values);
+void pgw_job_add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *stmt, int nparams,
+		     const char *const *values);
 /* Runs the job's callbacks with its outcome, then frees it. */
 void pgw_job_finish(struct pgw_job *job, bool ok, const char *error);
 /* Frees the job and its results without callbacks. */

@@ -4,59 +4,80 @@
 
 const struct pgw_stmt kolapp_statements[] = {
 	/* loads: the engine reads results by column position */
-	{ "load_offices", "SELECT id, code, name, timezone FROM kolapp.offices ORDER BY id", 0, NULL },
+	{ "load_offices", "SELECT id, code, name, timezone FROM kolapp.offices ORDER BY id", 0,
+	  NULL },
 	{ "load_queues",
 	  "SELECT id, office_id, code, name, open, active, min_calls, no_show_after_s, "
 	  "reactivate_within_s, require_outcome, allow_priority "
-	  "FROM kolapp.queues ORDER BY office_id, id", 0, NULL },
+	  "FROM kolapp.queues ORDER BY office_id, id",
+	  0, NULL },
 	{ "load_counters",
-	  "SELECT id, office_id, name, open, active FROM kolapp.counters ORDER BY office_id, id", 0, NULL },
+	  "SELECT id, office_id, name, open, active FROM kolapp.counters ORDER BY office_id, id", 0,
+	  NULL },
 	{ "load_counter_queues",
 	  "SELECT counter_id, queue_id, rank, weight FROM kolapp.counter_queues "
-	  "ORDER BY counter_id, rank, queue_id", 0, NULL },
+	  "ORDER BY counter_id, rank, queue_id",
+	  0, NULL },
 	{ "load_outcomes",
-	  "SELECT queue_id, code, name FROM kolapp.outcomes WHERE active ORDER BY queue_id, code", 0,
-	  NULL },
-	/* Today's tickets (the office's day is within a day of the server's)
+	  "SELECT queue_id, code, name FROM kolapp.outcomes WHERE active ORDER BY queue_id, code",
+	  0, NULL },
+/* Today's tickets (the office's day is within a day of the server's)
 	 * plus any earlier ticket not yet in a final state: two arms, so that
 	 * each uses its index (business_day; the partial index on open states)
 	 * instead of an OR that scans a year of history. */
 #define TICKET_COLUMNS \
-	"SELECT office_id, business_day::text, origin_queue_id, queue_id, number, code, state, " \
-	US("issued_at") ", " US("sort_at") ", " US("called_at") ", " US("started_at") ", " \
-	US("finished_at") ", counter_id, recalls, idem_key, id, priority, interpreter, lang, " \
-	"outcome, for_counter_id FROM kolapp.tickets "
+	"SELECT office_id, business_day::text, origin_queue_id, queue_id, number, code, " \
+	"state, " US("issued_at") ", " US("sort_at") ", " US("called_at") ", " US( \
+		"started_at") ", " US("finished_at") ", counter_id, recalls, idem_key, id, " \
+						     "priority, interpreter, lang, " \
+						     "outcome, for_counter_id FROM " \
+						     "kolapp.tickets "
 	{ "load_tickets",
 	  TICKET_COLUMNS "WHERE business_day >= current_date - 1 "
-	  "UNION ALL "
-	  TICKET_COLUMNS "WHERE business_day < current_date - 1 "
-	  "AND state IN ('waiting','called','serving','parked') "
-	  "ORDER BY 1, 2, 9, 16", 0, NULL },
+			 "UNION ALL " TICKET_COLUMNS "WHERE business_day < current_date - 1 "
+			 "AND state IN ('waiting','called','serving','parked') "
+			 "ORDER BY 1, 2, 9, 16",
+	  0, NULL },
 	/* writes: one function each, so the event log is always written */
-	{ "d_issue", "SELECT kolapp.d_issue($1::int, $2::int, $3::date, $4::int, $5::text, $6::text, "
-	  "$7::timestamptz, $8::boolean, $9::text, $10::text)", 10, "d_issue_many" },
-	{ "d_call", "SELECT kolapp.d_call($1::int, $2::date, $3::text, $4::int, $5::timestamptz)", 5,
-	  "d_call_many" },
-	{ "d_recall", "SELECT kolapp.d_recall($1::int, $2::date, $3::text, $4::timestamptz)", 4, NULL },
-	{ "d_set_state", "SELECT kolapp.d_set_state($1::int, $2::date, $3::text, $4::text, $5::timestamptz)", 5,
-	  "d_set_state_many" },
-	{ "d_transfer", "SELECT kolapp.d_transfer($1::int, $2::date, $3::text, $4::int, $5::timestamptz)", 5, NULL },
-	{ "d_transfer_counter", "SELECT kolapp.d_transfer_counter($1::int, $2::date, $3::text, $4::int, "
-	  "$5::timestamptz)", 5, NULL },
-	{ "d_park", "SELECT kolapp.d_park($1::int, $2::date, $3::text, $4::timestamptz)", 4, NULL },
-	{ "d_reactivate", "SELECT kolapp.d_reactivate($1::int, $2::date, $3::text, $4::timestamptz)", 4,
+	{ "d_issue",
+	  "SELECT kolapp.d_issue($1::int, $2::int, $3::date, $4::int, $5::text, $6::text, "
+	  "$7::timestamptz, $8::boolean, $9::text, $10::text)",
+	  10, "d_issue_many" },
+	{ "d_call", "SELECT kolapp.d_call($1::int, $2::date, $3::text, $4::int, $5::timestamptz)",
+	  5, "d_call_many" },
+	{ "d_recall", "SELECT kolapp.d_recall($1::int, $2::date, $3::text, $4::timestamptz)", 4,
 	  NULL },
-	{ "d_set_outcome", "SELECT kolapp.d_set_outcome($1::int, $2::date, $3::text, $4::text)", 4, NULL },
-	{ "d_counter_set_open", "SELECT kolapp.d_counter_set_open($1::int, $2::boolean, $3::timestamptz)", 3, NULL },
+	{ "d_set_state",
+	  "SELECT kolapp.d_set_state($1::int, $2::date, $3::text, $4::text, $5::timestamptz)", 5,
+	  "d_set_state_many" },
+	{ "d_transfer",
+	  "SELECT kolapp.d_transfer($1::int, $2::date, $3::text, $4::int, $5::timestamptz)", 5,
+	  NULL },
+	{ "d_transfer_counter",
+	  "SELECT kolapp.d_transfer_counter($1::int, $2::date, $3::text, $4::int, "
+	  "$5::timestamptz)",
+	  5, NULL },
+	{ "d_park", "SELECT kolapp.d_park($1::int, $2::date, $3::text, $4::timestamptz)", 4, NULL },
+	{ "d_reactivate",
+	  "SELECT kolapp.d_reactivate($1::int, $2::date, $3::text, $4::timestamptz)", 4, NULL },
+	{ "d_set_outcome", "SELECT kolapp.d_set_outcome($1::int, $2::date, $3::text, $4::text)", 4,
+	  NULL },
+	{ "d_counter_set_open",
+	  "SELECT kolapp.d_counter_set_open($1::int, $2::boolean, $3::timestamptz)", 3, NULL },
 	{ "d_expire", "SELECT kolapp.d_expire($1::int, $2::date, $3::timestamptz)", 3, NULL },
 	/* runs of the writes above in one execution (sql/006_batch_writes.sql) */
-	{ "d_issue_many", "SELECT kolapp.d_issue_many($1::int[], $2::int[], $3::date[], $4::int[], "
-	  "$5::text[], $6::text[], $7::timestamptz[], $8::boolean[], $9::text[], $10::text[])", 10,
-	  NULL },
-	{ "d_call_many", "SELECT kolapp.d_call_many($1::int[], $2::date[], $3::text[], $4::int[], "
-	  "$5::timestamptz[])", 5, NULL },
-	{ "d_set_state_many", "SELECT kolapp.d_set_state_many($1::int[], $2::date[], $3::text[], "
-	  "$4::text[], $5::timestamptz[])", 5, NULL },
+	{ "d_issue_many",
+	  "SELECT kolapp.d_issue_many($1::int[], $2::int[], $3::date[], $4::int[], "
+	  "$5::text[], $6::text[], $7::timestamptz[], $8::boolean[], $9::text[], $10::text[])",
+	  10, NULL },
+	{ "d_call_many",
+	  "SELECT kolapp.d_call_many($1::int[], $2::date[], $3::text[], $4::int[], "
+	  "$5::timestamptz[])",
+	  5, NULL },
+	{ "d_set_state_many",
+	  "SELECT kolapp.d_set_state_many($1::int[], $2::date[], $3::text[], "
+	  "$4::text[], $5::timestamptz[])",
+	  5, NULL },
 	/* in-doubt commits (sql/003_batches.sql) */
 	{ "d_batch_mark", "SELECT kolapp.d_batch_mark($1::text, $2::text)", 2, NULL },
 	{ "d_batch_resolve", "SELECT kolapp.d_batch_resolve($1::text, $2::int)", 2, NULL },
@@ -64,7 +85,8 @@ const struct pgw_stmt kolapp_statements[] = {
 	/* auth */
 	{ "d_token_lookup",
 	  "SELECT token_id, role, office_id, office_code, counter_id, counter_name "
-	  "FROM kolapp.d_token_lookup($1::bytea)", 1, NULL },
+	  "FROM kolapp.d_token_lookup($1::bytea)",
+	  1, NULL },
 	{ "d_token_used", "SELECT kolapp.d_token_used($1::int, $2::text)", 2, NULL },
 };
 

@@ -18,10 +18,10 @@ struct load {
 };
 
 static const char *const load_stmts[] = {
-	"load_offices", "load_queues", "load_counters", "load_counter_queues", "load_outcomes",
-	"load_tickets",
+	"load_offices",        "load_queues",   "load_counters",
+	"load_counter_queues", "load_outcomes", "load_tickets",
 };
-#define LOAD_CONFIG 5   /* the first five: configuration without tickets */
+#define LOAD_CONFIG 5 /* the first five: configuration without tickets */
 #define LOAD_ALL 6
 
 static bool pg_is_up(void *self)
@@ -124,12 +124,12 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	s->nqueues = PQntuples(r[1]);
 	s->queues = queues = xcalloc((size_t)s->nqueues, sizeof *queues);
 	for (int i = 0; i < s->nqueues; i++)
-		queues[i] = (struct store_queue){ col_int(r[1], i, 0), col_int(r[1], i, 1),
-						  col_str(r[1], i, 2), col_str(r[1], i, 3),
-						  col_bool(r[1], i, 4), col_bool(r[1], i, 5),
-						  col_int(r[1], i, 6), col_int(r[1], i, 7),
-						  col_int(r[1], i, 8), col_bool(r[1], i, 9),
-						  col_bool(r[1], i, 10) };
+		queues[i] = (struct store_queue){
+			col_int(r[1], i, 0),  col_int(r[1], i, 1),  col_str(r[1], i, 2),
+			col_str(r[1], i, 3),  col_bool(r[1], i, 4), col_bool(r[1], i, 5),
+			col_int(r[1], i, 6),  col_int(r[1], i, 7),  col_int(r[1], i, 8),
+			col_bool(r[1], i, 9), col_bool(r[1], i, 10)
+		};
 	s->ncounters = PQntuples(r[2]);
 	s->counters = counters = xcalloc((size_t)s->ncounters, sizeof *counters);
 	for (int i = 0; i < s->ncounters; i++)

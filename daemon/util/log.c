@@ -10,15 +10,25 @@
 static enum log_level current_level = LOG_INFO;
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
-void log_set_level(enum log_level level) { current_level = level; }
-enum log_level log_get_level(void) { return current_level; }
+void log_set_level(enum log_level level)
+{
+	current_level = level;
+}
+enum log_level log_get_level(void)
+{
+	return current_level;
+}
 
 int log_level_parse(const char *name)
 {
-	if (!strcasecmp(name, "debug")) return LOG_DEBUG;
-	if (!strcasecmp(name, "info")) return LOG_INFO;
-	if (!strcasecmp(name, "warn") || !strcasecmp(name, "warning")) return LOG_WARN;
-	if (!strcasecmp(name, "error")) return LOG_ERROR;
+	if (!strcasecmp(name, "debug"))
+		return LOG_DEBUG;
+	if (!strcasecmp(name, "info"))
+		return LOG_INFO;
+	if (!strcasecmp(name, "warn") || !strcasecmp(name, "warning"))
+		return LOG_WARN;
+	if (!strcasecmp(name, "error"))
+		return LOG_ERROR;
 	return -1;
 }
 
@@ -50,8 +60,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ",
-			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_names[level]);
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			     tm.tm_sec, ts.tv_nsec / 1000000, level_names[level]);
 	}
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);

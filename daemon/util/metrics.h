@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include "proto/proto.h"
 
-#define METRICS_NOPS (OP__COUNT + 1)          /* + undecodable */
+#define METRICS_NOPS (OP__COUNT + 1) /* + undecodable */
 #define METRICS_NERRS (PERR_INTERNAL + 1)
 #define METRICS_NLAT 12
 #define METRICS_NSIZE 11

@@ -18,10 +18,13 @@ struct pool {
 	size_t size;
 	unsigned keep;
 	unsigned nfree;
-	void *free;          /* first free record; each holds the next */
+	void *free; /* first free record; each holds the next */
 };
 
-#define POOL_INIT(type, keep_) { sizeof(type), (keep_), 0, NULL }
+#define POOL_INIT(type, keep_) \
+	{ \
+		sizeof(type), (keep_), 0, NULL \
+	}
 
 /* A zeroed record; aborts when out of memory, like the daemon's xcalloc. */
 void *pool_get(struct pool *p);

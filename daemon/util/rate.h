@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 struct rate_bucket {
-	double budget;             /* requests that may come now */
-	int64_t at_us;             /* when budget was last brought up to date */
+	double budget; /* requests that may come now */
+	int64_t at_us; /* when budget was last brought up to date */
 };
 
 /* A bucket that allows a full burst from now_us on. */

@@ -63,7 +63,7 @@ int tzday_compute(const char *tz, int64_t now_us, int32_t *day, int64_t *next_mi
 	tm.tm_isdst = -1;
 	next = mktime(&tm);
 	if (next == (time_t)-1 || next <= now)
-		next = now + 86400;   /* cannot happen with sane zone data */
+		next = now + 86400; /* cannot happen with sane zone data */
 	*next_midnight_us = (int64_t)next * 1000000;
 out:
 	if (saved) {
@@ -107,7 +107,7 @@ void tzday_iso8601(int64_t us, char *buf)
 
 	civil_from_days(days, &y, &m, &d);
 	/* Years past 9999 do not occur; the bound keeps the format exact. */
-	snprintf(buf, 25, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", (unsigned)y % 10000, m % 13, d % 32,
-		 (unsigned)rem / 3600 % 24, (unsigned)rem / 60 % 60, (unsigned)rem % 60,
+	snprintf(buf, 25, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", (unsigned)y % 10000, m % 13,
+		 d % 32, (unsigned)rem / 3600 % 24, (unsigned)rem / 60 % 60, (unsigned)rem % 60,
 		 (unsigned)ms % 1000);
 }

@@ -115,6 +115,10 @@
   function showLatest(call, flash) {
     $('latest-ticket').textContent = call ? call.ticket : '–';
     $('latest-counter').textContent = call ? call.counter : '';
+    /* The call's type size depends on its length (board.css). */
+    const lens = $('latest').querySelector('.call').style;
+    lens.setProperty('--ticket-chars', String(Math.max(5, call ? call.ticket.length : 0)));
+    lens.setProperty('--counter-chars', String(Math.max(2, call ? String(call.counter).length : 0)));
     $('recall').hidden = !(call && call.recalls > 0);
     if (flash) {
       const el = $('latest');
@@ -141,6 +145,7 @@
     const lang = currentLang();
     if (!lang) return;
     const ul = $('queues');
+    ul.style.setProperty('--n', String(Math.max(1, state.queues.size)));
     ul.replaceChildren(...[...state.queues.values()].map(q => {
       const li = document.createElement('li');
       li.className = q.open ? '' : 'closed';

@@ -17,8 +17,12 @@
 
 /* Request kinds: what latency and errors are reported for. */
 enum op {
-	OP_ISSUE, OP_CALL_NEXT, OP_START, OP_FINISH, OP_STATUS,
-	OP_SETUP,                  /* hello, counter_open, subscribe: not timed */
+	OP_ISSUE,
+	OP_CALL_NEXT,
+	OP_START,
+	OP_FINISH,
+	OP_STATUS,
+	OP_SETUP, /* hello, counter_open, subscribe: not timed */
 	OP_COUNT
 };
 extern const char *const op_names[OP_COUNT];
@@ -32,20 +36,20 @@ enum display_mode { DM_SUBSCRIBE, DM_POLL, DM_IDLE };
 enum counter_step { STEP_CALL_NEXT, STEP_START, STEP_FINISH };
 
 #define ERR_CODES 13
-extern const char *const err_codes[ERR_CODES];   /* last one: "other" */
+extern const char *const err_codes[ERR_CODES]; /* last one: "other" */
 
 /* A request in flight on one connection (replies come in order). */
 struct inflight {
-	uint64_t sched_ns;         /* when it was due (latency starts here) */
+	uint64_t sched_ns; /* when it was due (latency starts here) */
 	uint64_t sent_ns;
 	uint8_t op;
-	uint8_t setup_left;        /* setup: steps left after this one */
+	uint8_t setup_left; /* setup: steps left after this one */
 };
 
 /* A call whose fan-out to the office's subscribers is being timed. */
 struct call_track {
 	char code[16];
-	uint64_t reply_ns;         /* 0 until the call_next reply is read */
+	uint64_t reply_ns; /* 0 until the call_next reply is read */
 	uint64_t sent_ns;
 	uint64_t last_event_ns;
 	int events;
@@ -55,10 +59,10 @@ struct call_track {
 
 struct office {
 	char code[64];
-	char **tokens[3];          /* per role, from the tokens file */
-	char **counters;           /* counter name of each counter token */
+	char **tokens[3]; /* per role, from the tokens file */
+	char **counters;  /* counter name of each counter token */
 	int ntokens[3];
-	int subscribed;            /* subscribers that completed subscribe */
+	int subscribed; /* subscribers that completed subscribe */
 	unsigned next_queue;
 	struct call_track calls[CALL_TRACK];
 	unsigned next_call;
@@ -67,16 +71,16 @@ struct office {
 struct conn {
 	int idx;
 	enum role role;
-	enum cls cls;              /* CLS_COUNT: carries no scheduled load */
+	enum cls cls; /* CLS_COUNT: carries no scheduled load */
 	struct office *office;
 	const char *token;
 	struct bufferevent *bev;
 	bool ready, dead, queued;
 	enum counter_step step;
 	uint64_t seq;
-	struct inflight *fl;       /* ring of pipeline+4 entries */
+	struct inflight *fl; /* ring of pipeline+4 entries */
 	unsigned fl_head, fl_len, fl_cap;
-	unsigned limit;            /* requests in flight allowed once ready */
+	unsigned limit; /* requests in flight allowed once ready */
 };
 
 struct bench_cfg {
@@ -97,8 +101,8 @@ struct stats {
 	uint64_t ok[OP_COUNT];
 	uint64_t errors[OP_COUNT][ERR_CODES];
 	uint64_t call_next_empty;
-	struct hist fanout;        /* call_next reply -> event at the last subscriber */
-	struct hist fanout_send;   /* call_next sent -> event at the last subscriber */
+	struct hist fanout;      /* call_next reply -> event at the last subscriber */
+	struct hist fanout_send; /* call_next sent -> event at the last subscriber */
 	uint64_t fanout_incomplete;
 	uint64_t events;
 };

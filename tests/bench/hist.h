@@ -9,14 +9,14 @@
 
 #include <stdint.h>
 
-#define HIST_SUB_BITS 7                      /* 128 sub-buckets per octave */
+#define HIST_SUB_BITS 7 /* 128 sub-buckets per octave */
 #define HIST_MAX_US (60ull * 1000 * 1000)
 #define HIST_BUCKETS ((2u << HIST_SUB_BITS) + (20u << HIST_SUB_BITS))
 
 struct hist {
 	uint64_t count;
 	uint64_t max_us;
-	uint64_t overflow;                   /* values above HIST_MAX_US, clamped */
+	uint64_t overflow; /* values above HIST_MAX_US, clamped */
 	uint64_t counts[HIST_BUCKETS];
 };
 

@@ -30,9 +30,9 @@ const char *const op_names[OP_COUNT] = {
 };
 const char *const cls_names[CLS_COUNT] = { "issue", "counter", "status" };
 const char *const err_codes[ERR_CODES] = {
-	"bad_request", "unknown_op", "unauthorized", "forbidden", "not_found",
-	"queue_closed", "conflict", "unavailable", "too_large", "rate_limited",
-	"internal", "closed", "other"
+	"bad_request",  "unknown_op", "unauthorized", "forbidden", "not_found",
+	"queue_closed", "conflict",   "unavailable",  "too_large", "rate_limited",
+	"internal",     "closed",     "other"
 };
 #define ERR_CLOSED 11
 #define ERR_OTHER 12
@@ -62,7 +62,7 @@ static struct {
 	uint64_t *pending;
 	unsigned phead, plen;
 	int nconns;
-	int credit;                /* smooth weighted round robin */
+	int credit; /* smooth weighted round robin */
 } cls[CLS_COUNT];
 static uint64_t slots_made, backlog_dropped;
 
@@ -216,7 +216,8 @@ static void start_run(void)
 	t_meas = t_run + (uint64_t)(cfg.warmup * 1e9);
 	t_end = t_meas + (uint64_t)(cfg.duration * 1e9);
 	running = true;
-	fprintf(stderr, "kolapp-bench: %d connections ready (%d failed), running %.1f s + %.1f s warm-up\n",
+	fprintf(stderr,
+		"kolapp-bench: %d connections ready (%d failed), running %.1f s + %.1f s warm-up\n",
 		nready, nfailed, cfg.duration, cfg.warmup);
 	if (cfg.ready_file && (f = fopen(cfg.ready_file, "w"))) {
 		fprintf(f, "%d\n", nready);
@@ -275,7 +276,8 @@ static void conn_lost(struct conn *c, const char *why)
 
 static int err_index(json_t *reply)
 {
-	const char *code = json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+	const char *code = json_string_value(
+		json_object_get(json_object_get(reply, "error"), "code"));
 
 	for (int i = 0; code && i < ERR_OTHER; i++)
 		if (!strcmp(code, err_codes[i]))
@@ -310,8 +312,9 @@ static void on_reply(struct conn *c, const char *line, size_t len, uint64_t now)
 	 * the generator's JSON decoder more than the daemon. Both servers put
 	 * "ok" right after the id. */
 	ok = reply_ok_fast(line, len);
-	reply = !ok || f.op == OP_SETUP || c->role == ROLE_COUNTER ? json_loadb(line, len, 0, NULL)
-								   : NULL;
+	reply = !ok || f.op == OP_SETUP || c->role == ROLE_COUNTER
+		      ? json_loadb(line, len, 0, NULL)
+		      : NULL;
 	if (reply)
 		ok = json_is_true(json_object_get(reply, "ok"));
 	if (f.op == OP_SETUP) {
@@ -321,7 +324,8 @@ static void on_reply(struct conn *c, const char *line, size_t len, uint64_t now)
 		if (!ok) {
 			char why[200];
 
-			snprintf(why, sizeof why, "setup refused: %.*s", (int)(len > 150 ? 150 : len), line);
+			snprintf(why, sizeof why, "setup refused: %.*s",
+				 (int)(len > 150 ? 150 : len), line);
 			json_decref(reply);
 			conn_lost(c, why);
 			return;
@@ -418,7 +422,8 @@ static void setup_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	fprintf(stderr, "kolapp-bench: only %d of %d connections ready after %d s; starting anyway\n",
+	fprintf(stderr,
+		"kolapp-bench: only %d of %d connections ready after %d s; starting anyway\n",
 		nready, nconns, SETUP_TIMEOUT_S);
 	start_run();
 }
@@ -431,7 +436,9 @@ static void add_conns(struct office *o, enum role role, int n)
 
 	if (n > 0 && !have) {
 		fprintf(stderr, "kolapp-bench: office %s has no %s tokens\n", o->code,
-			role == ROLE_KIOSK ? "kiosk" : role == ROLE_COUNTER ? "counter" : "display");
+			role == ROLE_KIOSK     ? "kiosk"
+			: role == ROLE_COUNTER ? "counter"
+					       : "display");
 		exit(1);
 	}
 	/* Two connections of one counter would refuse each other's cycle;
@@ -449,8 +456,10 @@ static void add_conns(struct office *o, enum role role, int n)
 		c->role = role;
 		c->office = o;
 		c->token = o->tokens[role][i % have];
-		c->cls = role == ROLE_KIOSK ? CLS_ISSUE : role == ROLE_COUNTER ? CLS_COUNTER :
-			 cfg.display_mode == DM_POLL ? CLS_STATUS : CLS_COUNT;
+		c->cls = role == ROLE_KIOSK          ? CLS_ISSUE
+		       : role == ROLE_COUNTER        ? CLS_COUNTER
+		       : cfg.display_mode == DM_POLL ? CLS_STATUS
+						     : CLS_COUNT;
 		/* A counter's next step depends on the last reply. */
 		c->limit = role == ROLE_COUNTER ? 1 : cfg.pipeline;
 		c->fl_cap = c->limit + 4;
@@ -474,10 +483,13 @@ static void raise_nofile(int need)
 
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
-		fprintf(stderr, "kolapp-bench: raised the open-file limit from %llu to %llu (the hard limit)\n",
+		fprintf(stderr,
+			"kolapp-bench: raised the open-file limit from %llu to %llu (the hard "
+			"limit)\n",
 			(unsigned long long)old, (unsigned long long)rl.rlim_cur);
 	if (rl.rlim_cur < (rlim_t)need) {
-		fprintf(stderr, "kolapp-bench: %d connections need %d files, the hard limit is %llu\n",
+		fprintf(stderr,
+			"kolapp-bench: %d connections need %d files, the hard limit is %llu\n",
 			nconns, need, (unsigned long long)rl.rlim_max);
 		exit(1);
 	}
@@ -508,7 +520,8 @@ static void parse_queues(const char *s)
 	char *copy = strdup(s), *save = NULL, *tok;
 
 	cfg.nqueues = 0;
-	for (tok = strtok_r(copy, ",", &save); tok && cfg.nqueues < 8; tok = strtok_r(NULL, ",", &save))
+	for (tok = strtok_r(copy, ",", &save); tok && cfg.nqueues < 8;
+	     tok = strtok_r(NULL, ",", &save))
 		cfg.queues[cfg.nqueues++] = tok;
 	if (!cfg.nqueues)
 		die("--queues wants codes such as S,F,P,A");
@@ -525,7 +538,8 @@ static void usage(FILE *out)
 		"  --mix issue=1,counter=3,status=1        weights of the scheduled load\n"
 		"  --queues S,F,P,A           queues kiosks issue to, round robin\n"
 		"  --pipeline N               requests in flight per kiosk/display (1)\n"
-		"  --rate R                   ops/s for all connections, open loop; 0: flat out (0)\n"
+		"  --rate R                   ops/s for all connections, open loop; 0: flat out "
+		"(0)\n"
 		"  --duration S --warmup S    measured seconds, unmeasured seconds first (5, 1)\n"
 		"  --ready-file F             written once every connection is set up\n"
 		"  --json                     print one JSON object instead of a table\n");
@@ -534,15 +548,15 @@ static void usage(FILE *out)
 static void parse_args(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "host", 1, NULL, 'H' }, { "port", 1, NULL, 'p' },
-		{ "offices", 1, NULL, 'o' }, { "tokens-file", 1, NULL, 't' },
-		{ "kiosks", 1, NULL, 'k' }, { "counters", 1, NULL, 'c' },
+		{ "host", 1, NULL, 'H' },     { "port", 1, NULL, 'p' },
+		{ "offices", 1, NULL, 'o' },  { "tokens-file", 1, NULL, 't' },
+		{ "kiosks", 1, NULL, 'k' },   { "counters", 1, NULL, 'c' },
 		{ "displays", 1, NULL, 'd' }, { "display-mode", 1, NULL, 'm' },
-		{ "mix", 1, NULL, 'x' }, { "pipeline", 1, NULL, 'P' },
-		{ "rate", 1, NULL, 'r' }, { "duration", 1, NULL, 'D' },
-		{ "warmup", 1, NULL, 'w' }, { "json", 0, NULL, 'j' },
-		{ "queues", 1, NULL, 'q' }, { "ready-file", 1, NULL, 'R' },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "mix", 1, NULL, 'x' },      { "pipeline", 1, NULL, 'P' },
+		{ "rate", 1, NULL, 'r' },     { "duration", 1, NULL, 'D' },
+		{ "warmup", 1, NULL, 'w' },   { "json", 0, NULL, 'j' },
+		{ "queues", 1, NULL, 'q' },   { "ready-file", 1, NULL, 'R' },
+		{ "help", 0, NULL, 'h' },     { NULL, 0, NULL, 0 },
 	};
 	int ch;
 
@@ -563,10 +577,14 @@ static void parse_args(int argc, char **argv)
 		case 'c': cfg.counters = atoi(optarg); break;
 		case 'd': cfg.displays = atoi(optarg); break;
 		case 'm':
-			if (!strcmp(optarg, "subscribe")) cfg.display_mode = DM_SUBSCRIBE;
-			else if (!strcmp(optarg, "poll")) cfg.display_mode = DM_POLL;
-			else if (!strcmp(optarg, "idle")) cfg.display_mode = DM_IDLE;
-			else die("--display-mode wants subscribe, poll or idle");
+			if (!strcmp(optarg, "subscribe"))
+				cfg.display_mode = DM_SUBSCRIBE;
+			else if (!strcmp(optarg, "poll"))
+				cfg.display_mode = DM_POLL;
+			else if (!strcmp(optarg, "idle"))
+				cfg.display_mode = DM_IDLE;
+			else
+				die("--display-mode wants subscribe, poll or idle");
 			break;
 		case 'x': parse_mix(optarg); break;
 		case 'q': parse_queues(optarg); break;
@@ -636,8 +654,11 @@ int main(int argc, char **argv)
 	roles_finish(offices, noffices);
 	{
 		struct run_info ri = {
-			.noffices = noffices, .nconns = nconns, .nready = nready,
-			.nfailed = nfailed, .ndropped = ndropped,
+			.noffices = noffices,
+			.nconns = nconns,
+			.nready = nready,
+			.nfailed = nfailed,
+			.ndropped = ndropped,
 			.backlog_dropped = backlog_dropped,
 		};
 

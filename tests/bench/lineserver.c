@@ -27,8 +27,9 @@ static void reply(struct evbuffer *out, const char *line, size_t len)
 	json_t *rep = json_object();
 	char *s;
 
-	json_object_set(rep, "id", req && json_object_get(req, "id") ?
-			json_object_get(req, "id") : json_null());
+	json_object_set(rep, "id",
+			req && json_object_get(req, "id") ? json_object_get(req, "id")
+							  : json_null());
 	json_object_set_new(rep, "ok", req ? json_true() : json_false());
 	s = json_dumps(rep, JSON_COMPACT);
 	if (s) {
@@ -55,7 +56,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 				bufferevent_free(bev);
 			return;
 		}
-		reply(out, (const char *)evbuffer_pullup(in, p.pos + (ev_ssize_t)eol), (size_t)p.pos);
+		reply(out, (const char *)evbuffer_pullup(in, p.pos + (ev_ssize_t)eol),
+		      (size_t)p.pos);
 		evbuffer_drain(in, (size_t)p.pos + eol);
 	}
 }
@@ -67,8 +69,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		bufferevent_free(bev);
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-		      int salen, void *arg)
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		      void *arg)
 {
 	struct bufferevent *bev;
 	int one = 1;

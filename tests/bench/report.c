@@ -68,7 +68,8 @@ static void report_json(const struct run_info *ri)
 		json_object_set_new(ops, op_names[op], h);
 		for (int k = 0; k < ERR_CODES; k++)
 			if (st.errors[op][k])
-				json_object_set_new(e, err_codes[k], json_integer((json_int_t)st.errors[op][k]));
+				json_object_set_new(e, err_codes[k],
+						    json_integer((json_int_t)st.errors[op][k]));
 		if (json_object_size(e))
 			json_object_set_new(errs, op_names[op], e);
 		else
@@ -105,8 +106,8 @@ void report(const struct run_info *ri)
 		printf("closed loop, %u in flight per connection", cfg.pipeline);
 	printf(", %.1f s measured after %.1f s warm-up; latency in ms from the %s time\n",
 	       cfg.duration, cfg.warmup, cfg.rate > 0 ? "scheduled" : "send");
-	printf("%-12s %9s %10s %9s %9s %9s %9s %9s\n", "op", "ok", "ops/s", "p50", "p90",
-	       "p99", "p99.9", "max");
+	printf("%-12s %9s %10s %9s %9s %9s %9s %9s\n", "op", "ok", "ops/s", "p50", "p90", "p99",
+	       "p99.9", "max");
 	for (int op = 0; op < OP_SETUP; op++)
 		if (st.ok[op])
 			hist_row(op_names[op], st.ok[op], &st.lat[op]);
@@ -120,7 +121,8 @@ void report(const struct run_info *ri)
 				printf("error: %s %s %llu\n", op_names[op], err_codes[k],
 				       (unsigned long long)st.errors[op][k]);
 	if (st.call_next_empty)
-		printf("call_next with nothing waiting: %llu\n", (unsigned long long)st.call_next_empty);
+		printf("call_next with nothing waiting: %llu\n",
+		       (unsigned long long)st.call_next_empty);
 	if (st.fanout_incomplete)
 		printf("calls not seen by every subscriber: %llu\n",
 		       (unsigned long long)st.fanout_incomplete);

@@ -80,8 +80,8 @@ int roles_load(const char *path, struct office **offices, int *noffices, int wan
 	}
 	fclose(f);
 	if (want > 0 && n < want) {
-		fprintf(stderr, "kolapp-bench: %s has %d offices, --offices wants %d\n",
-			path, n, want);
+		fprintf(stderr, "kolapp-bench: %s has %d offices, --offices wants %d\n", path, n,
+			want);
 		free(o);
 		return -1;
 	}
@@ -108,8 +108,7 @@ enum op roles_next_request(struct conn *c, char *buf, size_t size, uint64_t id)
 			 names[c->step]);
 		return ops[c->step];
 	}
-	case ROLE_DISPLAY:
-		break;
+	case ROLE_DISPLAY: break;
 	}
 	snprintf(buf, size, "{\"id\":%llu,\"op\":\"status\"}\n", (unsigned long long)id);
 	return OP_STATUS;
@@ -194,12 +193,8 @@ void roles_on_reply(struct conn *c, enum op op, json_t *reply, bool ok, uint64_t
 			track_check(c->office, t);
 		}
 		return;
-	case OP_START:
-		c->step = STEP_FINISH;
-		return;
-	default:
-		c->step = STEP_CALL_NEXT;
-		return;
+	case OP_START: c->step = STEP_FINISH; return;
+	default: c->step = STEP_CALL_NEXT; return;
 	}
 }
 

@@ -3,7 +3,8 @@
 // Env: KOLAPP_HTTP_URL, KOLAPP_TCP_PORT, KOLAPP_DISPLAY_TOKEN,
 // KOLAPP_COUNTER_TOKEN (counter "3"), KOLAPP_KIOSK_TOKEN, KOLAPP_PID_FILE,
 // KOLAPP_RUNNER_PID (SIGUSR1 asks the runner to start kolappd again),
-// KOLAPP_CHROMIUM, KOLAPP_SCREENSHOT.
+// KOLAPP_CHROMIUM, KOLAPP_SCREENSHOT, and for the layout test
+// KOLAPP_LAYOUT{4,8}_{DISPLAY,KIOSK,COUNTER} (offices of 4 and 8 queues).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -190,3 +191,97 @@ test('a right-to-left language lays out right to left', async () => {
     await ar.close();
   }
 });
+
+// ---- the queue list fits the screen ----------------------------------------
+// 4 queues (the demo office's) and 8 with long names, at 1080p landscape
+// and portrait, with two-digit counts and a full list of recent calls:
+// every element of the queue list is inside the screen and inside the
+// section that clips it, none is wider than its box, and "N väntar" is on
+// one line (and the latest call stays inside its box).
+async function fillOffice(n) {
+  const k = await connect(env(`KOLAPP_LAYOUT${n}_KIOSK`));
+  const c = await connect(env(`KOLAPP_LAYOUT${n}_COUNTER`));
+  try {
+    const st = await k.ok({ op: 'status' });
+    const codes = st.queues.map(q => q.code);
+    assert.equal(codes.length, n);
+    await c.ok({ op: 'counter_open' });
+    // Called first so that the first queue still holds ten or more after.
+    for (let i = 0; i < 6; i++)
+      await k.ok({ op: 'issue', queue: codes[1] });
+    for (let i = 0; i < 6; i++)
+      await c.ok({ op: 'call_next' });
+    for (let i = 0; i < 12; i++)
+      await k.ok({ op: 'issue', queue: codes[0] });
+    for (const code of codes.slice(1))
+      await k.ok({ op: 'issue', queue: code });
+    return (await k.ok({ op: 'status' })).queues.reduce((sum, q) => sum + q.waiting, 0);
+  } finally {
+    k.close();
+    c.close();
+  }
+}
+
+async function layoutProblems(p) {
+  return p.evaluate(() => {
+    const problems = [];
+    const vw = window.innerWidth, vh = window.innerHeight;
+    const clip = document.querySelector('.queues').getBoundingClientRect();
+    const what = el => `${el.tagName.toLowerCase()}.${el.className || ''} "${el.textContent.slice(0, 40)}"`;
+    const inside = (r, b) => r.left >= b.left - 0.5 && r.top >= b.top - 0.5 &&
+      r.right <= b.right + 0.5 && r.bottom <= b.bottom + 0.5;
+    const els = [document.getElementById('queues'), ...document.querySelectorAll('#queues *')];
+    for (const el of els) {
+      const r = el.getBoundingClientRect();
+      if (!inside(r, { left: 0, top: 0, right: vw, bottom: vh }))
+        problems.push(`outside the screen: ${what(el)} at ${Math.round(r.left)},${Math.round(r.top)}-${Math.round(r.right)},${Math.round(r.bottom)}`);
+      else if (!inside(r, clip))
+        problems.push(`cut off by .queues: ${what(el)}`);
+      if (el.scrollWidth > el.clientWidth)
+        problems.push(`wider than its box: ${what(el)} (${el.scrollWidth} > ${el.clientWidth})`);
+    }
+    // The call above them must not push the page wider either.
+    const latest = document.getElementById('latest').getBoundingClientRect();
+    if (!inside(latest, { left: 0, top: 0, right: vw, bottom: vh }))
+      problems.push('the latest call\'s box is outside the screen');
+    for (const el of document.querySelectorAll('#latest .call > *'))
+      if (!inside(el.getBoundingClientRect(), latest))
+        problems.push(`outside the latest call's box: ${what(el)}`);
+    for (const el of document.querySelectorAll('#queues .qcount')) {
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+      if (!/^\d+ väntar$/.test(el.textContent))
+        problems.push(`count text: ${what(el)}`);
+      if (lines.size !== 1)
+        problems.push(`count on ${lines.size} lines: ${what(el)}`);
+    }
+    return problems;
+  });
+}
+
+for (const n of [4, 8]) {
+  test(`${n} queues fit a 1080p screen in landscape and portrait`, async () => {
+    const waiting = await fillOffice(n);
+    const p = await context.newPage();
+    try {
+      for (const [width, height] of [[1920, 1080], [1080, 1920]]) {
+        await p.setViewportSize({ width, height });
+        await p.goto(`${HTTP}/board?token=${encodeURIComponent(env(`KOLAPP_LAYOUT${n}_DISPLAY`))}&lang=sv&speech=0`);
+        await p.waitForFunction(([n, waiting]) => {
+          const counts = [...document.querySelectorAll('#queues .qcount')];
+          return window.kolappBoard?.connected && counts.length === n &&
+            counts.reduce((sum, el) => sum + parseInt(el.textContent, 10), 0) === waiting &&
+            document.querySelectorAll('#recent li').length === 6;
+        }, [n, waiting], { timeout: 10000 });
+        const shot = process.env.KOLAPP_SCREENSHOT;
+        if (shot)
+          await p.screenshot({ path: shot.replace(/\.png$/, '') + `-${n}q-${width}x${height}.png` });
+        const problems = await layoutProblems(p);
+        assert.deepEqual(problems, [], `${n} queues at ${width}x${height}:\n${problems.join('\n')}`);
+      }
+    } finally {
+      await p.close();
+    }
+  });
+}

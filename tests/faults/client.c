@@ -36,8 +36,9 @@ long long f_mono_ms(void)
 
 enum f_state f_state_of(const char *s)
 {
-	static const char *const names[] = { "", "waiting", "called", "serving", "done",
-					     "no_show" };
+	static const char *const names[] = {
+		"", "waiting", "called", "serving", "done", "no_show"
+	};
 	size_t i;
 
 	if (!s)
@@ -124,7 +125,7 @@ static char *fc_line(struct fc *c, long long deadline)
 		if (line)
 			return line;
 		if (c->len == sizeof c->buf)
-			return NULL;	/* a line longer than any reply we ask for */
+			return NULL; /* a line longer than any reply we ask for */
 		left = deadline - f_mono_ms();
 		if (left <= 0)
 			return NULL;
@@ -147,8 +148,8 @@ const char *fc_err(const json_t *reply)
 	return json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
 }
 
-enum f_outcome fc_call(struct fc *c, const char *members, json_t **reply,
-		       int timeout_ms, int64_t *sent_us, int64_t *reply_us)
+enum f_outcome fc_call(struct fc *c, const char *members, json_t **reply, int timeout_ms,
+		       int64_t *sent_us, int64_t *reply_us)
 {
 	char line[1024];
 	long long id = ++c->next_id;
@@ -207,8 +208,8 @@ enum f_outcome fc_call(struct fc *c, const char *members, json_t **reply,
 		}
 		{
 			const char *code = fc_err(j);
-			enum f_outcome o = code && strcmp(code, "unavailable") == 0
-						   ? FO_UNAVAILABLE : FO_ERROR;
+			enum f_outcome o = code && strcmp(code, "unavailable") == 0 ? FO_UNAVAILABLE
+										    : FO_ERROR;
 
 			if (reply)
 				*reply = j;

@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#define F_NKIOSKS 6		/* even-numbered kiosks use idempotency keys */
-#define F_NCOUNTERS 3		/* named "1", "2", "3" */
-#define F_NQUEUES 2		/* "S", "F" */
+#define F_NKIOSKS 6   /* even-numbered kiosks use idempotency keys */
+#define F_NCOUNTERS 3 /* named "1", "2", "3" */
+#define F_NQUEUES 2   /* "S", "F" */
 #define F_CODELEN 16
 
 extern const char *const f_queue_codes[F_NQUEUES];
@@ -32,10 +32,10 @@ enum f_state { FS_NONE, FS_WAITING, FS_CALLED, FS_SERVING, FS_DONE, FS_NO_SHOW, 
 
 /* What became of one request. */
 enum f_outcome {
-	FO_OK,			/* "ok": true: committed */
-	FO_ERROR,		/* another error reply: nothing changed */
-	FO_UNAVAILABLE,		/* "unavailable": nothing changed */
-	FO_LOST			/* sent, never answered (connection died, timeout) */
+	FO_OK,          /* "ok": true: committed */
+	FO_ERROR,       /* another error reply: nothing changed */
+	FO_UNAVAILABLE, /* "unavailable": nothing changed */
+	FO_LOST         /* sent, never answered (connection died, timeout) */
 };
 
 enum f_op { OP_CALL_NEXT, OP_START, OP_FINISH, OP_NO_SHOW, OP_ISSUE, OP_OTHER };
@@ -63,8 +63,8 @@ bool fc_alive(struct fc *c);
  * gets the parsed reply for every outcome but FO_LOST; on FO_LOST the
  * connection is closed. sent_us and reply_us (may be NULL): wall clock just
  * before the send and just after the reply. */
-enum f_outcome fc_call(struct fc *c, const char *members, json_t **reply,
-		       int timeout_ms, int64_t *sent_us, int64_t *reply_us);
+enum f_outcome fc_call(struct fc *c, const char *members, json_t **reply, int timeout_ms,
+		       int64_t *sent_us, int64_t *reply_us);
 const char *fc_err(const json_t *reply);
 
 /* ---- ledger.c: what the clients were told, and what they sent ---------- */
@@ -81,10 +81,10 @@ struct f_stats {
 /* One fact per ticket: the most advanced state any reply reported. */
 struct f_fact {
 	bool known;
-	bool issue_acked;		/* an issue reply named it */
+	bool issue_acked; /* an issue reply named it */
 	enum f_state state;
-	int counter;			/* 0-based; -1 while never called */
-	char queue[8];			/* the queue of its code */
+	int counter;   /* 0-based; -1 while never called */
+	char queue[8]; /* the queue of its code */
 };
 
 struct f_attempt {
@@ -97,7 +97,7 @@ struct f_key {
 	int queue;
 	int nattempts, cap;
 	struct f_attempt *att;
-	char code[F_CODELEN];		/* what an ok reply named ("" until one) */
+	char code[F_CODELEN]; /* what an ok reply named ("" until one) */
 };
 
 /* A counter op that was sent and never answered, and the ticket the
@@ -110,7 +110,7 @@ struct f_lostop {
 /* One state-changing request of a counter: the verifier places each
  * ticket event the database logged for the counter inside one of them. */
 struct f_req {
-	int64_t sent_us, reply_us;	/* reply_us 0 when never answered */
+	int64_t sent_us, reply_us; /* reply_us 0 when never answered */
 	enum f_outcome outcome;
 	enum f_op op;
 };
@@ -158,9 +158,9 @@ void load_free(void);
 /* ---- verify.c ------------------------------------------------------------ */
 
 struct f_verify {
-	long tickets;			/* rows checked */
-	long lost;			/* acknowledged but missing */
-	long violations;		/* found by this pass */
+	long tickets;    /* rows checked */
+	long lost;       /* acknowledged but missing */
+	long violations; /* found by this pass */
 };
 
 /* Check the database against the ledger (clients paused). */

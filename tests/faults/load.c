@@ -23,7 +23,7 @@ struct kiosk {
 	struct fc c;
 	struct f_key *keys;
 	int nkeys, capkeys;
-	long lost_unkeyed;	/* unkeyed issues sent and never answered */
+	long lost_unkeyed; /* unkeyed issues sent and never answered */
 };
 
 struct counter {
@@ -31,8 +31,8 @@ struct counter {
 	unsigned seed;
 	pthread_t th;
 	struct fc c;
-	bool synced;			/* held/held_state match the daemon */
-	char held[F_CODELEN];		/* "" when the counter holds nothing */
+	bool synced;          /* held/held_state match the daemon */
+	char held[F_CODELEN]; /* "" when the counter holds nothing */
 	enum f_state held_state;
 	struct f_lostop *lost;
 	int nlost, caplost;
@@ -302,8 +302,7 @@ static void add_lost(struct counter *c, enum f_op op)
 	c->nlost++;
 }
 
-static void add_req(struct counter *c, enum f_op op, int64_t sent, int64_t reply,
-		    enum f_outcome o)
+static void add_req(struct counter *c, enum f_op op, int64_t sent, int64_t reply, enum f_outcome o)
 {
 	if (c->nreqs == c->capreqs) {
 		int cap = c->capreqs ? c->capreqs * 2 : 256;
@@ -387,16 +386,20 @@ static enum f_op choose(struct counter *c)
 }
 
 static const char *const op_json[] = {
-	[OP_CALL_NEXT] = "\"op\":\"call_next\"", [OP_START] = "\"op\":\"start\"",
-	[OP_FINISH] = "\"op\":\"finish\"", [OP_NO_SHOW] = "\"op\":\"no_show\"",
+	[OP_CALL_NEXT] = "\"op\":\"call_next\"",
+	[OP_START] = "\"op\":\"start\"",
+	[OP_FINISH] = "\"op\":\"finish\"",
+	[OP_NO_SHOW] = "\"op\":\"no_show\"",
 };
 
 /* An ok counter reply: check it says what the op promises, and record it. */
 static void counter_ok(struct counter *c, enum f_op op, const json_t *r)
 {
 	static const enum f_state want[] = {
-		[OP_CALL_NEXT] = FS_CALLED, [OP_START] = FS_SERVING,
-		[OP_FINISH] = FS_DONE, [OP_NO_SHOW] = FS_NO_SHOW,
+		[OP_CALL_NEXT] = FS_CALLED,
+		[OP_START] = FS_SERVING,
+		[OP_FINISH] = FS_DONE,
+		[OP_NO_SHOW] = FS_NO_SHOW,
 	};
 	const json_t *t = json_object_get(r, "ticket");
 	const char *code = json_string_value(json_object_get(t, "code"));
@@ -412,8 +415,8 @@ static void counter_ok(struct counter *c, enum f_op op, const json_t *r)
 		if (fin)
 			ledger_finished(fin, c->idx);
 		if (c->held[0] && (!fin || strcmp(fin, c->held) != 0))
-			ledger_violation("counter %s: call_next while holding %s finished %s",
-					 name, c->held, fin ? fin : "nothing");
+			ledger_violation("counter %s: call_next while holding %s finished %s", name,
+					 c->held, fin ? fin : "nothing");
 		if (json_is_null(t) || !t) {
 			c->held[0] = '\0';
 			c->held_state = FS_NONE;
@@ -423,8 +426,8 @@ static void counter_ok(struct counter *c, enum f_op op, const json_t *r)
 	if (!code || st != want[op] || !ctr || strcmp(ctr, name) != 0 ||
 	    (op != OP_CALL_NEXT && strcmp(code, c->held) != 0)) {
 		unexpected("counter", c->idx, "reply does not match the op", r);
-		ledger_violation("counter %s: %s reply does not match (held %s)", name,
-				 op_json[op], c->held[0] ? c->held : "nothing");
+		ledger_violation("counter %s: %s reply does not match (held %s)", name, op_json[op],
+				 c->held[0] ? c->held : "nothing");
 		c->synced = false;
 		if (code && st != FS_BAD)
 			ledger_ticket(t, false);
@@ -467,11 +470,9 @@ static void *counter_main(void *arg)
 		case FO_OK:
 			counter_ok(c, op, r);
 			if (op == OP_CALL_NEXT && !c->held[0])
-				pace_ms(rnd(&c->seed, 5, 20));	/* nobody waiting */
+				pace_ms(rnd(&c->seed, 5, 20)); /* nobody waiting */
 			break;
-		case FO_UNAVAILABLE:
-			pace_ms(rnd(&c->seed, 10, 40));
-			break;
+		case FO_UNAVAILABLE: pace_ms(rnd(&c->seed, 10, 40)); break;
 		case FO_ERROR:
 			unexpected("counter", c->idx, op_json[op], r);
 			c->synced = false;

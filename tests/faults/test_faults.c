@@ -33,9 +33,9 @@
 
 #define F_OFFICE "faults"
 #define F_DB "kolapp_faults"
-#define F_RESUME_MS 5000	/* the contract: service back within 5 s */
+#define F_RESUME_MS 5000 /* the contract: service back within 5 s */
 #define F_RESTART_RESUME_MS 15000
-#define F_PAUSE_MS 40000	/* > a client's reply timeout */
+#define F_PAUSE_MS 40000 /* > a client's reply timeout */
 
 static char pg_dir[256];
 static char pg_port[16];
@@ -128,10 +128,16 @@ static int tools_pg(const char *cmd)
 static int pg_stop_immediate(void)
 {
 	char tool[1024];
-	char *argv[] = { (char *)"/bin/bash", (char *)"-c",
-			 (char *)"source \"$1\" && bin=$(_pg_bindir) && "
-				 "_pg_as_owner \"$bin/pg_ctl\" stop -D \"$2/data\" -m immediate -w -t 60 -s",
-			 (char *)"faults-pg", tool, pg_dir, NULL };
+	char *argv[] = {
+		(char *)"/bin/bash",
+		(char *)"-c",
+		(char *)"source \"$1\" && bin=$(_pg_bindir) && "
+			"_pg_as_owner \"$bin/pg_ctl\" stop -D \"$2/data\" -m immediate -w -t 60 -s",
+		(char *)"faults-pg",
+		tool,
+		pg_dir,
+		NULL
+	};
 
 	snprintf(tool, sizeof tool, "%s/tools/pg", srcdir());
 	return run(argv, 90000);
@@ -214,11 +220,13 @@ static int seed_office(struct f_tokens *tok)
 	char tz[32], sql[1024], out[256];
 	int off, i;
 	static const char *const serves[F_NCOUNTERS] = {
-		"ARRAY['S','F']", "ARRAY['F','S']", "ARRAY['S','F']",
+		"ARRAY['S','F']",
+		"ARRAY['F','S']",
+		"ARRAY['S','F']",
 	};
 
 	gmtime_r(&now, &tm);
-	off = 12 - tm.tm_hour;	/* local = UTC + off; Etc/GMT signs are inverted */
+	off = 12 - tm.tm_hour; /* local = UTC + off; Etc/GMT signs are inverted */
 	if (off == 0)
 		snprintf(tz, sizeof tz, "Etc/GMT");
 	else
@@ -226,14 +234,15 @@ static int seed_office(struct f_tokens *tok)
 	snprintf(sql, sizeof sql,
 		 "SELECT kolapp.add_office('" F_OFFICE "', 'Fault office', '%s');"
 		 "SELECT kolapp.add_queue('" F_OFFICE "', 'S', 'Skatteverket');"
-		 "SELECT kolapp.add_queue('" F_OFFICE "', 'F', 'Försäkringskassan');", tz);
+		 "SELECT kolapp.add_queue('" F_OFFICE "', 'F', 'Försäkringskassan');",
+		 tz);
 	if (h_psql(dbconn, sql, out, sizeof out) != 0) {
 		fprintf(stderr, "faults: seeding failed: %s\n", out);
 		return -1;
 	}
 	for (i = 0; i < F_NCOUNTERS; i++) {
-		snprintf(sql, sizeof sql,
-			 "SELECT kolapp.add_counter('" F_OFFICE "', '%d', %s)", i + 1, serves[i]);
+		snprintf(sql, sizeof sql, "SELECT kolapp.add_counter('" F_OFFICE "', '%d', %s)",
+			 i + 1, serves[i]);
 		if (h_psql(dbconn, sql, out, sizeof out) != 0) {
 			fprintf(stderr, "faults: %s: %s\n", sql, out);
 			return -1;
@@ -245,7 +254,8 @@ static int seed_office(struct f_tokens *tok)
 			return -1;
 	}
 	if (h_psql(dbconn, "SELECT kolapp.create_token('kiosk', '" F_OFFICE "')", tok->kiosk,
-		   sizeof tok->kiosk) != 0 || !tok->kiosk[0])
+		   sizeof tok->kiosk) != 0 ||
+	    !tok->kiosk[0])
 		return -1;
 	fprintf(stderr, "faults: office %s in %s, cluster %s port %s\n", F_OFFICE, tz, pg_dir,
 		pg_port);
@@ -351,7 +361,7 @@ static bool fault_pg_immediate(void)
 		fprintf(stderr, "faults: pg_ctl stop -m immediate failed\n");
 		return false;
 	}
-	random_delay(300, 1500);	/* how long the outage lasts */
+	random_delay(300, 1500); /* how long the outage lasts */
 	if (tools_pg("start") != 0 || read_small("port", port, sizeof port) != 0) {
 		fprintf(stderr, "faults: PostgreSQL did not start again\n");
 		return false;
@@ -365,7 +375,8 @@ static bool fault_pg_immediate(void)
 	ms = wait_resumed(t, F_RESUME_MS);
 	if (ms < 0)
 		ledger_violation("no change acknowledged within %d ms of PostgreSQL being back "
-				 "(without restarting kolappd)", F_RESUME_MS);
+				 "(without restarting kolappd)",
+				 F_RESUME_MS);
 	if (ms > sum.max_pg_resume_ms)
 		sum.max_pg_resume_ms = ms;
 	sum.pg_restarts++;
@@ -414,8 +425,8 @@ static void summary(const struct f_stats *s, long long ms, int kills_wanted)
 	printf("faults: PostgreSQL immediate stops  %d (writes back after at most %lld ms)\n",
 	       sum.pg_restarts, sum.max_pg_resume_ms);
 	printf("faults: backend kills               %d rounds, %d backends (back after at most "
-	       "%lld ms)\n", sum.backend_kill_rounds, sum.backends_killed,
-	       sum.max_backend_resume_ms);
+	       "%lld ms)\n",
+	       sum.backend_kill_rounds, sum.backends_killed, sum.max_backend_resume_ms);
 	printf("faults: restart to first ok change  at most %lld ms\n", sum.max_restart_resume_ms);
 	printf("faults: requests sent               %ld (hello %ld)\n", s->sent, s->hellos);
 	printf("faults: acknowledged (ok)           %ld (issues %ld, counter ops %ld)\n", s->ok,
@@ -443,7 +454,7 @@ int main(void)
 	if ((e = getenv("KOLAPP_FAULTS_KILLS")) && atoi(e) > 0)
 		kills = atoi(e);
 	rng = (e = getenv("KOLAPP_FAULTS_SEED")) && *e ? (unsigned)strtoul(e, NULL, 10)
-						      : (unsigned)time(NULL) ^ (unsigned)getpid();
+						       : (unsigned)time(NULL) ^ (unsigned)getpid();
 	printf("faults: seed %u (KOLAPP_FAULTS_SEED), %d kills\n", rng, kills);
 	ledger_init();
 	rc = cluster_up();

@@ -113,11 +113,10 @@ static const char events_sql[] =
 	" WHERE o.code = $1 AND (SELECT count(*) FROM kolapp.ticket_events e"
 	"  WHERE e.ticket_id = t.id AND e.kind = 'issued') <> 1";
 
-static const char dupkey_sql[] =
-	"SELECT count(*) FROM (SELECT t.idem_key FROM kolapp.tickets t"
-	" JOIN kolapp.offices o ON o.id = t.office_id WHERE o.code = $1"
-	" AND t.idem_key IS NOT NULL GROUP BY t.business_day, t.idem_key"
-	" HAVING count(*) > 1) d";
+static const char dupkey_sql[] = "SELECT count(*) FROM (SELECT t.idem_key FROM kolapp.tickets t"
+				 " JOIN kolapp.offices o ON o.id = t.office_id WHERE o.code = $1"
+				 " AND t.idem_key IS NOT NULL GROUP BY t.business_day, t.idem_key"
+				 " HAVING count(*) > 1) d";
 
 static const char events_hist_sql[] =
 	"SELECT e.kind, c.name, (extract(epoch FROM e.at) * 1000000)::bigint, t.code"
@@ -146,9 +145,8 @@ static bool placed_in(const struct f_req *rq, int n, int64_t at, int *refused)
 			hi = mid;
 	}
 	for (i = lo - 1; i >= 0 && i >= lo - 4; i--) {
-		int64_t end = rq[i].outcome == FO_LOST
-				      ? (i + 1 < n ? rq[i + 1].sent_us : INT64_MAX)
-				      : rq[i].reply_us;
+		int64_t end = rq[i].outcome == FO_LOST ? (i + 1 < n ? rq[i + 1].sent_us : INT64_MAX)
+						       : rq[i].reply_us;
 
 		if (end != INT64_MAX && at > end + F_CLOCK_SLACK_US)
 			continue;
@@ -164,7 +162,7 @@ static void check_history(PGconn *c, const char *office, struct f_verify *v)
 {
 	static const char *const opname[] = {
 		[OP_CALL_NEXT] = "call_next", [OP_START] = "start", [OP_FINISH] = "finish",
-		[OP_NO_SHOW] = "no_show", [OP_ISSUE] = "issue", [OP_OTHER] = "counter_open",
+		[OP_NO_SHOW] = "no_show",     [OP_ISSUE] = "issue", [OP_OTHER] = "counter_open",
 	};
 	const char *p[1] = { office };
 	PGresult *res = PQexecParams(c, events_hist_sql, 1, NULL, p, NULL, NULL, 0);
@@ -194,14 +192,15 @@ static void check_history(PGconn *c, const char *office, struct f_verify *v)
 			continue;
 		if (refused >= 0)
 			ledger_violation("%s of %s at counter %d (at %lld us) was committed by "
-					 "request %d (%s), which was answered %s", kind, code,
-					 ctr + 1, (long long)at, refused + 1,
+					 "request %d (%s), which was answered %s",
+					 kind, code, ctr + 1, (long long)at, refused + 1,
 					 opname[rq[refused].op],
 					 rq[refused].outcome == FO_UNAVAILABLE ? "unavailable"
-									  : "with an error");
+									       : "with an error");
 		else
 			ledger_violation("%s of %s at counter %d (at %lld us) falls in no request "
-					 "of that counter", kind, code, ctr + 1, (long long)at);
+					 "of that counter",
+					 kind, code, ctr + 1, (long long)at);
 		v->violations++;
 	}
 	PQclear(res);
@@ -243,7 +242,8 @@ static void check_keys(struct vrow *rows, int nrows, struct f_verify *v)
 	for (kiosk = 0; kiosk < F_NKIOSKS; kiosk++) {
 		for (j = 0; j < nkeys[kiosk]; j++) {
 			const struct f_key *key = &keys[kiosk][j];
-			const struct vrow *r = row_of[kiosk][j] >= 0 ? &rows[row_of[kiosk][j]] : NULL;
+			const struct vrow *r = row_of[kiosk][j] >= 0 ? &rows[row_of[kiosk][j]]
+								     : NULL;
 			bool lost = false, placed = false;
 			int a, in_refused = -1;
 
@@ -276,13 +276,17 @@ static void check_keys(struct vrow *rows, int nrows, struct f_verify *v)
 					in_refused = a;
 			}
 			if (!placed) {
-				ledger_violation("key k%d-%d: %s was stamped %lld us, inside attempt "
-						 "%d of %d which was answered %s: a refused request "
-						 "committed", kiosk, j, r->code, (long long)r->issued_us,
+				ledger_violation("key k%d-%d: %s was stamped %lld us, inside "
+						 "attempt "
+						 "%d of %d which was answered %s: a refused "
+						 "request "
+						 "committed",
+						 kiosk, j, r->code, (long long)r->issued_us,
 						 in_refused + 1, key->nattempts,
-						 in_refused >= 0 &&
-						 key->att[in_refused].outcome == FO_UNAVAILABLE
-							 ? "unavailable" : "with an error (or none matches)");
+						 in_refused >= 0 && key->att[in_refused].outcome ==
+									    FO_UNAVAILABLE
+							 ? "unavailable"
+							 : "with an error (or none matches)");
 				v->violations++;
 			}
 		}
@@ -306,8 +310,8 @@ static void explain(const struct vrow *r, bool *used[F_NCOUNTERS], int need_call
 		return;
 	}
 	if (f && a >= FS_CALLED && f->counter != c) {
-		ledger_violation("%s was acknowledged at counter %d, the database has %d",
-				 r->code, f->counter + 1, c + 1);
+		ledger_violation("%s was acknowledged at counter %d, the database has %d", r->code,
+				 f->counter + 1, c + 1);
 		v->violations++;
 	}
 	/* Created by an issue whose reply was lost (keyed ones: check_keys). */
@@ -328,21 +332,22 @@ static void explain(const struct vrow *r, bool *used[F_NCOUNTERS], int need_call
 	if (r->started && a < FS_SERVING &&
 	    !take_lost(lo, nlo, used[c], OP_START, OP_START, r->code)) {
 		ledger_violation("%s is %s (started) at counter %d, acknowledged %s, and no "
-				 "start for it went unanswered", r->code, f_state_name(d), c + 1,
-				 f_state_name(a));
+				 "start for it went unanswered",
+				 r->code, f_state_name(d), c + 1, f_state_name(a));
 		v->violations++;
 	}
 	if (d == FS_DONE && a < FS_DONE &&
 	    !take_lost(lo, nlo, used[c], OP_FINISH, OP_CALL_NEXT, r->code)) {
 		ledger_violation("%s is done at counter %d, acknowledged %s, and no finish or "
-				 "call_next while holding it went unanswered", r->code, c + 1,
-				 f_state_name(a));
+				 "call_next while holding it went unanswered",
+				 r->code, c + 1, f_state_name(a));
 		v->violations++;
 	}
 	if (d == FS_NO_SHOW && a < FS_NO_SHOW &&
 	    !take_lost(lo, nlo, used[c], OP_NO_SHOW, OP_NO_SHOW, r->code)) {
 		ledger_violation("%s is no_show at counter %d, acknowledged %s, and no no_show "
-				 "for it went unanswered", r->code, c + 1, f_state_name(a));
+				 "for it went unanswered",
+				 r->code, c + 1, f_state_name(a));
 		v->violations++;
 	}
 }
@@ -447,8 +452,8 @@ int verify_run(const char *conninfo, const char *office, struct f_verify *v)
 
 			if (!seen[q][n] && f) {
 				ledger_violation("%s-%03d was acknowledged %s and is not in the "
-						 "database", f_queue_codes[q], n,
-						 f_state_name(f->state));
+						 "database",
+						 f_queue_codes[q], n, f_state_name(f->state));
 				v->lost++;
 				v->violations++;
 			} else if (!seen[q][n] && n < top) {
@@ -486,7 +491,8 @@ int verify_run(const char *conninfo, const char *office, struct f_verify *v)
 	}
 	if (unkeyed_unexplained > load_lost_unkeyed()) {
 		ledger_violation("%ld unkeyed tickets no reply named, but only %ld unkeyed issues "
-				 "went unanswered", unkeyed_unexplained, load_lost_unkeyed());
+				 "went unanswered",
+				 unkeyed_unexplained, load_lost_unkeyed());
 		v->violations++;
 	}
 	check_keys(rows, nrows, v);

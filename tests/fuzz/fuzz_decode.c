@@ -13,9 +13,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond, ...) do { if (!(cond)) { \
-	fprintf(stderr, "fuzz_decode: invariant failed: %s: ", #cond); \
-	fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+#define CHECK(cond, ...) \
+	do { \
+		if (!(cond)) { \
+			fprintf(stderr, "fuzz_decode: invariant failed: %s: ", #cond); \
+			fprintf(stderr, __VA_ARGS__); \
+			fputc('\n', stderr); \
+			abort(); \
+		} \
+	} while (0)
 
 /* The reply line must be exactly one "\n"-terminated JSON object whose
  * "id" is the one decoded (JSON null when none was found). */
@@ -64,16 +70,17 @@ static void one_line(const char *line, size_t len)
 			check_reply(proto_encode_ok(req.id, NULL, &olen), olen, req.id, true);
 		} else {
 			CHECK(err.code == PERR_BAD_REQUEST, "check_args gave %d", (int)err.code);
-			check_reply(proto_encode_error(req.id, err.code, err.message, &olen),
-				    olen, req.id, false);
+			check_reply(proto_encode_error(req.id, err.code, err.message, &olen), olen,
+				    req.id, false);
 		}
 	} else {
 		CHECK(rc == -1, "proto_decode returned %d", rc);
 		CHECK(err.code == PERR_BAD_REQUEST || err.code == PERR_UNKNOWN_OP ||
-		      err.code == PERR_TOO_LARGE, "decode error code %d", (int)err.code);
+			      err.code == PERR_TOO_LARGE,
+		      "decode error code %d", (int)err.code);
 		CHECK(strlen(err.message) > 0, "empty error message");
-		check_reply(proto_encode_error(req.id, err.code, err.message, &olen),
-			    olen, req.id, false);
+		check_reply(proto_encode_error(req.id, err.code, err.message, &olen), olen, req.id,
+			    false);
 	}
 	proto_request_clear(&req);
 	/* Clearing twice must be harmless: the daemon's paths rely on it. */
@@ -91,22 +98,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Every line the framer finds, as the daemon would see them. */
 	while (off < size) {
 		size_t line_len = (size_t)-1, consumed = (size_t)-1;
-		enum proto_frame f = proto_frame_find(buf + off, size - off, max_line,
-						      &line_len, &consumed);
+		enum proto_frame f = proto_frame_find(buf + off, size - off, max_line, &line_len,
+						      &consumed);
 
 		if (f != FRAME_LINE) {
 			CHECK(f == FRAME_NEED_MORE || f == FRAME_TOO_LARGE, "frame %d", (int)f);
 			if (f == FRAME_NEED_MORE)
 				CHECK(memchr(buf + off, '\n', size - off) == NULL &&
-				      size - off <= max_line + 1, "NEED_MORE with a line present");
+					      size - off <= max_line + 1,
+				      "NEED_MORE with a line present");
 			break;
 		}
-		CHECK(consumed >= 1 && consumed <= size - off, "consumed %zu of %zu",
-		      consumed, size - off);
+		CHECK(consumed >= 1 && consumed <= size - off, "consumed %zu of %zu", consumed,
+		      size - off);
 		CHECK(buf[off + consumed - 1] == '\n', "consumed does not end at a newline");
 		CHECK(memchr(buf + off, '\n', consumed - 1) == NULL, "skipped a newline");
-		CHECK(line_len == consumed - 1 || (line_len == consumed - 2 &&
-		      buf[off + line_len] == '\r'), "line_len %zu consumed %zu", line_len, consumed);
+		CHECK(line_len == consumed - 1 ||
+			      (line_len == consumed - 2 && buf[off + line_len] == '\r'),
+		      "line_len %zu consumed %zu", line_len, consumed);
 		CHECK(line_len <= max_line, "line over the limit");
 		one_line(buf + off, line_len);
 		off += consumed;

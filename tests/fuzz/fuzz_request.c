@@ -31,9 +31,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define SEC INT64_C(1000000)
 #define T0 (INT64_C(1781078400) * SEC) /* 2026-06-10T08:00:00Z */
 
-#define CHECK(cond, ...) do { if (!(cond)) { \
-	fprintf(stderr, "fuzz_request: invariant failed: %s: ", #cond); \
-	fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+#define CHECK(cond, ...) \
+	do { \
+		if (!(cond)) { \
+			fprintf(stderr, "fuzz_request: invariant failed: %s: ", #cond); \
+			fprintf(stderr, __VA_ARGS__); \
+			fputc('\n', stderr); \
+			abort(); \
+		} \
+	} while (0)
 
 /* ---- the stub server: one connection, replies collected in order ------ */
 
@@ -44,28 +50,55 @@ struct slot {
 };
 
 struct conn {
-	void *state;           /* the session's */
-	unsigned created;      /* slots handed out */
-	unsigned completed;    /* slots completed, which must be in order */
-	char *last;            /* the last reply line */
+	void *state;        /* the session's */
+	unsigned created;   /* slots handed out */
+	unsigned completed; /* slots completed, which must be in order */
+	char *last;         /* the last reply line */
 	size_t last_len;
 	bool last_close;
 	bool closed;
-	int subscribed;        /* office id, 0 for none */
+	int subscribed; /* office id, 0 for none */
 	int resumes;
 };
 
-void *conn_state(const struct conn *c) { return c->state; }
-const char *conn_peer(const struct conn *c) { return "fuzz:0"; }
-const char *conn_peer_host(const struct conn *c) { return "fuzz"; }
+void *conn_state(const struct conn *c)
+{
+	return c->state;
+}
+const char *conn_peer(const struct conn *c)
+{
+	return "fuzz:0";
+}
+const char *conn_peer_host(const struct conn *c)
+{
+	return "fuzz";
+}
 /* Unlimited: the rate limit is server.c's, and it would hide the rest. */
-bool conn_rate_take(struct conn *c) { return true; }
-uint64_t conn_id(const struct conn *c) { return 1; }
-bool conn_is_closed(const struct conn *c) { return c->closed; }
-void conn_set_authenticated(struct conn *c) { }
-void conn_resume(struct conn *c) { c->resumes++; }
-void conn_close(struct conn *c, const char *reason) { c->closed = true; }
-struct conn *slot_conn(struct slot *s) { return s->conn; }
+bool conn_rate_take(struct conn *c)
+{
+	return true;
+}
+uint64_t conn_id(const struct conn *c)
+{
+	return 1;
+}
+bool conn_is_closed(const struct conn *c)
+{
+	return c->closed;
+}
+void conn_set_authenticated(struct conn *c) {}
+void conn_resume(struct conn *c)
+{
+	c->resumes++;
+}
+void conn_close(struct conn *c, const char *reason)
+{
+	c->closed = true;
+}
+struct conn *slot_conn(struct slot *s)
+{
+	return s->conn;
+}
 /* Only counting roles and closing a token's connections walk them. */
 void server_each_conn(struct server *srv, void (*fn)(void *arg, struct conn *c), void *arg)
 {
@@ -110,12 +143,9 @@ bool auth_is_blocked(struct auth *a, const char *host, int64_t now_s)
 	return false;
 }
 
-void auth_note_failure(struct auth *a, const char *host, int64_t now_s)
-{
-}
+void auth_note_failure(struct auth *a, const char *host, int64_t now_s) {}
 
-void auth_lookup(struct auth *a, const char *token, const char *from, auth_done_fn done,
-		 void *ctx)
+void auth_lookup(struct auth *a, const char *token, const char *from, auth_done_fn done, void *ctx)
 {
 	struct auth_identity id = { .office_id = 1 };
 	int role = proto_role_parse(token);
@@ -136,9 +166,9 @@ void auth_lookup(struct auth *a, const char *token, const char *from, auth_done_
 /* ---- the engine: one office HQ (queues S, F; counters 1, 2) ----------- */
 
 static struct engine *g_engine;
-static struct conn *g_conn;     /* the connection being fuzzed */
+static struct conn *g_conn; /* the connection being fuzzed */
 static int64_t g_now;
-static bool g_trace;            /* FUZZ_REQUEST_TRACE=1: print each exchange */
+static bool g_trace; /* FUZZ_REQUEST_TRACE=1: print each exchange */
 
 static int64_t fuzz_clock(void *arg)
 {
@@ -174,8 +204,7 @@ static void engine_build(void)
 
 	g_now = T0;
 	g_engine = engine_new(NULL, &h);
-	if (!g_engine ||
-	    engine_test_add_office(g_engine, 1, "HQ", "Europe/Stockholm") < 0 ||
+	if (!g_engine || engine_test_add_office(g_engine, 1, "HQ", "Europe/Stockholm") < 0 ||
 	    engine_test_add_queue(g_engine, 1, 1, "S", "Service") < 0 ||
 	    engine_test_add_queue(g_engine, 1, 2, "F", "Fast") < 0 ||
 	    engine_test_add_counter(g_engine, 1, 1, "1", q1, r1, 2, true) < 0 ||
@@ -197,8 +226,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* ---- one input: lines to the session, one reply each ------------------ */
 
 static const char *const known_codes[] = {
-	"bad_request", "unknown_op", "unauthorized", "forbidden", "not_found",
-	"queue_closed", "conflict", "unavailable", "too_large", "rate_limited", "internal",
+	"bad_request", "unknown_op",  "unauthorized", "forbidden",    "not_found", "queue_closed",
+	"conflict",    "unavailable", "too_large",    "rate_limited", "internal",
 };
 
 static void check_reply(struct conn *c, const char *line, size_t len)
@@ -210,7 +239,8 @@ static void check_reply(struct conn *c, const char *line, size_t len)
 
 	r = json_loadb(c->last, c->last_len, 0, &jerr);
 	CHECK(c->last_len > 0 && c->last[c->last_len - 1] == '\n' &&
-	      !memchr(c->last, '\n', c->last_len - 1), "reply is not one line");
+		      !memchr(c->last, '\n', c->last_len - 1),
+	      "reply is not one line");
 	CHECK(r != NULL, "reply is not JSON (%s): %.*s", jerr.text, (int)c->last_len, c->last);
 	CHECK(json_is_object(r), "reply is not an object");
 	ok = json_object_get(r, "ok");
@@ -268,13 +298,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			h.too_large(h.arg, &c, PROTO_DEFAULT_MAX_LINE);
 		else
 			h.line(h.arg, &c, buf + off, len);
-		CHECK(c.created == before + 1, "line at %zu got %u replies", off, c.created - before);
+		CHECK(c.created == before + 1, "line at %zu got %u replies", off,
+		      c.created - before);
 		CHECK(c.completed == c.created, "line at %zu: reply not sent", off);
 		CHECK(h.ready(c.state) || c.last_close,
 		      "the session still waits after a synchronous hello");
 		if (g_trace)
-			fprintf(stderr, "> %.*s\n< %.*s", (int)len, buf + off,
-				(int)c.last_len, c.last);
+			fprintf(stderr, "> %.*s\n< %.*s", (int)len, buf + off, (int)c.last_len,
+				c.last);
 		if (len > PROTO_DEFAULT_MAX_LINE)
 			CHECK(c.last_close, "too_large does not close");
 		else

@@ -34,8 +34,7 @@
 
 static void h_log(const char *what, const char *detail)
 {
-	fprintf(stderr, "harness: %s%s%s\n", what, detail ? ": " : "",
-		detail ? detail : "");
+	fprintf(stderr, "harness: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
 }
 
 long long h_now_ms(void)
@@ -135,15 +134,13 @@ static int h_run(char *const argv[], int timeout_ms)
 	if (pid < 0)
 		return -1;
 	switch (h_waitpid(pid, &status, timeout_ms)) {
-	case 1:
-		return h_exit_code(status);
+	case 1: return h_exit_code(status);
 	case 0:
 		h_log("timed out, killing", argv[0]);
 		kill(pid, SIGKILL);
 		h_waitpid(pid, &status, 5000);
 		return -1;
-	default:
-		return -1;
+	default: return -1;
 	}
 }
 
@@ -412,8 +409,7 @@ void h_drop_db(const char *conninfo)
 int h_migrate(const char *conninfo)
 {
 	char bin[1024];
-	char *argv[] = { bin, (char *)"--migrate", (char *)"--conninfo",
-			 (char *)conninfo, NULL };
+	char *argv[] = { bin, (char *)"--migrate", (char *)"--conninfo", (char *)conninfo, NULL };
 
 	snprintf(bin, sizeof bin, "%s/kolappd", h_builddir());
 	return h_run(argv, H_MIGRATE_DEADLINE_MS);
@@ -477,8 +473,7 @@ static const char *h_log_dir(void)
 	if (log_dir[0])
 		return log_dir;
 	tmp = getenv("TMPDIR");
-	snprintf(log_dir, sizeof log_dir, "%s/kolapp-test-log.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
+	snprintf(log_dir, sizeof log_dir, "%s/kolapp-test-log.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(log_dir)) {
 		log_dir[0] = '\0';
 		return NULL;
@@ -572,8 +567,7 @@ int h_daemon_spawn(struct h_daemon *d, const char *conninfo, const char *extra_a
 	d->pid = 0;
 	if (d->port <= 0)
 		d->port = h_free_port();
-	snprintf(d->logpath, sizeof d->logpath, "%s/kolappd-%ld-%u.log", dir,
-		 (long)getpid(), ++n);
+	snprintf(d->logpath, sizeof d->logpath, "%s/kolappd-%ld-%u.log", dir, (long)getpid(), ++n);
 	snprintf(bin, sizeof bin, "%s/kolappd", h_builddir());
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", d->port);
 	argv[argc++] = bin;
@@ -607,8 +601,8 @@ int h_daemon_spawn(struct h_daemon *d, const char *conninfo, const char *extra_a
 	return 0;
 }
 
-int h_daemon_spawn_activated(struct h_daemon *d, const char *conninfo,
-			     int listen_fd, const char *extra_args)
+int h_daemon_spawn_activated(struct h_daemon *d, const char *conninfo, int listen_fd,
+			     const char *extra_args)
 {
 	static unsigned n;
 	char bin[1024];
@@ -626,8 +620,8 @@ int h_daemon_spawn_activated(struct h_daemon *d, const char *conninfo,
 		d->conninfo = conninfo ? strdup(conninfo) : NULL;
 	}
 	d->pid = 0;
-	snprintf(d->logpath, sizeof d->logpath, "%s/kolappd-act-%ld-%u.log", dir,
-		 (long)getpid(), ++n);
+	snprintf(d->logpath, sizeof d->logpath, "%s/kolappd-act-%ld-%u.log", dir, (long)getpid(),
+		 ++n);
 	snprintf(bin, sizeof bin, "%s/kolappd", h_builddir());
 	argv[argc++] = bin;
 	if (d->conninfo) {

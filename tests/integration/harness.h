@@ -37,18 +37,16 @@ struct h_daemon {
  * (extra_args is split on spaces; may be NULL), stderr and stdout to
  * d->logpath, and wait (10 s) until it answers a ping. 0 or -1; on -1 the
  * process, if it exited, has been reaped and d->pid is 0. */
-int h_daemon_start(struct h_daemon *d, const char *conninfo,
-		   const char *extra_args);
+int h_daemon_start(struct h_daemon *d, const char *conninfo, const char *extra_args);
 /* Start kolappd with exactly these extra arguments and do not wait for it
  * to come up (for tests of start-up failures). 0 or -1. */
-int h_daemon_spawn(struct h_daemon *d, const char *conninfo,
-		   const char *extra_args);
+int h_daemon_spawn(struct h_daemon *d, const char *conninfo, const char *extra_args);
 /* Start kolappd as systemd's socket activation would: LISTEN_FD (a bound,
  * listening socket) becomes fd 3 with LISTEN_FDS=1 and LISTEN_PID set to
  * the child, and no --listen is passed. d->port is left as the caller set
  * it. Does not wait for the daemon. 0 or -1. */
-int h_daemon_spawn_activated(struct h_daemon *d, const char *conninfo,
-			     int listen_fd, const char *extra_args);
+int h_daemon_spawn_activated(struct h_daemon *d, const char *conninfo, int listen_fd,
+			     const char *extra_args);
 /* Wait for the process to exit (timeout_ms): exit status, or -1 (still
  * running, or killed by a signal). */
 int h_daemon_wait(struct h_daemon *d, int timeout_ms);

@@ -17,8 +17,8 @@ void hc_resp_free(struct hc_resp *r)
 	memset(r, 0, sizeof *r);
 }
 
-int hc_send(int port, const char *method, const char *target, const char *headers,
-	    const char *body, size_t body_len)
+int hc_send(int port, const char *method, const char *target, const char *headers, const char *body,
+	    size_t body_len)
 {
 	char req[4096];
 	int fd = h_connect(port);
@@ -26,8 +26,8 @@ int hc_send(int port, const char *method, const char *target, const char *header
 	ck_assert_int_ge(fd, 0);
 	if (body)
 		snprintf(req, sizeof req,
-			 "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%sContent-Length: %zu\r\n\r\n", method,
-			 target, headers ? headers : "", body_len);
+			 "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%sContent-Length: %zu\r\n\r\n",
+			 method, target, headers ? headers : "", body_len);
 	else
 		snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%s\r\n", method,
 			 target, headers ? headers : "");

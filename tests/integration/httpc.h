@@ -8,7 +8,7 @@
 
 struct hc_resp {
 	int status;
-	char *head;	/* status line and headers */
+	char *head; /* status line and headers */
 	char *body;
 };
 
@@ -16,8 +16,8 @@ void hc_resp_free(struct hc_resp *r);
 /* Connects to 127.0.0.1:port and sends one request; headers are whole
  * lines ending in "\r\n" (or NULL); a body (NULL: none) goes with its
  * Content-Length. Returns the socket. */
-int hc_send(int port, const char *method, const char *target, const char *headers,
-	    const char *body, size_t body_len);
+int hc_send(int port, const char *method, const char *target, const char *headers, const char *body,
+	    size_t body_len);
 /* Reads a reply until EOF (5 s) and splits it; closes fd. */
 struct hc_resp hc_read(int fd, const char *what);
 /* hc_send and hc_read in one. */

@@ -27,14 +27,14 @@ static int o_sql(const char *conninfo, const char *sql, char *out, size_t outsz)
 	return 0;
 }
 
-int o_token(const char *conninfo, const char *role, const char *office,
-	    const char *counter, char *out, size_t outsz)
+int o_token(const char *conninfo, const char *role, const char *office, const char *counter,
+	    char *out, size_t outsz)
 {
 	char sql[256];
 
 	if (counter)
-		snprintf(sql, sizeof sql, "SELECT kolapp.create_token('%s', '%s', '%s')",
-			 role, office, counter);
+		snprintf(sql, sizeof sql, "SELECT kolapp.create_token('%s', '%s', '%s')", role,
+			 office, counter);
 	else
 		snprintf(sql, sizeof sql, "SELECT kolapp.create_token('%s', '%s')", role, office);
 	if (o_sql(conninfo, sql, out, outsz) != 0 || !out[0])
@@ -45,7 +45,9 @@ int o_token(const char *conninfo, const char *role, const char *office,
 int o_seed(const char *conninfo, const char *code, struct o_office *o)
 {
 	static const char *const counters[O_NCOUNTERS][2] = {
-		{ "1", "ARRAY['S','F']" }, { "2", "ARRAY['S','F']" }, { "3", "ARRAY['F','S','P']" },
+		{ "1", "ARRAY['S','F']" },
+		{ "2", "ARRAY['S','F']" },
+		{ "3", "ARRAY['F','S','P']" },
 	};
 	char sql[1024], out[64];
 	int i;

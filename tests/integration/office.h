@@ -23,15 +23,15 @@
 struct o_office {
 	char code[32];
 	char kiosk[O_TOKLEN], display[O_TOKLEN], admin[O_TOKLEN];
-	char counter[O_NCOUNTERS][O_TOKLEN];	/* counter "1", "2", "3" */
+	char counter[O_NCOUNTERS][O_TOKLEN]; /* counter "1", "2", "3" */
 };
 
 /* Seed the office through kolapp.add_office/add_queue/add_counter/
  * create_token. 0 or -1 (the psql error is printed). */
 int o_seed(const char *conninfo, const char *code, struct o_office *o);
 /* kolapp.create_token(role, office, counter) into out. 0 or -1. */
-int o_token(const char *conninfo, const char *role, const char *office,
-	    const char *counter, char *out, size_t outsz);
+int o_token(const char *conninfo, const char *role, const char *office, const char *counter,
+	    char *out, size_t outsz);
 /* The first cell of a query as a number (-1 on error). */
 long o_count(const char *conninfo, const char *sql);
 
@@ -39,8 +39,8 @@ struct oc {
 	int fd;
 	char *buf;
 	size_t len, cap;
-	json_t *events;		/* event lines read while looking for replies */
-	json_t *replies;	/* reply lines read while looking for events */
+	json_t *events;  /* event lines read while looking for replies */
+	json_t *replies; /* reply lines read while looking for events */
 };
 
 /* Connect to 127.0.0.1:port; NULL on failure. */
@@ -56,8 +56,7 @@ json_t *oc_reply(struct oc *c, int timeout_ms);
 json_t *oc_event(struct oc *c, const char *kind, int timeout_ms);
 /* Send a printf-formatted request line ("\n" added) and return its reply
  * (5 s). */
-json_t *oc_req(struct oc *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+json_t *oc_req(struct oc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Connect and hello with TOKEN; NULL unless the hello succeeded. */
 struct oc *oc_login(int port, const char *token);
 /* True when the peer closed within timeout_ms. */

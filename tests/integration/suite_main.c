@@ -6,7 +6,7 @@
 
 int h_suite_main(const char *name, Suite *suite, char **db, int (*prepare)(void))
 {
-	SRunner *sr = srunner_create(suite);   /* owns the suite from here */
+	SRunner *sr = srunner_create(suite); /* owns the suite from here */
 	int failed, rc;
 
 	h_pg_base_conninfo();

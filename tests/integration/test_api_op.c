@@ -152,7 +152,8 @@ static long office_count(const char *where)
 
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
-		 " WHERE o.code = '%s' AND %s", g_o.code, where);
+		 " WHERE o.code = '%s' AND %s",
+		 g_o.code, where);
 	return o_count(g_db, sql);
 }
 
@@ -171,10 +172,13 @@ static void check_role(int role, const char *token)
 		json_t *j;
 		const char *err;
 
-		ck_assert_msg(row >= 0, "op %s of the op table is not in the contract's matrix", name);
+		ck_assert_msg(row >= 0, "op %s of the op table is not in the contract's matrix",
+			      name);
 		contract_args(o, args, sizeof args);
-		const char *ctr = proto_op_is_counter_op(o) && (role == R_ADMIN || role == R_COUNTER)
-					  ? ",\"counter\":\"1\"" : "";
+		const char *ctr = proto_op_is_counter_op(o) &&
+						  (role == R_ADMIN || role == R_COUNTER)
+					? ",\"counter\":\"1\""
+					: "";
 		r = post(token, "{\"id\":%d,\"op\":\"%s\"%s%s}", op_, name, args, ctr);
 		if (role == R_DISPLAY) {
 			/* A display may use no op over HTTP, not even ping. */
@@ -191,10 +195,12 @@ static void check_role(int role, const char *token)
 					      strstr(err_message(j), "not available over HTTP"),
 				      "%s over HTTP: %s", name, o_js(j));
 		} else if (!contract_matrix[row].may[role]) {
-			ck_assert_msg(err && !strcmp(err, "forbidden"), "%s may not %s: want forbidden, got %s",
-				      names[role], name, o_js(j));
+			ck_assert_msg(err && !strcmp(err, "forbidden"),
+				      "%s may not %s: want forbidden, got %s", names[role], name,
+				      o_js(j));
 		} else {
-			ck_assert_msg(!err || (strcmp(err, "forbidden") && strcmp(err, "unauthorized")),
+			ck_assert_msg(!err || (strcmp(err, "forbidden") && strcmp(err, "unauthorize"
+										       "d")),
 				      "%s may %s, got %s", names[role], name, o_js(j));
 		}
 		json_decref(j);
@@ -261,7 +267,8 @@ START_TEST(replies_are_the_tcp_lines)
 		r = post_raw(g_o.counter[0], lines[i], strlen(lines[i]));
 		ck_assert_int_eq(r.status, 200);
 		/* The body is the TCP line with its newline. */
-		ck_assert_msg(strlen(r.body) == strlen(tcp) + 1 && !strncmp(r.body, tcp, strlen(tcp)) &&
+		ck_assert_msg(strlen(r.body) == strlen(tcp) + 1 &&
+				      !strncmp(r.body, tcp, strlen(tcp)) &&
 				      r.body[strlen(tcp)] == '\n',
 			      "%s:\n  TCP  %s\n  HTTP %s", lines[i], tcp, r.body);
 		free(tcp);
@@ -273,8 +280,9 @@ END_TEST
 
 START_TEST(id_echo)
 {
-	static const char *const ids[] = { "0", "-12", "1.5", "\"abc\"", "{\"n\":[1,true,null]}",
-					   "[]", "null", "\"\\u00e9\"" };
+	static const char *const ids[] = {
+		"0", "-12", "1.5", "\"abc\"", "{\"n\":[1,true,null]}", "[]", "null", "\"\\u00e9\""
+	};
 	json_t *r;
 
 	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
@@ -363,7 +371,8 @@ START_TEST(client_leaves_before_its_answer)
 	ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
 	PQclear(res);
 	for (int i = 0; i < 30; i++) {
-		snprintf(body, sizeof body, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"gone-%d\"}", i);
+		snprintf(body, sizeof body,
+			 "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"gone-%d\"}", i);
 		close(hc_send(g_http, "POST", "/api/op", hc_bearer(g_o.kiosk), body, strlen(body)));
 	}
 	/* The first has reached the engine and waits for its commit (a read
@@ -371,15 +380,15 @@ START_TEST(client_leaves_before_its_answer)
 	long long deadline = h_now_ms() + 5000;
 	for (;;) {
 		r = ok(oc_req(c, "{\"op\":\"status\"}"));
-		json_int_t waiting =
-			json_integer_value(json_object_get(json_array_get(json_object_get(r, "queues"), 0),
-							   "waiting"));
+		json_int_t waiting = json_integer_value(
+			json_object_get(json_array_get(json_object_get(r, "queues"), 0), "waitin"
+											 "g"));
 		json_decref(r);
 		if (waiting >= 1)
 			break;
 		ck_assert_msg(h_now_ms() < deadline, "no issue reached the engine");
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		nanosleep(&ts, NULL);	/* pacing the polls, not synchronising */
+		nanosleep(&ts, NULL); /* pacing the polls, not synchronising */
 	}
 	ck_assert_int_eq(office_count("true"), 0);
 	res = PQexec(lock, "COMMIT");
@@ -433,7 +442,8 @@ END_TEST
 START_TEST(metrics_count_http_requests)
 {
 	static const char ping_ok[] = "kolapp_requests_total{op=\"ping\",outcome=\"ok\"} ";
-	static const char unauth[] = "kolapp_requests_total{op=\"invalid\",outcome=\"unauthorized\"} ";
+	static const char unauth[] = "kolapp_requests_total{op=\"invalid\",outcome="
+				     "\"unauthorized\"} ";
 	struct hc_resp r;
 	long before_ok = 0, before_unauth = 0, after_ok = 0, after_unauth = 0;
 	const char *p;
@@ -532,7 +542,8 @@ START_TEST(rate_limited_per_address)
 			want_refusal(&r, 429, "rate_limited");
 		}
 	}
-	ck_assert_msg(ok_n >= 10 && ok_n < 30 && limited > 0, "%d passed, %d refused", ok_n, limited);
+	ck_assert_msg(ok_n >= 10 && ok_n < 30 && limited > 0, "%d passed, %d refused", ok_n,
+		      limited);
 	/* A second later the budget is back. */
 	sleep(1);
 	json_decref(ok(op(g_o.kiosk, "{\"op\":\"ping\"}")));
@@ -623,7 +634,7 @@ START_TEST(database_outage)
 		if (!back) {
 			struct timespec ts = { 0, 50 * 1000 * 1000 };
 
-			nanosleep(&ts, NULL);	/* pacing the retries, not synchronising */
+			nanosleep(&ts, NULL); /* pacing the retries, not synchronising */
 		}
 	}
 	ck_assert_msg(back, "writes over HTTP not back within 5 s of the database");

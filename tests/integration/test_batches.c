@@ -21,9 +21,11 @@ static void setup(void)
 {
 	o_seed_named(g_db, "b", &g_o);
 	/* Function call counts show which statements the daemon ran. */
-	ck_assert_int_eq(h_psql(g_db, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET "
-				 "track_functions = ''all''', current_database()); END $$",
-				 NULL, 0), 0);
+	ck_assert_int_eq(h_psql(g_db,
+				"DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET "
+				"track_functions = ''all''', current_database()); END $$",
+				NULL, 0),
+			 0);
 	o_daemon_up(&g_d, g_db, NULL);
 }
 
@@ -36,9 +38,9 @@ static void teardown(void)
  * and escaped: quotes, backslashes, braces, commas, the word NULL,
  * blanks at either end, non-ASCII text. */
 static const char *const awkward_keys[] = {
-	"plain-1",      "a\"b",        "back\\slash", "{brace}",  "comma,x",
-	"NULL",         " padded ",    "\\\"",        "}{,\"\\",  "\xc3\xb6\xe2\x9c\x93",
-	"null",         "''",          "tab\there",   "a b c",    "end\\",
+	"plain-1", "a\"b",     "back\\slash", "{brace}", "comma,x",
+	"NULL",    " padded ", "\\\"",        "}{,\"\\", "\xc3\xb6\xe2\x9c\x93",
+	"null",    "''",       "tab\there",   "a b c",   "end\\",
 };
 #define NKEYS (sizeof awkward_keys / sizeof awkward_keys[0])
 
@@ -76,9 +78,11 @@ START_TEST(batched_issues_keep_keys_verbatim)
 	}
 	/* Each key as stored, hex-encoded so that no byte can hide. */
 	snprintf(sql, sizeof sql,
-		 "SELECT string_agg(encode(convert_to(t.idem_key, 'UTF8'), 'hex'), ' ' ORDER BY t.id)"
+		 "SELECT string_agg(encode(convert_to(t.idem_key, 'UTF8'), 'hex'), ' ' ORDER BY "
+		 "t.id)"
 		 " FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
-		 " WHERE o.code = '%s'", g_o.code);
+		 " WHERE o.code = '%s'",
+		 g_o.code);
 	ck_assert_int_eq(h_psql(g_db, sql, out, sizeof out), 0);
 	out[strcspn(out, "\n")] = '\0';
 	for (i = 0; i < NKEYS; i++) {
@@ -96,7 +100,8 @@ START_TEST(batched_issues_keep_keys_verbatim)
 		long calls;
 
 		while ((calls = o_count(g_db, "SELECT coalesce(sum(calls), 0) FROM "
-					"pg_stat_user_functions WHERE funcname = 'd_issue_many'")) < 1 &&
+					      "pg_stat_user_functions WHERE funcname = "
+					      "'d_issue_many'")) < 1 &&
 		       h_now_ms() < deadline)
 			usleep(100 * 1000);
 		ck_assert_int_ge(calls, 1);
@@ -104,8 +109,8 @@ START_TEST(batched_issues_keep_keys_verbatim)
 
 	/* The same keys again: the same tickets, nothing new. */
 	for (i = 0; i < NKEYS; i++) {
-		json_t *req = json_pack("{s:s,s:s,s:s}", "op", "issue", "queue", "S",
-					"key", awkward_keys[i]);
+		json_t *req = json_pack("{s:s,s:s,s:s}", "op", "issue", "queue", "S", "key",
+					awkward_keys[i]);
 		char *line = json_dumps(req, JSON_COMPACT);
 		json_t *r = oc_req(k, "%s", line);
 		char want[16];
@@ -128,9 +133,12 @@ static void taken_number_sql(char *sql, size_t size)
 	snprintf(sql, size,
 		 "INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id,"
 		 " number, code, state, issued_at, sort_at)"
-		 " SELECT o.id, kolapp.office_today(o.id), q.id, q.id, 2, 'S-002', 'waiting', now(), now()"
-		 " FROM kolapp.offices o JOIN kolapp.queues q ON q.office_id = o.id AND q.code = 'S'"
-		 " WHERE o.code = '%s'", g_o.code);
+		 " SELECT o.id, kolapp.office_today(o.id), q.id, q.id, 2, 'S-002', 'waiting', "
+		 "now(), now()"
+		 " FROM kolapp.offices o JOIN kolapp.queues q ON q.office_id = o.id AND q.code = "
+		 "'S'"
+		 " WHERE o.code = '%s'",
+		 g_o.code);
 }
 
 /* A row the daemon does not know about takes the number it will give
@@ -163,17 +171,19 @@ START_TEST(refused_batch_is_unavailable_and_recovers)
 		ck_assert_msg(h_now_ms() < deadline, "no issue succeeded within 10 s: %s", o_js(r));
 		ck_assert_str_eq(o_err(r) ? o_err(r) : o_js(r), "unavailable");
 		json_decref(r);
-		usleep(50 * 1000);   /* a poll with a deadline, not a synchronisation */
+		usleep(50 * 1000); /* a poll with a deadline, not a synchronisation */
 	}
 	ck_assert_str_eq(o_tstr(r, "code"), "S-003");
 	json_decref(r);
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
-		 " WHERE o.code = '%s' AND t.idem_key = 'refused'", g_o.code);
+		 " WHERE o.code = '%s' AND t.idem_key = 'refused'",
+		 g_o.code);
 	ck_assert_int_eq(o_count(g_db, sql), 0);
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
-		 " WHERE o.code = '%s'", g_o.code);
+		 " WHERE o.code = '%s'",
+		 g_o.code);
 	ck_assert_int_eq(o_count(g_db, sql), 3);
 	/* Reads and the other writes work too. */
 	r = oc_req(k, "{\"op\":\"ticket\",\"ticket\":\"S-002\"}");
@@ -189,7 +199,8 @@ static long long count_where(const char *office, const char *where)
 
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
-		 " WHERE o.code = '%s' AND %s", office, where);
+		 " WHERE o.code = '%s' AND %s",
+		 office, where);
 	return o_count(g_db, sql);
 }
 
@@ -241,14 +252,16 @@ START_TEST(batch_behind_a_refused_one_does_not_commit)
 	deadline = h_now_ms() + 10000;
 	while (o_count(g_db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
 			     "'kolappd' AND wait_event_type = 'Lock'") < 1) {
-		ck_assert_msg(h_now_ms() < deadline, "kolappd's batch never waited for the row lock");
+		ck_assert_msg(h_now_ms() < deadline,
+			      "kolappd's batch never waited for the row lock");
 		usleep(20 * 1000);
 	}
 	/* Batch k+1, for the other office, sent behind it. */
 	ck_assert_int_eq(oc_send(kb, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"behind\"}\n"), 0);
 	deadline = h_now_ms() + 10000;
 	while (!log_has("behind an unanswered batch")) {
-		ck_assert_msg(h_now_ms() < deadline, "the second batch was not sent behind the first");
+		ck_assert_msg(h_now_ms() < deadline,
+			      "the second batch was not sent behind the first");
 		usleep(20 * 1000);
 	}
 	r = PQexec(pg, "COMMIT");
@@ -272,7 +285,8 @@ START_TEST(batch_behind_a_refused_one_does_not_commit)
 		rep = oc_req(kb, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"behind\"}");
 		if (o_ok(rep))
 			break;
-		ck_assert_msg(h_now_ms() < deadline, "no issue succeeded within 10 s: %s", o_js(rep));
+		ck_assert_msg(h_now_ms() < deadline, "no issue succeeded within 10 s: %s",
+			      o_js(rep));
 		json_decref(rep);
 		usleep(50 * 1000);
 	}

@@ -35,7 +35,8 @@ static long office_count(const char *where)
 
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
-		 " WHERE o.code = '%s' AND %s", g_o.code, where);
+		 " WHERE o.code = '%s' AND %s",
+		 g_o.code, where);
 	return o_count(g_db, sql);
 }
 
@@ -67,7 +68,8 @@ static void *kiosk_run(void *arg)
 		if (!o_ok(r)) {
 			char *s = r ? json_dumps(r, JSON_COMPACT) : NULL;
 
-			snprintf(k->error, sizeof k->error, "issue %d: %s", i, s ? s : "(no reply)");
+			snprintf(k->error, sizeof k->error, "issue %d: %s", i,
+				 s ? s : "(no reply)");
 			free(s);
 			json_decref(r);
 			break;
@@ -97,7 +99,8 @@ START_TEST(eight_kiosks_gap_free)
 		for (j = 0; j < ks[i].n; j++) {
 			int n = ks[i].numbers[j];
 
-			ck_assert_msg(n >= 1 && n <= KIOSKS * PER_KIOSK, "number %d out of range", n);
+			ck_assert_msg(n >= 1 && n <= KIOSKS * PER_KIOSK, "number %d out of range",
+				      n);
 			ck_assert_msg(!seen[n], "number %d issued twice", n);
 			seen[n] = true;
 			/* One kiosk's own tickets come back in increasing order. */
@@ -111,9 +114,11 @@ START_TEST(eight_kiosks_gap_free)
 		char sql[512];
 
 		snprintf(sql, sizeof sql,
-			 "SELECT count(DISTINCT t.number) FROM kolapp.tickets t JOIN kolapp.offices o"
+			 "SELECT count(DISTINCT t.number) FROM kolapp.tickets t JOIN "
+			 "kolapp.offices o"
 			 " ON o.id = t.office_id WHERE o.code = '%s' AND t.code = 'S-' ||"
-			 " lpad(t.number::text, 3, '0')", g_o.code);
+			 " lpad(t.number::text, 3, '0')",
+			 g_o.code);
 		ck_assert_int_eq(o_count(g_db, sql), KIOSKS * PER_KIOSK);
 	}
 }
@@ -227,12 +232,14 @@ START_TEST(three_counters_never_share)
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM (SELECT e.ticket_id FROM kolapp.ticket_events e"
 		 " JOIN kolapp.offices o ON o.id = e.office_id WHERE o.code = '%s'"
-		 " AND e.kind = 'called' GROUP BY e.ticket_id HAVING count(*) > 1) x", g_o.code);
+		 " AND e.kind = 'called' GROUP BY e.ticket_id HAVING count(*) > 1) x",
+		 g_o.code);
 	ck_assert_int_eq(o_count(g_db, sql), 0);
 	snprintf(sql, sizeof sql,
 		 "SELECT count(DISTINCT e.ticket_id) FROM kolapp.ticket_events e"
 		 " JOIN kolapp.offices o ON o.id = e.office_id WHERE o.code = '%s'"
-		 " AND e.kind = 'called'", g_o.code);
+		 " AND e.kind = 'called'",
+		 g_o.code);
 	ck_assert_int_eq(o_count(g_db, sql), TICKETS);
 	ck_assert_int_eq(office_count("t.state = 'done'"), TICKETS);
 }

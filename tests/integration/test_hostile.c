@@ -21,13 +21,13 @@
 
 #include "tests/integration/harness.h"
 
-#define PROMPT_MS 1500		/* "promptly", with room for a loaded CI box */
-#define MAX_LINE 65536		/* the default max_line */
+#define PROMPT_MS 1500 /* "promptly", with room for a loaded CI box */
+#define MAX_LINE 65536 /* the default max_line */
 
 static char *g_db;
 static char g_display_token[128];
 static struct h_daemon g_d;
-static int g_by = -1;		/* the bystander, connected before the abuse */
+static int g_by = -1; /* the bystander, connected before the abuse */
 static int g_by_seq;
 
 static const char *err_code(json_t *r)
@@ -168,7 +168,7 @@ static void daemon_teardown(void)
 
 static uint64_t prng_state;
 
-static uint64_t prng(void)	/* xorshift64*: the same bytes on every run */
+static uint64_t prng(void) /* xorshift64*: the same bytes on every run */
 {
 	prng_state ^= prng_state >> 12;
 	prng_state ^= prng_state << 25;
@@ -239,13 +239,13 @@ END_TEST
 START_TEST(invalid_utf8)
 {
 	static const char *const bad[] = {
-		"{\"id\":\"\xff\",\"op\":\"ping\"}\n",			/* never valid */
-		"{\"id\":\"\xc0\xaf\",\"op\":\"ping\"}\n",		/* overlong "/" */
-		"{\"id\":\"\xed\xa0\x80\",\"op\":\"ping\"}\n",		/* UTF-16 surrogate */
-		"{\"id\":\"\xf4\x90\x80\x80\",\"op\":\"ping\"}\n",	/* above U+10FFFF */
-		"{\"id\":1,\"op\":\"ping\",\"x\":\"\xe2\x82\"}\n",	/* cut short */
-		"{\"id\":1,\"op\":\"\xff\xfe\"}\n",			/* in the op */
-		"{\"id\":\"\\ud800\",\"op\":\"ping\"}\n",		/* lone surrogate escape */
+		"{\"id\":\"\xff\",\"op\":\"ping\"}\n",             /* never valid */
+		"{\"id\":\"\xc0\xaf\",\"op\":\"ping\"}\n",         /* overlong "/" */
+		"{\"id\":\"\xed\xa0\x80\",\"op\":\"ping\"}\n",     /* UTF-16 surrogate */
+		"{\"id\":\"\xf4\x90\x80\x80\",\"op\":\"ping\"}\n", /* above U+10FFFF */
+		"{\"id\":1,\"op\":\"ping\",\"x\":\"\xe2\x82\"}\n", /* cut short */
+		"{\"id\":1,\"op\":\"\xff\xfe\"}\n",                /* in the op */
+		"{\"id\":\"\\ud800\",\"op\":\"ping\"}\n",          /* lone surrogate escape */
 	};
 	json_t *r;
 	int fd = h_connect(g_d.port);
@@ -417,7 +417,7 @@ START_TEST(slowloris)
 		ping_ok(other, id);
 		ck_assert_msg(h_now_ms() - t0 < PROMPT_MS, "ping took %lld ms during slowloris",
 			      h_now_ms() - t0);
-		while (h_now_ms() < next)	/* the attacker's pace, not a wait for the server */
+		while (h_now_ms() < next) /* the attacker's pace, not a wait for the server */
 			poll(NULL, 0, (int)(next - h_now_ms()));
 	}
 	line = h_recv_line(fd, 5000);
@@ -508,7 +508,7 @@ END_TEST
 START_TEST(half_closed)
 {
 	const char *reqs = "{\"id\":\"h1\",\"op\":\"ping\"}\n{\"id\":\"h2\",\"op\":\"status\"}\n"
-			   "{\"id\":\"h3\",\"op\":\"ping\"}";	/* no "\n": discarded */
+			   "{\"id\":\"h3\",\"op\":\"ping\"}"; /* no "\n": discarded */
 	int fd = h_connect(g_d.port);
 	json_t *r;
 
@@ -562,8 +562,8 @@ START_TEST(line_at_limit)
 
 		free(s);
 		ck_assert_msg(r != NULL, "no reply to a line of exactly %d bytes", MAX_LINE);
-		ck_assert_msg(json_is_true(json_object_get(r, "ok")), "line at the limit refused: %s",
-			      err_code(r) ? err_code(r) : "?");
+		ck_assert_msg(json_is_true(json_object_get(r, "ok")),
+			      "line at the limit refused: %s", err_code(r) ? err_code(r) : "?");
 		ck_assert_str_eq(json_string_value(json_object_get(r, "id")), "big");
 		json_decref(r);
 	}
@@ -678,11 +678,12 @@ int main(void)
 	if (rc != 0 ||
 	    h_psql(g_db, "SELECT kolapp.add_office('hq', 'Head office', 'Europe/Stockholm')",
 		   g_display_token, sizeof g_display_token) != 0 ||
-	    h_psql(g_db, "SELECT kolapp.add_queue('hq', 'S', 'Service')",
-		   g_display_token, sizeof g_display_token) != 0 ||
-	    h_psql(g_db, "SELECT kolapp.create_token('display', 'hq')",
-		   g_display_token, sizeof g_display_token) != 0) {
-		fprintf(stderr, "test_hostile: setup failed (migrate %d): %s\n", rc, g_display_token);
+	    h_psql(g_db, "SELECT kolapp.add_queue('hq', 'S', 'Service')", g_display_token,
+		   sizeof g_display_token) != 0 ||
+	    h_psql(g_db, "SELECT kolapp.create_token('display', 'hq')", g_display_token,
+		   sizeof g_display_token) != 0) {
+		fprintf(stderr, "test_hostile: setup failed (migrate %d): %s\n", rc,
+			g_display_token);
 		h_drop_db(g_db);
 		free(g_db);
 		return 99;

@@ -1,9 +1,10 @@
 /* Integration test of kolappd's HTTP side (--http): /api/status with a
  * Bearer header and with ?token=, the 401/403/404/405 answers, the board's
  * static files and path traversal, and /api/events (Server-Sent Events)
- * including resuming with Last-Event-ID. A real PostgreSQL and a real
- * kolappd; the HTTP client is a raw socket speaking HTTP/1.0, so the
- * stream arrives unchunked and every reply ends with EOF.
+ * including resuming with Last-Event-ID and the end of a revoked token's
+ * streams. A real PostgreSQL and a real kolappd; the HTTP client is a raw
+ * socket speaking HTTP/1.0, so the stream arrives unchunked and every
+ * reply ends with EOF.
  *
  * A kiosk token on /api/events gets 403, not 401: the token is valid
  * (the same token gets /api/status), the role just may not subscribe,
@@ -49,8 +50,8 @@ struct sse {
 struct sse_ev {
 	char id[32];
 	char kind[32];
-	json_t *data;	/* NULL for a block without data */
-	bool retry;	/* the block was "retry: 2000" */
+	json_t *data; /* NULL for a block without data */
+	bool retry;   /* the block was "retry: 2000" */
 };
 
 static void sse_open(struct sse *s, const char *target, const char *headers)
@@ -113,7 +114,8 @@ static bool sse_next(struct sse *s, struct sse_ev *ev, int timeout_ms)
 					any = true;
 				} else if (!strncmp(line, "data: ", 6)) {
 					ev->data = json_loads(line + 6, 0, NULL);
-					ck_assert_msg(ev->data != NULL, "data is not JSON: %s", line);
+					ck_assert_msg(ev->data != NULL, "data is not JSON: %s",
+						      line);
 					any = true;
 				} else if (!strcmp(line, "retry: 2000")) {
 					ev->retry = any = true;
@@ -132,6 +134,25 @@ static bool sse_next(struct sse *s, struct sse_ev *ev, int timeout_ms)
 		if (n <= 0)
 			return false;
 		s->len += (size_t)n;
+	}
+}
+
+/* True when the server closes the stream (EOF or a reset) before the
+ * deadline (h_now_ms() time); what arrives meanwhile is discarded. */
+static bool sse_closed_by(struct sse *s, long long deadline)
+{
+	char junk[4096];
+
+	for (;;) {
+		long long left = deadline - h_now_ms();
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		if (left <= 0)
+			return false;
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		ssize_t n = read(s->fd, junk, sizeof junk);
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			return true;
 	}
 }
 
@@ -189,7 +210,8 @@ START_TEST(status_with_bearer_and_query)
 	json_t *j;
 
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(hc_header(&r, "Content-Type", ct, sizeof ct), "application/json; charset=utf-8");
+	ck_assert_str_eq(hc_header(&r, "Content-Type", ct, sizeof ct),
+			 "application/json; charset=utf-8");
 	j = json_loads(r.body, 0, NULL);
 	ck_assert_msg(j != NULL, "not JSON: %s", r.body);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "office")), g_o.code);
@@ -197,8 +219,10 @@ START_TEST(status_with_bearer_and_query)
 	ck_assert(json_is_false(json_object_get(j, "stale")));
 	/* "you": who the token is, first. */
 	ck_assert_msg(!strncmp(r.body, "{\"you\":{", 8), "you is not first: %.80s", r.body);
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "role")), "display");
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "office")), g_o.code);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "role")),
+			 "display");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "office")),
+			 g_o.code);
 	ck_assert(json_is_null(json_object_get(json_object_get(j, "you"), "counter")));
 	json_decref(j);
 	hc_resp_free(&r);
@@ -209,8 +233,10 @@ START_TEST(status_with_bearer_and_query)
 	ck_assert_int_eq(r.status, 200);
 	j = json_loads(r.body, 0, NULL);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "office")), g_o.code);
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "role")), "counter");
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "counter")), "1");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "role")),
+			 "counter");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "counter")),
+			 "1");
 	json_decref(j);
 	hc_resp_free(&r);
 	snprintf(target, sizeof target, "/api/status?token=%s", g_o.kiosk);
@@ -295,7 +321,8 @@ START_TEST(board_files)
 
 	r = get("/board/board.js", NULL);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(hc_header(&r, "Content-Type", v, sizeof v), "text/javascript; charset=utf-8");
+	ck_assert_str_eq(hc_header(&r, "Content-Type", v, sizeof v),
+			 "text/javascript; charset=utf-8");
 	ck_assert_msg(strstr(r.body, "EventSource") != NULL, "board.js without EventSource");
 	hc_resp_free(&r);
 	r = get("/board/board.css", NULL);
@@ -313,11 +340,13 @@ START_TEST(board_files)
 		const char *ann = json_string_value(json_object_get(l, "announce"));
 		ck_assert_msg(l && dir && json_string_value(json_object_get(l, "name")),
 			      "language %s incomplete", langs[i]);
-		ck_assert_msg(!strcmp(dir, "ltr") || !strcmp(dir, "rtl"), "%s: dir %s", langs[i], dir);
+		ck_assert_msg(!strcmp(dir, "ltr") || !strcmp(dir, "rtl"), "%s: dir %s", langs[i],
+			      dir);
 		ck_assert_msg(ann && strstr(ann, "{ticket}") && strstr(ann, "{counter}"),
 			      "%s: announce template", langs[i]);
 	}
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(i18n, "ar"), "dir")), "rtl");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(i18n, "ar"), "dir")),
+			 "rtl");
 	json_decref(i18n);
 	hc_resp_free(&r);
 
@@ -333,8 +362,13 @@ START_TEST(board_files)
 
 	/* Only files of board/, however the name is written. */
 	static const char *const bad[] = {
-		"/board/../../etc/passwd", "/board/..%2f..%2fetc%2fpasswd", "/board/%2e%2e/x",
-		"/board/.hidden", "/board/nosuch.js", "/board/sub/index.html", "/board/../board/index.html",
+		"/board/../../etc/passwd",
+		"/board/..%2f..%2fetc%2fpasswd",
+		"/board/%2e%2e/x",
+		"/board/.hidden",
+		"/board/nosuch.js",
+		"/board/sub/index.html",
+		"/board/../board/index.html",
 		"/board//etc/passwd",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -372,9 +406,12 @@ START_TEST(counter_files)
 		ck_assert_msg(!strstr(r.body, "http://") && !strstr(r.body, "https://"),
 			      "%s refers to another site", files[i][0]);
 		if (i < 2) {
-			ck_assert_ptr_nonnull(hc_header(&r, "Content-Security-Policy", v, sizeof v));
-			ck_assert_msg(strstr(v, "script-src 'self'") && !strstr(v, "unsafe-inline"), "%s", v);
-			ck_assert_msg(strstr(r.body, "/counter/counter.js") && !strstr(r.body, "<script>") &&
+			ck_assert_ptr_nonnull(
+				hc_header(&r, "Content-Security-Policy", v, sizeof v));
+			ck_assert_msg(strstr(v, "script-src 'self'") && !strstr(v, "unsafe-inline"),
+				      "%s", v);
+			ck_assert_msg(strstr(r.body, "/counter/counter.js") &&
+					      !strstr(r.body, "<script>") &&
 					      !strstr(r.body, "style="),
 				      "not the counter page, or inline code: %.200s", r.body);
 		}
@@ -503,8 +540,8 @@ START_TEST(last_event_id_resumes)
 	json_decref(tcp_ok(ctr, "{\"op\":\"call_next\"}"));
 	json_decref(tcp_ok(ctr, "{\"op\":\"recall\"}"));
 	cut = all.n;
-	read_until(&watcher, &all, "called");	/* the call_next */
-	read_until(&watcher, &all, "called");	/* the recall */
+	read_until(&watcher, &all, "called"); /* the call_next */
+	read_until(&watcher, &all, "called"); /* the recall */
 	ck_assert_int_gt(all.n - cut, 4);
 
 	snprintf(hdr, sizeof hdr, "Last-Event-ID: %s\r\n", first.id[first.n - 1]);
@@ -522,7 +559,8 @@ START_TEST(last_event_id_resumes)
 	}
 	/* Ids increase by one. */
 	for (i = 1; i < all.n; i++)
-		ck_assert_int_eq(strtoull(all.id[i], NULL, 10), strtoull(all.id[i - 1], NULL, 10) + 1);
+		ck_assert_int_eq(strtoull(all.id[i], NULL, 10),
+				 strtoull(all.id[i - 1], NULL, 10) + 1);
 	/* None repeated: the next event on the resumed stream is a new one. */
 	json_decref(tcp_ok(kiosk, "{\"op\":\"issue\",\"queue\":\"F\"}"));
 	read_until(&watcher, &all, "queue");
@@ -559,6 +597,46 @@ START_TEST(last_event_id_resumes)
 	sse_close(&watcher);
 	oc_close(kiosk);
 	oc_close(ctr);
+}
+END_TEST
+
+/* Revoking a token ends its event streams as it ends its TCP
+ * connections: a board whose token was revoked must stop getting the
+ * office's events at once, not at its next reconnect. Other streams of
+ * the office go on. */
+START_TEST(revoked_token_stream_is_closed)
+{
+	char tok[O_TOKLEN], sql[512], out[256];
+	struct sse victim, bystander;
+	struct sse_ev ev;
+	struct hc_resp r;
+	struct oc *kiosk;
+	long long t0;
+
+	ck_assert_int_eq(o_token(g_db, "display", g_o.code, NULL, tok, sizeof tok), 0);
+	sse_open(&victim, "/api/events", hc_bearer(tok));
+	sse_open(&bystander, "/api/events", hc_bearer(g_o.display));
+	/* The retry block: both streams are past the token check. */
+	ck_assert(sse_next(&victim, &ev, 5000) && ev.retry);
+	ck_assert(sse_next(&bystander, &ev, 5000) && ev.retry);
+
+	snprintf(sql, sizeof sql, "SELECT kolapp.revoke_token('%s')", tok);
+	t0 = h_now_ms();
+	ck_assert_msg(h_psql(g_db, sql, out, sizeof out) == 0, "%s", out);
+	ck_assert_msg(sse_closed_by(&victim, t0 + 1000),
+		      "the revoked token's event stream is still open after 1 s");
+	sse_close(&victim);
+
+	kiosk = o_login(g_d.port, g_o.kiosk);
+	json_decref(tcp_ok(kiosk, "{\"op\":\"issue\",\"queue\":\"S\"}"));
+	ck_assert_msg(sse_event(&bystander, &ev, 5000), "the other stream got no event");
+	json_decref(ev.data);
+	sse_close(&bystander);
+	oc_close(kiosk);
+
+	r = get("/api/events", hc_bearer(tok));
+	ck_assert_int_eq(r.status, 401);
+	hc_resp_free(&r);
 }
 END_TEST
 
@@ -602,6 +680,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, event_after_call_next);
 	tcase_add_test(tc, last_event_id_resumes);
 	tcase_add_test(tc, clients_that_leave);
+	tcase_add_test(tc, revoked_token_stream_is_closed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -30,8 +30,8 @@ static void ok_free(json_t *r)
 
 static void want_err(json_t *r, const char *code)
 {
-	ck_assert_msg(r && o_err(r) && strcmp(o_err(r), code) == 0,
-		      "expected error %s, got %s", code, o_js(r));
+	ck_assert_msg(r && o_err(r) && strcmp(o_err(r), code) == 0, "expected error %s, got %s",
+		      code, o_js(r));
 	json_decref(r);
 }
 
@@ -52,7 +52,8 @@ static long office_count(const char *where)
 
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
-		 " WHERE o.code = '%s' AND %s", g_o.code, where);
+		 " WHERE o.code = '%s' AND %s",
+		 g_o.code, where);
 	return o_count(g_db, sql);
 }
 
@@ -98,7 +99,7 @@ static void assert_waiting_ticket(const json_t *r, const char *code, int number,
 	ck_assert_int_eq(o_tint(r, "position"), position);
 	/* No service-time sample yet today: the estimate is unknown. */
 	ck_assert_msg(json_object_get(t, "estimated_wait_s") &&
-		      json_is_null(json_object_get(t, "estimated_wait_s")),
+			      json_is_null(json_object_get(t, "estimated_wait_s")),
 		      "estimated_wait_s: %s", o_js(r));
 }
 
@@ -275,7 +276,8 @@ END_TEST
 
 START_TEST(transfer_keeps_code_and_place)
 {
-	struct oc *k = o_login(g_d.port, g_o.kiosk), *c1 = o_login(g_d.port, g_o.counter[0]), *c3 = o_login(g_d.port, g_o.counter[2]);
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *c1 = o_login(g_d.port, g_o.counter[0]),
+		  *c3 = o_login(g_d.port, g_o.counter[2]);
 	static const char *const order[] = { "F-001", "S-001", "F-002" };
 	json_t *r;
 	int i;
@@ -305,8 +307,8 @@ START_TEST(transfer_keeps_code_and_place)
 
 	for (i = 0; i < 3; i++) {
 		r = ok(oc_req(c3, "{\"op\":\"call_next\"}"));
-		ck_assert_msg(strcmp(o_tstr(r, "code"), order[i]) == 0,
-			      "call %d: want %s, got %s", i, order[i], o_js(r));
+		ck_assert_msg(strcmp(o_tstr(r, "code"), order[i]) == 0, "call %d: want %s, got %s",
+			      i, order[i], o_js(r));
 		ck_assert_str_eq(o_tstr(r, "queue"), "F");
 		if (i > 0)
 			ck_assert_str_eq(json_string_value(json_object_get(r, "finished")),
@@ -359,7 +361,8 @@ static const json_t *find_named(const json_t *arr, const char *key, const char *
 
 START_TEST(status_shape)
 {
-	struct oc *k = o_login(g_d.port, g_o.kiosk), *c = o_login(g_d.port, g_o.counter[0]), *d = o_login(g_d.port, g_o.display);
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *c = o_login(g_d.port, g_o.counter[0]),
+		  *d = o_login(g_d.port, g_o.display);
 	const json_t *q, *ctr, *recent;
 	json_t *r;
 
@@ -397,12 +400,17 @@ START_TEST(status_shape)
 	/* Newest first: the recall of S-002, its call, the call of S-001. */
 	recent = json_object_get(r, "recent");
 	ck_assert_msg(json_array_size(recent) == 3, "recent: %s", o_js(r));
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recent, 0), "ticket")), "S-002");
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recent, 1), "ticket")), "S-002");
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recent, 2), "ticket")), "S-001");
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recent, 0), "counter")), "1");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recent, 0), "ticket")),
+			 "S-002");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recent, 1), "ticket")),
+			 "S-002");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recent, 2), "ticket")),
+			 "S-001");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recent, 0), "counter")),
+			 "1");
 	ck_assert_msg(strcmp(json_string_value(json_object_get(json_array_get(recent, 0), "at")),
-			     json_string_value(json_object_get(json_array_get(recent, 2), "at"))) >= 0,
+			     json_string_value(json_object_get(json_array_get(recent, 2), "at"))) >=
+			      0,
 		      "recent not newest first: %s", o_js(r));
 	json_decref(r);
 	oc_close(k);
@@ -425,12 +433,13 @@ static json_t *event_of(struct oc *c, const char *kind)
 
 START_TEST(subscribe_events)
 {
-	struct oc *k = o_login(g_d.port, g_o.kiosk), *c = o_login(g_d.port, g_o.counter[0]), *d = o_login(g_d.port, g_o.display);
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *c = o_login(g_d.port, g_o.counter[0]),
+		  *d = o_login(g_d.port, g_o.display);
 	json_t *r, *e;
 	char *line;
 
 	r = ok(oc_req(d, "{\"id\":\"sub\",\"op\":\"subscribe\"}"));
-	ck_assert_int_eq(json_object_size(r), 2);	/* just id and ok */
+	ck_assert_int_eq(json_object_size(r), 2); /* just id and ok */
 	json_decref(r);
 	/* The counter subscribes too: on its own connection the called event
 	 * must come before the reply to its call_next. */
@@ -530,18 +539,20 @@ START_TEST(error_codes)
 
 	a = o_login(g_d.port, g_o.admin);
 	r = oc_req(a, "{\"id\":2,\"op\":\"issue\"}");
-	ck_assert_msg(r && strstr(json_string_value(json_object_get(json_object_get(r, "error"),
-							      "message")) ?: "", "queue"),
+	ck_assert_msg(r && strstr(json_string_value(
+					  json_object_get(json_object_get(r, "error"), "message"))
+					  ?: "",
+				  "queue"),
 		      "missing field not named: %s", o_js(r));
 	want_err(r, "bad_request");
 	want_err(oc_req(a, "{\"op\":\"ticket\",\"ticket\":42}"), "bad_request");
-	want_err(oc_req(a, "{\"op\":\"call_next\"}"), "bad_request");	/* admin: no counter */
+	want_err(oc_req(a, "{\"op\":\"call_next\"}"), "bad_request"); /* admin: no counter */
 	want_err(oc_req(a, "{\"op\":\"issue\",\"queue\":\"Z\"}"), "not_found");
 	want_err(oc_req(a, "{\"op\":\"call_next\",\"counter\":\"99\"}"), "not_found");
 	want_err(oc_req(a, "{\"op\":\"ticket\",\"ticket\":\"S-999\"}"), "not_found");
 	want_err(oc_req(a, "{\"op\":\"status\",\"office\":\"no-such-office\"}"), "not_found");
 	want_err(oc_req(a, "{\"op\":\"start\",\"counter\":\"1\"}"), "conflict");
-	want_err(oc_req(a, "{\"op\":\"call_next\",\"counter\":\"1\"}"), "conflict");	/* closed */
+	want_err(oc_req(a, "{\"op\":\"call_next\",\"counter\":\"1\"}"), "conflict"); /* closed */
 
 	memset(big, 'x', sizeof big - 2);
 	big[sizeof big - 2] = '\n';
@@ -561,15 +572,16 @@ START_TEST(closed_queue_after_restart)
 
 	snprintf(sql, sizeof sql,
 		 "UPDATE kolapp.queues SET open = false WHERE code = 'S' AND office_id = "
-		 "(SELECT id FROM kolapp.offices WHERE code = '%s')", g_o.code);
+		 "(SELECT id FROM kolapp.offices WHERE code = '%s')",
+		 g_o.code);
 	ck_assert_int_eq(h_psql(g_db, sql, out, sizeof out), 0);
 	ck_assert_int_eq(h_daemon_stop(&g_d), 0);
 	ck_assert_int_eq(h_daemon_start(&g_d, g_db, NULL), 0);
 	k = o_login(g_d.port, g_o.kiosk);
 	want_err(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}"), "queue_closed");
 	r = ok(oc_req(k, "{\"op\":\"status\"}"));
-	ck_assert(json_is_false(json_object_get(find_named(json_object_get(r, "queues"), "code", "S"),
-						 "open")));
+	ck_assert(json_is_false(
+		json_object_get(find_named(json_object_get(r, "queues"), "code", "S"), "open")));
 	json_decref(r);
 	ok_free(oc_req(k, "{\"op\":\"issue\",\"queue\":\"F\"}"));
 	ck_assert_int_eq(office_count("true"), 1);
@@ -630,8 +642,11 @@ START_TEST(idempotent_issue)
 	ck_assert_str_eq(o_tstr(r, "code"), "S-001");
 	json_decref(r);
 	/* Pipelined retries while the first may still be committing. */
-	ck_assert_int_eq(oc_send(k, "{\"id\":1,\"op\":\"issue\",\"queue\":\"F\",\"key\":\"visitor-2\"}\n"
-				    "{\"id\":2,\"op\":\"issue\",\"queue\":\"F\",\"key\":\"visitor-2\"}\n"), 0);
+	ck_assert_int_eq(oc_send(k, "{\"id\":1,\"op\":\"issue\",\"queue\":\"F\",\"key\":\"visitor-"
+				    "2\"}\n"
+				    "{\"id\":2,\"op\":\"issue\",\"queue\":\"F\",\"key\":\"visitor-"
+				    "2\"}\n"),
+			 0);
 	r = ok(oc_reply(k, 5000));
 	ck_assert_str_eq(o_tstr(r, "code"), "F-001");
 	json_decref(r);

@@ -36,8 +36,10 @@ static int seed(void)
 	    h_psql(g_db, "SELECT kolapp.add_queue('lim', 'S', 'Skatteverket')", out, sizeof out) ||
 	    h_psql(g_db, "SELECT kolapp.add_counter('lim', '1', ARRAY['S'])", out, sizeof out) ||
 	    h_psql(g_db, "SELECT kolapp.create_token('kiosk', 'lim')", g_kiosk, sizeof g_kiosk) ||
-	    h_psql(g_db, "SELECT kolapp.create_token('display', 'lim')", g_display, sizeof g_display) ||
-	    h_psql(g_db, "SELECT kolapp.create_token('counter', 'lim', '1')", g_counter, sizeof g_counter)) {
+	    h_psql(g_db, "SELECT kolapp.create_token('display', 'lim')", g_display,
+		   sizeof g_display) ||
+	    h_psql(g_db, "SELECT kolapp.create_token('counter', 'lim', '1')", g_counter,
+		   sizeof g_counter)) {
 		fprintf(stderr, "test_limits: seeding failed: %s\n", out);
 		return -1;
 	}
@@ -287,7 +289,7 @@ static bool drained_to_eof(int fd)
 		if (n == 0)
 			return true;
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			return true;   /* reset counts as closed too */
+			return true; /* reset counts as closed too */
 	}
 	return false;
 }
@@ -331,7 +333,8 @@ START_TEST(non_reading_subscribers_are_dropped)
 	for (int b = 0; b < TOGGLES / BATCH; b++) {
 		size_t len = 0;
 		for (int i = 0; i < BATCH; i++)
-			len += (size_t)sprintf(batch + len, "{\"id\":%d,\"op\":\"%s\"}\n", b * BATCH + i,
+			len += (size_t)sprintf(batch + len, "{\"id\":%d,\"op\":\"%s\"}\n",
+					       b * BATCH + i,
 					       i % 2 ? "counter_close" : "counter_open");
 		ck_assert_int_eq(h_send_n(counter, batch, len), 0);
 		for (int i = 0; i < BATCH; i++) {
@@ -356,10 +359,11 @@ START_TEST(non_reading_subscribers_are_dropped)
 #else
 	const long bound_kib = 16 * 1024;
 #endif
-	ck_assert_msg(after - before < bound_kib, "RSS grew from %ld to %ld KiB (bound %ld)", before,
-		      after, bound_kib);
+	ck_assert_msg(after - before < bound_kib, "RSS grew from %ld to %ld KiB (bound %ld)",
+		      before, after, bound_kib);
 	for (int i = 0; i < SLOW; i++) {
-		ck_assert_msg(drained_to_eof(slow[i]), "slow subscriber %d was not disconnected", i);
+		ck_assert_msg(drained_to_eof(slow[i]), "slow subscriber %d was not disconnected",
+			      i);
 		h_close(slow[i]);
 	}
 	assert_ping(reader);
@@ -385,9 +389,9 @@ static double cpu_seconds(pid_t pid)
 		return -1;
 	}
 	fclose(f);
-	p = strrchr(buf, ')');   /* the name may hold spaces */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-			 &utime, &stime) != 2)
+	p = strrchr(buf, ')'); /* the name may hold spaces */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+			 &stime) != 2)
 		return -1;
 	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -406,7 +410,7 @@ START_TEST(accept_pauses_when_out_of_descriptors)
 	/* Lower kolappd's own descriptor limit so that accept() fails. */
 	ck_assert_int_eq(prlimit(g_d.pid, RLIMIT_NOFILE, &few, NULL), 0);
 	for (int i = 0; i < N; i++)
-		fds[i] = h_connect(g_d.port);   /* the kernel's backlog accepts them */
+		fds[i] = h_connect(g_d.port); /* the kernel's backlog accepts them */
 	t0 = h_now_ms();
 	while (!paused && h_now_ms() - t0 < 5000) {
 		free(log);
@@ -421,8 +425,8 @@ START_TEST(accept_pauses_when_out_of_descriptors)
 	while (h_now_ms() - t0 < 1000)
 		(void)h_wait_closed(fds[N - 1], 100);
 	cpu1 = cpu_seconds(g_d.pid);
-	ck_assert_msg(cpu1 - cpu0 < 0.5, "kolappd used %.2f s of CPU in 1 s while out of descriptors",
-		      cpu1 - cpu0);
+	ck_assert_msg(cpu1 - cpu0 < 0.5,
+		      "kolappd used %.2f s of CPU in 1 s while out of descriptors", cpu1 - cpu0);
 	for (int i = 0; i < N; i++)
 		if (fds[i] >= 0)
 			h_close(fds[i]);

@@ -74,7 +74,10 @@ static long wait_status(struct oc *c, bool (*pred)(json_t *, const char *), cons
 	return -1;
 }
 
-static bool has_queue(json_t *st, const char *code) { return queue_in(st, code) != NULL; }
+static bool has_queue(json_t *st, const char *code)
+{
+	return queue_in(st, code) != NULL;
+}
 
 static bool s_closed(json_t *st, const char *unused)
 {
@@ -128,7 +131,8 @@ START_TEST(queue_added_closed_renamed_live)
 
 	/* A plain UPDATE is live too, through the same trigger. */
 	psql_ok("UPDATE kolapp.queues q SET name = 'Pensionerna' FROM kolapp.offices o "
-		"WHERE o.id = q.office_id AND o.code = '%s' AND q.code = 'P'%s", g_o.code, "");
+		"WHERE o.id = q.office_id AND o.code = '%s' AND q.code = 'P'%s",
+		g_o.code, "");
 	ck_assert_msg(wait_status(kiosk, name_is, "P=Pensionerna", 1000) >= 0,
 		      "a plain UPDATE was not live");
 	psql_ok("SELECT kolapp.open_queue('%s', 'S')", g_o.code, NULL);

@@ -143,7 +143,8 @@ START_TEST(metrics_parsed)
 	ck_assert(value_of(s, n, "kolapp_connections{role=\"display\"}") == 1);
 	snprintf(key, sizeof key, "kolapp_tickets_waiting{office=\"%s\",queue=\"S\"}", g_o.code);
 	ck_assert(value_of(s, n, key) == 3);
-	snprintf(key, sizeof key, "kolapp_longest_wait_seconds{office=\"%s\",queue=\"S\"}", g_o.code);
+	snprintf(key, sizeof key, "kolapp_longest_wait_seconds{office=\"%s\",queue=\"S\"}",
+		 g_o.code);
 	ck_assert(value_of(s, n, key) >= 0);
 	/* Three issues committed in one to three batches. */
 	double commits = value_of(s, n, "kolapp_commit_seconds_count");

@@ -28,11 +28,12 @@ static json_t *ok(json_t *r)
 
 static long office_count_on(const char *db, const char *where)
 {
-	static char sql[8192 + 16 * MAX_ACKS];	/* the codes of a whole load */
+	static char sql[8192 + 16 * MAX_ACKS]; /* the codes of a whole load */
 
 	snprintf(sql, sizeof sql,
 		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
-		 " WHERE o.code = '%s' AND %s", g_o.code, where);
+		 " WHERE o.code = '%s' AND %s",
+		 g_o.code, where);
 	return o_count(db, sql);
 }
 
@@ -83,8 +84,8 @@ END_TEST
 struct load {
 	pthread_t th;
 	int port;
-	char (*acked)[16];	/* codes acknowledged as issued (waiting) */
-	volatile int n;		/* written by the thread only */
+	char (*acked)[16]; /* codes acknowledged as issued (waiting) */
+	volatile int n;    /* written by the thread only */
 	char error[256];
 };
 
@@ -180,7 +181,8 @@ START_TEST(kill9_mid_load)
 		ck_assert_ptr_nonnull(where);
 		len += (size_t)snprintf(where, cap, "t.state = 'waiting' AND t.code IN (");
 		for (i = 0; i < n; i++)
-			len += (size_t)snprintf(where + len, cap - len, "%s'%s'", i ? "," : "", acked[i]);
+			len += (size_t)snprintf(where + len, cap - len, "%s'%s'", i ? "," : "",
+						acked[i]);
 		snprintf(where + len, cap - len, ")");
 		ck_assert_int_eq(office_count_on(g_db, where), n);
 		free(where);
@@ -190,12 +192,16 @@ START_TEST(kill9_mid_load)
 		char sql[512];
 
 		snprintf(sql, sizeof sql,
-			 "SELECT coalesce(max(t.number), 0) FROM kolapp.tickets t JOIN kolapp.offices o"
-			 " ON o.id = t.office_id WHERE o.code = '%s' AND t.code LIKE 'S-%%'", g_o.code);
+			 "SELECT coalesce(max(t.number), 0) FROM kolapp.tickets t JOIN "
+			 "kolapp.offices o"
+			 " ON o.id = t.office_id WHERE o.code = '%s' AND t.code LIKE 'S-%%'",
+			 g_o.code);
 		max_s = o_count(g_db, sql);
 		snprintf(sql, sizeof sql,
-			 "SELECT coalesce(max(t.number), 0) FROM kolapp.tickets t JOIN kolapp.offices o"
-			 " ON o.id = t.office_id WHERE o.code = '%s' AND t.code LIKE 'F-%%'", g_o.code);
+			 "SELECT coalesce(max(t.number), 0) FROM kolapp.tickets t JOIN "
+			 "kolapp.offices o"
+			 " ON o.id = t.office_id WHERE o.code = '%s' AND t.code LIKE 'F-%%'",
+			 g_o.code);
 		max_f = o_count(g_db, sql);
 	}
 
@@ -210,7 +216,8 @@ START_TEST(kill9_mid_load)
 		ctr = counter_in(r, name);
 		ck_assert_msg(ctr != NULL, "no counter %s: %s", name, o_js(r));
 		ck_assert_msg(json_string_value(json_object_get(ctr, "ticket")) &&
-			      strcmp(json_string_value(json_object_get(ctr, "ticket")), held[i]) == 0,
+				      strcmp(json_string_value(json_object_get(ctr, "ticket")),
+					     held[i]) == 0,
 			      "counter %s should hold %s: %s", name, held[i], o_js(r));
 		ck_assert_str_eq(json_string_value(json_object_get(ctr, "state")),
 				 i == 2 ? "serving" : "called");
@@ -249,8 +256,8 @@ static int tools_pg(const char *cmd)
 {
 	char line[1024];
 
-	snprintf(line, sizeof line, "bash '%s/tools/pg' %s '%s' >/dev/null 2>&1",
-		 srcdir(), cmd, pg_dir);
+	snprintf(line, sizeof line, "bash '%s/tools/pg' %s '%s' >/dev/null 2>&1", srcdir(), cmd,
+		 pg_dir);
 	return system(line);
 }
 
@@ -302,7 +309,8 @@ START_TEST(database_outage)
 	k = o_login(g_d.port, g_o.kiosk);
 	c = o_login(g_d.port, g_o.counter[0]);
 	for (i = 0; i < 5; i++)
-		json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"pre-%d\"}", i)));
+		json_decref(
+			ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"pre-%d\"}", i)));
 	json_decref(ok(oc_req(c, "{\"op\":\"counter_open\"}")));
 	json_decref(ok(oc_req(c, "{\"op\":\"call_next\"}")));
 
@@ -341,7 +349,7 @@ START_TEST(database_outage)
 		if (!back) {
 			struct timespec ts = { 0, 50 * 1000 * 1000 };
 
-			nanosleep(&ts, NULL);	/* pacing the retries, not synchronising */
+			nanosleep(&ts, NULL); /* pacing the retries, not synchronising */
 		}
 	}
 	ck_assert_msg(back, "writes not back within 5 s of the database");

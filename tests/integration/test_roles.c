@@ -26,8 +26,8 @@ static json_t *ok(json_t *r)
 
 static void want_err(json_t *r, const char *code)
 {
-	ck_assert_msg(r && o_err(r) && strcmp(o_err(r), code) == 0,
-		      "expected error %s, got %s", code, o_js(r));
+	ck_assert_msg(r && o_err(r) && strcmp(o_err(r), code) == 0, "expected error %s, got %s",
+		      code, o_js(r));
 	json_decref(r);
 }
 
@@ -58,7 +58,8 @@ static void check_role(int role, const char *token)
 
 		if (op == OP_HELLO || op == OP_BYE)
 			continue;
-		ck_assert_msg(row >= 0, "op %s of the op table is not in the contract's matrix", name);
+		ck_assert_msg(row >= 0, "op %s of the op table is not in the contract's matrix",
+			      name);
 		ck_assert_msg(proto_role_may((enum proto_role)role, (enum proto_op)op) ==
 				      contract_matrix[row].may[role],
 			      "the op table says %s %s %s, the contract the opposite", names[role],
@@ -66,7 +67,9 @@ static void check_role(int role, const char *token)
 		contract_args((enum proto_op)op, args, sizeof args);
 		/* Admins name the counter; a counter token may name its own. */
 		const char *ctr = proto_op_is_counter_op((enum proto_op)op) &&
-			(role == R_ADMIN || role == R_COUNTER) ? ",\"counter\":\"1\"" : "";
+						  (role == R_ADMIN || role == R_COUNTER)
+					? ",\"counter\":\"1\""
+					: "";
 		json_t *r = oc_req(c, "{\"id\":%d,\"op\":\"%s\"%s%s}", op, name, args, ctr);
 		const char *err = o_err(r);
 
@@ -77,9 +80,11 @@ static void check_role(int role, const char *token)
 				      "before hello, %s: want unauthorized, got %s", name, o_js(r));
 		else if (!contract_matrix[row].may[role])
 			ck_assert_msg(err && strcmp(err, "forbidden") == 0,
-				      "%s may not %s: want forbidden, got %s", names[role], name, o_js(r));
+				      "%s may not %s: want forbidden, got %s", names[role], name,
+				      o_js(r));
 		else
-			ck_assert_msg(!err || (strcmp(err, "forbidden") && strcmp(err, "unauthorized")),
+			ck_assert_msg(!err || (strcmp(err, "forbidden") && strcmp(err, "unauthorize"
+										       "d")),
 				      "%s may %s, got %s", names[role], name, o_js(r));
 		json_decref(r);
 	}
@@ -133,7 +138,8 @@ START_TEST(counter_token_other_counter)
 	want_err(oc_req(c, "{\"op\":\"call_next\",\"counter\":\"2\"}"), "forbidden");
 	/* Its own name is fine. */
 	r = ok(oc_req(c, "{\"op\":\"counter_open\",\"counter\":\"1\"}"));
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "counter"), "name")), "1");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "counter"), "name")),
+			 "1");
 	json_decref(r);
 	/* Counter 2 stayed closed. */
 	r = ok(oc_req(c, "{\"op\":\"status\"}"));
@@ -145,7 +151,8 @@ START_TEST(counter_token_other_counter)
 			const char *n = json_string_value(json_object_get(e, "name"));
 
 			ck_assert(json_is_boolean(json_object_get(e, "open")));
-			ck_assert_msg(json_is_true(json_object_get(e, "open")) == (strcmp(n, "1") == 0),
+			ck_assert_msg(json_is_true(json_object_get(e, "open")) ==
+					      (strcmp(n, "1") == 0),
 				      "counter %s: %s", n, o_js(r));
 		}
 	}
@@ -166,9 +173,12 @@ START_TEST(kiosk_and_display_other_office)
 	want_err(oc_req(k, "{\"op\":\"status\",\"office\":\"%s\"}", g_other.code), "forbidden");
 	want_err(oc_req(d, "{\"op\":\"subscribe\",\"office\":\"%s\"}", g_other.code), "forbidden");
 	/* Naming its own office is allowed. */
-	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"office\":\"%s\"}", g_o.code)));
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o"
-		 " ON o.id = t.office_id WHERE o.code = '%s'", g_other.code);
+	json_decref(
+		ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"office\":\"%s\"}", g_o.code)));
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o"
+		 " ON o.id = t.office_id WHERE o.code = '%s'",
+		 g_other.code);
 	ck_assert_int_eq(o_count(g_db, sql), 0);
 	oc_close(k);
 	oc_close(d);
@@ -190,10 +200,13 @@ START_TEST(admin_names_office_and_counter)
 	ck_assert_str_eq(json_string_value(json_object_get(e, "office")), g_other.code);
 	json_decref(e);
 
-	r = ok(oc_req(a, "{\"op\":\"counter_open\",\"office\":\"%s\",\"counter\":\"3\"}", g_other.code));
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "counter"), "name")), "3");
+	r = ok(oc_req(a, "{\"op\":\"counter_open\",\"office\":\"%s\",\"counter\":\"3\"}",
+		      g_other.code));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "counter"), "name")),
+			 "3");
 	json_decref(r);
-	r = ok(oc_req(a, "{\"op\":\"call_next\",\"office\":\"%s\",\"counter\":\"3\"}", g_other.code));
+	r = ok(oc_req(a, "{\"op\":\"call_next\",\"office\":\"%s\",\"counter\":\"3\"}",
+		      g_other.code));
 	ck_assert_str_eq(o_tstr(r, "code"), "F-001");
 	ck_assert_str_eq(o_tstr(r, "counter"), "3");
 	json_decref(r);
@@ -201,10 +214,13 @@ START_TEST(admin_names_office_and_counter)
 	want_err(oc_req(a, "{\"op\":\"ticket\",\"ticket\":\"F-001\"}"), "not_found");
 	want_err(oc_req(a, "{\"op\":\"call_next\",\"counter\":\"3\"}"), "conflict");
 	want_err(oc_req(a, "{\"op\":\"call_next\",\"counter\":\"9\",\"office\":\"%s\"}",
-			g_other.code), "not_found");
+			g_other.code),
+		 "not_found");
 	want_err(oc_req(a, "{\"op\":\"status\",\"office\":\"nowhere\"}"), "not_found");
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o"
-		 " ON o.id = t.office_id WHERE o.code = '%s' AND t.state = 'called'", g_other.code);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM kolapp.tickets t JOIN kolapp.offices o"
+		 " ON o.id = t.office_id WHERE o.code = '%s' AND t.state = 'called'",
+		 g_other.code);
 	ck_assert_int_eq(o_count(g_db, sql), 1);
 	oc_close(a);
 	oc_close(sub);

@@ -9,7 +9,7 @@
 
 #include "tests/integration/harness.h"
 
-static char *g_db;		/* migrated in main() */
+static char *g_db; /* migrated in main() */
 static struct h_daemon g_d;
 static int g_fd = -1;
 
@@ -22,7 +22,8 @@ static long schema_version_rows(const char *conninfo)
 	if (h_psql(conninfo,
 		   "SELECT table_schema FROM information_schema.tables "
 		   "WHERE table_name = 'schema_version' ORDER BY 1 LIMIT 1",
-		   schema, sizeof schema) != 0 || !schema[0])
+		   schema, sizeof schema) != 0 ||
+	    !schema[0])
 		return -1;
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\".schema_version", schema);
 	if (h_psql(conninfo, sql, out, sizeof out) != 0)
@@ -63,10 +64,10 @@ START_TEST(unmigrated_refuses_to_start)
 	if (d.pid > 0)
 		h_daemon_kill9(&d);
 	log = h_daemon_log(&d);
-	ck_assert_msg(rc > 0, "kolappd on an unmigrated database: status %d (want non-zero exit)", rc);
+	ck_assert_msg(rc > 0, "kolappd on an unmigrated database: status %d (want non-zero exit)",
+		      rc);
 	ck_assert_ptr_nonnull(log);
-	ck_assert_msg(strstr(log, "--migrate") != NULL,
-		      "log does not mention --migrate: %s", log);
+	ck_assert_msg(strstr(log, "--migrate") != NULL, "log does not mention --migrate: %s", log);
 	free(log);
 	h_daemon_free(&d);
 	h_drop_db(db);
@@ -254,7 +255,7 @@ int main(void)
 	g_db = h_create_db();
 	if (!g_db) {
 		fprintf(stderr, "test_skeleton: cannot create a test database\n");
-		return 99;	/* a hard error for automake's harness */
+		return 99; /* a hard error for automake's harness */
 	}
 	rc = h_migrate(g_db);
 	if (rc != 0)

@@ -26,9 +26,9 @@
 #define KOLAPP_BUILDDIR "."
 #endif
 
-static char *g_db;            /* migrated in main() */
-static char g_tmp[256];       /* notify sockets and config files */
-static bool g_systemd;        /* kolappd --version says +systemd */
+static char *g_db;      /* migrated in main() */
+static char g_tmp[256]; /* notify sockets and config files */
+static bool g_systemd;  /* kolappd --version says +systemd */
 
 static const char *builddir(void)
 {
@@ -63,13 +63,15 @@ static bool built_with_systemd(void)
 	return strstr(out, "+systemd") != NULL;
 }
 
-#define SKIP_WITHOUT_SYSTEMD()                                                   \
-	do {                                                                     \
-		if (!g_systemd) {                                                \
-			fprintf(stderr, "%s: skipped: kolappd was built without " \
-				"systemd (no +systemd in --version)\n", __func__); \
-			return;                                                  \
-		}                                                                \
+#define SKIP_WITHOUT_SYSTEMD() \
+	do { \
+		if (!g_systemd) { \
+			fprintf(stderr, \
+				"%s: skipped: kolappd was built without " \
+				"systemd (no +systemd in --version)\n", \
+				__func__); \
+			return; \
+		} \
 	} while (0)
 
 static void write_file(const char *path, const char *text)
@@ -181,8 +183,7 @@ static const char *send_long(int fd, int id, size_t len, char *code, size_t code
 	if (!r)
 		return NULL;
 	err = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
-	snprintf(code, codesz, "%s", json_is_true(json_object_get(r, "ok")) ? "" :
-		 err ? err : "?");
+	snprintf(code, codesz, "%s", json_is_true(json_object_get(r, "ok")) ? "" : err ? err : "?");
 	json_decref(r);
 	return code;
 }
@@ -239,8 +240,8 @@ static bool has_line(const char *msg, const char *line)
 
 /* Waits for a datagram with the line want; the datagram goes in buf.
  * WATCHDOG=1 in between is counted in *watchdogs (may be NULL). */
-static bool notify_wait(int fd, const char *want, char *buf, size_t bufsz,
-			int timeout_ms, int *watchdogs)
+static bool notify_wait(int fd, const char *want, char *buf, size_t bufsz, int timeout_ms,
+			int *watchdogs)
 {
 	long long deadline = h_now_ms() + timeout_ms;
 
@@ -260,8 +261,7 @@ static unsigned long long monotonic_usec(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000ULL +
-	       (unsigned long long)ts.tv_nsec / 1000;
+	return (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000;
 }
 
 START_TEST(notify_ready_watchdog_reload_stop)
@@ -294,8 +294,7 @@ START_TEST(notify_ready_watchdog_reload_stop)
 		if (notify_next(nfd, msg, sizeof msg, (int)(until - h_now_ms())) &&
 		    has_line(msg, "WATCHDOG=1"))
 			watchdogs++;
-	ck_assert_msg(watchdogs >= 4, "%d WATCHDOG=1 in ~2 s at WATCHDOG_USEC=500000",
-		      watchdogs);
+	ck_assert_msg(watchdogs >= 4, "%d WATCHDOG=1 in ~2 s at WATCHDOG_USEC=500000", watchdogs);
 
 	before = monotonic_usec();
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
@@ -506,8 +505,8 @@ START_TEST(check_config)
 			 "log_level = debug\nmax_line = 4000\nidle_timeout = 60\n");
 	write_file(bad, "conninfo = dbname=nowhere\nlog_level = info\n\nmax_line = banana\n");
 
-	snprintf(cmd, sizeof cmd, "'%s/kolappd' --check-config --config '%s' 2>&1",
-		 builddir(), good);
+	snprintf(cmd, sizeof cmd, "'%s/kolappd' --check-config --config '%s' 2>&1", builddir(),
+		 good);
 	rc = run_capture(cmd, out, sizeof out);
 	ck_assert_msg(rc == 0, "--check-config on a good file: exit %d: %s", rc, out);
 	/* The effective settings, every one of them, then the verdict. */
@@ -528,8 +527,8 @@ START_TEST(check_config)
 	ck_assert_msg(strlen(out) >= strlen(ok) && !strcmp(out + strlen(out) - strlen(ok), ok),
 		      "%s", out);
 
-	snprintf(cmd, sizeof cmd, "'%s/kolappd' --check-config --config '%s' 2>&1",
-		 builddir(), bad);
+	snprintf(cmd, sizeof cmd, "'%s/kolappd' --check-config --config '%s' 2>&1", builddir(),
+		 bad);
 	rc = run_capture(cmd, out, sizeof out);
 	ck_assert_msg(rc > 0, "--check-config on a bad file: exit %d", rc);
 	ck_assert_msg(strstr(out, "line 4") != NULL, "the bad line is not named: %s", out);
@@ -569,7 +568,7 @@ int main(void)
 	g_systemd = built_with_systemd();
 	if (!g_systemd)
 		fprintf(stderr, "test_systemd: kolappd built without systemd: "
-			"the notify and activation tests will skip\n");
+				"the notify and activation tests will skip\n");
 	snprintf(g_tmp, sizeof g_tmp, "%s/kolapp-sd.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(g_tmp)) {
 		fprintf(stderr, "test_systemd: mkdtemp: %s\n", strerror(errno));

@@ -30,7 +30,7 @@
 static char *g_db;
 static struct h_daemon g_d;
 static int g_tls_port;
-static char g_tls_port_s[16], g_plain_port_s[16];     /* for kolapp's -p */
+static char g_tls_port_s[16], g_plain_port_s[16]; /* for kolapp's -p */
 static char g_dir[256];
 static char g_ca[300], g_other_ca[300];
 static char g_admin[TOKSZ], g_kiosk[TOKSZ], g_display[TOKSZ];
@@ -67,8 +67,8 @@ static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 
 /* A certificate for key named cn, signed by issuer (self-signed when
  * issuer is NULL): a CA, or a server certificate with san. */
-static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer,
-		       EVP_PKEY *issuer_key, const char *san, long serial)
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
+		       const char *san, long serial)
 {
 	X509 *c = X509_new();
 	X509_NAME *name;
@@ -127,18 +127,18 @@ static int make_pki(void)
 		goto out;
 	ca = make_cert(ca_key, "kolapp test CA", NULL, NULL, NULL, 1);
 	other = make_cert(other_key, "kolapp untrusted CA", NULL, NULL, NULL, 1);
-	srv = ca ? make_cert(srv_key, "localhost", ca, ca_key,
-			     "DNS:localhost,IP:127.0.0.1", 2) : NULL;
-	if (!ca || !other || !srv ||
-	    write_pem("ca.pem", ca, NULL) < 0 || write_pem("other-ca.pem", other, NULL) < 0 ||
-	    write_pem("srv.pem", srv, NULL) < 0 || write_pem("srv.key", NULL, srv_key) < 0)
+	srv = ca ? make_cert(srv_key, "localhost", ca, ca_key, "DNS:localhost,IP:127.0.0.1", 2)
+		 : NULL;
+	if (!ca || !other || !srv || write_pem("ca.pem", ca, NULL) < 0 ||
+	    write_pem("other-ca.pem", other, NULL) < 0 || write_pem("srv.pem", srv, NULL) < 0 ||
+	    write_pem("srv.key", NULL, srv_key) < 0)
 		goto out;
 	snprintf(conf, sizeof conf, "%s/kolappd.conf", g_dir);
 	f = fopen(conf, "w");
 	if (!f)
 		goto out;
-	fprintf(f, "# written by test_tls\ntls_cert = %s/srv.pem\ntls_key = %s/srv.key\n",
-		g_dir, g_dir);
+	fprintf(f, "# written by test_tls\ntls_cert = %s/srv.pem\ntls_key = %s/srv.key\n", g_dir,
+		g_dir);
 	rc = fclose(f) == 0 ? 0 : -1;
 out:
 	if (rc < 0)
@@ -160,7 +160,7 @@ struct tc {
 	SSL *ssl;
 	char buf[65536];
 	size_t len;
-	long verify;            /* SSL_get_verify_result after the handshake */
+	long verify; /* SSL_get_verify_result after the handshake */
 };
 
 static void tc_free(struct tc *t)
@@ -286,7 +286,7 @@ static json_t *plain_request(int fd, const char *req)
 /* ---- the kolapp binary -------------------------------------------------- */
 
 struct run {
-	int status;             /* exit status, or -1 (killed, or timed out) */
+	int status; /* exit status, or -1 (killed, or timed out) */
 	char out[16384], err[4096];
 };
 
@@ -366,7 +366,7 @@ START_TEST(tls_same_answers_as_plain)
 {
 	const char *reqs[] = {
 		"{\"id\":1,\"op\":\"ping\"}",
-		NULL,                   /* hello, filled in below */
+		NULL, /* hello, filled in below */
 		"{\"id\":3,\"op\":\"status\"}",
 	};
 	char hello[512];
@@ -402,7 +402,8 @@ START_TEST(tls_same_answers_as_plain)
 		ck_assert_ptr_nonnull(st);
 		ck_assert_str_eq(json_string_value(json_object_get(st, "office")), "t");
 		ck_assert_str_eq(json_string_value(json_object_get(
-			json_array_get(json_object_get(st, "queues"), 0), "code")), "S");
+					 json_array_get(json_object_get(st, "queues"), 0), "code")),
+				 "S");
 		json_decref(st);
 	}
 	tc_free(t);
@@ -464,12 +465,12 @@ END_TEST
 
 START_TEST(kolapp_status_over_tls)
 {
-	char *tls_argv[] = { "kolapp", "--tls", "--ca", g_ca, "-p", g_tls_port_s,
-			     "-t", g_admin, "status", NULL };
-	char *json_tls[] = { "kolapp", "--tls", "--ca", g_ca, "-p", g_tls_port_s,
-			     "-t", g_admin, "--json", "status", NULL };
-	char *json_plain[] = { "kolapp", "-p", g_plain_port_s, "-t", g_admin,
-			       "--json", "status", NULL };
+	char *tls_argv[] = { "kolapp",     "--tls", "--ca",  g_ca,     "-p",
+			     g_tls_port_s, "-t",    g_admin, "status", NULL };
+	char *json_tls[] = { "kolapp", "--tls", "--ca",   g_ca,     "-p", g_tls_port_s,
+			     "-t",     g_admin, "--json", "status", NULL };
+	char *json_plain[] = { "kolapp", "-p",     g_plain_port_s, "-t",
+			       g_admin,  "--json", "status",       NULL };
 	static struct run a, b, c;
 
 	kolapp_run(tls_argv, NULL, &a);
@@ -477,16 +478,16 @@ START_TEST(kolapp_status_over_tls)
 	ck_assert_msg(strstr(a.out, "Service") != NULL, "no queue in the output: %s", a.out);
 	kolapp_run(json_tls, NULL, &b);
 	kolapp_run(json_plain, NULL, &c);
-	ck_assert_msg(b.status == 0 && c.status == 0, "exit %d / %d: %s %s",
-		      b.status, c.status, b.err, c.err);
+	ck_assert_msg(b.status == 0 && c.status == 0, "exit %d / %d: %s %s", b.status, c.status,
+		      b.err, c.err);
 	ck_assert_str_eq(b.out, c.out);
 }
 END_TEST
 
 START_TEST(kolapp_wrong_ca_exits_3)
 {
-	char *argv[] = { "kolapp", "--tls", "--ca", g_other_ca, "-p", g_tls_port_s,
-			 "-t", g_admin, "status", NULL };
+	char *argv[] = { "kolapp",     "--tls", "--ca",  g_other_ca, "-p",
+			 g_tls_port_s, "-t",    g_admin, "status",   NULL };
 	static struct run r;
 
 	kolapp_run(argv, NULL, &r);
@@ -510,16 +511,16 @@ START_TEST(kolapp_tls_from_environment)
 	ck_assert_str_eq(r.out, "pong\n");
 	/* Without KOLAPP_TLS the same port is not spoken to in plain text. */
 	env[0] = "KOLAPP_TLS=0";
-	kolapp_run((char *[]){ "kolapp", "--timeout", "2", "-p", g_tls_port_s,
-			       "ping", NULL }, env, &r);
+	kolapp_run((char *[]){ "kolapp", "--timeout", "2", "-p", g_tls_port_s, "ping", NULL }, env,
+		   &r);
 	ck_assert_msg(r.status == 3, "plain ping to the TLS port: exit %d", r.status);
 }
 END_TEST
 
 START_TEST(kolapp_tls_to_plain_port_exits_3)
 {
-	char *argv[] = { "kolapp", "--tls", "--ca", g_ca, "--timeout", "2",
-			 "-p", g_plain_port_s, "ping", NULL };
+	char *argv[] = { "kolapp", "--tls", "--ca",         g_ca,   "--timeout",
+			 "2",      "-p",    g_plain_port_s, "ping", NULL };
 	static struct run r;
 
 	kolapp_run(argv, NULL, &r);
@@ -530,8 +531,8 @@ END_TEST
 
 START_TEST(kolapp_watch_over_tls)
 {
-	char *argv[] = { "kolapp", "--tls", "--ca", g_ca, "-H", "localhost",
-			 "-p", g_tls_port_s, "-t", g_display, "--json", "watch", NULL };
+	char *argv[] = { "kolapp",     "--tls", "--ca",    g_ca,     "-H",    "localhost", "-p",
+			 g_tls_port_s, "-t",    g_display, "--json", "watch", NULL };
 	char hello[512], path[512];
 	static char out[16384];
 	static struct run r;
@@ -563,8 +564,7 @@ START_TEST(kolapp_watch_over_tls)
 	h_close(fd);
 	kill(pid, SIGINT);
 	kolapp_reap(pid, 100, 10000, &r);
-	ck_assert_msg(seen, "kolapp watch over TLS printed no issued event: %s / %s",
-		      r.out, r.err);
+	ck_assert_msg(seen, "kolapp watch over TLS printed no issued event: %s / %s", r.out, r.err);
 	ck_assert_msg(r.status == 0, "watch after SIGINT: exit %d, stderr: %s", r.status, r.err);
 }
 END_TEST
@@ -592,12 +592,18 @@ static int seed(void)
 	char out[TOKSZ];
 
 	return h_psql(g_db, "SELECT kolapp.add_office('t','T','UTC')", out, sizeof out) ||
-	       h_psql(g_db, "SELECT kolapp.add_queue('t','S','Service')", out, sizeof out) ||
-	       h_psql(g_db, "SELECT kolapp.add_counter('t','1',ARRAY['S'])", out, sizeof out) ||
-	       h_psql(g_db, "SELECT kolapp.create_token('admin','t')", g_admin, TOKSZ) ||
-	       h_psql(g_db, "SELECT kolapp.create_token('kiosk','t')", g_kiosk, TOKSZ) ||
-	       h_psql(g_db, "SELECT kolapp.create_token('display','t')", g_display, TOKSZ)
-	       ? -1 : 0;
+			       h_psql(g_db, "SELECT kolapp.add_queue('t','S','Service')", out,
+				      sizeof out) ||
+			       h_psql(g_db, "SELECT kolapp.add_counter('t','1',ARRAY['S'])", out,
+				      sizeof out) ||
+			       h_psql(g_db, "SELECT kolapp.create_token('admin','t')", g_admin,
+				      TOKSZ) ||
+			       h_psql(g_db, "SELECT kolapp.create_token('kiosk','t')", g_kiosk,
+				      TOKSZ) ||
+			       h_psql(g_db, "SELECT kolapp.create_token('display','t')", g_display,
+				      TOKSZ)
+		     ? -1
+		     : 0;
 }
 
 static void remove_dir(void)
@@ -611,7 +617,7 @@ static void remove_dir(void)
 		snprintf(path, sizeof path, "%s/%s", g_dir, files[i]);
 		unlink(path);
 	}
-	for (i = 0; i <= 100; i++) {	/* the tags kolapp_spawn used */
+	for (i = 0; i <= 100; i++) { /* the tags kolapp_spawn used */
 		snprintf(path, sizeof path, "%s/out-%zu", g_dir, i);
 		unlink(path);
 		snprintf(path, sizeof path, "%s/err-%zu", g_dir, i);
@@ -640,8 +646,8 @@ int main(void)
 		return 99;
 	}
 	g_tls_port = h_free_port();
-	snprintf(extra, sizeof extra, "--config %s/kolappd.conf --listen-tls 127.0.0.1:%d",
-		 g_dir, g_tls_port);
+	snprintf(extra, sizeof extra, "--config %s/kolappd.conf --listen-tls 127.0.0.1:%d", g_dir,
+		 g_tls_port);
 	if (h_daemon_start(&g_d, g_db, extra) != 0) {
 		fprintf(stderr, "test_tls: kolappd %s did not start\n", extra);
 		return 99;

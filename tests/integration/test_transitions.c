@@ -38,8 +38,7 @@ static PGresult *query(const char *sql, int nparams, const char *const *params)
 {
 	PGresult *r = PQexecParams(g_conn, sql, nparams, NULL, params, NULL, NULL, 0);
 
-	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql,
-		      PQresultErrorMessage(r));
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(r));
 	return r;
 }
 
@@ -106,7 +105,8 @@ static int action_parse(const char *name)
 START_TEST(states_agree)
 {
 	PGresult *r = query("SELECT state, waiting, held, parked, final FROM kolapp.ticket_states "
-			    "ORDER BY state", 0, NULL);
+			    "ORDER BY state",
+			    0, NULL);
 	struct diffs d;
 
 	diffs_open(&d);
@@ -121,10 +121,12 @@ START_TEST(states_agree)
 		}
 		if (cell_true(r, row, 1) != s->waiting || cell_true(r, row, 2) != s->held ||
 		    cell_true(r, row, 3) != s->parked || cell_true(r, row, 4) != s->final)
-			diff(&d, "state %s: ticket_state.c has waiting=%d held=%d parked=%d final=%d, "
-			     "kolapp.ticket_states waiting=%s held=%s parked=%s final=%s", s->name,
-			     s->waiting, s->held, s->parked, s->final, PQgetvalue(r, row, 1),
-			     PQgetvalue(r, row, 2), PQgetvalue(r, row, 3), PQgetvalue(r, row, 4));
+			diff(&d,
+			     "state %s: ticket_state.c has waiting=%d held=%d parked=%d final=%d, "
+			     "kolapp.ticket_states waiting=%s held=%s parked=%s final=%s",
+			     s->name, s->waiting, s->held, s->parked, s->final,
+			     PQgetvalue(r, row, 1), PQgetvalue(r, row, 2), PQgetvalue(r, row, 3),
+			     PQgetvalue(r, row, 4));
 	}
 	for (int row = 0; row < PQntuples(r); row++)
 		if (ticket_state_parse(PQgetvalue(r, row, 0)) < 0)
@@ -138,7 +140,8 @@ END_TEST
 START_TEST(transitions_agree)
 {
 	PGresult *r = query("SELECT from_state, action, to_state FROM kolapp.ticket_transitions "
-			    "ORDER BY from_state, action", 0, NULL);
+			    "ORDER BY from_state, action",
+			    0, NULL);
 	struct diffs d;
 
 	diffs_open(&d);
@@ -150,16 +153,22 @@ START_TEST(transitions_agree)
 		int row = find_row(r, from, action);
 
 		if (row < 0)
-			diff(&d, "(%s, %s, %s) of ticket_state.c is missing from "
-			     "kolapp.ticket_transitions", from, action, to);
+			diff(&d,
+			     "(%s, %s, %s) of ticket_state.c is missing from "
+			     "kolapp.ticket_transitions",
+			     from, action, to);
 		else if (strcmp(PQgetvalue(r, row, 2), to) != 0)
-			diff(&d, "(%s, %s): ticket_state.c goes to %s, kolapp.ticket_transitions "
-			     "to %s", from, action, to, PQgetvalue(r, row, 2));
+			diff(&d,
+			     "(%s, %s): ticket_state.c goes to %s, kolapp.ticket_transitions "
+			     "to %s",
+			     from, action, to, PQgetvalue(r, row, 2));
 		/* the database's key forbids two rows for one (from, action);
 		 * in C the first would hide the second */
 		if (ticket_next_state(t->from, t->action) != (int)t->to)
-			diff(&d, "(%s, %s, %s) of ticket_state.c is hidden by an earlier row for "
-			     "(%s, %s)", from, action, to, from, action);
+			diff(&d,
+			     "(%s, %s, %s) of ticket_state.c is hidden by an earlier row for "
+			     "(%s, %s)",
+			     from, action, to, from, action);
 	}
 	for (int row = 0; row < PQntuples(r); row++) {
 		const char *from = PQgetvalue(r, row, 0);
@@ -168,12 +177,15 @@ START_TEST(transitions_agree)
 		int s = ticket_state_parse(from), a = action_parse(action);
 
 		if (s < 0 || a < 0)
-			diff(&d, "(%s, %s, %s) of kolapp.ticket_transitions: ticket_state.c has no "
-			     "%s %s", from, action, to, s < 0 ? "state" : "action",
-			     s < 0 ? from : action);
+			diff(&d,
+			     "(%s, %s, %s) of kolapp.ticket_transitions: ticket_state.c has no "
+			     "%s %s",
+			     from, action, to, s < 0 ? "state" : "action", s < 0 ? from : action);
 		else if (ticket_next_state((enum ticket_state)s, (enum ticket_action)a) < 0)
-			diff(&d, "(%s, %s, %s) of kolapp.ticket_transitions is missing from "
-			     "ticket_state.c", from, action, to);
+			diff(&d,
+			     "(%s, %s, %s) of kolapp.ticket_transitions is missing from "
+			     "ticket_state.c",
+			     from, action, to);
 		/* a row in both with different targets was named above */
 	}
 	PQclear(r);
@@ -196,7 +208,8 @@ START_TEST(state_check_accepts_exactly_the_states)
 	r = query("SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint "
 		  "WHERE conrelid = 'kolapp.tickets'::regclass AND conname = 'tickets_state_check'",
 		  0, NULL);
-	ck_assert_msg(PQntuples(r) == 1, "tickets.state has no CHECK constraint tickets_state_check");
+	ck_assert_msg(PQntuples(r) == 1,
+		      "tickets.state has no CHECK constraint tickets_state_check");
 	expr = strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
 
@@ -214,8 +227,10 @@ START_TEST(state_check_accepts_exactly_the_states)
 			  " SELECT state FROM kolapp.ticket_states"
 			  " UNION SELECT m[1] FROM regexp_matches($1, '''([^'']*)''', 'g') m"
 			  " UNION SELECT unnest($2::text[])"
-			  " UNION SELECT unnest(ARRAY['', 'WAITING', 'served', 'no-show', 'waiting '])"
-			  ") x(c) ORDER BY 1", 2, params);
+			  " UNION SELECT unnest(ARRAY['', 'WAITING', 'served', 'no-show', 'waiting "
+			  "'])"
+			  ") x(c) ORDER BY 1",
+			  2, params);
 	}
 	ck_assert_int_ge(PQntuples(c), TS__COUNT);
 
@@ -233,11 +248,15 @@ START_TEST(state_check_accepts_exactly_the_states)
 		accepted = cell_true(r, 0, 0);
 		PQclear(r);
 		if (accepted && !listed)
-			diff(&d, "the CHECK on tickets.state accepts \"%s\", which "
-			     "kolapp.ticket_states does not list", value);
+			diff(&d,
+			     "the CHECK on tickets.state accepts \"%s\", which "
+			     "kolapp.ticket_states does not list",
+			     value);
 		else if (!accepted && listed)
-			diff(&d, "the CHECK on tickets.state refuses \"%s\", a state of "
-			     "kolapp.ticket_states", value);
+			diff(&d,
+			     "the CHECK on tickets.state refuses \"%s\", a state of "
+			     "kolapp.ticket_states",
+			     value);
 	}
 	PQclear(c);
 	free(sql);

@@ -8,8 +8,8 @@
 
 int64_t now_us;
 struct engine *eng;
-json_t *events;   /* every emitted event, in order */
-int emit_office;  /* office id of the last emitted event */
+json_t *events;  /* every emitted event, in order */
+int emit_office; /* office id of the last emitted event */
 
 /* The last reply. */
 int nreplies;
@@ -107,11 +107,15 @@ enum proto_err sub_args(const struct proto_request *args)
 	return r_err;
 }
 
-enum proto_err sub(enum proto_op op, const char *counter, const char *queue,
-		   const char *ticket, const char *key)
+enum proto_err sub(enum proto_op op, const char *counter, const char *queue, const char *ticket,
+		   const char *key)
 {
-	struct proto_request args = { .op = op, .counter = counter, .queue = queue,
-				      .ticket = ticket, .key = key, .priority = -1 };
+	struct proto_request args = { .op = op,
+				      .counter = counter,
+				      .queue = queue,
+				      .ticket = ticket,
+				      .key = key,
+				      .priority = -1 };
 
 	return sub_args(&args);
 }

@@ -17,10 +17,10 @@
 #define SEC INT64_C(1000000)
 #define T0 (INT64_C(1781078400) * SEC) /* 2026-06-10T08:00:00Z */
 
-extern int64_t now_us;          /* the engine's clock */
+extern int64_t now_us; /* the engine's clock */
 extern struct engine *eng;
-extern json_t *events;          /* every emitted event, in order */
-extern int emit_office;         /* office id of the last emitted event */
+extern json_t *events;  /* every emitted event, in order */
+extern int emit_office; /* office id of the last emitted event */
 /* The last reply. */
 extern int nreplies;
 extern enum proto_err r_err;
@@ -35,8 +35,8 @@ void teardown(void);
 void add_counter(int id, const char *name, bool open, int n, ...);
 /* Submits one request and returns its error; the reply must come at once. */
 enum proto_err sub_args(const struct proto_request *args);
-enum proto_err sub(enum proto_op op, const char *counter, const char *queue,
-		   const char *ticket, const char *key);
+enum proto_err sub(enum proto_op op, const char *counter, const char *queue, const char *ticket,
+		   const char *key);
 /* Members of the last result, and of objects in it. */
 json_t *res(const char *key);
 const char *str(json_t *obj, const char *key);

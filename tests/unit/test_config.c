@@ -152,13 +152,13 @@ END_TEST
 
 START_TEST(bounds)
 {
-	static const struct { const char *key; long lo, hi; } want[] = {
-		{ "max_line", 256, 16777216 },
-		{ "max_output", 4096, 1073741824 },
-		{ "max_pending", 1, 100000 },
-		{ "max_connections", 1, 1000000 },
-		{ "hello_timeout", 0, 86400 },
-		{ "idle_timeout", 0, 604800 },
+	static const struct {
+		const char *key;
+		long lo, hi;
+	} want[] = {
+		{ "max_line", 256, 16777216 }, { "max_output", 4096, 1073741824 },
+		{ "max_pending", 1, 100000 },  { "max_connections", 1, 1000000 },
+		{ "hello_timeout", 0, 86400 }, { "idle_timeout", 0, 604800 },
 		{ "rate_limit", 0, 1000000 },
 	};
 	struct config cfg, before;
@@ -246,8 +246,8 @@ START_TEST(copy_is_deep)
 	expect_set(&b, "listen", "127.0.0.1:3");
 	for (size_t i = 0; i < config_nsettings; i++)
 		ck_assert_msg(config_equal(&config_settings[i], &a, &b) ==
-			      !!strcmp(config_settings[i].name, "listen"), "%s",
-			      config_settings[i].name);
+				      !!strcmp(config_settings[i].name, "listen"),
+			      "%s", config_settings[i].name);
 	ck_assert_int_eq(a.nlisten, 1);
 	/* config_take copies one row back. */
 	config_take(&b, &a, config_find("listen"));
@@ -298,8 +298,11 @@ START_TEST(good_file)
 
 	config_init(&cfg);
 	expect_set(&cfg, "listen", "127.0.0.1:1");
-	ck_assert_int_eq(load(&cfg, "# comment\nconninfo = dbname=x\nlisten = 127.0.0.1:2\n"
-				    "max_line = 1000\nlog_level = debug\n", err, sizeof err), 0);
+	ck_assert_int_eq(load(&cfg,
+			      "# comment\nconninfo = dbname=x\nlisten = 127.0.0.1:2\n"
+			      "max_line = 1000\nlog_level = debug\n",
+			      err, sizeof err),
+			 0);
 	ck_assert_str_eq(cfg.conninfo, "dbname=x");
 	/* A repeatable key adds to what is there. */
 	ck_assert_int_eq(cfg.nlisten, 2);
@@ -312,7 +315,9 @@ END_TEST
 
 START_TEST(bad_file_changes_nothing)
 {
-	static const struct { const char *text, *err; } bad[] = {
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
 		{ "conninfo = dbname=b\nlisten = 127.0.0.1:9\nmax_line = 2000\nlog_level = error\n"
 		  "max_pending = banana\n",
 		  "line 5: max_pending must be a whole number from 1 to 100000" },
@@ -421,7 +426,9 @@ END_TEST
 
 START_TEST(print_masks_passwords)
 {
-	static const struct { const char *conninfo, *shown; } cases[] = {
+	static const struct {
+		const char *conninfo, *shown;
+	} cases[] = {
 		{ "host=db password=s3cret dbname=k", "host=db password=*** dbname=k" },
 		{ "password=s3cret", "password=***" },
 		{ "dbname=k password = 's3 \\' cret' user=u", "dbname=k password = *** user=u" },
@@ -467,8 +474,7 @@ static void expect_addr(const char *addrport, const char *want_host, int want_po
 	char host[ADDR_HOST_MAX];
 	int port = -1;
 
-	ck_assert_msg(addr_parse(addrport, host, sizeof host, &port) == 0, "%s refused",
-		      addrport);
+	ck_assert_msg(addr_parse(addrport, host, sizeof host, &port) == 0, "%s refused", addrport);
 	ck_assert_str_eq(host, want_host);
 	ck_assert_int_eq(port, want_port);
 }

@@ -57,7 +57,7 @@ START_TEST(issue_closed_and_unknown)
 	ck_assert_int_eq(waiting_count("S"), 0);
 	ck_assert(!json_is_true(json_object_get(status_entry("queues", "code", "S"), "open")));
 	engine_test_set_queue_open(eng, 1, "S", true);
-	issue_ok("S", NULL, "S-001");   /* the refusals consumed no number */
+	issue_ok("S", NULL, "S-001"); /* the refusals consumed no number */
 	ck_assert_int_eq(sub(OP_TICKET, NULL, NULL, "S-002", NULL), PERR_NOT_FOUND);
 	ck_assert_int_eq(sub(OP_TICKET, NULL, NULL, "X-001", NULL), PERR_NOT_FOUND);
 }
@@ -70,7 +70,7 @@ START_TEST(idempotency_key)
 	now_us += 5 * SEC;
 	issue_ok("S", "kiosk1-42", "S-001");
 	ck_assert_str_eq(str(res("ticket"), "issued_at"), "2026-06-10T08:00:00.000Z");
-	ck_assert_int_eq(json_array_size(events), nev);   /* nothing new happened */
+	ck_assert_int_eq(json_array_size(events), nev); /* nothing new happened */
 	ck_assert_int_eq(waiting_count("S"), 1);
 	issue_ok("S", "kiosk1-43", "S-002");
 	issue_ok("S", NULL, "S-003");
@@ -83,7 +83,7 @@ END_TEST
 
 START_TEST(rank_beats_age)
 {
-	add_counter(1, "1", true, 2, 1, 1, 2, 2);   /* S rank 1, F rank 2 */
+	add_counter(1, "1", true, 2, 1, 1, 2, 2); /* S rank 1, F rank 2 */
 	issue_ok("F", NULL, "F-001");
 	now_us += 100 * SEC;
 	issue_ok("S", NULL, "S-001");
@@ -99,7 +99,7 @@ END_TEST
 
 START_TEST(equal_rank_oldest_wins)
 {
-	add_counter(1, "1", true, 2, 1, 1, 3, 1);   /* S and P both rank 1 */
+	add_counter(1, "1", true, 2, 1, 1, 3, 1); /* S and P both rank 1 */
 	issue_ok("S", NULL, "S-001");
 	now_us += 100 * SEC;
 	issue_ok("P", NULL, "P-001");
@@ -131,7 +131,7 @@ START_TEST(closed_queue_skipped)
 	call_next_ok("1", "F-001", NULL);
 	issue_ok("F", NULL, "F-002");
 	engine_test_set_queue_open(eng, 1, "F", false);
-	call_next_ok("1", NULL, "F-001");   /* S-001 and F-002 wait in closed queues */
+	call_next_ok("1", NULL, "F-001"); /* S-001 and F-002 wait in closed queues */
 	call_next_ok("1", NULL, NULL);
 	expect_position("S-001", 1);
 	expect_position("F-002", 1);
@@ -143,7 +143,7 @@ END_TEST
 START_TEST(nothing_waiting)
 {
 	add_counter(1, "1", true, 1, 1, 1);
-	issue_ok("F", NULL, "F-001");   /* not a queue of this counter */
+	issue_ok("F", NULL, "F-001"); /* not a queue of this counter */
 	call_next_ok("1", NULL, NULL);
 	expect_state("F-001", "waiting");
 	ck_assert_str_eq(held("1"), "");
@@ -188,8 +188,8 @@ END_TEST
 
 START_TEST(transfer_keeps_time)
 {
-	add_counter(1, "1", true, 1, 1, 1);           /* S only */
-	add_counter(2, "2", true, 1, 2, 1);           /* F only */
+	add_counter(1, "1", true, 1, 1, 1); /* S only */
+	add_counter(2, "2", true, 1, 2, 1); /* F only */
 	now_us = T0 + 100 * SEC;
 	issue_ok("S", NULL, "S-001");
 	now_us = T0 + 200 * SEC;
@@ -211,7 +211,7 @@ START_TEST(transfer_keeps_time)
 	ck_assert_int_eq(waiting_count("S"), 0);
 	expect_position("F-001", 2);
 	expect_position("F-002", 3);
-	call_next_ok("1", NULL, NULL);                /* S is empty now */
+	call_next_ok("1", NULL, NULL); /* S is empty now */
 	call_next_ok("2", "S-001", NULL);
 	call_next_ok("2", "F-001", "S-001");
 }
@@ -226,7 +226,7 @@ START_TEST(transfer_from_serving_and_errors)
 	ck_assert_int_eq(sub(OP_TRANSFER, "1", "X", NULL, NULL), PERR_NOT_FOUND);
 	ck_assert_str_eq(held("1"), "S-001");
 	expect_state("S-001", "serving");
-	engine_test_set_queue_open(eng, 1, "P", false);   /* closed is fine */
+	engine_test_set_queue_open(eng, 1, "P", false); /* closed is fine */
 	ck_assert_int_eq(sub(OP_TRANSFER, "1", "P", NULL, NULL), PROTO_OK);
 	ck_assert_str_eq(str(res("ticket"), "queue"), "P");
 	ck_assert_int_eq(num(res("ticket"), "recalls"), 0);
@@ -339,8 +339,8 @@ START_TEST(positions_shift)
 {
 	add_counter(1, "1", true, 1, 1, 1);
 	for (int i = 0; i < 5; i++) {
-		issue_ok("S", NULL, (const char *[]){ "S-001", "S-002", "S-003", "S-004",
-						      "S-005" }[i]);
+		issue_ok("S", NULL,
+			 (const char *[]){ "S-001", "S-002", "S-003", "S-004", "S-005" }[i]);
 		ck_assert_int_eq(num(res("ticket"), "position"), i + 1);
 		now_us += SEC;
 	}

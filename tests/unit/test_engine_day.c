@@ -12,9 +12,9 @@ START_TEST(estimate_arithmetic)
 {
 	add_counter(1, "1", true, 1, 1, 1);
 	add_counter(2, "2", true, 1, 1, 1);
-	add_counter(3, "3", true, 1, 2, 1);   /* F only: does not count for S */
+	add_counter(3, "3", true, 1, 2, 1); /* F only: does not count for S */
 	issue_ok("S", NULL, "S-001");
-	assert_null(res("ticket"), "estimated_wait_s");   /* no history */
+	assert_null(res("ticket"), "estimated_wait_s"); /* no history */
 	issue_ok("S", NULL, "S-002");
 	assert_null(status_entry("queues", "code", "S"), "estimated_wait_s");
 	call_next_ok("1", "S-001", NULL);
@@ -22,20 +22,20 @@ START_TEST(estimate_arithmetic)
 	now_us += 60 * SEC;
 	ck_assert_int_eq(sub(OP_FINISH, "1", NULL, NULL, NULL), PROTO_OK);
 	now_us += 60 * SEC;
-	ck_assert_int_eq(sub(OP_FINISH, "2", NULL, NULL, NULL), PROTO_OK);  /* 120 s */
+	ck_assert_int_eq(sub(OP_FINISH, "2", NULL, NULL, NULL), PROTO_OK); /* 120 s */
 	issue_ok("S", NULL, "S-003");
-	ck_assert_int_eq(num(res("ticket"), "estimated_wait_s"), 45);   /* 90*1/2 */
+	ck_assert_int_eq(num(res("ticket"), "estimated_wait_s"), 45); /* 90*1/2 */
 	issue_ok("S", NULL, "S-004");
 	issue_ok("S", NULL, "S-005");
 	ck_assert_int_eq(num(res("ticket"), "position"), 3);
-	ck_assert_int_eq(num(res("ticket"), "estimated_wait_s"), 135);  /* 90*3/2 */
+	ck_assert_int_eq(num(res("ticket"), "estimated_wait_s"), 135); /* 90*3/2 */
 	ck_assert_int_eq(num(ticket("S-004"), "estimated_wait_s"), 90);
 	/* a new visitor would be fourth: 90*4/2 */
 	ck_assert_int_eq(num(status_entry("queues", "code", "S"), "estimated_wait_s"), 180);
 	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
-	ck_assert_int_eq(num(ticket("S-005"), "estimated_wait_s"), 270);  /* one counter */
+	ck_assert_int_eq(num(ticket("S-005"), "estimated_wait_s"), 270); /* one counter */
 	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "1", NULL, NULL, NULL), PROTO_OK);
-	assert_null(ticket("S-005"), "estimated_wait_s");   /* no open counter for S */
+	assert_null(ticket("S-005"), "estimated_wait_s"); /* no open counter for S */
 	assert_null(status_entry("queues", "code", "S"), "estimated_wait_s");
 	/* F has no history yet: null even with its counter open */
 	issue_ok("F", NULL, "F-001");
@@ -48,7 +48,7 @@ END_TEST
 START_TEST(midnight_rollover)
 {
 	engine_free(eng);
-	now_us = INT64_C(1781128740) * SEC;   /* 2026-06-10 23:59 in Stockholm */
+	now_us = INT64_C(1781128740) * SEC; /* 2026-06-10 23:59 in Stockholm */
 	make_engine("Europe/Stockholm");
 	add_counter(1, "1", true, 2, 1, 1, 2, 2);
 	add_counter(2, "2", true, 1, 1, 1);
@@ -60,10 +60,10 @@ START_TEST(midnight_rollover)
 	call_next_ok("1", "S-001", NULL);
 	ck_assert_int_eq(sub(OP_START, "1", NULL, NULL, NULL), PROTO_OK);
 	call_next_ok("2", "S-002", NULL);
-	now_us = INT64_C(1781128799) * SEC;   /* 23:59:59: not yet */
+	now_us = INT64_C(1781128799) * SEC; /* 23:59:59: not yet */
 	engine_tick(eng);
 	ck_assert_int_eq(waiting_count("S"), 2);
-	now_us = INT64_C(1781128801) * SEC;   /* 00:00:01 on 2026-06-11 */
+	now_us = INT64_C(1781128801) * SEC; /* 00:00:01 on 2026-06-11 */
 	engine_tick(eng);
 	ck_assert_int_eq(waiting_count("S"), 0);
 	ck_assert_int_eq(waiting_count("F"), 0);
@@ -77,7 +77,7 @@ START_TEST(midnight_rollover)
 	ck_assert_int_eq(sub(OP_CANCEL, NULL, NULL, "S-004", NULL), PERR_NOT_FOUND);
 	ck_assert_int_eq(sub(OP_CALL, "2", NULL, "S-004", NULL), PERR_NOT_FOUND);
 	call_next_ok("2", NULL, NULL);
-	issue_ok("S", "k", "S-001");   /* yesterday's key is gone too */
+	issue_ok("S", "k", "S-001"); /* yesterday's key is gone too */
 	ck_assert_str_eq(str(res("ticket"), "issued_at"), "2026-06-10T22:00:01.000Z");
 	issue_ok("F", NULL, "F-001");
 	ck_assert_int_eq(waiting_count("S"), 1);
@@ -85,7 +85,7 @@ START_TEST(midnight_rollover)
 	ck_assert_int_eq(sub(OP_FINISH, "1", NULL, NULL, NULL), PROTO_OK);
 	ck_assert_str_eq(str(res("ticket"), "state"), "done");
 	ck_assert_str_eq(held("1"), "");
-	expect_position("S-001", 1);   /* today's S-001 is untouched */
+	expect_position("S-001", 1); /* today's S-001 is untouched */
 	call_next_ok("1", "S-001", NULL);
 	ck_assert_str_eq(str(res("ticket"), "issued_at"), "2026-06-10T22:00:01.000Z");
 }
@@ -140,7 +140,7 @@ START_TEST(events_emitted)
 	ck_assert_str_eq(str(ev, "counter"), "1");
 	ck_assert(json_is_true(json_object_get(ev, "open")));
 	json_array_clear(events);
-	now_us += 1500;   /* 1.5 ms */
+	now_us += 1500; /* 1.5 ms */
 	issue_ok("S", NULL, "S-001");
 	ev = last_event("issued");
 	expect_envelope(ev, "2026-06-10T08:00:00.001Z");
@@ -224,8 +224,8 @@ START_TEST(status_shape)
 	static const char *const qcodes[] = { "S", "F", "P" };
 	static const char *const qnames[] = { "Service", "Fast", "Post" };
 	static const char *const rcodes[] = { "S-002", "S-001", "S-001" };
-	static const char *const rats[] = { "2026-06-10T08:00:20.000Z",
-		"2026-06-10T08:00:10.000Z", "2026-06-10T08:00:00.000Z" };
+	static const char *const rats[] = { "2026-06-10T08:00:20.000Z", "2026-06-10T08:00:10.000Z",
+					    "2026-06-10T08:00:00.000Z" };
 	json_t *q, *c, *recent, *it;
 	size_t i;
 

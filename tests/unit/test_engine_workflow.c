@@ -9,22 +9,25 @@
 
 static enum proto_err issue_with(const char *queue, int priority, const char *interpreter)
 {
-	struct proto_request a = { .op = OP_ISSUE, .queue = queue, .priority = priority,
-				   .interpreter = interpreter };
+	struct proto_request a = {
+		.op = OP_ISSUE, .queue = queue, .priority = priority, .interpreter = interpreter
+	};
 	return sub_args(&a);
 }
 
 static enum proto_err finish_with(const char *counter, const char *outcome)
 {
-	struct proto_request a = { .op = OP_FINISH, .counter = counter, .outcome = outcome,
-				   .priority = -1 };
+	struct proto_request a = {
+		.op = OP_FINISH, .counter = counter, .outcome = outcome, .priority = -1
+	};
 	return sub_args(&a);
 }
 
 static enum proto_err transfer_to_counter(const char *counter, const char *to)
 {
-	struct proto_request a = { .op = OP_TRANSFER, .counter = counter, .to_counter = to,
-				   .priority = -1 };
+	struct proto_request a = {
+		.op = OP_TRANSFER, .counter = counter, .to_counter = to, .priority = -1
+	};
 	return sub_args(&a);
 }
 
@@ -37,7 +40,7 @@ static const char *reason(void)
 
 START_TEST(rule_rank_first)
 {
-	add_counter(1, "1", true, 2, 1, 1, 2, 2);   /* S rank 1, F rank 2 */
+	add_counter(1, "1", true, 2, 1, 1, 2, 2); /* S rank 1, F rank 2 */
 	issue_ok("F", NULL, "F-001");
 	now_us += 600 * SEC;
 	issue_ok("S", NULL, "S-001");
@@ -49,13 +52,13 @@ END_TEST
 
 START_TEST(rule_priority_within_rank)
 {
-	add_counter(1, "1", true, 2, 1, 1, 2, 1);   /* S and F share rank 1 */
+	add_counter(1, "1", true, 2, 1, 1, 2, 1); /* S and F share rank 1 */
 	issue_ok("S", NULL, "S-001");
 	now_us += 60 * SEC;
-	ck_assert_int_eq(issue_with("F", 1, NULL), PROTO_OK);   /* F-001, priority */
+	ck_assert_int_eq(issue_with("F", 1, NULL), PROTO_OK); /* F-001, priority */
 	ck_assert_int_eq(json_is_true(json_object_get(res("ticket"), "priority")), 1);
 	now_us += 30 * SEC;
-	ck_assert_int_eq(issue_with("S", 1, NULL), PROTO_OK);   /* S-002, priority, newer */
+	ck_assert_int_eq(issue_with("S", 1, NULL), PROTO_OK); /* S-002, priority, newer */
 	now_us += 10 * SEC;
 	call_next_ok("1", "F-001", NULL);
 	ck_assert_str_eq(reason(), "rank 1, priority, waited 40 s");
@@ -80,9 +83,9 @@ START_TEST(rule_weighted_wait)
 {
 	add_counter(1, "1", true, 2, 1, 1, 2, 1);
 	ck_assert_int_eq(engine_test_set_weight(eng, 1, "1", "S", 2), 0);
-	issue_ok("F", NULL, "F-001");            /* will have waited 150 s: 150 */
+	issue_ok("F", NULL, "F-001"); /* will have waited 150 s: 150 */
 	now_us += 50 * SEC;
-	issue_ok("S", NULL, "S-001");            /* will have waited 100 s, weight 2: 200 */
+	issue_ok("S", NULL, "S-001"); /* will have waited 100 s, weight 2: 200 */
 	now_us += 100 * SEC;
 	call_next_ok("1", "S-001", NULL);
 	ck_assert_str_eq(reason(), "rank 1, weighted wait 2\u00d7100 s");
@@ -96,9 +99,9 @@ START_TEST(rule_ties_go_to_the_earlier_ticket)
 {
 	add_counter(1, "1", true, 2, 1, 1, 2, 1);
 	ck_assert_int_eq(engine_test_set_weight(eng, 1, "1", "S", 2), 0);
-	issue_ok("F", NULL, "F-001");            /* 200 s, weight 1: 200 */
+	issue_ok("F", NULL, "F-001"); /* 200 s, weight 1: 200 */
 	now_us += 100 * SEC;
-	issue_ok("S", NULL, "S-001");            /* 100 s, weight 2: 200 */
+	issue_ok("S", NULL, "S-001"); /* 100 s, weight 2: 200 */
 	now_us += 100 * SEC;
 	call_next_ok("1", "F-001", NULL);
 }
@@ -182,7 +185,8 @@ START_TEST(no_show_after_second_call_and_time)
 	issue_ok("S", NULL, "S-001");
 	call_next_ok("1", "S-001", NULL);
 	ck_assert_int_eq(sub(OP_NO_SHOW, "1", NULL, NULL, NULL), PERR_CONFLICT);
-	ck_assert_str_eq(r_msg, "ticket S-001 was called 1 time: call it 2 times in all before a no-show");
+	ck_assert_str_eq(r_msg,
+			 "ticket S-001 was called 1 time: call it 2 times in all before a no-show");
 	ck_assert_int_eq(sub(OP_RECALL, "1", NULL, NULL, NULL), PROTO_OK);
 	now_us += 60 * SEC;
 	ck_assert_int_eq(sub(OP_NO_SHOW, "1", NULL, NULL, NULL), PERR_CONFLICT);
@@ -211,14 +215,15 @@ START_TEST(reactivate_within_window_keeps_place)
 	now_us += 300 * SEC;
 	ck_assert_int_eq(sub(OP_REACTIVATE, NULL, NULL, "S-001", NULL), PROTO_OK);
 	ck_assert_str_eq(str(res("ticket"), "state"), "waiting");
-	ck_assert_int_eq(num(res("ticket"), "position"), 1);   /* its original place in time */
+	ck_assert_int_eq(num(res("ticket"), "position"), 1); /* its original place in time */
 	assert_null(res("ticket"), "counter");
 	ck_assert_int_eq(waiting_count("S"), 3);
 	call_next_ok("1", "S-001", NULL);
 	ck_assert_int_eq(sub(OP_NO_SHOW, "1", NULL, NULL, NULL), PROTO_OK);
 	now_us += 601 * SEC;
 	ck_assert_int_eq(sub(OP_REACTIVATE, NULL, NULL, "S-001", NULL), PERR_CONFLICT);
-	ck_assert_str_eq(r_msg, "ticket S-001 missed its call more than 10 minutes ago: take a new ticket");
+	ck_assert_str_eq(r_msg, "ticket S-001 missed its call more than 10 minutes ago: take a new "
+				"ticket");
 	ck_assert_int_eq(sub(OP_REACTIVATE, NULL, NULL, "S-099", NULL), PERR_NOT_FOUND);
 }
 END_TEST
@@ -320,8 +325,9 @@ START_TEST(midnight_expires_parked_and_transferred)
 	ck_assert_int_eq(transfer_to_counter("1", "2"), PROTO_OK);
 	now_us += 24 * 3600 * SEC;
 	engine_tick(eng);
-	ck_assert_int_eq(json_array_size(json_object_get(status_entry("counters", "name", "1"),
-							 "parked")), 0);
+	ck_assert_int_eq(json_array_size(
+				 json_object_get(status_entry("counters", "name", "1"), "parked")),
+			 0);
 	call_next_ok("2", NULL, NULL);
 	issue_ok("S", NULL, "S-001");
 	call_next_ok("2", "S-001", NULL);

@@ -175,7 +175,7 @@ START_TEST(encode_too_large)
 	char *out = proto_encode_error(NULL, PERR_TOO_LARGE, "line longer than 65536 bytes", NULL);
 
 	ck_assert_str_eq(out, "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"too_large\","
-			 "\"message\":\"line longer than 65536 bytes\"}}\n");
+			      "\"message\":\"line longer than 65536 bytes\"}}\n");
 	free(out);
 }
 END_TEST
@@ -185,13 +185,22 @@ END_TEST
 START_TEST(decode_invalid_json)
 {
 	static const char *const bad[] = {
-		"{", "{\"op\":\"ping\"", "not json", "{\"op\":\"ping\"} x",
-		"{\"op\":\"ping\"}{}", "", "   ", "{'op':'ping'}", "{\"op\":ping}",
+		"{",
+		"{\"op\":\"ping\"",
+		"not json",
+		"{\"op\":\"ping\"} x",
+		"{\"op\":\"ping\"}{}",
+		"",
+		"   ",
+		"{'op':'ping'}",
+		"{\"op\":ping}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_decode_error(bad[i], strlen(bad[i]), PERR_BAD_REQUEST, "invalid JSON: ");
-	expect_reply("{\"id\":5,\"op\":", "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"bad_request\","
-		     "\"message\":\"invalid JSON: unexpected token near end of file at column 13\"}}\n");
+	expect_reply("{\"id\":5,\"op\":",
+		     "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"bad_request\","
+		     "\"message\":\"invalid JSON: unexpected token near end of file at column "
+		     "13\"}}\n");
 	/* Trailing whitespace is not a second value. */
 	expect_reply("{\"id\":5,\"op\":\"ping\"} \t ", "{\"id\":5,\"ok\":true}\n");
 }
@@ -201,10 +210,10 @@ START_TEST(decode_invalid_utf8)
 {
 	static const char *const bad[] = {
 		"{\"op\":\"ping\",\"x\":\"\xff\"}",
-		"{\"op\":\"ping\",\"x\":\"\xc0\xaf\"}",	/* overlong "/" */
-		"{\"op\":\"ping\",\"x\":\"\xed\xa0\x80\"}",	/* a surrogate */
+		"{\"op\":\"ping\",\"x\":\"\xc0\xaf\"}",     /* overlong "/" */
+		"{\"op\":\"ping\",\"x\":\"\xed\xa0\x80\"}", /* a surrogate */
 		"{\"op\":\"ping\",\"\xfe\":1}",
-		"{\"op\":\"ping\",\"x\":\"\xe2\x82\"}",	/* cut short */
+		"{\"op\":\"ping\",\"x\":\"\xe2\x82\"}", /* cut short */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *out = reply_for(bad[i], strlen(bad[i]));
@@ -213,7 +222,8 @@ START_TEST(decode_invalid_utf8)
 		expect_decode_error(bad[i], strlen(bad[i]), PERR_BAD_REQUEST, "invalid JSON: ");
 		/* The message quotes the bad bytes: the reply must stay UTF-8. */
 		ck_assert_msg(back != NULL, "reply is not valid JSON: %s", out);
-		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(back, "error"), "code")),
+		ck_assert_str_eq(json_string_value(
+					 json_object_get(json_object_get(back, "error"), "code")),
 				 "bad_request");
 		json_decref(back);
 		free(out);
@@ -235,12 +245,15 @@ END_TEST
 
 START_TEST(decode_not_object)
 {
-	static const char *const vals[] = { "[]", "[{\"op\":\"ping\"}]", "\"x\"", "1", "null", "true", "0.5" };
+	static const char *const vals[] = {
+		"[]", "[{\"op\":\"ping\"}]", "\"x\"", "1", "null", "true", "0.5"
+	};
 
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		expect_decode_error(vals[i], strlen(vals[i]), PERR_BAD_REQUEST,
 				    "a request must be a JSON object");
-		expect_reply(vals[i], "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"bad_request\","
+		expect_reply(vals[i],
+			     "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"bad_request\","
 			     "\"message\":\"a request must be a JSON object\"}}\n");
 	}
 }
@@ -273,8 +286,10 @@ START_TEST(decode_depth)
 	ck_assert_int_eq(dec(ok, &req, &err), 0);
 	ck_assert(json_is_array(req.id));
 	proto_request_clear(&req);
-	expect_decode_error(deep, strlen(deep), PERR_BAD_REQUEST, "invalid JSON: nesting deeper than 32");
-	expect_decode_error(huge, strlen(huge), PERR_BAD_REQUEST, "invalid JSON: nesting deeper than 32");
+	expect_decode_error(deep, strlen(deep), PERR_BAD_REQUEST,
+			    "invalid JSON: nesting deeper than 32");
+	expect_decode_error(huge, strlen(huge), PERR_BAD_REQUEST,
+			    "invalid JSON: nesting deeper than 32");
 	free(ok);
 	free(deep);
 	free(huge);
@@ -303,11 +318,12 @@ END_TEST
 START_TEST(decode_missing_op)
 {
 	expect_reply("{\"id\":7}", "{\"id\":7,\"ok\":false,\"error\":{\"code\":\"bad_request\","
-		     "\"message\":\"missing field: op\"}}\n");
-	expect_reply("{\"id\":7,\"op\":null}", "{\"id\":7,\"ok\":false,\"error\":{\"code\":\"bad_request\","
+				   "\"message\":\"missing field: op\"}}\n");
+	expect_reply("{\"id\":7,\"op\":null}",
+		     "{\"id\":7,\"ok\":false,\"error\":{\"code\":\"bad_request\","
 		     "\"message\":\"missing field: op\"}}\n");
 	expect_reply("{}", "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"bad_request\","
-		     "\"message\":\"missing field: op\"}}\n");
+			   "\"message\":\"missing field: op\"}}\n");
 }
 END_TEST
 
@@ -318,8 +334,10 @@ START_TEST(decode_op_not_string)
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		snprintf(line, sizeof(line), "{\"id\":\"r%zu\",\"op\":%s}", i, ops[i]);
-		snprintf(want, sizeof(want), "{\"id\":\"r%zu\",\"ok\":false,\"error\":{\"code\":"
-			 "\"bad_request\",\"message\":\"field op must be a string\"}}\n", i);
+		snprintf(want, sizeof(want),
+			 "{\"id\":\"r%zu\",\"ok\":false,\"error\":{\"code\":"
+			 "\"bad_request\",\"message\":\"field op must be a string\"}}\n",
+			 i);
 		expect_reply(line, want);
 	}
 }
@@ -327,14 +345,17 @@ END_TEST
 
 START_TEST(decode_unknown_op)
 {
-	expect_reply("{\"id\":\"abc\",\"op\":\"fly\"}", "{\"id\":\"abc\",\"ok\":false,\"error\":"
+	expect_reply("{\"id\":\"abc\",\"op\":\"fly\"}",
+		     "{\"id\":\"abc\",\"ok\":false,\"error\":"
 		     "{\"code\":\"unknown_op\",\"message\":\"unknown op: fly\"}}\n");
 	/* Case matters, and unknown_op wins over a mistyped argument. */
-	expect_reply("{\"id\":[1],\"op\":\"PING\",\"token\":5}", "{\"id\":[1],\"ok\":false,\"error\":"
+	expect_reply("{\"id\":[1],\"op\":\"PING\",\"token\":5}",
+		     "{\"id\":[1],\"ok\":false,\"error\":"
 		     "{\"code\":\"unknown_op\",\"message\":\"unknown op: PING\"}}\n");
 	expect_reply("{\"op\":\"\"}", "{\"id\":null,\"ok\":false,\"error\":"
-		     "{\"code\":\"unknown_op\",\"message\":\"unknown op: \"}}\n");
-	expect_reply("{\"op\":\"a\\u0001b\\nc\"}", "{\"id\":null,\"ok\":false,\"error\":"
+				      "{\"code\":\"unknown_op\",\"message\":\"unknown op: \"}}\n");
+	expect_reply("{\"op\":\"a\\u0001b\\nc\"}",
+		     "{\"id\":null,\"ok\":false,\"error\":"
 		     "{\"code\":\"unknown_op\",\"message\":\"unknown op: a?b?c\"}}\n");
 }
 END_TEST
@@ -370,8 +391,12 @@ START_TEST(decode_mistyped_fields)
 {
 	/* Each field with an op that uses it: decoding succeeds (the error
 	 * ranks after authorisation), proto_check_args() names the field. */
-	static const char *const fields[] = { "token", "queue", "key", "ticket", "office", "counter" };
-	static const char *const users[] = { "hello", "issue", "issue", "call", "status", "finish" };
+	static const char *const fields[] = {
+		"token", "queue", "key", "ticket", "office", "counter"
+	};
+	static const char *const users[] = {
+		"hello", "issue", "issue", "call", "status", "finish"
+	};
 	static const char *const vals[] = { "5", "true", "[]", "{}", "1.5" };
 	struct proto_request req;
 	struct proto_error err;
@@ -379,8 +404,8 @@ START_TEST(decode_mistyped_fields)
 
 	for (size_t f = 0; f < 6; f++) {
 		for (size_t v = 0; v < sizeof(vals) / sizeof(vals[0]); v++) {
-			snprintf(line, sizeof(line), "{\"id\":1,\"op\":\"%s\",\"%s\":%s}",
-				 users[f], fields[f], vals[v]);
+			snprintf(line, sizeof(line), "{\"id\":1,\"op\":\"%s\",\"%s\":%s}", users[f],
+				 fields[f], vals[v]);
 			ck_assert_int_eq(dec(line, &req, &err), 0);
 			ck_assert_int_eq(proto_check_args(&req, &err), -1);
 			ck_assert_int_eq(err.code, PERR_BAD_REQUEST);
@@ -411,7 +436,9 @@ START_TEST(decode_fields_set)
 	struct proto_error err;
 
 	ck_assert_int_eq(dec("{\"op\":\"transfer\",\"token\":\"t\",\"queue\":\"S\",\"key\":\"k\","
-			     "\"ticket\":\"S-001\",\"office\":\"STO\",\"counter\":\"3\"}", &req, &err), 0);
+			     "\"ticket\":\"S-001\",\"office\":\"STO\",\"counter\":\"3\"}",
+			     &req, &err),
+			 0);
 	ck_assert_int_eq(req.op, OP_TRANSFER);
 	ck_assert_ptr_null(req.id);
 	ck_assert_str_eq(req.token, "t");
@@ -423,7 +450,7 @@ START_TEST(decode_fields_set)
 	proto_request_clear(&req);
 	ck_assert_ptr_null(req.root);
 	ck_assert_ptr_null(req.token);
-	proto_request_clear(&req);	/* twice is safe */
+	proto_request_clear(&req); /* twice is safe */
 }
 END_TEST
 
@@ -432,11 +459,14 @@ START_TEST(decode_duplicates_and_extras)
 	struct proto_request req;
 	struct proto_error err;
 
-	ck_assert_int_eq(dec("{\"id\":1,\"op\":\"ping\",\"id\":2,\"op\":\"status\"}", &req, &err), 0);
+	ck_assert_int_eq(dec("{\"id\":1,\"op\":\"ping\",\"id\":2,\"op\":\"status\"}", &req, &err),
+			 0);
 	ck_assert_int_eq(req.op, OP_STATUS);
 	ck_assert_int_eq(json_integer_value(req.id), 2);
 	proto_request_clear(&req);
-	ck_assert_int_eq(dec("{\"op\":\"ping\",\"foo\":[1,{\"x\":null}],\"bar\":1.5,\"Token\":3}", &req, &err), 0);
+	ck_assert_int_eq(dec("{\"op\":\"ping\",\"foo\":[1,{\"x\":null}],\"bar\":1.5,\"Token\":3}",
+			     &req, &err),
+			 0);
 	ck_assert_int_eq(req.op, OP_PING);
 	ck_assert_ptr_null(req.token);
 	proto_request_clear(&req);
@@ -458,7 +488,8 @@ START_TEST(args_missing)
 	expect_args_error("{\"op\":\"issue\",\"queue\":\"\"}", "field queue must not be empty");
 	expect_args_error("{\"op\":\"call\",\"ticket\":\"\"}", "field ticket must not be empty");
 	expect_args_error("{\"op\":\"status\",\"office\":\"\"}", "field office must not be empty");
-	expect_reply("{\"id\":9,\"op\":\"cancel\"}", "{\"id\":9,\"ok\":false,\"error\":{\"code\":"
+	expect_reply("{\"id\":9,\"op\":\"cancel\"}",
+		     "{\"id\":9,\"ok\":false,\"error\":{\"code\":"
 		     "\"bad_request\",\"message\":\"missing field: ticket\"}}\n");
 }
 END_TEST
@@ -466,12 +497,22 @@ END_TEST
 START_TEST(args_ok)
 {
 	static const char *const ok[] = {
-		"{\"op\":\"ping\"}", "{\"op\":\"bye\"}", "{\"op\":\"status\"}", "{\"op\":\"subscribe\"}",
-		"{\"op\":\"call_next\",\"counter\":\"3\"}", "{\"op\":\"recall\"}", "{\"op\":\"start\"}",
-		"{\"op\":\"finish\"}", "{\"op\":\"no_show\"}", "{\"op\":\"counter_open\"}",
-		"{\"op\":\"counter_close\",\"office\":\"STO\"}", "{\"op\":\"hello\",\"token\":\"abc\"}",
-		"{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"k-1\"}", "{\"op\":\"transfer\",\"queue\":\"P\"}",
-		"{\"op\":\"call\",\"ticket\":\"S-001\"}", "{\"op\":\"cancel\",\"ticket\":\"S-001\"}",
+		"{\"op\":\"ping\"}",
+		"{\"op\":\"bye\"}",
+		"{\"op\":\"status\"}",
+		"{\"op\":\"subscribe\"}",
+		"{\"op\":\"call_next\",\"counter\":\"3\"}",
+		"{\"op\":\"recall\"}",
+		"{\"op\":\"start\"}",
+		"{\"op\":\"finish\"}",
+		"{\"op\":\"no_show\"}",
+		"{\"op\":\"counter_open\"}",
+		"{\"op\":\"counter_close\",\"office\":\"STO\"}",
+		"{\"op\":\"hello\",\"token\":\"abc\"}",
+		"{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"k-1\"}",
+		"{\"op\":\"transfer\",\"queue\":\"P\"}",
+		"{\"op\":\"call\",\"ticket\":\"S-001\"}",
+		"{\"op\":\"cancel\",\"ticket\":\"S-001\"}",
 		"{\"op\":\"ticket\",\"ticket\":\"S-001\",\"key\":null}",
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
@@ -479,17 +520,16 @@ START_TEST(args_ok)
 }
 END_TEST
 
-static void check_len(const char *op, const char *field, char c, size_t ok_len,
-		      const char *msg)
+static void check_len(const char *op, const char *field, char c, size_t ok_len, const char *msg)
 {
 	char *v = repeat(c, ok_len + 1), line[1024];
 
-	snprintf(line, sizeof(line), "{\"op\":\"%s\",\"queue\":\"S\",\"ticket\":\"T\",\"%s\":\"%s\"}",
-		 op, field, v);
+	snprintf(line, sizeof(line),
+		 "{\"op\":\"%s\",\"queue\":\"S\",\"ticket\":\"T\",\"%s\":\"%s\"}", op, field, v);
 	expect_args_error(line, msg);
 	v[ok_len] = '\0';
-	snprintf(line, sizeof(line), "{\"op\":\"%s\",\"queue\":\"S\",\"ticket\":\"T\",\"%s\":\"%s\"}",
-		 op, field, v);
+	snprintf(line, sizeof(line),
+		 "{\"op\":\"%s\",\"queue\":\"S\",\"ticket\":\"T\",\"%s\":\"%s\"}", op, field, v);
 	expect_args_ok(line);
 	free(v);
 }
@@ -502,9 +542,11 @@ START_TEST(args_lengths)
 	check_len("hello", "token", 't', 256, "field token is too long (at most 256 bytes)");
 	check_len("status", "office", 'o', 256, "field office is too long (at most 256 bytes)");
 	check_len("finish", "counter", 'c', 256, "field counter is too long (at most 256 bytes)");
-	expect_args_error("{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"\"}", "field key must not be empty");
+	expect_args_error("{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"\"}",
+			  "field key must not be empty");
 	/* Queue codes count characters, not bytes. */
-	expect_args_ok("{\"op\":\"issue\",\"queue\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9"
+	expect_args_ok("{\"op\":\"issue\",\"queue\":"
+		       "\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9"
 		       "\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}");
 }
 END_TEST
@@ -514,16 +556,27 @@ END_TEST
 static const struct {
 	const char *in, *out;
 } ids[] = {
-	{ "42", "42" }, { "-17", "-17" }, { "0", "0" },
+	{ "42", "42" },
+	{ "-17", "-17" },
+	{ "0", "0" },
 	{ "9007199254740993", "9007199254740993" },
 	{ "-9223372036854775808", "-9223372036854775808" },
-	{ "0.1", "0.1" }, { "1e300", "1e300" }, { "1E300", "1e300" }, { "-0.25", "-0.25" },
-	{ "1.0", "1.0" }, { "2.5e-8", "2.5e-8" }, { "0.30000000000000004", "0.30000000000000004" },
+	{ "0.1", "0.1" },
+	{ "1e300", "1e300" },
+	{ "1E300", "1e300" },
+	{ "-0.25", "-0.25" },
+	{ "1.0", "1.0" },
+	{ "2.5e-8", "2.5e-8" },
+	{ "0.30000000000000004", "0.30000000000000004" },
 	{ "123456.789", "123456.789" },
 	{ "\"\\u00e9\\u20ac\\ud83d\\ude00 \\\"q\\\" \\\\ \\/ \\n\\t\\u0001\"",
 	  "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \\\"q\\\" \\\\ / \\n\\t\\u0001\"" },
-	{ "\"\"", "\"\"" }, { "true", "true" }, { "false", "false" }, { "null", "null" },
-	{ "[]", "[]" }, { "[1, \"a\", 0.1, [null]]", "[1,\"a\",0.1,[null]]" },
+	{ "\"\"", "\"\"" },
+	{ "true", "true" },
+	{ "false", "false" },
+	{ "null", "null" },
+	{ "[]", "[]" },
+	{ "[1, \"a\", 0.1, [null]]", "[1,\"a\",0.1,[null]]" },
 	{ "{\"a\": {\"b\": [0.1, 2]}, \"c\": null, \"d\": 1e-300}",
 	  "{\"a\":{\"b\":[0.1,2]},\"c\":null,\"d\":1e-300}" },
 	{ "{}", "{}" },
@@ -538,8 +591,10 @@ START_TEST(id_echo)
 	expect_reply(line, want);
 	/* The same id comes back on errors too. */
 	snprintf(line, sizeof(line), "{\"op\":\"nope\",\"id\":%s}", ids[_i].in);
-	snprintf(want, sizeof(want), "{\"id\":%s,\"ok\":false,\"error\":{\"code\":\"unknown_op\","
-		 "\"message\":\"unknown op: nope\"}}\n", ids[_i].out);
+	snprintf(want, sizeof(want),
+		 "{\"id\":%s,\"ok\":false,\"error\":{\"code\":\"unknown_op\","
+		 "\"message\":\"unknown op: nope\"}}\n",
+		 ids[_i].out);
 	expect_reply(line, want);
 }
 END_TEST
@@ -554,12 +609,13 @@ START_TEST(encode_ok_result)
 {
 	json_t *id = json_integer(3);
 	json_t *res = json_pack("{s:{s:s,s:i,s:n,s:f},s:s,s:b,s:s}", "ticket", "code", "S-042",
-				"number", 42, "counter", "estimated_wait_s", 0.1,
-				"finished", "S-041", "ok", 0, "id", "x");
+				"number", 42, "counter", "estimated_wait_s", 0.1, "finished",
+				"S-041", "ok", 0, "id", "x");
 	size_t len = 0;
 	char *out = proto_encode_ok(id, res, &len);
 
-	ck_assert_str_eq(out, "{\"id\":3,\"ok\":true,\"ticket\":{\"code\":\"S-042\",\"number\":42,"
+	ck_assert_str_eq(out,
+			 "{\"id\":3,\"ok\":true,\"ticket\":{\"code\":\"S-042\",\"number\":42,"
 			 "\"counter\":null,\"estimated_wait_s\":0.1},\"finished\":\"S-041\"}\n");
 	ck_assert_uint_eq(len, strlen(out));
 	free(out);
@@ -610,8 +666,9 @@ START_TEST(encode_errors)
 {
 	json_t *id = json_string("r-1");
 	static const char *const codes[] = {
-		"ok", "too_large", "bad_request", "unknown_op", "unauthorized", "forbidden", "not_found",
-		"queue_closed", "conflict", "unavailable", "rate_limited", "internal",
+		"ok",           "too_large",   "bad_request",  "unknown_op",
+		"unauthorized", "forbidden",   "not_found",    "queue_closed",
+		"conflict",     "unavailable", "rate_limited", "internal",
 	};
 	char want[256];
 
@@ -619,8 +676,10 @@ START_TEST(encode_errors)
 		char *out = proto_encode_error(id, (enum proto_err)c, "say \"why\"\n", NULL);
 
 		ck_assert_str_eq(proto_err_code((enum proto_err)c), codes[c]);
-		snprintf(want, sizeof(want), "{\"id\":\"r-1\",\"ok\":false,\"error\":{\"code\":\"%s\","
-			 "\"message\":\"say \\\"why\\\"?\"}}\n", codes[c]);
+		snprintf(want, sizeof(want),
+			 "{\"id\":\"r-1\",\"ok\":false,\"error\":{\"code\":\"%s\","
+			 "\"message\":\"say \\\"why\\\"?\"}}\n",
+			 codes[c]);
 		ck_assert_str_eq(out, want);
 		free(out);
 	}
@@ -629,8 +688,10 @@ START_TEST(encode_errors)
 		char *out = proto_encode_error(NULL, PERR_INTERNAL, NULL, NULL);
 		char *bad = proto_encode_error(NULL, PERR_INTERNAL, "x\xff", NULL);
 
-		ck_assert_str_eq(out, "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"\"}}\n");
-		ck_assert_str_eq(bad, "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"x?\"}}\n");
+		ck_assert_str_eq(out, "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"internal\","
+				      "\"message\":\"\"}}\n");
+		ck_assert_str_eq(bad, "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"internal\","
+				      "\"message\":\"x?\"}}\n");
 		free(out);
 		free(bad);
 	}
@@ -641,13 +702,14 @@ END_TEST
 START_TEST(encode_event)
 {
 	json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "event", "called", "office", "STO",
-			       "ticket", "S-042", "counter", "Kassa \xc3\x96", "recalls", 0,
-			       "at", "2024-05-01T08:00:00Z");
+			       "ticket", "S-042", "counter", "Kassa \xc3\x96", "recalls", 0, "at",
+			       "2024-05-01T08:00:00Z");
 	size_t len;
 	char *out = proto_encode_event(ev, &len);
 
 	ck_assert_str_eq(out, "{\"event\":\"called\",\"office\":\"STO\",\"ticket\":\"S-042\","
-			 "\"counter\":\"Kassa \xc3\x96\",\"recalls\":0,\"at\":\"2024-05-01T08:00:00Z\"}\n");
+			      "\"counter\":\"Kassa "
+			      "\xc3\x96\",\"recalls\":0,\"at\":\"2024-05-01T08:00:00Z\"}\n");
 	ck_assert_uint_eq(len, strlen(out));
 	free(out);
 	json_decref(ev);
@@ -678,17 +740,20 @@ END_TEST
 START_TEST(op_names)
 {
 	static const char *const names[] = {
-		"ping", "hello", "bye", "issue", "call_next", "call", "recall", "start", "finish",
-		"no_show", "transfer", "cancel", "counter_open", "counter_close", "ticket", "status",
-		"subscribe", "park", "reactivate",
+		"ping",     "hello",     "bye",          "issue",         "call_next",
+		"call",     "recall",    "start",        "finish",        "no_show",
+		"transfer", "cancel",    "counter_open", "counter_close", "ticket",
+		"status",   "subscribe", "park",         "reactivate",
 	};
 	ck_assert_int_eq(OP__COUNT, 19);
 	for (int i = 0; i < OP__COUNT; i++) {
 		ck_assert_str_eq(proto_op_name((enum proto_op)i), names[i]);
 		ck_assert_int_eq(proto_op_from_name(names[i]), i);
 		ck_assert_int_eq(proto_op_is_counter_op((enum proto_op)i),
-				 i >= OP_CALL_NEXT && i <= OP_TRANSFER ? 1 :
-				 i == OP_COUNTER_OPEN || i == OP_COUNTER_CLOSE || i == OP_PARK);
+				 i >= OP_CALL_NEXT && i <= OP_TRANSFER
+					 ? 1
+					 : i == OP_COUNTER_OPEN || i == OP_COUNTER_CLOSE ||
+						   i == OP_PARK);
 	}
 	ck_assert_ptr_null(proto_op_name(OP__COUNT));
 	ck_assert_int_eq(proto_op_from_name("Ping"), -1);
@@ -724,13 +789,15 @@ START_TEST(args_of_1_1)
 	expect_args_ok("{\"op\":\"finish\",\"outcome\":\"advice\"}");
 	expect_args_error("{\"op\":\"reactivate\"}", "missing field: ticket");
 	/* The decoded values. */
-	ck_assert_int_eq(dec("{\"op\":\"issue\",\"queue\":\"S\",\"priority\":false}", &req, &err), 0);
+	ck_assert_int_eq(dec("{\"op\":\"issue\",\"queue\":\"S\",\"priority\":false}", &req, &err),
+			 0);
 	ck_assert_int_eq(req.priority, 0);
 	proto_request_clear(&req);
 	ck_assert_int_eq(dec("{\"op\":\"issue\",\"queue\":\"S\"}", &req, &err), 0);
 	ck_assert_int_eq(req.priority, -1);
 	proto_request_clear(&req);
-	ck_assert_int_eq(dec("{\"op\":\"issue\",\"queue\":\"S\",\"priority\":null}", &req, &err), 0);
+	ck_assert_int_eq(dec("{\"op\":\"issue\",\"queue\":\"S\",\"priority\":null}", &req, &err),
+			 0);
 	ck_assert_int_eq(req.priority, -1);
 	proto_request_clear(&req);
 }
