@@ -327,14 +327,14 @@ static void on_auth(void *ctx, enum proto_err err, const char *message,
 	char office[sizeof p->office];
 	int office_id;
 
-	if (!pending_gone(p) && api == API_OP && err == PROTO_OK && id) {
+	if (pending_gone(p)) {
+		pending_done(p);
+		return;
+	}
+	if (api == API_OP && err == PROTO_OK && id) {
 		/* p waits on, with its close callback, for the answer, which
 		 * may come only after a commit. */
 		op_run(h, p, id);
-		return;
-	}
-	if (pending_gone(p)) {
-		pending_done(p);
 		return;
 	}
 	if (err != PROTO_OK && err != PERR_UNAVAILABLE)
