@@ -13,9 +13,6 @@
   const wantLang = (params.get('lang') || 'sv').split(',')[0].trim();
   const namedCounter = params.get('counter');
   const REFRESH_MS = 30000, STALE_REFRESH_MS = 2000;
-  /* Ops that act on a counter: an admin's token names it. */
-  const COUNTER_OPS = ['call_next', 'call', 'recall', 'start', 'finish', 'no_show', 'park',
-    'transfer', 'counter_open', 'counter_close'];
 
   const $ = id => document.getElementById(id);
   /* For tests and for anyone debugging a counter on site. */
@@ -87,7 +84,8 @@
    * when no answer came (then nothing is known to have changed). */
   async function request(obj) {
     const body = Object.assign({ id: ++reqId }, obj);
-    if (state.role === 'admin' && COUNTER_OPS.includes(obj.op)) body.counter = state.me;
+    /* An admin's token names the counter; ops that act on none ignore it. */
+    if (state.role === 'admin') body.counter = state.me;
     let r;
     try {
       r = await fetch('/api/op', {

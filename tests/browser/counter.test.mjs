@@ -3,7 +3,7 @@
 // is counter "5" (queues K, M; K has two outcomes); counter "6" is another
 // clerk, driven over POST /api/op like the kiosk.
 // Env: KOLAPP_HTTP_URL, KOLAPP_KIOSK_TOKEN, KOLAPP_CLERK_TOKEN (counter 5),
-// KOLAPP_CLERK2_TOKEN (counter 6), KOLAPP_PID_FILE, KOLAPP_RUNNER_PID
+// KOLAPP_CLERK2_TOKEN (counter 6), KOLAPP_ADMIN_TOKEN, KOLAPP_DISPLAY_TOKEN, KOLAPP_PID_FILE, KOLAPP_RUNNER_PID
 // (SIGUSR1 asks the runner to start kolappd again), KOLAPP_CHROMIUM,
 // KOLAPP_COUNTER_SCREENSHOT.
 import { test, before, after } from 'node:test';
@@ -22,6 +22,8 @@ const HTTP = env('KOLAPP_HTTP_URL');
 const KIOSK = env('KOLAPP_KIOSK_TOKEN');
 const CLERK = env('KOLAPP_CLERK_TOKEN');
 const CLERK2 = env('KOLAPP_CLERK2_TOKEN');
+const ADMIN = env('KOLAPP_ADMIN_TOKEN');
+const DISPLAY = env('KOLAPP_DISPLAY_TOKEN');
 
 // ---- the protocol over POST /api/op ----------------------------------------
 async function op(token, obj) {
@@ -283,6 +285,29 @@ test('English', async () => {
     await checkLayout(en, 1024, 768);
   } finally {
     await en.close();
+  }
+});
+
+test('an admin names the counter; a display token is told the page is not for it', async () => {
+  const p = await context.newPage();
+  try {
+    await p.goto(`${HTTP}/counter?token=${encodeURIComponent(ADMIN)}&counter=6&lang=sv`);
+    await ready(p);
+    assert.equal(await p.locator('#counter-name').textContent(), 'Lucka 6');
+    // Its ops act on counter 6.
+    const code = (await issue('M')).ticket.code;
+    await p.fill('#code', code);
+    await p.press('#code', 'Enter');
+    await p.waitForFunction(c => document.getElementById('held-code').textContent === c, code, { timeout: 3000 });
+    assert.equal((await ok(KIOSK, { op: 'ticket', ticket: code })).ticket.counter, '6');
+    await p.click('#do-finish');
+    await p.waitForFunction(() => document.getElementById('held-code').textContent === 'Inget nummer', null, { timeout: 3000 });
+    await p.goto(`${HTTP}/counter?token=${encodeURIComponent(DISPLAY)}&lang=sv`);
+    await p.waitForSelector('#fatal', { state: 'visible', timeout: 5000 });
+    assert.match(await p.locator('#fatal').textContent(), /hör inte till en lucka/);
+    assert.equal(await p.locator('#do-call-next').isDisabled(), true);
+  } finally {
+    await p.close();
   }
 });
 
