@@ -82,7 +82,8 @@ const struct config_setting config_settings[] = {
 	NUM("idle_timeout", limits.idle_timeout_s, 0, 86400 * 7, "0", CONFIG_RELOAD,
 	    "seconds of silence before an authenticated connection is closed; 0: never"),
 	NUM("rate_limit", limits.rate_limit, 0, 1000000, "2000", CONFIG_RELOAD,
-	    "requests per second on one connection, bursts of twice that; 0: no limit"),
+	    "requests per second on one connection (and per address on POST /api/op), bursts of "
+	    "twice that; 0: no limit"),
 };
 const size_t config_nsettings = sizeof config_settings / sizeof config_settings[0];
 

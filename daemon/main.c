@@ -206,6 +206,7 @@ static void apply_config(struct daemon *d, struct config *fresh)
 	}
 	log_set_level((enum log_level)fresh->log_level);
 	server_set_limits(d->server, &fresh->limits);
+	http_set_limits(d->http, &fresh->limits);
 	if (fresh->nlisten_tls && server_set_tls(d->server, fresh->tls_cert, fresh->tls_key) < 0)
 		log_warn("reload: keeping the old TLS certificate");
 	server_each_listener(d->server, find_gone, &w);
@@ -369,8 +370,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (d.cfg.nhttp)
-		d.http = http_new(d.base, d.engine, d.auth,
-				  d.cfg.data_dir ? d.cfg.data_dir : KOLAPP_DATADIR);
+		d.http = http_new(d.base, &d.sctx, d.cfg.data_dir ? d.cfg.data_dir : KOLAPP_DATADIR,
+				  &d.cfg.limits);
 	http_set_metrics(d.http, d.server);
 	/* The emit hook needs the server and http, made after the engine. */
 	engine_set_emit_arg(d.engine, &d);

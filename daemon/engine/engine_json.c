@@ -68,6 +68,8 @@ json_t *status_json(const struct engine *e, const struct office *o)
 
 	for (int i = 0; i < o->nqueues; i++) {
 		const struct queue *q = o->queues[i];
+		json_t *outcomes;
+
 		if (!q->active)
 			continue;
 		json_t *qj = json_pack("{s:s, s:s, s:b, s:i}", "code", q->code, "name", q->name,
@@ -75,6 +77,15 @@ json_t *status_json(const struct engine *e, const struct office *o)
 
 		queue_estimate_set(qj, e, o, q);
 		json_object_set_new(qj, "priority_waiting", json_integer(q->npriority));
+		/* A counter's finish offers these: no other op lists them. */
+		outcomes = json_array();
+		for (int k = 0; k < q->noutcomes; k++)
+			json_array_append_new(outcomes,
+					      json_pack("{s:s, s:s}", "code", q->outcomes[k].code,
+							"name", q->outcomes[k].name));
+		json_object_set_new(qj, "outcomes", outcomes);
+		json_object_set_new(qj, "outcome_required",
+				    json_boolean(q->policy.require_outcome));
 		json_array_append_new(queues, qj);
 	}
 	for (int i = 0; i < o->ncounters; i++)

@@ -3,6 +3,8 @@
 #include "daemon/http/http.h"
 #include "daemon/http/http_int.h"
 #include "daemon/net/auth.h"
+#include "daemon/net/server.h"
+#include "daemon/net/session.h"
 #include "daemon/engine/engine.h"
 #include "daemon/util/addr.h"
 #include "daemon/util/log.h"
@@ -72,11 +74,35 @@ void reply_text(struct evhttp_request *req, int code, const char *reason, const 
 	if (code == 401)
 		evhttp_add_header(oh, "WWW-Authenticate", "Bearer");
 	if (code == 405)
-		evhttp_add_header(oh, "Allow", "GET, HEAD");
+		evhttp_add_header(oh, "Allow",
+				  strcmp(req_path(req), "/api/op") ? "GET, HEAD" : "POST");
 	evbuffer_add_printf(b, "%s\n", body);
 	peer_of(req, peer, sizeof peer, true);
 	if (code >= 400)
 		log_info("http %s: %s -> %d", peer, req_path(req), code);
+	evhttp_send_reply(req, code, reason, b);
+	evbuffer_free(b);
+}
+
+void reply_json(struct evhttp_request *req, int code, const char *reason, const char *body,
+		size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	char peer[64];
+
+	if (!b)
+		xoom("b");
+	common_headers(req);
+	evhttp_add_header(oh, "Content-Type", "application/json; charset=utf-8");
+	evhttp_add_header(oh, "Cache-Control", "no-store");
+	if (code == 401)
+		evhttp_add_header(oh, "WWW-Authenticate", "Bearer");
+	evbuffer_add(b, body, len);
+	if (code >= 400) {
+		peer_of(req, peer, sizeof peer, true);
+		log_info("http %s: %s -> %d", peer, req_path(req), code);
+	}
 	evhttp_send_reply(req, code, reason, b);
 	evbuffer_free(b);
 }
@@ -96,7 +122,7 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* ---- static files of the board ---------------------------------------- */
+/* ---- static files of the pages ------------------------------------------- */
 
 static const char *content_type(const char *name)
 {
@@ -120,7 +146,7 @@ static const char *content_type(const char *name)
 	return NULL;
 }
 
-/* One plain name in board/: no directories, no dot files, nothing to
+/* One plain name in the page's folder: no directories, no dot files, nothing to
  * decode, so no request can name a file outside it. */
 static bool safe_name(const char *name)
 {
@@ -133,7 +159,9 @@ static bool safe_name(const char *name)
 	return true;
 }
 
-static void serve_file(struct http *h, struct evhttp_request *req, const char *name)
+/* A file of one page's folder (board, counter) under the data directory. */
+static void serve_file(struct http *h, struct evhttp_request *req, const char *page,
+		       const char *name)
 {
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
 	const char *type = safe_name(name) ? content_type(name) : NULL;
@@ -143,8 +171,8 @@ static void serve_file(struct http *h, struct evhttp_request *req, const char *n
 	struct stat st;
 	int fd;
 
-	if (!type ||
-	    (size_t)snprintf(path, sizeof path, "%s/%s", h->boarddir, name) >= sizeof path) {
+	if (!type || (size_t)snprintf(path, sizeof path, "%s/%s/%s", h->datadir, page, name) >=
+			     sizeof path) {
 		reply_text(req, 404, "Not Found", "not found");
 		return;
 	}
@@ -192,23 +220,34 @@ static void serve_file(struct http *h, struct evhttp_request *req, const char *n
 /* ---- API ---------------------------------------------------------------- */
 
 /* The office's status as one JSON object, from the engine's encoded
- * members (",\"office\":..." each, as after "ok":true in a reply). */
-static void status_reply(struct evhttp_request *req, const char *members, size_t mlen)
+ * members (",\"office\":..." each, as after "ok":true in a reply), after
+ * "you": who the token is, which a page cannot learn otherwise (TCP's
+ * hello says it). */
+static void status_reply(struct evhttp_request *req, const struct auth_identity *id,
+			 const char *members, size_t mlen)
 {
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+	json_t *you;
+	char *enc;
 	struct evbuffer *b;
 
 	if (!members) {
 		reply_text(req, 503, "Service Unavailable", "status unavailable");
 		return;
 	}
+	you = json_pack("{s:s, s:s, s:o}", "role", proto_role_name(id->role), "office", id->office,
+			"counter", id->counter_id ? json_string(id->counter) : json_null());
+	enc = you ? json_dumps(you, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(you);
+	if (!enc)
+		xoom("you");
 	b = evbuffer_new();
 	if (!b)
 		xoom("b");
-	evbuffer_add(b, "{", 1);
-	if (mlen)
-		evbuffer_add(b, members + 1, mlen - 1); /* past the leading comma */
+	evbuffer_add_printf(b, "{\"you\":%s", enc);
+	evbuffer_add(b, members, mlen);
 	evbuffer_add(b, "}", 1);
+	free(enc);
 	common_headers(req);
 	evhttp_add_header(oh, "Content-Type", "application/json; charset=utf-8");
 	evhttp_add_header(oh, "Cache-Control", "no-store");
@@ -246,7 +285,34 @@ static void pending_free(struct pending *p)
 {
 	if (p->detached)
 		evhttp_request_free(p->req);
+	free(p->body);
 	free(p);
+}
+
+void pending_done(struct pending *p)
+{
+	struct evhttp_connection *evcon = p->req ? evhttp_request_get_connection(p->req) : NULL;
+
+	pending_unlink(p);
+	if (evcon)
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	pending_free(p);
+}
+
+/* The client went during the wait: nothing to answer. */
+static bool pending_gone(const struct pending *p)
+{
+	return !p->req || !evhttp_request_get_connection(p->req);
+}
+
+/* A refusal of an API request with a token that did not pass. */
+static void refuse(struct evhttp_request *req, enum api api, int code, const char *reason,
+		   enum proto_err err, const char *text)
+{
+	if (api == API_OP)
+		op_refuse(req, code, reason, err, text);
+	else
+		reply_text(req, code, reason, text);
 }
 
 static void on_auth(void *ctx, enum proto_err err, const char *message,
@@ -255,53 +321,61 @@ static void on_auth(void *ctx, enum proto_err err, const char *message,
 	struct pending *p = ctx;
 	struct http *h = p->h;
 	struct evhttp_request *req = p->req;
-	struct evhttp_connection *evcon;
+	enum api api = p->api;
+	bool has_last = p->has_last;
+	uint64_t last_id = p->last_id;
+	char office[sizeof p->office];
 	int office_id;
 
-	pending_unlink(p);
-	evcon = req ? evhttp_request_get_connection(req) : NULL;
-	if (!evcon) {
-		pending_free(p);
+	if (pending_gone(p)) {
+		pending_done(p);
 		return;
 	}
-	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (api == API_OP && err == PROTO_OK && id) {
+		/* p waits on, with its close callback, for the answer, which
+		 * may come only after a commit. */
+		op_run(h, p, id);
+		return;
+	}
+	if (err != PROTO_OK && err != PERR_UNAVAILABLE)
+		auth_note_failure(h->auth, p->host, time(NULL));
+	snprintf(office, sizeof office, "%s", p->office);
+	/* Answered now: the connection's close callback is ours no more. */
+	pending_done(p);
 	if (err == PERR_UNAVAILABLE) {
-		reply_text(req, 503, "Service Unavailable", "cannot check the token now");
-		goto out;
+		refuse(req, api, 503, "Service Unavailable", err, "cannot check the token now");
+		return;
 	}
 	if (err != PROTO_OK || !id) {
-		auth_note_failure(h->auth, p->host, time(NULL));
-		reply_text(req, 401, "Unauthorized", "unauthorized");
-		goto out;
+		refuse(req, api, 401, "Unauthorized", PERR_UNAUTHORIZED, "unauthorized");
+		return;
 	}
 	/* The same role rules as the protocol's status and subscribe. */
-	if (!proto_role_may(id->role, p->api == API_EVENTS ? OP_SUBSCRIBE : OP_STATUS)) {
+	if (!proto_role_may(id->role, api == API_EVENTS ? OP_SUBSCRIBE : OP_STATUS)) {
 		reply_text(req, 403, "Forbidden", "forbidden");
-		goto out;
+		return;
 	}
 	office_id = id->office_id;
-	if (p->office[0]) {
-		int named = engine_office_id(h->engine, p->office);
+	if (office[0]) {
+		int named = engine_office_id(h->engine, office);
 		if (id->role != ROLE_ADMIN && named != id->office_id) {
 			reply_text(req, 403, "Forbidden", "forbidden");
-			goto out;
+			return;
 		}
 		office_id = named;
 	}
 	if (!office_id || !engine_office_code(h->engine, office_id)) {
 		reply_text(req, 404, "Not Found", "no such office");
-		goto out;
+		return;
 	}
-	if (p->api == API_STATUS) {
+	if (api == API_STATUS) {
 		size_t mlen = 0;
 		const char *members = engine_status_encoded(h->engine, office_id, &mlen);
 
-		status_reply(req, members, mlen);
+		status_reply(req, id, members, mlen);
 	} else {
-		start_events(h, req, office_id, id->token_id, p->has_last, p->last_id);
+		start_events(h, req, office_id, id->token_id, has_last, last_id);
 	}
-out:
-	free(p);
 }
 
 static bool bearer_token(struct evhttp_request *req, const struct evkeyvalq *query, char *out,
@@ -331,6 +405,7 @@ static void handle_api(struct http *h, struct evhttp_request *req, enum api api)
 	struct pending *p;
 	char token[HTTP_MAX_TOKEN];
 	const char *v;
+	bool guessing;
 
 	TAILQ_INIT(&q);
 	if (query && evhttp_parse_query_str(query, &q) < 0) {
@@ -339,23 +414,44 @@ static void handle_api(struct http *h, struct evhttp_request *req, enum api api)
 	}
 	if (!bearer_token(req, &q, token, sizeof token)) {
 		evhttp_clear_headers(&q);
-		reply_text(req, 401, "Unauthorized", "unauthorized");
+		refuse(req, api, 401, "Unauthorized", PERR_UNAUTHORIZED, "unauthorized");
 		return;
 	}
 	p = xcalloc(1, sizeof *p);
 	peer_of(req, p->host, sizeof p->host, false);
-	/* The same guard against guessing tokens as for hello. */
-	if (auth_is_blocked(h->auth, p->host, time(NULL))) {
+	/* The same guard against guessing tokens as for hello; and for
+	 * /api/op the request rate limit, before the token costs a query. */
+	guessing = auth_is_blocked(h->auth, p->host, time(NULL));
+	if (guessing || (api == API_OP && !op_rate_take(h, p->host))) {
 		free(p);
 		evhttp_clear_headers(&q);
 		memset(token, 0, sizeof token);
-		reply_text(req, 429, "Too Many Requests",
-			   "too many failed attempts: try again later");
+		refuse(req, api, 429, "Too Many Requests", PERR_RATE_LIMITED,
+		       guessing ? "too many failed attempts: try again later"
+				: "too many requests: slow down");
 		return;
 	}
 	p->h = h;
 	p->req = req;
 	p->api = api;
+	if (api == API_OP) {
+		struct evbuffer *in = evhttp_request_get_input_buffer(req);
+
+		/* evhttp refuses a longer body itself (413); max_line may
+		 * have shrunk since it read this one. */
+		p->len = evbuffer_get_length(in);
+		if (p->len > h->max_line) {
+			free(p);
+			evhttp_clear_headers(&q);
+			memset(token, 0, sizeof token);
+			refuse(req, api, 413, "Payload Too Large", PERR_TOO_LARGE,
+			       "request body longer than max_line");
+			return;
+		}
+		p->body = xmalloc(p->len + 1);
+		evbuffer_copyout(in, p->body, p->len);
+		p->body[p->len] = '\0';
+	}
 	v = evhttp_find_header(&q, "office");
 	if (v)
 		snprintf(p->office, sizeof p->office, "%s", v);
@@ -406,12 +502,27 @@ static void gen_cb(struct evhttp_request *req, void *arg)
 		if (!get && !head)
 			reply_text(req, 405, "Method Not Allowed", "method not allowed");
 		else
-			serve_file(h, req, "index.html");
+			serve_file(h, req, "board", "index.html");
 	} else if (!strncmp(path, "/board/", 7)) {
 		if (!get && !head)
 			reply_text(req, 405, "Method Not Allowed", "method not allowed");
 		else
-			serve_file(h, req, path + 7);
+			serve_file(h, req, "board", path + 7);
+	} else if (!strcmp(path, "/counter") || !strcmp(path, "/counter/")) {
+		if (!get && !head)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			serve_file(h, req, "counter", "index.html");
+	} else if (!strncmp(path, "/counter/", 9)) {
+		if (!get && !head)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			serve_file(h, req, "counter", path + 9);
+	} else if (!strcmp(path, "/api/op")) {
+		if (m != EVHTTP_REQ_POST)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			handle_api(h, req, API_OP);
 	} else if (!strcmp(path, "/api/status")) {
 		if (!get && !head)
 			reply_text(req, 405, "Method Not Allowed", "method not allowed");
@@ -432,6 +543,16 @@ static void gen_cb(struct evhttp_request *req, void *arg)
 	}
 }
 
+void http_set_limits(struct http *h, const struct server_limits *limits)
+{
+	if (!h)
+		return;
+	h->max_line = limits->max_line;
+	h->rate_limit = limits->rate_limit;
+	/* GETs carry no body; a POST to /api/op one request object. */
+	evhttp_set_max_body_size(h->evh, (ev_ssize_t)limits->max_line);
+}
+
 void http_set_metrics(struct http *h, struct server *srv)
 {
 	if (h)
@@ -440,21 +561,23 @@ void http_set_metrics(struct http *h, struct server *srv)
 
 /* ---- life cycle ------------------------------------------------------------ */
 
-struct http *http_new(struct event_base *base, struct engine *engine, struct auth *auth,
-		      const char *datadir)
+struct http *http_new(struct event_base *base, struct session_ctx *sctx, const char *datadir,
+		      const struct server_limits *limits)
 {
 	struct http *h = xcalloc(1, sizeof *h);
 	struct timeval ka = { HTTP_KEEPALIVE_S, 0 };
 	h->base = base;
-	h->engine = engine;
-	h->auth = auth;
-	h->boarddir = xasprintf("%s/board", datadir);
+	h->sctx = sctx;
+	h->engine = sctx->engine;
+	h->auth = sctx->auth;
+	h->datadir = xstrdup(datadir);
+	h->rates = xcalloc(HTTP_RATE_SLOTS, sizeof *h->rates);
 	h->id_base = (uint64_t)time(NULL) * 1000 + 1;
 	h->evh = evhttp_new(base);
 	if (!h->evh)
 		xoom("h->evh");
 	evhttp_set_max_headers_size(h->evh, HTTP_MAX_HEADERS_SIZE);
-	evhttp_set_max_body_size(h->evh, HTTP_MAX_BODY_SIZE);
+	http_set_limits(h, limits);
 	evhttp_set_timeout(h->evh, HTTP_TIMEOUT_S);
 	/* Every method reaches gen_cb, so a known path answers 405, not 501. */
 	evhttp_set_allowed_methods(h->evh, HTTP_ALL_METHODS);
@@ -507,6 +630,7 @@ void http_free(struct http *h)
 	}
 	event_free(h->keepalive);
 	event_free(h->reaper);
-	free(h->boarddir);
+	free(h->datadir);
+	free(h->rates);
 	free(h);
 }

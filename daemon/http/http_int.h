@@ -13,19 +13,21 @@
 #include <event2/http.h>
 
 #include "daemon/http/http.h"
-#include "proto/ops.h"
+#include "daemon/util/rate.h"
+#include "proto/proto.h"
 
 struct evbuffer;
+struct auth_identity;
+struct session_ctx;
 
 #define HTTP_MAX_HEADERS_SIZE 8192
-/* Only GETs are served: a body is never needed. */
-#define HTTP_MAX_BODY_SIZE 1024
 #define HTTP_TIMEOUT_S 30
 #define HTTP_MAX_SSE_CLIENTS 1024
 #define HTTP_SSE_MAX_OUTPUT (1u << 20)
 #define HTTP_KEEPALIVE_S 15
 #define HTTP_MAX_FILE_SIZE (4u << 20)
 #define HTTP_MAX_TOKEN 256
+#define HTTP_RATE_SLOTS 1024 /* addresses rate-limited on /api/op; the oldest is reused */
 #define HTTP_ALL_METHODS \
 	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
 	 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
@@ -62,14 +64,17 @@ struct sse {
 	struct sse *prev, *next;
 };
 
-enum api { API_STATUS, API_EVENTS };
+enum api { API_STATUS, API_EVENTS, API_OP };
 
-/* An API request while its token is being checked. */
+/* An API request while its token is being checked (and for /api/op,
+ * until the session answers it: after the commit for a change). */
 struct pending {
 	struct http *h;
 	struct evhttp_request *req; /* NULL once libevent has freed it */
 	bool detached;              /* the client went; req is ours to free */
 	enum api api;
+	char *body; /* /api/op: the request object (len bytes) */
+	size_t len;
 	char office[40]; /* ?office= (admin) */
 	char host[64];   /* the peer's address, for auth's rate limit */
 	bool has_last;
@@ -77,12 +82,21 @@ struct pending {
 	struct pending *prev, *next;
 };
 
+struct rate_slot {
+	char host[64];
+	struct rate_bucket bucket;
+};
+
 struct http {
 	struct event_base *base;
-	struct engine *engine;
-	struct auth *auth;
+	struct session_ctx *sctx;
+	struct engine *engine;   /* sctx's */
+	struct auth *auth;       /* sctx's */
+	size_t max_line;         /* the longest /api/op body */
+	int rate_limit;          /* /api/op requests a second per address */
+	struct rate_slot *rates; /* HTTP_RATE_SLOTS of them */
 	struct evhttp *evh;
-	char *boarddir;
+	char *datadir; /* holds board/ and counter/ */
 	struct ring *rings;
 	struct sse *sses;
 	int nsse;
@@ -100,6 +114,22 @@ void peer_of(struct evhttp_request *req, char *out, size_t outsz, bool with_port
 /* Headers every reply carries (content security policy, no sniffing). */
 void common_headers(struct evhttp_request *req);
 void reply_text(struct evhttp_request *req, int code, const char *reason, const char *body);
+/* A JSON body (len bytes) with the headers every API reply carries. */
+void reply_json(struct evhttp_request *req, int code, const char *reason, const char *body,
+		size_t len);
+/* Unlinks p from the requests being worked on, lets go of its
+ * connection's close callback and frees it. */
+void pending_done(struct pending *p);
+
+/* http_op.c: POST /api/op */
+/* Takes one request of host from its address's budget; false when spent. */
+bool op_rate_take(struct http *h, const char *host);
+/* A refusal of /api/op before its body is read: the HTTP status, and the
+ * protocol's error object as the body. */
+void op_refuse(struct evhttp_request *req, int code, const char *reason, enum proto_err err,
+	       const char *message);
+/* The token is good: the request goes to the session, which answers p. */
+void op_run(struct http *h, struct pending *p, const struct auth_identity *who);
 
 /* http_metrics.c: the whole exposition for GET /metrics. */
 void http_metrics_render(struct evbuffer *out, struct server *srv, const struct engine *e);

@@ -3,6 +3,7 @@
 #include "daemon/util/addr.h"
 #include "daemon/util/log.h"
 #include "daemon/util/pool.h"
+#include "daemon/util/rate.h"
 #include "daemon/util/xalloc.h"
 
 #include <errno.h>
@@ -44,26 +45,17 @@ const char *conn_peer_host(const struct conn *c)
 	return c->host;
 }
 
+static int64_t now_us(struct server *srv)
+{
+	struct timeval now;
+
+	event_base_gettimeofday_cached(srv->base, &now);
+	return (int64_t)now.tv_sec * 1000000 + now.tv_usec;
+}
+
 bool conn_rate_take(struct conn *c)
 {
-	int rate = c->srv->lim.rate_limit;
-	struct timeval now;
-	double elapsed;
-
-	if (rate <= 0)
-		return true;
-	event_base_gettimeofday_cached(c->srv->base, &now);
-	elapsed = (double)(now.tv_sec - c->budget_at.tv_sec) +
-		  (double)(now.tv_usec - c->budget_at.tv_usec) / 1e6;
-	c->budget_at = now;
-	/* A burst of two seconds' worth is fine; a flood is not. */
-	c->budget += elapsed * rate;
-	if (c->budget > 2.0 * rate)
-		c->budget = 2.0 * rate;
-	if (c->budget < 1.0)
-		return false;
-	c->budget -= 1.0;
-	return true;
+	return rate_take(&c->rate, c->srv->lim.rate_limit, now_us(c->srv));
 }
 
 void server_each_conn(struct server *srv, void (*fn)(void *arg, struct conn *c), void *arg)
@@ -356,8 +348,7 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	c->refs = 1;
 	c->state = srv->handler.open(srv->handler.arg, c);
 	format_peer(sa, c);
-	event_base_gettimeofday_cached(srv->base, &c->budget_at);
-	c->budget = 2.0 * srv->lim.rate_limit;
+	rate_init(&c->rate, srv->lim.rate_limit, now_us(srv));
 	if (l->tls) {
 		SSL *ssl = SSL_new(srv->tls);
 		c->bev = ssl ? bufferevent_openssl_socket_new(srv->base, fd, ssl,

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "daemon/net/server.h"
+#include "daemon/util/rate.h"
 
 struct conn {
 	struct server *srv;
@@ -21,9 +22,8 @@ struct conn {
 	struct bufferevent *bev;
 	char peer[64];
 	char host[64];
-	void *state;   /* the handler's */
-	double budget; /* token bucket for the request rate limit */
-	struct timeval budget_at;
+	void *state;             /* the handler's */
+	struct rate_bucket rate; /* the request rate limit */
 	struct slot *head, *tail;
 	int npending;
 	int refs;

@@ -5,6 +5,9 @@
  * so that every answer is synchronous and each line can be checked as
  * soon as the session's line handler returns.
  *
+ * Each line also goes through session_request() (HTTP's POST /api/op)
+ * with a fixed identity, and must get exactly one well-formed reply.
+ *
  * The office is built with engine_test_* for each input and freed at its
  * end. A shared engine was tried first: today's tickets pile up, and
  * since every input then allocates more than it frees, libFuzzer ran
@@ -230,29 +233,29 @@ static const char *const known_codes[] = {
 	"conflict",    "unavailable", "too_large",    "rate_limited", "internal",
 };
 
-static void check_reply(struct conn *c, const char *line, size_t len)
+/* The reply (rlen bytes) to one request line. */
+static void check_reply(const char *reply, size_t rlen, const char *line, size_t len)
 {
 	json_t *req = json_loadb(line, len, 0, NULL);
 	json_t *req_id = json_is_object(req) ? json_object_get(req, "id") : NULL;
 	json_t *r, *id, *ok;
 	json_error_t jerr;
 
-	r = json_loadb(c->last, c->last_len, 0, &jerr);
-	CHECK(c->last_len > 0 && c->last[c->last_len - 1] == '\n' &&
-		      !memchr(c->last, '\n', c->last_len - 1),
+	r = json_loadb(reply, rlen, 0, &jerr);
+	CHECK(rlen > 0 && reply[rlen - 1] == '\n' && !memchr(reply, '\n', rlen - 1),
 	      "reply is not one line");
-	CHECK(r != NULL, "reply is not JSON (%s): %.*s", jerr.text, (int)c->last_len, c->last);
+	CHECK(r != NULL, "reply is not JSON (%s): %.*s", jerr.text, (int)rlen, reply);
 	CHECK(json_is_object(r), "reply is not an object");
 	ok = json_object_get(r, "ok");
 	id = json_object_get(r, "id");
-	CHECK(json_is_boolean(ok), "reply without boolean ok: %.*s", (int)c->last_len, c->last);
-	CHECK(id != NULL, "reply without id: %.*s", (int)c->last_len, c->last);
+	CHECK(json_is_boolean(ok), "reply without boolean ok: %.*s", (int)rlen, reply);
+	CHECK(id != NULL, "reply without id: %.*s", (int)rlen, reply);
 	/* A request the parser could not read gets null; otherwise its own id. */
 	CHECK(json_is_null(id) || (req_id && json_equal(id, req_id)),
-	      "reply id differs from the request's: %.*s", (int)c->last_len, c->last);
+	      "reply id differs from the request's: %.*s", (int)rlen, reply);
 	if (json_is_true(ok))
 		CHECK(req_id ? json_equal(id, req_id) : json_is_null(id),
-		      "ok reply does not echo the id: %.*s", (int)c->last_len, c->last);
+		      "ok reply does not echo the id: %.*s", (int)rlen, reply);
 	else {
 		const char *code = json_string_value(
 			json_object_get(json_object_get(r, "error"), "code"));
@@ -268,6 +271,53 @@ static void check_reply(struct conn *c, const char *line, size_t len)
 	}
 	json_decref(r);
 	json_decref(req);
+}
+
+/* ---- the same line without a connection (HTTP's POST /api/op) -------- */
+
+struct http_reply {
+	int n;
+	char *line;
+	size_t len;
+};
+
+static void http_reply_cb(void *arg, char *line, size_t len)
+{
+	struct http_reply *r = arg;
+
+	r->n++;
+	free(r->line);
+	r->line = line;
+	r->len = len;
+}
+
+/* As a kiosk, a counter or an admin by turns: exactly one reply, at once
+ * (no database), checked like a TCP one; hello, bye and subscribe are
+ * refused. */
+static void check_connectionless(struct session_ctx *ctx, const char *line, size_t len, int turn)
+{
+	static const enum proto_role roles[] = { ROLE_KIOSK, ROLE_COUNTER, ROLE_ADMIN };
+	struct auth_identity who = { .token_id = 7, .office_id = 1 };
+	struct http_reply r = { 0 };
+	struct proto_request req;
+	struct proto_error err;
+
+	who.role = roles[turn % 3];
+	snprintf(who.office, sizeof who.office, "HQ");
+	if (who.role == ROLE_COUNTER) {
+		who.counter_id = 1;
+		snprintf(who.counter, sizeof who.counter, "1");
+	}
+	session_request(ctx, &who, line, len, http_reply_cb, &r);
+	CHECK(r.n == 1, "a connectionless request got %d replies", r.n);
+	CHECK(r.line != NULL, "a connectionless request got no line");
+	check_reply(r.line, r.len, line, len);
+	if (proto_decode(line, len, &req, &err) == 0 &&
+	    (req.op == OP_HELLO || req.op == OP_BYE || req.op == OP_SUBSCRIBE))
+		CHECK(strstr(r.line, "\"bad_request\"") != NULL, "%s over HTTP: %.*s",
+		      proto_op_name(req.op), (int)r.len, r.line);
+	proto_request_clear(&req);
+	free(r.line);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -309,7 +359,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > PROTO_DEFAULT_MAX_LINE)
 			CHECK(c.last_close, "too_large does not close");
 		else
-			check_reply(&c, buf + off, len);
+			check_reply(c.last, c.last_len, buf + off, len);
+		if (len <= PROTO_DEFAULT_MAX_LINE)
+			check_connectionless(&ctx, buf + off, len, (int)(off % 3));
 		if (c.last_close)
 			CHECK(!h.ready(c.state) || len > PROTO_DEFAULT_MAX_LINE,
 			      "closed after a line that was not bye");

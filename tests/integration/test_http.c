@@ -20,102 +20,23 @@
 #include "tests/integration/harness.h"
 #include "tests/integration/suite_main.h"
 #include "tests/integration/office.h"
+#include "tests/integration/httpc.h"
 
 static char *g_db;
 static struct h_daemon g_d;
 static struct o_office g_o;
 static int g_http;
 
-/* ---- a raw HTTP client ---------------------------------------------------- */
+/* ---- the raw HTTP client (httpc.h) on the daemon's port ------------------- */
 
-struct resp {
-	int status;
-	char *head; /* status line and headers */
-	char *body;
-};
-
-static void resp_free(struct resp *r)
+static struct hc_resp http_do(const char *method, const char *target, const char *headers)
 {
-	free(r->head);
-	free(r->body);
-	memset(r, 0, sizeof *r);
+	return hc_do(g_http, method, target, headers, NULL, 0);
 }
 
-static int http_connect_send(const char *method, const char *target, const char *headers)
-{
-	char req[2048];
-	int fd = h_connect(g_http);
-
-	ck_assert_int_ge(fd, 0);
-	snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%s\r\n", method, target,
-		 headers ? headers : "");
-	ck_assert_int_eq(h_send(fd, req), 0);
-	return fd;
-}
-
-/* Reads until EOF (5 s) and splits the reply. */
-static struct resp http_do(const char *method, const char *target, const char *headers)
-{
-	int fd = http_connect_send(method, target, headers);
-	long long deadline = h_now_ms() + 5000;
-	char *buf = NULL, *sep;
-	size_t len = 0, cap = 0;
-	struct resp r = { 0 };
-
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long long left = deadline - h_now_ms();
-		ssize_t n;
-
-		ck_assert_msg(left > 0, "no complete reply to %s %s within 5 s", method, target);
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 8192;
-			buf = realloc(buf, cap + 1);
-			ck_assert_ptr_nonnull(buf);
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n == 0)
-			break;
-		ck_assert_msg(n > 0 || errno == EINTR, "read: %s", strerror(errno));
-		if (n > 0)
-			len += (size_t)n;
-	}
-	close(fd);
-	ck_assert_ptr_nonnull(buf);
-	buf[len] = '\0';
-	sep = strstr(buf, "\r\n\r\n");
-	ck_assert_msg(sep != NULL, "no end of headers in: %s", buf);
-	*sep = '\0';
-	r.head = strdup(buf);
-	r.body = strdup(sep + 4);
-	ck_assert_int_eq(sscanf(buf, "HTTP/1.%*d %d", &r.status), 1);
-	free(buf);
-	return r;
-}
-
-static struct resp get(const char *target, const char *headers)
+static struct hc_resp get(const char *target, const char *headers)
 {
 	return http_do("GET", target, headers);
-}
-
-/* The value of a header (case-insensitive name), copied into out. */
-static const char *header(const struct resp *r, const char *name, char *out, size_t outsz)
-{
-	size_t nl = strlen(name);
-
-	for (const char *p = strstr(r->head, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
-		if (!strncasecmp(p + 2, name, nl) && p[2 + nl] == ':') {
-			const char *v = p + 3 + nl, *end = strstr(v, "\r\n");
-			while (*v == ' ')
-				v++;
-			snprintf(out, outsz, "%.*s", (int)(end ? end - v : (long)strlen(v)), v);
-			return out;
-		}
-	}
-	out[0] = '\0';
-	return NULL;
 }
 
 /* ---- an SSE client ---------------------------------------------------------- */
@@ -138,7 +59,7 @@ static void sse_open(struct sse *s, const char *target, const char *headers)
 	char *end;
 
 	memset(s, 0, sizeof *s);
-	s->fd = http_connect_send("GET", target, headers);
+	s->fd = hc_send(g_http, "GET", target, headers, NULL, 0);
 	/* The response head first: wait for its blank line. */
 	long long deadline = h_now_ms() + 5000;
 	while (!(end = memmem(s->buf, s->len, "\r\n\r\n", 4))) {
@@ -270,13 +191,6 @@ static void teardown(void)
 	h_daemon_free(&g_d);
 }
 
-static char *bearer(const char *token)
-{
-	static char h[256];
-	snprintf(h, sizeof h, "Authorization: Bearer %s\r\n", token);
-	return h;
-}
-
 static json_t *tcp_ok(struct oc *c, const char *line)
 {
 	json_t *r = oc_req(c, "%s", line);
@@ -292,19 +206,26 @@ static json_t *tcp_ok(struct oc *c, const char *line)
 START_TEST(status_with_bearer_and_query)
 {
 	char target[512], ct[128];
-	struct resp r = get("/api/status", bearer(g_o.display));
+	struct hc_resp r = get("/api/status", hc_bearer(g_o.display));
 	json_t *j;
 
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(header(&r, "Content-Type", ct, sizeof ct),
+	ck_assert_str_eq(hc_header(&r, "Content-Type", ct, sizeof ct),
 			 "application/json; charset=utf-8");
 	j = json_loads(r.body, 0, NULL);
 	ck_assert_msg(j != NULL, "not JSON: %s", r.body);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "office")), g_o.code);
 	ck_assert_int_eq(json_array_size(json_object_get(j, "queues")), 3);
 	ck_assert(json_is_false(json_object_get(j, "stale")));
+	/* "you": who the token is, first. */
+	ck_assert_msg(!strncmp(r.body, "{\"you\":{", 8), "you is not first: %.80s", r.body);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "role")),
+			 "display");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "office")),
+			 g_o.code);
+	ck_assert(json_is_null(json_object_get(json_object_get(j, "you"), "counter")));
 	json_decref(j);
-	resp_free(&r);
+	hc_resp_free(&r);
 
 	/* ?token= with a counter token, then a kiosk token. */
 	snprintf(target, sizeof target, "/api/status?token=%s", g_o.counter[0]);
@@ -312,65 +233,69 @@ START_TEST(status_with_bearer_and_query)
 	ck_assert_int_eq(r.status, 200);
 	j = json_loads(r.body, 0, NULL);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "office")), g_o.code);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "role")),
+			 "counter");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "you"), "counter")),
+			 "1");
 	json_decref(j);
-	resp_free(&r);
+	hc_resp_free(&r);
 	snprintf(target, sizeof target, "/api/status?token=%s", g_o.kiosk);
 	r = get(target, NULL);
 	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
+	hc_resp_free(&r);
 
 	/* An admin names the office; an unknown one is not found. */
 	snprintf(target, sizeof target, "/api/status?office=%s", g_o.code);
-	r = get(target, bearer(g_o.admin));
+	r = get(target, hc_bearer(g_o.admin));
 	ck_assert_int_eq(r.status, 200);
 	j = json_loads(r.body, 0, NULL);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "office")), g_o.code);
 	json_decref(j);
-	resp_free(&r);
-	r = get("/api/status?office=nosuchoffice", bearer(g_o.admin));
+	hc_resp_free(&r);
+	r = get("/api/status?office=nosuchoffice", hc_bearer(g_o.admin));
 	ck_assert_int_eq(r.status, 404);
-	resp_free(&r);
+	hc_resp_free(&r);
 }
 END_TEST
 
 START_TEST(refusals)
 {
 	char target[512];
-	struct resp r;
+	struct hc_resp r;
 
-	r = get("/api/status", bearer("not-a-token"));
+	r = get("/api/status", hc_bearer("not-a-token"));
 	ck_assert_int_eq(r.status, 401);
 	/* The body must not say what was wrong with the token. */
 	ck_assert_msg(!strcasestr(r.body, "invalid") && !strcasestr(r.body, "token"),
 		      "401 body says why: %s", r.body);
-	resp_free(&r);
+	hc_resp_free(&r);
 	r = get("/api/status?token=not-a-token", NULL);
 	ck_assert_int_eq(r.status, 401);
-	resp_free(&r);
+	hc_resp_free(&r);
 	r = get("/api/status", NULL);
 	ck_assert_int_eq(r.status, 401);
-	resp_free(&r);
+	hc_resp_free(&r);
 	r = get("/api/events", NULL);
 	ck_assert_int_eq(r.status, 401);
-	resp_free(&r);
+	hc_resp_free(&r);
 
 	snprintf(target, sizeof target, "/api/events?token=%s", g_o.kiosk);
 	r = get(target, NULL);
 	ck_assert_int_eq(r.status, 403);
-	resp_free(&r);
+	hc_resp_free(&r);
 
 	r = get("/nope", NULL);
 	ck_assert_int_eq(r.status, 404);
-	resp_free(&r);
-	r = get("/api/statuses", bearer(g_o.display));
+	hc_resp_free(&r);
+	r = get("/api/statuses", hc_bearer(g_o.display));
 	ck_assert_int_eq(r.status, 404);
-	resp_free(&r);
-	r = http_do("POST", "/api/status", bearer(g_o.display));
+	hc_resp_free(&r);
+	r = http_do("POST", "/api/status", hc_bearer(g_o.display));
 	ck_assert_int_eq(r.status, 405);
-	resp_free(&r);
+	hc_resp_free(&r);
 	r = http_do("DELETE", "/board", NULL);
 	ck_assert_int_eq(r.status, 405);
-	resp_free(&r);
+	hc_resp_free(&r);
 }
 END_TEST
 
@@ -380,29 +305,30 @@ START_TEST(board_files)
 {
 	static const char *const langs[] = { "sv", "en", "ar", "so", "ti", "fa" };
 	char v[256];
-	struct resp r = get("/board?token=whatever&lang=sv,en", NULL);
+	struct hc_resp r = get("/board?token=whatever&lang=sv,en", NULL);
 	json_t *i18n;
 
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(header(&r, "Content-Type", v, sizeof v), "text/html; charset=utf-8");
-	ck_assert_ptr_nonnull(header(&r, "Cache-Control", v, sizeof v));
-	ck_assert_ptr_nonnull(header(&r, "Content-Security-Policy", v, sizeof v));
+	ck_assert_str_eq(hc_header(&r, "Content-Type", v, sizeof v), "text/html; charset=utf-8");
+	ck_assert_ptr_nonnull(hc_header(&r, "Cache-Control", v, sizeof v));
+	ck_assert_ptr_nonnull(hc_header(&r, "Content-Security-Policy", v, sizeof v));
 	ck_assert_msg(strstr(r.body, "<html") && strstr(r.body, "/board/board.js"),
 		      "not the board: %.200s", r.body);
 	/* Nothing from outside kolappd. */
 	ck_assert_msg(!strstr(r.body, "http://") && !strstr(r.body, "https://"),
 		      "the board refers to another site");
-	resp_free(&r);
+	hc_resp_free(&r);
 
 	r = get("/board/board.js", NULL);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(header(&r, "Content-Type", v, sizeof v), "text/javascript; charset=utf-8");
+	ck_assert_str_eq(hc_header(&r, "Content-Type", v, sizeof v),
+			 "text/javascript; charset=utf-8");
 	ck_assert_msg(strstr(r.body, "EventSource") != NULL, "board.js without EventSource");
-	resp_free(&r);
+	hc_resp_free(&r);
 	r = get("/board/board.css", NULL);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_str_eq(header(&r, "Content-Type", v, sizeof v), "text/css; charset=utf-8");
-	resp_free(&r);
+	ck_assert_str_eq(hc_header(&r, "Content-Type", v, sizeof v), "text/css; charset=utf-8");
+	hc_resp_free(&r);
 
 	r = get("/board/i18n.json", NULL);
 	ck_assert_int_eq(r.status, 200);
@@ -422,17 +348,17 @@ START_TEST(board_files)
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(i18n, "ar"), "dir")),
 			 "rtl");
 	json_decref(i18n);
-	resp_free(&r);
+	hc_resp_free(&r);
 
 	/* If-None-Match with the ETag: 304. */
 	r = get("/board/board.css", NULL);
 	char etag[128], inm[200];
-	ck_assert_ptr_nonnull(header(&r, "ETag", etag, sizeof etag));
-	resp_free(&r);
+	ck_assert_ptr_nonnull(hc_header(&r, "ETag", etag, sizeof etag));
+	hc_resp_free(&r);
 	snprintf(inm, sizeof inm, "If-None-Match: %s\r\n", etag);
 	r = get("/board/board.css", inm);
 	ck_assert_int_eq(r.status, 304);
-	resp_free(&r);
+	hc_resp_free(&r);
 
 	/* Only files of board/, however the name is written. */
 	static const char *const bad[] = {
@@ -449,8 +375,68 @@ START_TEST(board_files)
 		r = get(bad[i], NULL);
 		ck_assert_msg(r.status == 404, "%s: status %d", bad[i], r.status);
 		ck_assert_msg(!strstr(r.body, "root:"), "%s: leaked a file", bad[i]);
-		resp_free(&r);
+		hc_resp_free(&r);
 	}
+}
+END_TEST
+
+/* ---- the counter page's files ------------------------------------------------------ */
+
+START_TEST(counter_files)
+{
+	static const char *const files[][2] = {
+		{ "/counter?token=whatever&lang=sv", "text/html; charset=utf-8" },
+		{ "/counter/", "text/html; charset=utf-8" },
+		{ "/counter/counter.js", "text/javascript; charset=utf-8" },
+		{ "/counter/counter.css", "text/css; charset=utf-8" },
+		{ "/counter/i18n.json", "application/json; charset=utf-8" },
+	};
+	static const char *const bad[] = { "/counter/../board/board.js", "/counter/%2e%2e/x",
+					   "/counter/.hidden", "/counter/nosuch.js", "/counterx" };
+	char v[256];
+	struct hc_resp r;
+	json_t *i18n = NULL, *sv, *en, *val;
+	const char *key;
+
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		r = get(files[i][0], NULL);
+		ck_assert_msg(r.status == 200, "%s: %d", files[i][0], r.status);
+		ck_assert_str_eq(hc_header(&r, "Content-Type", v, sizeof v), files[i][1]);
+		/* Nothing from outside kolappd, and nothing inline. */
+		ck_assert_msg(!strstr(r.body, "http://") && !strstr(r.body, "https://"),
+			      "%s refers to another site", files[i][0]);
+		if (i < 2) {
+			ck_assert_ptr_nonnull(
+				hc_header(&r, "Content-Security-Policy", v, sizeof v));
+			ck_assert_msg(strstr(v, "script-src 'self'") && !strstr(v, "unsafe-inline"),
+				      "%s", v);
+			ck_assert_msg(strstr(r.body, "/counter/counter.js") &&
+					      !strstr(r.body, "<script>") &&
+					      !strstr(r.body, "style="),
+				      "not the counter page, or inline code: %.200s", r.body);
+		}
+		if (i == 4)
+			i18n = json_loads(r.body, 0, NULL);
+		hc_resp_free(&r);
+	}
+	/* Swedish and English, with the same texts. */
+	ck_assert_msg(json_is_object(i18n), "i18n.json is not a JSON object");
+	sv = json_object_get(i18n, "sv");
+	en = json_object_get(i18n, "en");
+	ck_assert(json_is_object(sv) && json_is_object(en));
+	json_object_foreach(sv, key, val)
+		ck_assert_msg(json_is_string(json_object_get(en, key)), "en lacks %s", key);
+	json_object_foreach(en, key, val)
+		ck_assert_msg(json_is_string(json_object_get(sv, key)), "sv lacks %s", key);
+	json_decref(i18n);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		r = get(bad[i], NULL);
+		ck_assert_msg(r.status == 404, "%s: status %d", bad[i], r.status);
+		hc_resp_free(&r);
+	}
+	r = http_do("POST", "/counter", NULL);
+	ck_assert_int_eq(r.status, 405);
+	hc_resp_free(&r);
 }
 END_TEST
 
@@ -623,13 +609,13 @@ START_TEST(revoked_token_stream_is_closed)
 	char tok[O_TOKLEN], sql[512], out[256];
 	struct sse victim, bystander;
 	struct sse_ev ev;
-	struct resp r;
+	struct hc_resp r;
 	struct oc *kiosk;
 	long long t0;
 
 	ck_assert_int_eq(o_token(g_db, "display", g_o.code, NULL, tok, sizeof tok), 0);
-	sse_open(&victim, "/api/events", bearer(tok));
-	sse_open(&bystander, "/api/events", bearer(g_o.display));
+	sse_open(&victim, "/api/events", hc_bearer(tok));
+	sse_open(&bystander, "/api/events", hc_bearer(g_o.display));
 	/* The retry block: both streams are past the token check. */
 	ck_assert(sse_next(&victim, &ev, 5000) && ev.retry);
 	ck_assert(sse_next(&bystander, &ev, 5000) && ev.retry);
@@ -648,9 +634,9 @@ START_TEST(revoked_token_stream_is_closed)
 	sse_close(&bystander);
 	oc_close(kiosk);
 
-	r = get("/api/events", bearer(tok));
+	r = get("/api/events", hc_bearer(tok));
 	ck_assert_int_eq(r.status, 401);
-	resp_free(&r);
+	hc_resp_free(&r);
 }
 END_TEST
 
@@ -660,13 +646,13 @@ END_TEST
 START_TEST(clients_that_leave)
 {
 	char target[512], status[512];
-	struct resp r;
+	struct hc_resp r;
 
 	/* Valid tokens: ten failures would get this address refused (429). */
 	snprintf(target, sizeof target, "/api/events?token=%s", g_o.display);
 	snprintf(status, sizeof status, "/api/status?token=%s", g_o.kiosk);
 	for (int i = 0; i < 20; i++) {
-		int fd = http_connect_send("GET", i % 2 ? target : status, NULL);
+		int fd = hc_send(g_http, "GET", i % 2 ? target : status, NULL, NULL, 0);
 		close(fd);
 	}
 	for (int i = 0; i < 5; i++) {
@@ -674,9 +660,9 @@ START_TEST(clients_that_leave)
 		sse_open(&s, target, NULL);
 		sse_close(&s);
 	}
-	r = get("/api/status", bearer(g_o.display));
+	r = get("/api/status", hc_bearer(g_o.display));
 	ck_assert_int_eq(r.status, 200);
-	resp_free(&r);
+	hc_resp_free(&r);
 }
 END_TEST
 
@@ -690,6 +676,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, status_with_bearer_and_query);
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, board_files);
+	tcase_add_test(tc, counter_files);
 	tcase_add_test(tc, event_after_call_next);
 	tcase_add_test(tc, last_event_id_resumes);
 	tcase_add_test(tc, clients_that_leave);

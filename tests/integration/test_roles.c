@@ -11,6 +11,7 @@
 #include "tests/integration/harness.h"
 #include "tests/integration/suite_main.h"
 #include "tests/integration/office.h"
+#include "tests/integration/contract.h"
 #include "proto/ops.h"
 
 static char *g_db;
@@ -42,57 +43,9 @@ static void teardown(void)
 	o_daemon_down(&g_d);
 }
 
-/* The contract's role table (protocol-v1.md), written out here as the
- * expectation. The loop below runs over the daemon's op table
- * (proto/ops.h), so an op added there without a row here fails, and so
- * does a row the table disagrees with. hello and bye are tested on their
- * own. */
-enum { R_NONE, R_KIOSK, R_COUNTER, R_DISPLAY, R_ADMIN, R_N };
-static const struct {
-	const char *op;
-	bool may[R_N];
-} matrix[] = {
-	/*                   none   kiosk  counter display admin */
-	{ "ping", { true, true, true, true, true } },
-	{ "issue", { false, true, true, false, true } }, /* 1.1: a reception desk */
-	{ "cancel", { false, true, false, false, true } },
-	{ "call_next", { false, false, true, false, true } },
-	{ "call", { false, false, true, false, true } },
-	{ "recall", { false, false, true, false, true } },
-	{ "start", { false, false, true, false, true } },
-	{ "finish", { false, false, true, false, true } },
-	{ "no_show", { false, false, true, false, true } },
-	{ "transfer", { false, false, true, false, true } },
-	{ "counter_open", { false, false, true, false, true } },
-	{ "counter_close", { false, false, true, false, true } },
-	{ "ticket", { false, true, true, true, true } },
-	{ "status", { false, true, true, true, true } },
-	{ "subscribe", { false, false, true, true, true } },
-	/* protocol 1.1 */
-	{ "park", { false, false, true, false, true } },
-	{ "reactivate", { false, true, true, false, true } },
-};
-
-static int matrix_row(const char *op)
-{
-	for (size_t i = 0; i < sizeof matrix / sizeof matrix[0]; i++)
-		if (!strcmp(matrix[i].op, op))
-			return (int)i;
-	return -1;
-}
-
-/* The arguments an op needs, from its row in the op table. */
-static void required_args(enum proto_op op, char *out, size_t outsz)
-{
-	const struct proto_op_spec *spec = proto_op_spec(op);
-
-	snprintf(out, outsz, "%s%s", spec->required & A_QUEUE ? ",\"queue\":\"S\"" : "",
-		 spec->required & A_TICKET ? ",\"ticket\":\"S-900\"" : "");
-}
-
 static void check_role(int role, const char *token)
 {
-	static const char *const names[R_N] = { "none", "kiosk", "counter", "display", "admin" };
+	const char *const *names = contract_role_names;
 	struct oc *c;
 	int op;
 
@@ -100,7 +53,7 @@ static void check_role(int role, const char *token)
 	ck_assert_ptr_nonnull(c);
 	for (op = 0; op < OP__COUNT; op++) {
 		const char *name = proto_op_name((enum proto_op)op);
-		int row = matrix_row(name);
+		int row = contract_row(name);
 		char args[128];
 
 		if (op == OP_HELLO || op == OP_BYE)
@@ -108,10 +61,10 @@ static void check_role(int role, const char *token)
 		ck_assert_msg(row >= 0, "op %s of the op table is not in the contract's matrix",
 			      name);
 		ck_assert_msg(proto_role_may((enum proto_role)role, (enum proto_op)op) ==
-				      matrix[row].may[role],
+				      contract_matrix[row].may[role],
 			      "the op table says %s %s %s, the contract the opposite", names[role],
-			      matrix[row].may[role] ? "may not" : "may", name);
-		required_args((enum proto_op)op, args, sizeof args);
+			      contract_matrix[row].may[role] ? "may not" : "may", name);
+		contract_args((enum proto_op)op, args, sizeof args);
 		/* Admins name the counter; a counter token may name its own. */
 		const char *ctr = proto_op_is_counter_op((enum proto_op)op) &&
 						  (role == R_ADMIN || role == R_COUNTER)
@@ -122,10 +75,10 @@ static void check_role(int role, const char *token)
 
 		ck_assert_msg(r != NULL, "%s %s: no reply", names[role], name);
 		ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), (json_int_t)op);
-		if (role == R_NONE && !matrix[row].may[role])
+		if (role == R_NONE && !contract_matrix[row].may[role])
 			ck_assert_msg(err && strcmp(err, "unauthorized") == 0,
 				      "before hello, %s: want unauthorized, got %s", name, o_js(r));
-		else if (!matrix[row].may[role])
+		else if (!contract_matrix[row].may[role])
 			ck_assert_msg(err && strcmp(err, "forbidden") == 0,
 				      "%s may not %s: want forbidden, got %s", names[role], name,
 				      o_js(r));

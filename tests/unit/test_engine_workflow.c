@@ -256,6 +256,32 @@ START_TEST(finish_with_outcome)
 }
 END_TEST
 
+/* The status lists each queue's outcomes (a counter's page offers them at
+ * finish) and whether one is required; a change shows at once. */
+START_TEST(status_lists_outcomes)
+{
+	json_t *s, *o;
+
+	s = status_entry("queues", "code", "S");
+	ck_assert_int_eq(json_array_size(json_object_get(s, "outcomes")), 0);
+	ck_assert(json_is_false(json_object_get(s, "outcome_required")));
+	ck_assert_int_eq(engine_test_add_outcome(eng, 1, "S", "advice", "Advice given"), 0);
+	ck_assert_int_eq(engine_test_add_outcome(eng, 1, "S", "referred", "Referred on"), 0);
+	ck_assert_int_eq(engine_test_set_queue_policy(eng, 1, "S", 1, 0, 900, true, true), 0);
+	s = status_entry("queues", "code", "S");
+	ck_assert_int_eq(json_array_size(json_object_get(s, "outcomes")), 2);
+	o = json_array_get(json_object_get(s, "outcomes"), 1);
+	ck_assert_str_eq(str(o, "code"), "referred");
+	ck_assert_str_eq(str(o, "name"), "Referred on");
+	ck_assert_int_eq(json_object_size(o), 2);
+	ck_assert(json_is_true(json_object_get(s, "outcome_required")));
+	/* Other queues are untouched. */
+	s = status_entry("queues", "code", "F");
+	ck_assert_int_eq(json_array_size(json_object_get(s, "outcomes")), 0);
+	ck_assert(json_is_false(json_object_get(s, "outcome_required")));
+}
+END_TEST
+
 /* ---- priority and interpreters ----------------------------------------------------------- */
 
 START_TEST(priority_positions_and_policy)
@@ -325,6 +351,7 @@ static Suite *workflow_suite(void)
 	tcase_add_test(tc, no_show_after_second_call_and_time);
 	tcase_add_test(tc, reactivate_within_window_keeps_place);
 	tcase_add_test(tc, finish_with_outcome);
+	tcase_add_test(tc, status_lists_outcomes);
 	tcase_add_test(tc, priority_positions_and_policy);
 	tcase_add_test(tc, midnight_expires_parked_and_transferred);
 	suite_add_tcase(s, tc);
