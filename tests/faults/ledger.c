@@ -331,6 +331,7 @@ void ledger_ticket(const json_t *t, const struct f_ack *ack)
 			  .for_counter = fc && !json_is_null(fc) ? counter_index(fc) : -1 };
 	struct f_fact *f;
 	char why[2][256] = { "", "" };
+	bool skip;
 	int i;
 
 	if (s.st == FS_BAD || s.st == FS_NONE || (fc && !json_is_null(fc) && s.for_counter < 0)) {
@@ -350,6 +351,10 @@ void ledger_ticket(const json_t *t, const struct f_ack *ack)
 		return;
 	}
 	s.started = s.st == FS_SERVING || ((s.st == FS_PARKED || s.st == FS_DONE) && ack->started);
+	/* A repeated key answers with the ticket as it is now, which may be
+	 * parked or done after a round the kiosk knows nothing of: whether
+	 * that round was started is unknown, so no step is taken from it. */
+	skip = ack->op == OP_ISSUE && (s.st == FS_PARKED || s.st == FS_DONE);
 	order_key(&s, ack->op, called_ms, ack);
 	pthread_mutex_lock(&mu);
 	f = known_fact(code, number);
@@ -368,7 +373,10 @@ void ledger_ticket(const json_t *t, const struct f_ack *ack)
 	f->attrs_seen = true;
 	f->priority = prio;
 	snprintf(f->interpreter, sizeof f->interpreter, "%s", interp ? interp : "");
-	fact(code, f, &s, ack->op, ack->sent_us, why[1], sizeof why[1]);
+	if (skip)
+		f->issue_acked = true;
+	else
+		fact(code, f, &s, ack->op, ack->sent_us, why[1], sizeof why[1]);
 	pthread_mutex_unlock(&mu);
 	for (i = 0; i < 2; i++)
 		if (why[i][0])

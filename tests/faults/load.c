@@ -344,14 +344,13 @@ static const char *issued(struct kiosk *k, const json_t *r, const struct issue_r
 		ledger_violation("kiosk %d: issue ok without a ticket", k->idx + 1);
 		return NULL;
 	}
+	/* Not its state: a repeated key answers with the ticket as it is now. */
 	if (json_is_true(json_object_get(t, "priority")) != ir->priority ||
-	    strcmp(interp ? interp : "", ir->interpreter ? ir->interpreter : "") != 0 ||
-	    f_state_of(json_string_value(json_object_get(t, "state"))) != FS_WAITING)
+	    strcmp(interp ? interp : "", ir->interpreter ? ir->interpreter : "") != 0)
 		ledger_violation("kiosk %d: issue of %s answered with priority %d interpreter "
-				 "'%s' state %s; asked priority %d interpreter '%s'",
+				 "'%s'; asked priority %d interpreter '%s'",
 				 k->idx + 1, code, json_is_true(json_object_get(t, "priority")),
-				 interp ? interp : "",
-				 json_string_value(json_object_get(t, "state")), ir->priority,
+				 interp ? interp : "", ir->priority,
 				 ir->interpreter ? ir->interpreter : "");
 	ledger_ticket(t, &ack);
 	ledger_count_issue(ir->priority, ir->interpreter != NULL);
