@@ -37,7 +37,8 @@ long long f_mono_ms(void)
 enum f_state f_state_of(const char *s)
 {
 	static const char *const names[] = {
-		"", "waiting", "called", "serving", "done", "no_show"
+		[FS_WAITING] = "waiting", [FS_CALLED] = "called", [FS_SERVING] = "serving",
+		[FS_PARKED] = "parked",   [FS_DONE] = "done",     [FS_NO_SHOW] = "no_show",
 	};
 	size_t i;
 
@@ -56,10 +57,24 @@ const char *f_state_name(enum f_state s)
 	case FS_WAITING: return "waiting";
 	case FS_CALLED: return "called";
 	case FS_SERVING: return "serving";
+	case FS_PARKED: return "parked";
 	case FS_DONE: return "done";
 	case FS_NO_SHOW: return "no_show";
 	default: return "(other)";
 	}
+}
+
+const char *f_op_name(enum f_op op)
+{
+	static const char *const names[] = {
+		[OP_CALL_NEXT] = "call_next", [OP_START] = "start",
+		[OP_FINISH] = "finish",       [OP_NO_SHOW] = "no_show",
+		[OP_ISSUE] = "issue",         [OP_OTHER] = "counter_open",
+		[OP_CALL] = "call",           [OP_PARK] = "park",
+		[OP_TRANSFER] = "transfer",   [OP_REACTIVATE] = "reactivate",
+	};
+
+	return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "(op)";
 }
 
 void fc_init(struct fc *c)

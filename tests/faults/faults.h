@@ -7,9 +7,9 @@
  * Threads: one per kiosk and per counter (load.c), each with its own
  * blocking connection; the main thread injects the faults (test_faults.c)
  * and is the only one that forks. The ledger is shared under one mutex; a
- * client's own records (key attempts, lost counter ops) are written by
- * that client alone and read by the verifier only while the clients are
- * paused, which the pause handshake's mutex orders. */
+ * client's own records (key attempts, its state-changing requests) are
+ * written by that client alone and read by the verifier only while the
+ * clients are paused, which the pause handshake's mutex orders. */
 #ifndef KOLAPP_TESTS_FAULTS_H
 #define KOLAPP_TESTS_FAULTS_H
 
@@ -25,10 +25,11 @@
 
 extern const char *const f_queue_codes[F_NQUEUES];
 
-/* Ticket states in the order the workload can move them (it never
- * transfers or cancels, so a ticket only ever moves forward). DONE and
- * NO_SHOW are both final and not successors of each other. */
-enum f_state { FS_NONE, FS_WAITING, FS_CALLED, FS_SERVING, FS_DONE, FS_NO_SHOW, FS_BAD };
+/* Ticket states the workload reaches. They are not ordered: a ticket may
+ * be parked and called back, transferred to a counter and called there,
+ * or be a no_show and waiting again, any number of times; only DONE is
+ * final. */
+enum f_state { FS_NONE, FS_WAITING, FS_CALLED, FS_SERVING, FS_PARKED, FS_DONE, FS_NO_SHOW, FS_BAD };
 
 /* What became of one request. */
 enum f_outcome {
@@ -38,7 +39,19 @@ enum f_outcome {
 	FO_LOST         /* sent, never answered (connection died, timeout) */
 };
 
-enum f_op { OP_CALL_NEXT, OP_START, OP_FINISH, OP_NO_SHOW, OP_ISSUE, OP_OTHER };
+enum f_op {
+	OP_CALL_NEXT,
+	OP_START,
+	OP_FINISH,
+	OP_NO_SHOW,
+	OP_ISSUE,
+	OP_OTHER,
+	OP_CALL, /* "call" of a ticket by code: the workload calls parked ones back */
+	OP_PARK,
+	OP_TRANSFER, /* always with to_counter */
+	OP_REACTIVATE
+};
+const char *f_op_name(enum f_op op);
 
 enum f_state f_state_of(const char *s);
 const char *f_state_name(enum f_state s);
@@ -72,19 +85,42 @@ const char *fc_err(const json_t *reply);
 struct f_stats {
 	long sent, ok, unavailable, errors, lost, hellos;
 	long issued_ok, counter_ok;
+	long op_ok[OP_REACTIVATE + 1]; /* ok replies per op */
+	long priority_ok, interpreter_ok;
 	long violations;
 	/* The latest send time of a change that was answered ok: service is
 	 * back after a fault once a change sent after it succeeds. */
 	int64_t last_change_ok_sent_us;
 };
 
-/* One fact per ticket: the most advanced state any reply reported. */
+/* What the client knows of one ok reply besides its ticket object. */
+struct f_ack {
+	enum f_op op;
+	int counter;      /* 0-based counter that sent it; -1 for a kiosk */
+	int64_t sent_us;  /* when the request was sent */
+	int64_t round_ms; /* transfer, reactivate: called_at (ms) of the round it ended */
+	bool started;     /* park, finish, done by a call: that round went through serving */
+};
+
+/* One ticket's acknowledged facts. States are not ordered, so the ledger
+ * keeps the newest acknowledged step (by the order key that ledger.c
+ * explains), with what the verifier needs to walk on from it. */
 struct f_fact {
 	bool known;
 	bool issue_acked; /* an issue reply named it */
+	bool attrs_seen;  /* a reply named it: priority and interpreter below are facts */
+	bool priority;
+	char interpreter[4];
+	/* The newest acknowledged step. */
 	enum f_state state;
-	int counter;   /* 0-based; -1 while never called */
-	char queue[8]; /* the queue of its code */
+	enum f_op op;    /* the request it answered */
+	int counter;     /* called/serving/parked/done/no_show: where (0-based); else -1 */
+	int for_counter; /* waiting: the counter it waits for; -1 for any */
+	bool started;    /* its round went through serving */
+	int64_t ord_ms;  /* order key: the round's called_at in ms, ... */
+	int ord_phase;   /* ... and the step within the round */
+	int64_t sent_us; /* when the request of that step was sent */
+	char queue[8];   /* the queue of its code */
 };
 
 struct f_attempt {
@@ -100,28 +136,28 @@ struct f_key {
 	char code[F_CODELEN]; /* what an ok reply named ("" until one) */
 };
 
-/* A counter op that was sent and never answered, and the ticket the
- * counter held (as far as the client knew) when it was sent. */
-struct f_lostop {
-	enum f_op op;
-	char held[F_CODELEN];
-};
-
-/* One state-changing request of a counter: the verifier places each
- * ticket event the database logged for the counter inside one of them. */
+/* One state-changing request of a counter (and a kiosk's reactivate):
+ * the verifier places each ticket event the database logged inside one
+ * of them, and an unanswered one may pay for a step no reply showed. */
 struct f_req {
 	int64_t sent_us, reply_us; /* reply_us 0 when never answered */
+	/* The request could commit until end_us: its reply, or when never
+	 * answered the client's next state-changing send (INT64_MAX until
+	 * then). */
+	int64_t end_us;
 	enum f_outcome outcome;
 	enum f_op op;
+	char held[F_CODELEN];   /* counter: the ticket it held when it sent this */
+	char target[F_CODELEN]; /* call, reactivate: the ticket named */
+	int to_counter;         /* transfer: the 0-based target counter */
 };
 
 void ledger_init(void);
 void ledger_free(void);
-/* Record the facts of an ok reply's ticket object (issue: it answered an
- * issue). */
-void ledger_ticket(const json_t *ticket, bool issue);
-/* call_next's "finished": that ticket is done at that counter. */
-void ledger_finished(const char *code, int counter);
+/* Record the facts of an ok reply's ticket object. */
+void ledger_ticket(const json_t *ticket, const struct f_ack *ack);
+/* A call's "finished": that ticket is done at ack->counter. */
+void ledger_finished(const char *code, const struct f_ack *ack);
 /* Look up a ticket's fact by queue index and number (NULL when none). */
 const struct f_fact *ledger_fact(int queue, int number);
 int ledger_max_number(int queue);
@@ -129,10 +165,13 @@ int ledger_max_number(int queue);
 void ledger_violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ledger_count(enum f_outcome o, bool change, int64_t sent_us);
 struct f_stats ledger_stats(void);
-void ledger_count_issue(void);
+void ledger_count_issue(bool priority, bool interpreter);
 void ledger_count_counter(void);
+void ledger_count_op(enum f_op op);
 void ledger_count_hello(void);
 int f_parse_code(const char *code, int *queue, int *number);
+/* "2025-03-12T08:41:30.502Z" in ms since the epoch; -1 when malformed. */
+int64_t f_parse_ms(const char *iso);
 
 /* ---- load.c: the kiosk and counter threads ------------------------------ */
 
@@ -150,8 +189,9 @@ void load_resume(void);
 void load_stop(void);
 /* Read only while paused or stopped. */
 const struct f_key *load_keys(int kiosk, int *n);
-const struct f_lostop *load_lost_ops(int counter, int *n);
 const struct f_req *load_counter_reqs(int counter, int *n);
+/* A kiosk's reactivate requests. */
+const struct f_req *load_kiosk_reqs(int kiosk, int *n);
 long load_lost_unkeyed(void);
 void load_free(void);
 
@@ -160,6 +200,7 @@ void load_free(void);
 struct f_verify {
 	long tickets;    /* rows checked */
 	long lost;       /* acknowledged but missing */
+	long chained;    /* rows not in their acknowledged step: unanswered requests moved them */
 	long violations; /* found by this pass */
 };
 

@@ -1,5 +1,6 @@
-/* The ledger of acknowledged facts: for each ticket the most advanced
- * state an ok reply reported, and the run's counters. */
+/* The ledger of acknowledged facts: for each ticket the newest step an ok
+ * reply reported (and what every reply said of it), and the run's
+ * counters. */
 #include "tests/faults/faults.h"
 
 #include <pthread.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct f_stats stats;
@@ -100,10 +102,20 @@ void ledger_count(enum f_outcome o, bool change, int64_t sent_us)
 	pthread_mutex_unlock(&mu);
 }
 
-void ledger_count_issue(void)
+void ledger_count_issue(bool priority, bool interpreter)
 {
 	pthread_mutex_lock(&mu);
 	stats.issued_ok++;
+	stats.priority_ok += priority;
+	stats.interpreter_ok += interpreter;
+	pthread_mutex_unlock(&mu);
+}
+
+void ledger_count_op(enum f_op op)
+{
+	pthread_mutex_lock(&mu);
+	if ((unsigned)op <= OP_REACTIVATE)
+		stats.op_ok[op]++;
 	pthread_mutex_unlock(&mu);
 }
 
@@ -175,11 +187,6 @@ static struct f_fact *slot(int q, int n)
 	return &facts[q][n];
 }
 
-static bool comparable(enum f_state a, enum f_state b)
-{
-	return !((a == FS_DONE && b == FS_NO_SHOW) || (a == FS_NO_SHOW && b == FS_DONE));
-}
-
 static int counter_index(const json_t *v)
 {
 	const char *s = json_string_value(v);
@@ -189,72 +196,211 @@ static int counter_index(const json_t *v)
 	return s[0] - '1';
 }
 
-/* One fact about one ticket, from an ok reply (mu held). */
-static void fact(const char *code, int number, enum f_state st, int counter, bool issue)
+int64_t f_parse_ms(const char *iso)
+{
+	struct tm tm;
+	int ms, n = 0;
+
+	if (!iso)
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &n) != 7 ||
+	    n != (int)strlen(iso))
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* One acknowledged step. */
+struct step {
+	enum f_state st;
+	int counter, for_counter;
+	bool started;
+	int64_t ord_ms;
+	int ord_phase;
+};
+
+/* The order key of a step. The states of one ticket are not ordered and
+ * replies on different connections reach the ledger in any order (a
+ * counter's call_next reply may be recorded before the transfer reply
+ * that put the ticket in its list), so each step gets a key that follows
+ * the daemon's order of the steps of one ticket:
+ *   issue                               (0, 0)
+ *   a round begun by a call at T (ms):  called (T, 1), serving (T, 2),
+ *                                       parked or no_show (T, 3)
+ *   transfer, reactivate ending it:     (T, 4)
+ *   done                                (max, 0): final
+ * called_at has millisecond resolution, so this needs the next call to be
+ * at least a millisecond after T: the load waits 2 ms between learning
+ * of a round and sending the park, transfer or reactivate that ends it,
+ * and the next call is handled after that send. */
+static void order_key(struct step *s, enum f_op op, int64_t called_ms, const struct f_ack *ack)
+{
+	static const int phase[] = {
+		[FS_CALLED] = 1, [FS_SERVING] = 2, [FS_PARKED] = 3, [FS_NO_SHOW] = 3
+	};
+
+	s->ord_ms = 0;
+	s->ord_phase = 0;
+	switch (s->st) {
+	case FS_DONE: s->ord_ms = INT64_MAX; break;
+	case FS_WAITING:
+		if (op == OP_TRANSFER || op == OP_REACTIVATE) {
+			s->ord_ms = ack->round_ms;
+			s->ord_phase = 4;
+		}
+		break;
+	case FS_CALLED:
+	case FS_SERVING:
+	case FS_PARKED:
+	case FS_NO_SHOW:
+		s->ord_ms = called_ms;
+		s->ord_phase = phase[s->st];
+		break;
+	default: break;
+	}
+}
+
+static bool same_step(const struct f_fact *f, const struct step *s)
+{
+	return f->state == s->st && f->counter == s->counter && f->for_counter == s->for_counter &&
+	       f->started == s->started;
+}
+
+/* The fact slot of a code, made known (mu held); NULL when malformed. */
+static struct f_fact *known_fact(const char *code, int number)
 {
 	int q, n;
 	struct f_fact *f;
 
-	if (f_parse_code(code, &q, &n) != 0 || (number > 0 && n != number) || st == FS_BAD) {
-		pthread_mutex_unlock(&mu);
-		ledger_violation("reply names a malformed ticket: code %s number %d state %s",
-				 code ? code : "(null)", number, f_state_name(st));
-		pthread_mutex_lock(&mu);
-		return;
-	}
+	if (f_parse_code(code, &q, &n) != 0 || (number > 0 && n != number))
+		return NULL;
 	f = slot(q, n);
 	if (!f->known) {
 		f->known = true;
-		f->counter = -1;
+		f->state = FS_NONE;
+		f->counter = f->for_counter = -1;
 		snprintf(f->queue, sizeof f->queue, "%s", f_queue_codes[q]);
 	}
-	if (issue)
-		f->issue_acked = true;
-	if (st >= FS_CALLED && counter >= 0) {
-		if (f->counter >= 0 && f->counter != counter) {
-			pthread_mutex_unlock(&mu);
-			ledger_violation("%s acknowledged at counter %d and at counter %d", code,
-					 f->counter + 1, counter + 1);
-			pthread_mutex_lock(&mu);
-		}
-		f->counter = counter;
-	}
-	if (!comparable(f->state, st)) {
-		pthread_mutex_unlock(&mu);
-		ledger_violation("%s acknowledged both %s and %s", code, f_state_name(f->state),
-				 f_state_name(st));
-		pthread_mutex_lock(&mu);
-		return;
-	}
-	/* Replies on different connections may arrive in either order; the
-	 * workload only moves tickets forward, so the latest fact is the
-	 * most advanced one. */
-	if (st > f->state)
-		f->state = st;
+	return f;
 }
 
-void ledger_ticket(const json_t *t, bool issue)
+/* One step of one ticket, from an ok reply (mu held). why gets a
+ * violation to report once mu is released (another thread may move the
+ * facts meanwhile). */
+static void fact(const char *code, struct f_fact *f, const struct step *s, enum f_op op,
+		 int64_t sent_us, char *why, size_t whylen)
+{
+	if (op == OP_ISSUE)
+		f->issue_acked = true;
+	/* An issue is the ticket's first step, whenever its reply arrives. */
+	if (f->state != FS_NONE &&
+	    (s->ord_ms < f->ord_ms || (s->ord_ms == f->ord_ms && s->ord_phase < f->ord_phase)))
+		return;
+	if (f->state != FS_NONE && s->ord_ms == f->ord_ms && s->ord_phase == f->ord_phase) {
+		if (!same_step(f, s))
+			snprintf(why, whylen,
+				 "%s acknowledged both %s (counter %d, for %d) and %s (counter %d, "
+				 "for %d) as one step",
+				 code, f_state_name(f->state), f->counter + 1, f->for_counter + 1,
+				 f_state_name(s->st), s->counter + 1, s->for_counter + 1);
+		return;
+	}
+	f->state = s->st;
+	f->op = op;
+	f->counter = s->counter;
+	f->for_counter = s->for_counter;
+	f->started = s->started;
+	f->ord_ms = s->ord_ms;
+	f->ord_phase = s->ord_phase;
+	f->sent_us = sent_us;
+}
+
+void ledger_ticket(const json_t *t, const struct f_ack *ack)
 {
 	const char *code = json_string_value(json_object_get(t, "code"));
-	enum f_state st = f_state_of(json_string_value(json_object_get(t, "state")));
+	const char *interp = json_string_value(json_object_get(t, "interpreter"));
+	const json_t *fc = json_object_get(t, "for_counter");
 	int number = (int)json_integer_value(json_object_get(t, "number"));
-	int counter = counter_index(json_object_get(t, "counter"));
+	int64_t called_ms = f_parse_ms(json_string_value(json_object_get(t, "called_at")));
+	bool prio = json_is_true(json_object_get(t, "priority"));
+	struct step s = { .st = f_state_of(json_string_value(json_object_get(t, "state"))),
+			  .counter = counter_index(json_object_get(t, "counter")),
+			  .for_counter = fc && !json_is_null(fc) ? counter_index(fc) : -1 };
+	struct f_fact *f;
+	char why[2][256] = { "", "" };
+	bool skip;
+	int i;
 
-	if (st >= FS_CALLED && counter < 0) {
-		ledger_violation("%s is %s without a counter", code ? code : "(null)",
-				 f_state_name(st));
+	if (s.st == FS_BAD || s.st == FS_NONE || (fc && !json_is_null(fc) && s.for_counter < 0)) {
+		ledger_violation("reply names a malformed ticket: code %s state %s",
+				 code ? code : "(null)",
+				 json_string_value(json_object_get(t, "state")));
 		return;
 	}
+	if (s.st != FS_WAITING && (s.counter < 0 || called_ms < 0)) {
+		ledger_violation("%s is %s without a counter or a call time",
+				 code ? code : "(null)", f_state_name(s.st));
+		return;
+	}
+	if (s.st == FS_WAITING && s.counter >= 0) {
+		ledger_violation("%s is waiting at counter %d", code ? code : "(null)",
+				 s.counter + 1);
+		return;
+	}
+	s.started = s.st == FS_SERVING || ((s.st == FS_PARKED || s.st == FS_DONE) && ack->started);
+	/* A repeated key answers with the ticket as it is now, which may be
+	 * parked or done after a round the kiosk knows nothing of: whether
+	 * that round was started is unknown, so no step is taken from it. */
+	skip = ack->op == OP_ISSUE && (s.st == FS_PARKED || s.st == FS_DONE);
+	order_key(&s, ack->op, called_ms, ack);
 	pthread_mutex_lock(&mu);
-	fact(code, number, st, counter, issue);
+	f = known_fact(code, number);
+	if (!f) {
+		pthread_mutex_unlock(&mu);
+		ledger_violation("reply names a malformed ticket: code %s number %d",
+				 code ? code : "(null)", number);
+		return;
+	}
+	/* Priority and interpreter never change: every reply tells them. */
+	if (f->attrs_seen && (f->priority != prio || strcmp(f->interpreter, interp ? interp : "")))
+		snprintf(why[0], sizeof why[0],
+			 "%s acknowledged with priority %d interpreter '%s' and with priority %d "
+			 "interpreter '%s'",
+			 code, f->priority, f->interpreter, prio, interp ? interp : "");
+	f->attrs_seen = true;
+	f->priority = prio;
+	snprintf(f->interpreter, sizeof f->interpreter, "%s", interp ? interp : "");
+	if (skip)
+		f->issue_acked = true;
+	else
+		fact(code, f, &s, ack->op, ack->sent_us, why[1], sizeof why[1]);
 	pthread_mutex_unlock(&mu);
+	for (i = 0; i < 2; i++)
+		if (why[i][0])
+			ledger_violation("%s", why[i]);
 }
 
-void ledger_finished(const char *code, int counter)
+void ledger_finished(const char *code, const struct f_ack *ack)
 {
+	struct step s = {
+		.st = FS_DONE, .counter = ack->counter, .for_counter = -1, .started = ack->started
+	};
+	struct f_fact *f;
+	char why[256] = "";
+
+	order_key(&s, ack->op, 0, ack);
 	pthread_mutex_lock(&mu);
-	fact(code, 0, FS_DONE, counter, false);
+	f = known_fact(code, 0);
+	if (f)
+		fact(code, f, &s, ack->op, ack->sent_us, why, sizeof why);
 	pthread_mutex_unlock(&mu);
+	if (!f)
+		ledger_violation("a call finished a malformed ticket: %s", code ? code : "(null)");
+	else if (why[0])
+		ledger_violation("%s", why);
 }
 
 const struct f_fact *ledger_fact(int q, int n)

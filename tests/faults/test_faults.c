@@ -46,7 +46,7 @@ static unsigned rng;
 static struct {
 	int kills, pg_restarts, backend_kill_rounds, backends_killed, verifications;
 	long long max_restart_resume_ms, max_pg_resume_ms, max_backend_resume_ms;
-	long tickets, lost, verify_violations;
+	long tickets, lost, chained, verify_violations;
 } sum;
 
 static const char *srcdir(void)
@@ -234,7 +234,11 @@ static int seed_office(struct f_tokens *tok)
 	snprintf(sql, sizeof sql,
 		 "SELECT kolapp.add_office('" F_OFFICE "', 'Fault office', '%s');"
 		 "SELECT kolapp.add_queue('" F_OFFICE "', 'S', 'Skatteverket');"
-		 "SELECT kolapp.add_queue('" F_OFFICE "', 'F', 'Försäkringskassan');",
+		 "SELECT kolapp.add_queue('" F_OFFICE "', 'F', 'Försäkringskassan');"
+		 /* The load reactivates no-shows and issues priority tickets:
+		  * said here, not left to the defaults. */
+		 "SELECT kolapp.set_queue_policy('" F_OFFICE "', q, reactivate_within_s => 900,"
+		 " allow_priority => true) FROM unnest(ARRAY['S', 'F']) q;",
 		 tz);
 	if (h_psql(dbconn, sql, out, sizeof out) != 0) {
 		fprintf(stderr, "faults: seeding failed: %s\n", out);
@@ -313,6 +317,7 @@ static bool checkpoint_verify(const char *after)
 		ledger_violation("verification after %s could not run", after);
 	sum.verifications++;
 	sum.tickets = v.tickets;
+	sum.chained = v.chained;
 	sum.lost += v.lost;
 	sum.verify_violations += v.violations;
 	if (v.violations)
@@ -431,11 +436,19 @@ static void summary(const struct f_stats *s, long long ms, int kills_wanted)
 	printf("faults: requests sent               %ld (hello %ld)\n", s->sent, s->hellos);
 	printf("faults: acknowledged (ok)           %ld (issues %ld, counter ops %ld)\n", s->ok,
 	       s->issued_ok, s->counter_ok);
+	printf("faults:   priority / interpreter    %ld / %ld issues\n", s->priority_ok,
+	       s->interpreter_ok);
+	printf("faults:   park / call back          %ld / %ld\n", s->op_ok[OP_PARK],
+	       s->op_ok[OP_CALL]);
+	printf("faults:   transfer to a counter     %ld\n", s->op_ok[OP_TRANSFER]);
+	printf("faults:   no_show / reactivate      %ld / %ld\n", s->op_ok[OP_NO_SHOW],
+	       s->op_ok[OP_REACTIVATE]);
 	printf("faults: unavailable answers         %ld\n", s->unavailable);
 	printf("faults: other error answers         %ld\n", s->errors);
 	printf("faults: never answered (lost)       %ld\n", s->lost);
 	printf("faults: verifications               %d\n", sum.verifications);
 	printf("faults: tickets verified            %ld\n", sum.tickets);
+	printf("faults:   moved by unanswered ones  %ld\n", sum.chained);
 	printf("faults: tickets lost                %ld\n", sum.lost);
 	printf("faults: violations                  %ld\n", s->violations);
 	fflush(stdout);
@@ -490,6 +503,7 @@ int main(void)
 		if (verify_run(dbconn, F_OFFICE, &v) == 0) {
 			sum.verifications++;
 			sum.tickets = v.tickets;
+			sum.chained = v.chained;
 			sum.lost += v.lost;
 		} else {
 			ok = false;
@@ -502,6 +516,13 @@ int main(void)
 	if (ok && (s.issued_ok < 200 || s.counter_ok < 100))
 		ledger_violation("too little progress: %ld issues, %ld counter ops acknowledged",
 				 s.issued_ok, s.counter_ok);
+	/* A daemon that refused the 1.1 ops would pass the rule vacuously. */
+	if (ok && (s.priority_ok < 10 || s.op_ok[OP_PARK] < 10 || s.op_ok[OP_CALL] < 10 ||
+		   s.op_ok[OP_TRANSFER] < 10 || s.op_ok[OP_REACTIVATE] < 10))
+		ledger_violation("too few 1.1 steps acknowledged: %ld priority issues, %ld parks, "
+				 "%ld call backs, %ld transfers, %ld reactivations",
+				 s.priority_ok, s.op_ok[OP_PARK], s.op_ok[OP_CALL],
+				 s.op_ok[OP_TRANSFER], s.op_ok[OP_REACTIVATE]);
 	s = ledger_stats();
 	summary(&s, h_now_ms() - t0, kills);
 	h_daemon_free(&daemon_);

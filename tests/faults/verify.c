@@ -3,37 +3,67 @@
  * The rule, per ticket row of the office (clients paused, so every request
  * has either been answered or will never be):
  *
- *  - Let A be the most advanced state any ok reply reported for the ticket
- *    (FS_NONE when no reply named it) and D its state in the database.
- *    D must be A or a legal successor of A; a ticket some reply named
- *    must exist, exactly once, with the number and queue of its code, and
- *    at the counter the replies named.
- *  - Every step from A to D must be paid for by a request that was sent
- *    and never answered (a reply lost in a crash may belong to a commit).
- *    A request answered with an error, `unavailable` included, changed
- *    nothing and pays for nothing:
- *      (none) -> waiting    an unanswered issue: for a keyed ticket, an
- *                           unanswered attempt with its key; unkeyed
- *                           tickets no reply named are at most the
- *                           unanswered unkeyed issues;
- *      waiting -> called    an unanswered call_next of the ticket's
- *                           counter (counted per counter);
- *      called -> serving    an unanswered start sent while the counter
- *                           held this ticket (started_at tells whether the
- *                           ticket went through serving);
- *      -> done              an unanswered finish or call_next sent while
- *                           the counter held this ticket;
- *      called -> no_show    an unanswered no_show while it held it.
+ *  - A ticket some reply named must exist, exactly once, with the number
+ *    and queue of its code.
+ *  - Let A be the newest step an ok reply acknowledged for the ticket
+ *    (ledger.c orders one ticket's steps: by the call that began their
+ *    round, then by the step within it): its state; where it is (called,
+ *    serving, parked, done, no_show: the counter); which counter it waits
+ *    for (waiting after a transfer to a counter; none after an issue or a
+ *    reactivate); whether its round was started (went through serving).
+ *    A is "none" when no reply named the ticket. Let D be the same four
+ *    of the database row (state, counter_id, for_counter_id, started_at
+ *    IS NOT NULL).
+ *  - D must be A, or be reached from A by a chain of steps each paid for
+ *    by its own request that was sent and never answered (a reply lost in
+ *    a crash may belong to a commit), and that could still commit after
+ *    the step before it (its window, which ends at the client's next
+ *    state-changing send, ends after the previous step's request was
+ *    sent). A request answered with an error, `unavailable` included,
+ *    changed nothing and pays for nothing. The steps are those of the
+ *    transition table (daemon/engine/ticket_state.c) that the workload
+ *    uses:
+ *      (none) -> waiting        an unanswered issue: for a keyed ticket, an
+ *                               unanswered attempt with its key; unkeyed
+ *                               tickets no reply named are at most the
+ *                               unanswered unkeyed issues;
+ *      waiting -> called at c   an unanswered call_next of c, c being the
+ *                               counter it waits for if it waits for one
+ *                               (counted per counter), or an unanswered
+ *                               call of its code by c;
+ *      parked -> called at c    an unanswered call of its code by c;
+ *      called -> serving        an unanswered start of the counter it is
+ *                               at, sent while that counter held it;
+ *      called, serving -> done  an unanswered finish, call_next or call of
+ *                               that counter, sent while it held it;
+ *      called -> no_show        an unanswered no_show, likewise;
+ *      called, serving -> parked  an unanswered park, likewise (a parked
+ *                               ticket stays at its counter);
+ *      called, serving -> waiting for d  an unanswered transfer to d,
+ *                               likewise;
+ *      no_show -> waiting       an unanswered reactivate of its code.
+ *    A call begins an unstarted round; start starts it. So nothing
+ *    acknowledged is lost: an acknowledged park is parked in the database
+ *    at its counter unless an unanswered call (or a later acknowledged
+ *    step) moved it; an acknowledged transfer waits for its counter and
+ *    only that counter's call_next may have called it; a reactivated
+ *    ticket is not a no_show unless an unanswered call and no_show made it
+ *    one again; an acknowledged start keeps started_at for its round.
+ *  - Priority and interpreter are what every reply naming the ticket said.
  *  - Idempotency: at most one row per key, its code the one every ok
  *    reply for the key named, and its issued_at (the daemon's wall clock
  *    when it handled the request) inside the send/reply window of an
  *    attempt that was answered ok or not at all: a row stamped inside an
  *    attempt answered `unavailable` was committed by that attempt.
- *  - History, not only the final state: every called/serving/done/no_show
- *    event the database logged for a counter must fall (by its time
- *    stamp, the daemon's wall clock when it handled the request) inside
- *    the send/reply window of a request of that counter that was
- *    answered ok or not at all. A later acknowledged op can hide an
+ *  - History, not only the final state: every called, serving, done,
+ *    no_show, parked and transferred event the database logged for a
+ *    counter must fall (by its time stamp, the daemon's wall clock when it
+ *    handled the request) inside the window of a request of that counter
+ *    that makes such a step (called: call_next or call; serving: start;
+ *    done: finish, call_next or call; no_show: no_show; parked: park;
+ *    transferred: transfer) and was answered ok or not at all; every
+ *    reactivated event inside the window of a kiosk's reactivate of that
+ *    ticket answered ok or not at all. A later acknowledged op can hide an
  *    earlier refused-but-committed one from the state rule; not from
  *    this one.
  *  - Numbers per queue and business day are 1..n without holes or
@@ -48,14 +78,45 @@
 /* Client and daemon read the same clock; the slack only absorbs rounding. */
 #define F_CLOCK_SLACK_US 2000
 
+/* The longest chain of unanswered steps tried for one ticket. */
+#define F_MAX_CHAIN 6
+
 struct vrow {
 	int q, n;
 	enum f_state st;
-	int counter;
+	int counter, for_counter; /* 0-based; -1 for none */
 	bool started;
+	bool priority;
+	const char *interpreter; /* "" for none */
 	int64_t issued_us;
 	const char *key;
 	const char *code;
+};
+
+/* An unanswered request that may pay for one step. A call or call_next
+ * may pay for two: the held ticket's done and the call. */
+struct lost {
+	const struct f_req *rq;
+	int counter; /* -1: a kiosk's */
+	bool used_held, used_target;
+};
+
+/* Where a chain of unanswered steps stands. */
+struct chain {
+	enum f_state st;
+	int counter, for_counter;
+	bool started;
+	int64_t after_us; /* the next step's request must end after this */
+};
+
+/* The unanswered requests of this pass, and the call_next the chains
+ * took, per counter (one call_next calls one ticket; it does not say which). */
+struct lostset {
+	struct lost *v;
+	int n;
+	int lost_calls[F_NCOUNTERS];
+	int64_t last_call_end[F_NCOUNTERS]; /* the latest end of a lost call_next */
+	int need_call[F_NCOUNTERS];
 };
 
 static int counter_of(const char *name)
@@ -63,26 +124,6 @@ static int counter_of(const char *name)
 	if (!name || !name[0] || name[1] || name[0] < '1' || name[0] > '0' + F_NCOUNTERS)
 		return -1;
 	return name[0] - '1';
-}
-
-static bool comparable(enum f_state a, enum f_state b)
-{
-	return !((a == FS_DONE && b == FS_NO_SHOW) || (a == FS_NO_SHOW && b == FS_DONE));
-}
-
-/* An unanswered op of counter c, one of ops (up to two), sent while it
- * held code; each one pays once. */
-static bool take_lost(const struct f_lostop *l, int nl, bool *used, enum f_op a, enum f_op b,
-		      const char *code)
-{
-	int i;
-
-	for (i = 0; i < nl; i++)
-		if (!used[i] && (l[i].op == a || l[i].op == b) && strcmp(l[i].held, code) == 0) {
-			used[i] = true;
-			return true;
-		}
-	return false;
 }
 
 static long scalar(PGconn *c, const char *sql, const char *office)
@@ -102,10 +143,12 @@ static long scalar(PGconn *c, const char *sql, const char *office)
 static const char rows_sql[] =
 	"SELECT t.code, t.number, oq.code, t.state, c.name, t.idem_key,"
 	" (extract(epoch FROM t.issued_at) * 1000000)::bigint,"
-	" t.started_at IS NOT NULL, t.business_day::text"
+	" t.started_at IS NOT NULL, t.business_day::text, fc.name, t.priority,"
+	" coalesce(t.interpreter, '')"
 	" FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
 	" JOIN kolapp.queues oq ON oq.id = t.origin_queue_id"
 	" LEFT JOIN kolapp.counters c ON c.id = t.counter_id"
+	" LEFT JOIN kolapp.counters fc ON fc.id = t.for_counter_id"
 	" WHERE o.code = $1 ORDER BY t.id";
 
 static const char events_sql[] =
@@ -123,12 +166,38 @@ static const char events_hist_sql[] =
 	" FROM kolapp.ticket_events e JOIN kolapp.tickets t ON t.id = e.ticket_id"
 	" JOIN kolapp.offices o ON o.id = e.office_id"
 	" LEFT JOIN kolapp.counters c ON c.id = e.counter_id"
-	" WHERE o.code = $1 AND e.kind IN ('called', 'serving', 'done', 'no_show')"
+	" WHERE o.code = $1 AND e.kind IN ('called', 'serving', 'done', 'no_show', 'parked',"
+	" 'transferred', 'reactivated')"
 	" ORDER BY e.id";
 
-/* The requests of one counter whose window holds at: does one of them
- * allow a commit (ok or unanswered)? *refused gets a refused one's index. */
-static bool placed_in(const struct f_req *rq, int n, int64_t at, int *refused)
+/* Can a request op log an event of this kind? */
+static bool makes(const char *kind, enum f_op op)
+{
+	if (strcmp(kind, "called") == 0)
+		return op == OP_CALL_NEXT || op == OP_CALL;
+	if (strcmp(kind, "done") == 0)
+		return op == OP_FINISH || op == OP_CALL_NEXT || op == OP_CALL;
+	if (strcmp(kind, "serving") == 0)
+		return op == OP_START;
+	if (strcmp(kind, "no_show") == 0)
+		return op == OP_NO_SHOW;
+	if (strcmp(kind, "parked") == 0)
+		return op == OP_PARK;
+	if (strcmp(kind, "transferred") == 0)
+		return op == OP_TRANSFER;
+	return false;
+}
+
+static bool in_window(const struct f_req *r, int64_t at)
+{
+	return r->sent_us - F_CLOCK_SLACK_US <= at &&
+	       (r->end_us == INT64_MAX || at <= r->end_us + F_CLOCK_SLACK_US);
+}
+
+/* The requests of one counter whose window holds at and that could log
+ * kind: does one of them allow a commit (ok or unanswered)? *refused gets
+ * a refused one's index. */
+static bool placed_in(const struct f_req *rq, int n, int64_t at, const char *kind, int *refused)
 {
 	int lo = 0, hi = n, i;
 	bool placed = false;
@@ -145,10 +214,7 @@ static bool placed_in(const struct f_req *rq, int n, int64_t at, int *refused)
 			hi = mid;
 	}
 	for (i = lo - 1; i >= 0 && i >= lo - 4; i--) {
-		int64_t end = rq[i].outcome == FO_LOST ? (i + 1 < n ? rq[i + 1].sent_us : INT64_MAX)
-						       : rq[i].reply_us;
-
-		if (end != INT64_MAX && at > end + F_CLOCK_SLACK_US)
+		if (!in_window(&rq[i], at) || !makes(kind, rq[i].op))
 			continue;
 		if (rq[i].outcome == FO_OK || rq[i].outcome == FO_LOST)
 			placed = true;
@@ -158,12 +224,29 @@ static bool placed_in(const struct f_req *rq, int n, int64_t at, int *refused)
 	return placed;
 }
 
+/* A reactivated event: a kiosk's reactivate of that ticket. */
+static bool placed_kiosk(const char *code, int64_t at, const char **refused)
+{
+	int k, i, n;
+
+	*refused = NULL;
+	for (k = 0; k < F_NKIOSKS; k++) {
+		const struct f_req *rq = load_kiosk_reqs(k, &n);
+
+		for (i = 0; i < n; i++) {
+			if (strcmp(rq[i].target, code) != 0 || !in_window(&rq[i], at))
+				continue;
+			if (rq[i].outcome == FO_OK || rq[i].outcome == FO_LOST)
+				return true;
+			*refused = rq[i].outcome == FO_UNAVAILABLE ? "unavailable"
+								   : "with an error";
+		}
+	}
+	return false;
+}
+
 static void check_history(PGconn *c, const char *office, struct f_verify *v)
 {
-	static const char *const opname[] = {
-		[OP_CALL_NEXT] = "call_next", [OP_START] = "start", [OP_FINISH] = "finish",
-		[OP_NO_SHOW] = "no_show",     [OP_ISSUE] = "issue", [OP_OTHER] = "counter_open",
-	};
 	const char *p[1] = { office };
 	PGresult *res = PQexecParams(c, events_hist_sql, 1, NULL, p, NULL, NULL, 0);
 	int i;
@@ -180,26 +263,42 @@ static void check_history(PGconn *c, const char *office, struct f_verify *v)
 		int64_t at = strtoll(PQgetvalue(res, i, 2), NULL, 10);
 		const char *code = PQgetvalue(res, i, 3);
 		const struct f_req *rq;
+		const char *why;
 		int n, refused;
 
+		if (strcmp(kind, "reactivated") == 0) {
+			if (placed_kiosk(code, at, &why))
+				continue;
+			if (why)
+				ledger_violation("reactivated of %s (at %lld us) was committed by "
+						 "a "
+						 "reactivate answered %s",
+						 code, (long long)at, why);
+			else
+				ledger_violation("reactivated of %s (at %lld us) falls in no "
+						 "reactivate of it",
+						 code, (long long)at);
+			v->violations++;
+			continue;
+		}
 		if (ctr < 0) {
 			ledger_violation("%s event of %s without a counter", kind, code);
 			v->violations++;
 			continue;
 		}
 		rq = load_counter_reqs(ctr, &n);
-		if (placed_in(rq, n, at, &refused))
+		if (placed_in(rq, n, at, kind, &refused))
 			continue;
 		if (refused >= 0)
 			ledger_violation("%s of %s at counter %d (at %lld us) was committed by "
 					 "request %d (%s), which was answered %s",
 					 kind, code, ctr + 1, (long long)at, refused + 1,
-					 opname[rq[refused].op],
+					 f_op_name(rq[refused].op),
 					 rq[refused].outcome == FO_UNAVAILABLE ? "unavailable"
 									       : "with an error");
 		else
 			ledger_violation("%s of %s at counter %d (at %lld us) falls in no request "
-					 "of that counter",
+					 "of that counter that makes it",
 					 kind, code, ctr + 1, (long long)at);
 		v->violations++;
 	}
@@ -294,61 +393,200 @@ static void check_keys(struct vrow *rows, int nrows, struct f_verify *v)
 	}
 }
 
+static bool at_goal(const struct chain *s, const struct vrow *r)
+{
+	if (s->st != r->st)
+		return false;
+	if (s->st == FS_WAITING)
+		return s->for_counter == r->for_counter;
+	return s->counter == r->counter && s->started == r->started;
+}
+
+static int64_t later(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* One unanswered step of the header comment's list from s, then the
+ * rest of the chain: true when it reaches the row within depth steps.
+ * Each request pays once (used_held, used_target); on failure every mark
+ * is undone. */
+static bool walk(struct lostset *ls, const struct vrow *r, const struct chain *s, int depth)
+{
+	int i, c;
+
+	if (at_goal(s, r))
+		return true;
+	if (depth == 0)
+		return false;
+	if (s->st == FS_WAITING)
+		for (c = 0; c < F_NCOUNTERS; c++) {
+			struct chain n = { FS_CALLED, c, -1, false, s->after_us };
+
+			/* A call_next does not say which ticket it would have
+			 * called: the chains' calls are counted against the
+			 * counter's unanswered call_next afterwards. */
+			if ((s->for_counter >= 0 && c != s->for_counter) || !ls->lost_calls[c] ||
+			    ls->last_call_end[c] <= s->after_us)
+				continue;
+			ls->need_call[c]++;
+			if (walk(ls, r, &n, depth - 1))
+				return true;
+			ls->need_call[c]--;
+		}
+	for (i = 0; i < ls->n; i++) {
+		struct lost *l = &ls->v[i];
+		const struct f_req *q = l->rq;
+		struct chain n = *s;
+		bool *mark = &l->used_held;
+
+		if (q->end_us <= s->after_us)
+			continue;
+		n.after_us = later(s->after_us, q->sent_us);
+		if (q->op == OP_CALL && (s->st == FS_WAITING || s->st == FS_PARKED)) {
+			if (l->used_target || strcmp(q->target, r->code) != 0)
+				continue;
+			n.st = FS_CALLED;
+			n.counter = l->counter;
+			n.for_counter = -1;
+			n.started = false;
+			mark = &l->used_target;
+		} else if (q->op == OP_REACTIVATE && s->st == FS_NO_SHOW) {
+			if (l->used_target || strcmp(q->target, r->code) != 0)
+				continue;
+			n.st = FS_WAITING;
+			n.counter = n.for_counter = -1;
+			n.started = false;
+			mark = &l->used_target;
+		} else if ((s->st == FS_CALLED || s->st == FS_SERVING) &&
+			   l->counter == s->counter && !l->used_held &&
+			   strcmp(q->held, r->code) == 0) {
+			switch (q->op) {
+			case OP_START:
+				if (s->st != FS_CALLED)
+					continue;
+				n.st = FS_SERVING;
+				n.started = true;
+				break;
+			case OP_FINISH:
+			case OP_CALL_NEXT:
+			case OP_CALL: n.st = FS_DONE; break;
+			case OP_NO_SHOW:
+				if (s->st != FS_CALLED)
+					continue;
+				n.st = FS_NO_SHOW;
+				break;
+			case OP_PARK: n.st = FS_PARKED; break;
+			case OP_TRANSFER:
+				n.st = FS_WAITING;
+				n.counter = -1;
+				n.for_counter = q->to_counter;
+				n.started = false;
+				break;
+			default: continue;
+			}
+		} else {
+			continue;
+		}
+		*mark = true;
+		if (walk(ls, r, &n, depth - 1))
+			return true;
+		*mark = false;
+	}
+	return false;
+}
+
+static void describe(char *buf, size_t n, enum f_state st, int counter, int for_counter,
+		     bool started)
+{
+	if (st == FS_WAITING && for_counter >= 0)
+		snprintf(buf, n, "waiting for counter %d", for_counter + 1);
+	else if (st == FS_NONE || st == FS_WAITING)
+		snprintf(buf, n, "%s", f_state_name(st));
+	else
+		snprintf(buf, n, "%s at counter %d%s", f_state_name(st), counter + 1,
+			 st == FS_PARKED || st == FS_DONE
+				 ? (started ? " (started)" : " (not started)")
+				 : "");
+}
+
 /* The step rule of the header comment, for one row. */
-static void explain(const struct vrow *r, bool *used[F_NCOUNTERS], int need_call[F_NCOUNTERS],
-		    long *unkeyed_unexplained, struct f_verify *v)
+static void explain(const struct vrow *r, struct lostset *ls, long *unkeyed_unexplained,
+		    struct f_verify *v)
 {
 	const struct f_fact *f = ledger_fact(r->q, r->n);
-	enum f_state a = f ? f->state : FS_NONE, d = r->st;
-	const struct f_lostop *lo;
-	int nlo = 0, c = r->counter;
+	struct chain s = { FS_WAITING, -1, -1, false, r->issued_us - F_CLOCK_SLACK_US };
+	char want[80], got[80];
+	int depth;
 
-	if (f && (!comparable(a, d) || d < a)) {
-		ledger_violation("%s was acknowledged %s, the database says %s", r->code,
-				 f_state_name(a), f_state_name(d));
+	if (r->st != FS_WAITING && r->counter < 0) {
+		ledger_violation("%s is %s without a counter", r->code, f_state_name(r->st));
 		v->violations++;
 		return;
 	}
-	if (f && a >= FS_CALLED && f->counter != c) {
-		ledger_violation("%s was acknowledged at counter %d, the database has %d", r->code,
-				 f->counter + 1, c + 1);
+	if (f && f->attrs_seen &&
+	    (f->priority != r->priority || strcmp(f->interpreter, r->interpreter) != 0)) {
+		ledger_violation("%s was acknowledged with priority %s interpreter '%s', the "
+				 "database has priority %s interpreter '%s'",
+				 r->code, f->priority ? "true" : "false", f->interpreter,
+				 r->priority ? "true" : "false", r->interpreter);
 		v->violations++;
 	}
-	/* Created by an issue whose reply was lost (keyed ones: check_keys). */
+	/* Created by an issue whose reply was lost (keyed ones: check_keys);
+	 * from there on the chain starts at waiting. */
 	if ((!f || !f->issue_acked) && !r->key)
 		(*unkeyed_unexplained)++;
-	if (d == a)
-		return;
-	if (d == FS_WAITING)
-		return;
-	if (c < 0) {
-		ledger_violation("%s is %s without a counter", r->code, f_state_name(d));
-		v->violations++;
-		return;
+	if (f && f->state != FS_NONE) {
+		s.st = f->state;
+		s.counter = f->counter;
+		s.for_counter = f->for_counter;
+		s.started = f->started;
+		s.after_us = f->sent_us - F_CLOCK_SLACK_US;
 	}
-	lo = load_lost_ops(c, &nlo);
-	if (a <= FS_WAITING)
-		need_call[c]++;
-	if (r->started && a < FS_SERVING &&
-	    !take_lost(lo, nlo, used[c], OP_START, OP_START, r->code)) {
-		ledger_violation("%s is %s (started) at counter %d, acknowledged %s, and no "
-				 "start for it went unanswered",
-				 r->code, f_state_name(d), c + 1, f_state_name(a));
-		v->violations++;
-	}
-	if (d == FS_DONE && a < FS_DONE &&
-	    !take_lost(lo, nlo, used[c], OP_FINISH, OP_CALL_NEXT, r->code)) {
-		ledger_violation("%s is done at counter %d, acknowledged %s, and no finish or "
-				 "call_next while holding it went unanswered",
-				 r->code, c + 1, f_state_name(a));
-		v->violations++;
-	}
-	if (d == FS_NO_SHOW && a < FS_NO_SHOW &&
-	    !take_lost(lo, nlo, used[c], OP_NO_SHOW, OP_NO_SHOW, r->code)) {
-		ledger_violation("%s is no_show at counter %d, acknowledged %s, and no no_show "
-				 "for it went unanswered",
-				 r->code, c + 1, f_state_name(a));
-		v->violations++;
+	/* Shortest chains first: they pay with the fewest requests. */
+	for (depth = 0; depth <= F_MAX_CHAIN; depth++)
+		if (walk(ls, r, &s, depth)) {
+			v->chained += depth > 0;
+			return;
+		}
+	describe(want, sizeof want, f ? f->state : FS_NONE, s.counter, s.for_counter, s.started);
+	describe(got, sizeof got, r->st, r->counter, r->for_counter, r->started);
+	ledger_violation("%s was acknowledged %s (by %s), the database has it %s, and no chain of "
+			 "unanswered requests leads there",
+			 r->code, want, f ? f_op_name(f->op) : "no reply", got);
+	v->violations++;
+}
+
+/* Every request of this run that was sent and never answered. */
+static void collect_lost(struct lostset *ls)
+{
+	int c, i, n, cap = 64;
+
+	memset(ls, 0, sizeof *ls);
+	ls->v = malloc((size_t)cap * sizeof *ls->v);
+	for (c = -F_NKIOSKS; c < F_NCOUNTERS; c++) {
+		/* kiosks as -1..-F_NKIOSKS, then the counters */
+		const struct f_req *rq = c < 0 ? load_kiosk_reqs(-c - 1, &n)
+					       : load_counter_reqs(c, &n);
+
+		for (i = 0; i < n; i++) {
+			if (rq[i].outcome != FO_LOST)
+				continue;
+			if (ls->n == cap) {
+				cap *= 2;
+				ls->v = realloc(ls->v, (size_t)cap * sizeof *ls->v);
+				if (!ls->v)
+					abort();
+			}
+			ls->v[ls->n].rq = &rq[i];
+			ls->v[ls->n].counter = c < 0 ? -1 : c;
+			ls->v[ls->n].used_held = ls->v[ls->n].used_target = false;
+			ls->n++;
+			if (c >= 0 && rq[i].op == OP_CALL_NEXT) {
+				ls->lost_calls[c]++;
+				ls->last_call_end[c] = later(ls->last_call_end[c], rq[i].end_us);
+			}
+		}
 	}
 }
 
@@ -367,6 +605,9 @@ static int load_rows(PGresult *res, struct vrow *rows, struct f_verify *v)
 		r->key = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
 		r->issued_us = strtoll(PQgetvalue(res, i, 6), NULL, 10);
 		r->started = PQgetvalue(res, i, 7)[0] == 't';
+		r->for_counter = PQgetisnull(res, i, 9) ? -1 : counter_of(PQgetvalue(res, i, 9));
+		r->priority = PQgetvalue(res, i, 10)[0] == 't';
+		r->interpreter = PQgetvalue(res, i, 11);
 		if (f_parse_code(r->code, &r->q, &r->n) != 0 ||
 		    strtol(PQgetvalue(res, i, 1), NULL, 10) != r->n ||
 		    strcmp(PQgetvalue(res, i, 2), f_queue_codes[r->q]) != 0 || r->st == FS_BAD) {
@@ -398,8 +639,7 @@ int verify_run(const char *conninfo, const char *office, struct f_verify *v)
 	const char *p[1] = { office };
 	PGresult *res;
 	struct vrow *rows;
-	bool *used[F_NCOUNTERS];
-	int need_call[F_NCOUNTERS] = { 0 };
+	struct lostset ls;
 	long unkeyed_unexplained = 0, x;
 	int i, q, n, nrows;
 	char *seen[F_NQUEUES];
@@ -465,30 +705,18 @@ int verify_run(const char *conninfo, const char *office, struct f_verify *v)
 		free(seen[q]);
 	}
 
-	for (i = 0; i < F_NCOUNTERS; i++) {
-		int nl;
-
-		load_lost_ops(i, &nl);
-		used[i] = calloc((size_t)nl + 1, sizeof(bool));
-	}
+	collect_lost(&ls);
 	for (i = 0; i < nrows; i++)
 		if (rows[i].q >= 0)
-			explain(&rows[i], used, need_call, &unkeyed_unexplained, v);
-	for (i = 0; i < F_NCOUNTERS; i++) {
-		const struct f_lostop *lo;
-		int nl, j, calls = 0;
-
-		lo = load_lost_ops(i, &nl);
-		for (j = 0; j < nl; j++)
-			calls += lo[j].op == OP_CALL_NEXT;
-		if (need_call[i] > calls) {
+			explain(&rows[i], &ls, &unkeyed_unexplained, v);
+	for (i = 0; i < F_NCOUNTERS; i++)
+		if (ls.need_call[i] > ls.lost_calls[i]) {
 			ledger_violation("counter %d: %d tickets were called there without an "
 					 "acknowledgement, but only %d call_next went unanswered",
-					 i + 1, need_call[i], calls);
+					 i + 1, ls.need_call[i], ls.lost_calls[i]);
 			v->violations++;
 		}
-		free(used[i]);
-	}
+	free(ls.v);
 	if (unkeyed_unexplained > load_lost_unkeyed()) {
 		ledger_violation("%ld unkeyed tickets no reply named, but only %ld unkeyed issues "
 				 "went unanswered",
