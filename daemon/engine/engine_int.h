@@ -38,7 +38,8 @@ struct ticket {
 	uint64_t issue_seq;         /* store batch that issued it (0: loaded) */
 	/* estimate.c\'s forecast while waiting */
 	int64_t est_call_at, est_sd; /* us */
-	bool est_done, est_known;
+	uint64_t est_run;            /* the run that set them (office est_run) */
+	bool est_known;
 	char *key;               /* idempotency key or NULL */
 	struct ticket *key_next; /* chain in the office's key table */
 };
@@ -87,6 +88,8 @@ struct queue {
 	int noutcomes_seen, noshows_seen, outcome_pos;
 	/* estimate.c: a ticket issued now */
 	int est_index;
+	int est_servers; /* open counters that serve it, last run */
+	double est_visit_mean, est_visit_var;
 	int64_t est_new_at, est_new_sd;
 	bool est_new_done, est_new_known;
 };
@@ -135,8 +138,8 @@ struct office {
 	size_t status_len;
 	uint64_t status_gen, status_egen;
 	bool status_stale;
-	int64_t status_at;          /* when status_enc was built */
-	uint64_t est_gen, est_egen; /* what estimate.c's forecast was made for */
+	int64_t status_at;                   /* when status_enc was built */
+	uint64_t est_gen, est_egen, est_run; /* what estimate.c's forecast was made for */
 	int64_t est_now;
 };
 

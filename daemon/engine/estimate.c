@@ -26,9 +26,13 @@
 #include <string.h>
 
 #define MIN_SAMPLES 3                      /* a queue's own, else the office's pooled */
-#define MAX_STEPS 20000                    /* calls simulated at most per recomputation */
+#define MAX_STEPS 1000                     /* calls simulated per recomputation: beyond, unknown */
 #define REFRESH_US (15 * INT64_C(1000000)) /* recompute as time passes */
-#define Z80 1.2816                         /* two-sided 80 %: the 10th and 90th percentiles */
+/* Offices with more waiting than this re-simulate at most every
+ * BIG_EVERY_US; tickets issued in between are extrapolated. */
+#define BIG_WAITING 64
+#define BIG_EVERY_US (250 * INT64_C(1000))
+#define Z80 1.2816 /* two-sided 80 %: the 10th and 90th percentiles */
 
 /* The expected time a counter spends on one visit of a queue, and its variance. */
 struct visit {
@@ -115,12 +119,67 @@ struct phantom {
 	struct queue *q;
 };
 
-static void record(struct ticket *t, const struct sim_counter *sc)
+static void record(struct ticket *t, const struct sim_counter *sc, uint64_t run)
 {
 	t->est_call_at = sc->free_at;
 	t->est_sd = (int64_t)sqrt(sc->var);
 	t->est_known = sc->known;
-	t->est_done = true;
+	t->est_run = run;
+}
+
+/*
+ * Taking a ticket out of its waiting list for the simulation, and putting
+ * everything back after. Calls nearly always take the first of a list:
+ * that is moving the list's start, not its contents, so a long queue costs
+ * no more than a short one. A priority ticket further in is cut out; the
+ * undo log puts each back where it was, in reverse order.
+ */
+struct take {
+	struct tlist *l;
+	struct queue *q; /* whose priority count it was in, or NULL */
+	int at;          /* -1: the first, taken by moving the start */
+	struct ticket *t;
+};
+
+static void take(struct take *log, int *nlog, struct ticket *t)
+{
+	struct tlist *l = t->for_counter ? &t->for_counter->for_me : &t->queue->waiting;
+	struct take *u = &log[(*nlog)++];
+	int at = 0;
+
+	while (at < l->n && l->v[at] != t)
+		at++;
+	*u = (struct take){ l, !t->for_counter && t->priority ? t->queue : NULL, -1, t };
+	if (at == 0) {
+		l->v++;
+		l->cap--;
+	} else {
+		memmove(l->v + at, l->v + at + 1, (size_t)(l->n - at - 1) * sizeof *l->v);
+		u->at = at;
+	}
+	l->n--;
+	if (u->q)
+		u->q->npriority--;
+}
+
+static void untake(const struct take *log, int nlog)
+{
+	for (int i = nlog; i-- > 0;) {
+		const struct take *u = &log[i];
+		struct tlist *l = u->l;
+
+		if (u->at < 0) {
+			l->v--;
+			l->cap++;
+		} else {
+			memmove(l->v + u->at + 1, l->v + u->at,
+				(size_t)(l->n - u->at) * sizeof *l->v);
+			l->v[u->at] = u->t;
+		}
+		l->n++;
+		if (u->q)
+			u->q->npriority++;
+	}
 }
 
 void office_estimate(struct office *o, int64_t now)
@@ -129,19 +188,22 @@ void office_estimate(struct office *o, int64_t now)
 	struct visit *visits = xcalloc((size_t)o->nqueues, sizeof *visits);
 	struct sim_counter *sc = xcalloc((size_t)o->ncounters, sizeof *sc);
 	struct phantom *ph = xcalloc((size_t)o->nqueues, sizeof *ph);
-	struct ticket **called = NULL;
-	int ncalled = 0, capcalled = 0;
+	struct take *log = xcalloc(MAX_STEPS, sizeof *log);
+	int nlog = 0;
+	bool any_open = false;
 	char reason[96];
 
 	o->est_gen = o->gen;
 	o->est_now = now;
+	o->est_run++; /* what an earlier run recorded is not this run's */
 	for (int i = 0; i < o->nqueues; i++) {
 		struct queue *q = o->queues[i];
 
 		visits[i] = visit_of(q, &pooled);
 		q->est_index = i;
-		for (int k = 0; k < q->waiting.n; k++)
-			q->waiting.v[k]->est_done = false;
+		q->est_visit_mean = visits[i].mean_us;
+		q->est_visit_var = visits[i].var_us2;
+		q->est_servers = 0;
 		/* The wait of a ticket issued now: the last in line. */
 		ph[i].q = q;
 		ph[i].t.queue = ph[i].t.origin = q;
@@ -156,14 +218,15 @@ void office_estimate(struct office *o, int64_t now)
 		struct sim_counter *s = &sc[i];
 
 		s->c = c;
-		for (int k = 0; k < c->for_me.n; k++)
-			c->for_me.v[k]->est_done = false;
 		if (!c->open || !c->active) {
 			s->free_at = INT64_MAX;
 			continue;
 		}
 		s->free_at = now;
 		s->known = true;
+		any_open = true;
+		for (int k = 0; k < c->nqueues; k++)
+			c->queues[k].queue->est_servers++;
 		if (c->held) {
 			/* The rest of the visit in progress: what remains of
 			 * the expected time, or a little when it has run over. */
@@ -176,7 +239,7 @@ void office_estimate(struct office *o, int64_t now)
 			s->var = v->var_us2 / 4;
 		}
 	}
-	for (int step = 0; step < MAX_STEPS; step++) {
+	for (int step = 0; any_open && step < MAX_STEPS; step++) {
 		struct sim_counter *s = NULL;
 		struct ticket *t;
 
@@ -190,10 +253,8 @@ void office_estimate(struct office *o, int64_t now)
 			s->free_at = INT64_MAX;
 			continue;
 		}
-		record(t, s);
-		waiting_remove(t);
-		called = xgrow(called, &capcalled, ncalled + 1, sizeof *called);
-		called[ncalled++] = t;
+		record(t, s, o->est_run);
+		take(log, &nlog, t);
 		/* A phantom asks when a new ticket would be called; it must
 		 * not delay the real ones behind it. */
 		if (t->order >= UINT64_MAX - (uint64_t)o->nqueues)
@@ -202,19 +263,17 @@ void office_estimate(struct office *o, int64_t now)
 		s->var += visits[t->queue->est_index].var_us2;
 		s->known = s->known && visits[t->queue->est_index].known;
 	}
-	/* Everything back where it was, in the same order. */
-	for (int i = ncalled; i-- > 0;)
-		waiting_insert(called[i]);
+	untake(log, nlog);
 	for (int i = 0; i < o->nqueues; i++) {
 		struct queue *q = o->queues[i];
 
-		q->est_new_done = ph[i].t.est_done;
+		q->est_new_done = ph[i].t.est_run == o->est_run;
 		q->est_new_at = ph[i].t.est_call_at;
 		q->est_new_sd = ph[i].t.est_sd;
 		q->est_new_known = ph[i].t.est_known;
 		tlist_remove(&q->waiting, &ph[i].t);
 	}
-	free(called);
+	free(log);
 	free(ph);
 	free(sc);
 	free(visits);
@@ -224,11 +283,57 @@ void office_estimate(struct office *o, int64_t now)
  * cache is what changes, not what the office says: hence the cast. */
 static void ensure(const struct engine *e, const struct office *o, int64_t now)
 {
-	if (o->est_gen != o->gen || o->est_egen != e->gen || now - o->est_now > REFRESH_US ||
-	    now < o->est_now) {
+	bool changed = o->est_gen != o->gen || o->est_egen != e->gen;
+	int waiting = 0;
+
+	if (changed)
+		for (int i = 0; i < o->nqueues; i++)
+			waiting += o->queues[i]->waiting.n;
+	if ((changed && (waiting <= BIG_WAITING || now - o->est_now >= BIG_EVERY_US)) ||
+	    now - o->est_now > REFRESH_US || now < o->est_now) {
 		office_estimate((struct office *)o, now);
 		((struct office *)o)->est_egen = e->gen;
 	}
+}
+
+/* A ticket the last run did not see (issued since, in a big office): the
+ * run's "issued now" time of its queue, one visit per serving counter
+ * later for each such ticket ahead of it. False when nothing fits. */
+static bool extrapolate(const struct office *o, const struct ticket *t, int64_t *call_at,
+			int64_t *sd, bool *known)
+{
+	const struct queue *q = t->queue;
+	const struct tlist *l = &q->waiting;
+	int ahead = 0;
+
+	if (t->for_counter || !q->est_new_done || q->est_servers == 0)
+		return false;
+	/* New tickets go last: those the run did not see are the ones
+	 * just before t, back to the newest the run did see. */
+	int at = l->n;
+
+	while (at-- > 0 && l->v[at] != t)
+		;
+	while (at-- > 0 && l->v[at]->est_run != o->est_run)
+		ahead++;
+	*call_at = q->est_new_at + (int64_t)(ahead * q->est_visit_mean / q->est_servers);
+	*sd = (int64_t)sqrt((double)q->est_new_sd * (double)q->est_new_sd +
+			    ahead * q->est_visit_var / ((double)q->est_servers * q->est_servers));
+	*known = q->est_new_known;
+	return true;
+}
+
+/* The forecast for t: from the last run, or extrapolated. */
+static bool forecast(const struct office *o, const struct ticket *t, int64_t *call_at, int64_t *sd,
+		     bool *known)
+{
+	if (t->est_run == o->est_run) {
+		*call_at = t->est_call_at;
+		*sd = t->est_sd;
+		*known = t->est_known;
+		return true;
+	}
+	return extrapolate(o, t, call_at, sd, known);
 }
 
 static json_t *wait_json(bool done, bool known, int64_t call_at, int64_t now)
@@ -260,8 +365,8 @@ void ticket_estimate_set(json_t *obj, const struct engine *e, const struct offic
 
 	ensure(e, o, now);
 	json_object_set_new(obj, "estimated_wait_s",
-			    wait_json(t->est_done, t->est_known, t->est_call_at, now));
-	range = range_json(t->est_done, t->est_known, t->est_call_at, t->est_sd, now);
+			    wait_json(t->est_run == o->est_run, t->est_known, t->est_call_at, now));
+	range = range_json(t->est_run == o->est_run, t->est_known, t->est_call_at, t->est_sd, now);
 	if (range)
 		json_object_set_new(obj, "estimated_wait_range_s", range);
 }
@@ -283,12 +388,13 @@ void queue_estimate_set(json_t *obj, const struct engine *e, const struct office
 bool ticket_estimate_s(const struct engine *e, const struct office *o, const struct ticket *t,
 		       int64_t *secs)
 {
-	int64_t w;
+	int64_t w, call_at, sd;
+	bool known;
 
 	ensure(e, o, e->last_now);
-	if (!t->est_done || !t->est_known)
+	if (!forecast(o, t, &call_at, &sd, &known) || !known)
 		return false;
-	w = t->est_call_at - e->last_now;
+	w = call_at - e->last_now;
 	*secs = ((w > 0 ? w : 0) + 500000) / 1000000;
 	return true;
 }
