@@ -360,13 +360,14 @@ static json_t *range_json(bool done, bool known, int64_t call_at, int64_t sd, in
 void ticket_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
 			 const struct ticket *t)
 {
-	int64_t now = e->last_now;
+	int64_t now = e->last_now, call_at = 0, sd = 0;
+	bool known = false, done;
 	json_t *range;
 
 	ensure(e, o, now);
-	json_object_set_new(obj, "estimated_wait_s",
-			    wait_json(t->est_run == o->est_run, t->est_known, t->est_call_at, now));
-	range = range_json(t->est_run == o->est_run, t->est_known, t->est_call_at, t->est_sd, now);
+	done = forecast(o, t, &call_at, &sd, &known);
+	json_object_set_new(obj, "estimated_wait_s", wait_json(done, known, call_at, now));
+	range = range_json(done, known, call_at, sd, now);
 	if (range)
 		json_object_set_new(obj, "estimated_wait_range_s", range);
 }

@@ -206,6 +206,24 @@ START_TEST(range_around_the_estimate)
 }
 END_TEST
 
+/* A big office re-simulates at most every 250 ms: tickets issued in
+ * between get the queue's "issued now" time, one visit per counter later
+ * for each new ticket ahead. With one counter that is exact. */
+START_TEST(big_office_extrapolates)
+{
+	add_counter(1, "1", true, 1, 1, 1);
+	learn("1", "S", 3, 60);
+	for (int i = 0; i < 70; i++)
+		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+	/* S-004 goes now; S-073, the 70th, after 69 visits. */
+	ck_assert_int_eq(num(res("ticket"), "estimated_wait_s"), 69 * 60);
+	ck_assert_int_eq(wait_of("S-068"), 64 * 60);
+	/* After 250 ms a full run again: the same answers. */
+	now_us += SEC / 4;
+	ck_assert_int_eq(wait_of("S-073"), 69 * 60);
+}
+END_TEST
+
 /* Cheap enough to run on every change: 200 waiting tickets over five
  * counters. A figure for the note, printed; not asserted. */
 START_TEST(cost_of_200_waiting)
@@ -272,6 +290,7 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, no_shows_count);
 	tcase_add_test(tc, skips_are_not_services);
 	tcase_add_test(tc, range_around_the_estimate);
+	tcase_add_test(tc, big_office_extrapolates);
 	tcase_add_test(tc, cost_of_200_waiting);
 	suite_add_tcase(s, tc);
 	return s;
