@@ -47,6 +47,10 @@ const text = sel => page.locator(sel).textContent();
 const held = () => text('#held-code');
 const waitHeld = code => page.waitForFunction(c => document.getElementById('held-code').textContent === c,
   code, { timeout: 3000 });
+/* The reply's message, waited for: the event stream may update the
+ * held ticket before the reply to the clerk's own request is shown. */
+const waitMessage = want => page.waitForFunction(w => document.getElementById('message').textContent === w,
+  want, { timeout: 3000 });
 const message = () => page.evaluate(() => {
   const m = document.getElementById('message');
   return { text: m.textContent, error: m.classList.contains('error') };
@@ -105,7 +109,7 @@ test('call next (N) shows the ticket large, its priority, interpreter and the re
   assert.ok(facts.includes('förtur'), facts.join(' | '));
   assert.ok(facts.some(f => /^tolk: .*\(so\)$/.test(f)), facts.join(' | '));
   assert.match(await text('#held-reason'), /^Valdes: rank 1, priority/);
-  assert.equal((await message()).text, `${pri} uppropad`);
+  await waitMessage(`${pri} uppropad`);
   const t = await ok(KIOSK, { op: 'ticket', ticket: pri });
   assert.equal(t.ticket.state, 'called');
   assert.equal(t.ticket.counter, '5');
@@ -125,7 +129,7 @@ test('recall (R), start (S), and transfer (T) to a queue', async () => {
   assert.ok(m >= 0, choices.join(' | '));
   await page.keyboard.press(String(m + 1));
   await waitHeld('Inget nummer');
-  assert.equal((await message()).text, `${code} flyttad till M`);
+  await waitMessage(`${code} flyttad till M`);
   const t = await ok(KIOSK, { op: 'ticket', ticket: code });
   assert.equal(t.ticket.queue, 'M');
   assert.equal(t.ticket.state, 'waiting');
@@ -137,7 +141,7 @@ test('park (P), then call back from the parked list', async () => {
   const code = await held();
   await page.keyboard.press('p');
   await waitHeld('Inget nummer');
-  assert.equal((await message()).text, `${code} parkerad`);
+  await waitMessage(`${code} parkerad`);
   const li = page.locator(`#parked li[data-ticket="${code}"]`);
   await li.waitFor({ timeout: 3000 });
   assert.equal((await ok(KIOSK, { op: 'ticket', ticket: code })).ticket.state, 'parked');
@@ -163,7 +167,7 @@ test('finish (F) with an outcome picked in the panel', async () => {
   assert.deepEqual(outcomes.map(o => o.replace(/\d$/, '')), ['Rådgivning (advice)', 'Blankett ifylld (form)']);
   await page.keyboard.press('2');
   await waitHeld('Inget nummer');
-  assert.equal((await message()).text, `${code} avslutad`);
+  await waitMessage(`${code} avslutad`);
   const t = await ok(KIOSK, { op: 'ticket', ticket: code });
   assert.equal(t.ticket.state, 'done');
   assert.equal(t.ticket.outcome, 'form');
@@ -194,7 +198,7 @@ test('no-show (X), and reactivate by code', async () => {
   assert.equal(await page.inputValue('#code'), '');
   await page.keyboard.press('x');
   await waitHeld('Inget nummer');
-  assert.equal((await message()).text, `${code} uteblev`);
+  await waitMessage(`${code} uteblev`);
   await page.fill('#code', code);
   await page.click('#do-reactivate');
   await page.waitForFunction(c => document.getElementById('message').textContent === `${c} väntar igen`, code, { timeout: 3000 });
