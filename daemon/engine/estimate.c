@@ -10,8 +10,10 @@
  * tickets it "calls" out of the real waiting lists and puts them back
  * before it returns (nothing else runs meanwhile).
  *
- * A visit's expected time is learnt per queue from finished services (a
- * trimmed mean of the last SERVICE_SAMPLES, robust to a forgotten finish),
+ * A visit's expected time is learnt per queue from finished services (the
+ * mean of the last SERVICE_SAMPLES, each clipped at four times their
+ * median so that a forgotten finish cannot swamp it; at start-up the same
+ * weekday's visits of the last weeks stand in until today has its own),
  * plus the time counters lose to no-shows (their share times their mean
  * time). The spread of a wait is the spread of the sum of the visits before
  * it: the variance adds up, and the 80 % range is +-1.28 standard
@@ -46,26 +48,31 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Trimmed mean (a tenth off each end) and variance of n samples. */
+/*
+ * Mean and variance of n samples, each clipped at CLIP_MEDIANS times their
+ * median. Visit times are skewed (a few long ones): a trimmed mean or the
+ * median would say less than the time counters really spend on average,
+ * and every estimate would come out low. Clipping only guards the mean
+ * against a visit the clerk forgot to finish.
+ */
+#define CLIP_MEDIANS 4
 static void robust_stats(const int64_t *samples, int n, double *mean, double *var)
 {
 	int64_t v[SERVICE_SAMPLES * 8];
-	int lo, hi, k;
-	double sum = 0, sq = 0;
+	double sum = 0, sq = 0, clip;
 
 	if (n > (int)(sizeof v / sizeof v[0]))
 		n = (int)(sizeof v / sizeof v[0]);
 	memcpy(v, samples, (size_t)n * sizeof *v);
 	qsort(v, (size_t)n, sizeof *v, cmp_i64);
-	lo = n / 10;
-	hi = n - n / 10;
-	k = hi - lo;
-	for (int i = lo; i < hi; i++)
-		sum += (double)v[i];
-	*mean = sum / k;
-	/* The spread from all samples: trimming would make the range too narrow. */
+	clip = CLIP_MEDIANS * (n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + v[n / 2]) / 2);
 	for (int i = 0; i < n; i++)
-		sq += ((double)v[i] - *mean) * ((double)v[i] - *mean);
+		sum += (double)v[i] < clip ? (double)v[i] : clip;
+	*mean = sum / n;
+	for (int i = 0; i < n; i++) {
+		double x = (double)v[i] < clip ? (double)v[i] : clip;
+		sq += (x - *mean) * (x - *mean);
+	}
 	*var = n > 1 ? sq / (n - 1) : 0;
 }
 

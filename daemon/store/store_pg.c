@@ -18,11 +18,11 @@ struct load {
 };
 
 static const char *const load_stmts[] = {
-	"load_offices",        "load_queues",   "load_counters",
-	"load_counter_queues", "load_outcomes", "load_tickets",
+	"load_offices",  "load_queues",  "load_counters", "load_counter_queues",
+	"load_outcomes", "load_tickets", "load_history",
 };
 #define LOAD_CONFIG 5 /* the first five: configuration without tickets */
-#define LOAD_ALL 6
+#define LOAD_ALL 7
 
 static bool pg_is_up(void *self)
 {
@@ -115,6 +115,7 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	struct store_counter_queue *cqs;
 	struct store_outcome *outs;
 	struct store_ticket *ts = NULL;
+	struct store_visit *vs = NULL;
 
 	s->noffices = PQntuples(r[0]);
 	s->offices = offices = xcalloc((size_t)s->noffices, sizeof *offices);
@@ -176,6 +177,12 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 			.for_counter_id = col_int(t, i, 20),
 		};
 	}
+	s->nvisits = tickets ? PQntuples(r[6]) : 0;
+	if (tickets)
+		s->visits = vs = xcalloc((size_t)s->nvisits, sizeof *vs);
+	for (int i = 0; i < s->nvisits; i++)
+		vs[i] = (struct store_visit){ col_int(r[6], i, 0), col_bool(r[6], i, 1),
+					      col_i64(r[6], i, 2) };
 }
 
 static void snapshot_free(struct store_snapshot *s)
@@ -186,6 +193,7 @@ static void snapshot_free(struct store_snapshot *s)
 	free((void *)s->counter_queues);
 	free((void *)s->outcomes);
 	free((void *)s->tickets);
+	free((void *)s->visits);
 }
 
 static void on_loaded(void *arg, const struct pgw_result *res)
