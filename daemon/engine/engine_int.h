@@ -14,6 +14,7 @@
 #define RECENT_MAX 10
 #define SERVICE_SAMPLES 32
 #define NOSHOW_SAMPLES 16
+#define PACE_SAMPLES 16
 #define LANG_MAX 4 /* an ISO 639-1 code and its NUL */
 
 struct queue;
@@ -109,6 +110,9 @@ struct counter {
 	struct ticket *held; /* called or serving here, or NULL */
 	struct tlist for_me; /* waiting, transferred to this counter */
 	struct tlist parked; /* parked here */
+	/* estimate.c: this counter's visits over its queues' usual, recent */
+	float pace[PACE_SAMPLES];
+	int npace, pace_pos;
 };
 
 struct recent_call {
@@ -226,6 +230,10 @@ char *iso_time(int64_t us, char *buf);
 
 /* estimate.c: the forecast of when each waiting ticket is called. */
 void office_estimate(struct office *o, int64_t now);
+/* Learns how a counter's visits compare with its queue's usual (a clerk in
+ * training, a counter that takes the hard cases); before the queue's own
+ * sample of the visit is recorded. */
+void counter_record_visit(struct counter *c, const struct queue *q, int64_t us);
 /* Sets estimated_wait_s (and estimated_wait_range_s when known) of a
  * waiting ticket's object, or of a ticket issued now in q. */
 void ticket_estimate_set(json_t *obj, const struct engine *e, const struct office *o,

@@ -51,9 +51,11 @@ static void place_ticket(struct engine *e, struct office *o, struct ticket *t, b
 	 * say which finishes were explicit, so an unstarted visit counts when
 	 * it lasted a second or more (a skip takes less). */
 	if (t->state == TS_DONE && t->called_at && t->finished_at &&
-	    (t->started_at || t->finished_at - t->called_at >= 1000000))
+	    (t->started_at || t->finished_at - t->called_at >= 1000000)) {
+		if (t->counter)
+			counter_record_visit(t->counter, t->queue, t->finished_at - t->called_at);
 		queue_record_service(t->queue, t->finished_at - t->called_at);
-	else if (t->state == TS_NO_SHOW && t->called_at && t->finished_at)
+	} else if (t->state == TS_NO_SHOW && t->called_at && t->finished_at)
 		queue_record_noshow(t->queue, t->finished_at - t->called_at);
 }
 

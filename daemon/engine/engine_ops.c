@@ -93,9 +93,10 @@ static void end_held(struct change *c, struct office *o, struct counter *ctr,
 	 * clerk skipped with call_next (never started), and count the time
 	 * no-shows cost. A ticket carried over midnight is left out. */
 	if (t->day == o->day && t->called_at) {
-		if (t->state == TS_DONE && (started || explicit))
+		if (t->state == TS_DONE && (started || explicit)) {
+			counter_record_visit(ctr, t->queue, since_call);
 			queue_record_service(t->queue, since_call);
-		else if (t->state == TS_NO_SHOW)
+		} else if (t->state == TS_NO_SHOW)
 			queue_record_noshow(t->queue, since_call);
 	}
 	write_state(c, o, t, now);

@@ -34,7 +34,8 @@
  * BIG_EVERY_US; tickets issued in between are extrapolated. */
 #define BIG_WAITING 64
 #define BIG_EVERY_US (250 * INT64_C(1000))
-#define Z80 1.2816 /* two-sided 80 %: the 10th and 90th percentiles */
+#define PACE_PRIOR 4 /* visits at the usual pace a counter's ratio starts from */
+#define Z80 1.2816   /* two-sided 80 %: the 10th and 90th percentiles */
 
 /* The expected time a counter spends on one visit of a queue, and its variance. */
 struct visit {
@@ -94,6 +95,38 @@ static struct visit visit_of(const struct queue *q, const struct visit *pooled)
 	return v;
 }
 
+void counter_record_visit(struct counter *c, const struct queue *q, int64_t us)
+{
+	double mean, var, r;
+
+	if (q->nservice < MIN_SAMPLES || us <= 0)
+		return;
+	robust_stats(q->service, q->nservice, &mean, &var);
+	if (mean <= 0)
+		return;
+	r = (double)us / mean;
+	c->pace[c->pace_pos] = (float)(r < 1.0 / CLIP_MEDIANS ? 1.0 / CLIP_MEDIANS
+				       : r > CLIP_MEDIANS     ? CLIP_MEDIANS
+							      : r);
+	c->pace_pos = (c->pace_pos + 1) % PACE_SAMPLES;
+	if (c->npace < PACE_SAMPLES)
+		c->npace++;
+}
+
+/* How long this counter's visits take, as a multiple of its queues' usual:
+ * the mean of its recent ratios, drawn towards 1 while there are few (a
+ * single long visit says little about the clerk). */
+static double counter_pace(const struct counter *c)
+{
+	double sum = 0;
+
+	if (!c->npace)
+		return 1;
+	for (int i = 0; i < c->npace; i++)
+		sum += c->pace[i];
+	return (sum + PACE_PRIOR) / (c->npace + PACE_PRIOR);
+}
+
 /* Every queue's samples together, for queues with too few of their own. */
 static struct visit visit_pooled(const struct office *o)
 {
@@ -118,6 +151,7 @@ struct sim_counter {
 	int64_t free_at; /* INT64_MAX: calls nothing more */
 	double var;      /* of free_at, us^2 */
 	bool known;      /* every visit before free_at was known */
+	double pace;     /* counter_pace() */
 };
 
 /* A ticket added for the estimate of a ticket issued now, one per queue. */
@@ -225,6 +259,7 @@ void office_estimate(struct office *o, int64_t now)
 		struct sim_counter *s = &sc[i];
 
 		s->c = c;
+		s->pace = counter_pace(c);
 		if (!c->open || !c->active) {
 			s->free_at = INT64_MAX;
 			continue;
@@ -238,12 +273,12 @@ void office_estimate(struct office *o, int64_t now)
 			/* The rest of the visit in progress: what remains of
 			 * the expected time, or a little when it has run over. */
 			const struct visit *v = &visits[c->held->queue->est_index];
-			double left = v->mean_us - (double)(now - c->held->called_at);
+			double mean = v->mean_us * s->pace;
+			double left = mean - (double)(now - c->held->called_at);
 
 			s->known = v->known;
-			s->free_at = now +
-				     (int64_t)(left > 0.1 * v->mean_us ? left : 0.1 * v->mean_us);
-			s->var = v->var_us2 / 4;
+			s->free_at = now + (int64_t)(left > 0.1 * mean ? left : 0.1 * mean);
+			s->var = v->var_us2 * s->pace * s->pace / 4;
 		}
 	}
 	for (int step = 0; any_open && step < MAX_STEPS; step++) {
@@ -266,8 +301,8 @@ void office_estimate(struct office *o, int64_t now)
 		 * not delay the real ones behind it. */
 		if (t->order >= UINT64_MAX - (uint64_t)o->nqueues)
 			continue;
-		s->free_at += (int64_t)visits[t->queue->est_index].mean_us;
-		s->var += visits[t->queue->est_index].var_us2;
+		s->free_at += (int64_t)(visits[t->queue->est_index].mean_us * s->pace);
+		s->var += visits[t->queue->est_index].var_us2 * s->pace * s->pace;
 		s->known = s->known && visits[t->queue->est_index].known;
 	}
 	untake(log, nlog);

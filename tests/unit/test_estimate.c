@@ -111,6 +111,32 @@ START_TEST(held_ticket_frees_the_counter_later)
 }
 END_TEST
 
+/* A counter whose visits take twice the usual (a clerk in training) frees
+ * up later: the model learns each counter's pace over its queues' usual,
+ * drawn towards 1 while there are few visits. Counter 1 serves ten S
+ * visits of 60 s, counter 2 eight of 120 s; S's mean is then 87 s, counter
+ * 2's pace about 1.41 (its ratios to the mean at each visit, with a prior
+ * of four at 1), so the second in line behind counter 2 alone waits about
+ * 122 s (87 without the pace). */
+START_TEST(slow_counter_frees_up_later)
+{
+	add_counter(1, "1", true, 1, 1, 1);
+	add_counter(2, "2", true, 1, 1, 1);
+	learn("1", "S", 10, 60);
+	learn("2", "S", 8, 120);
+	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "1", NULL, NULL, NULL), PROTO_OK);
+	ck_assert_int_eq(issue_wait("S"), 0);
+	json_int_t w = issue_wait("S");
+	ck_assert_msg(w >= 115 && w <= 130, "second in line at the slow counter: %lld s",
+		      (long long)w);
+	/* The same visits at counter 1, the usual pace, would be quicker. */
+	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "1", NULL, NULL, NULL), PROTO_OK);
+	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
+	w = issue_wait("S");
+	ck_assert_msg(w >= 150 && w <= 185, "third in line at counter 1: %lld s", (long long)w);
+}
+END_TEST
+
 /* Weights: the rule at rank 1 balances S (weight 3) and F (weight 1). */
 START_TEST(weighted_queues_follow_the_rule)
 {
@@ -286,6 +312,7 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, rank_two_waits_for_rank_one);
 	tcase_add_test(tc, held_ticket_frees_the_counter_later);
 	tcase_add_test(tc, weighted_queues_follow_the_rule);
+	tcase_add_test(tc, slow_counter_frees_up_later);
 	tcase_add_test(tc, priority_first);
 	tcase_add_test(tc, no_shows_count);
 	tcase_add_test(tc, skips_are_not_services);
