@@ -28,12 +28,17 @@
 #include <string.h>
 
 #define MIN_SAMPLES 3                      /* a queue's own, else the office's pooled */
-#define MAX_STEPS 1000                     /* calls simulated per recomputation: beyond, unknown */
+#define MAX_STEPS 2000                     /* calls simulated per recomputation: beyond, unknown */
 #define REFRESH_US (15 * INT64_C(1000000)) /* recompute as time passes */
 /* Offices with more waiting than this re-simulate at most every
  * BIG_EVERY_US; tickets issued in between are extrapolated. */
 #define BIG_WAITING 64
 #define BIG_EVERY_US (250 * INT64_C(1000))
+/* Visitors still to come, at each queue's rate of the last half hour
+ * (measured over at least five minutes), at most FUTURE_MAX per queue. */
+#define ARRIVAL_WINDOW_US (30 * 60 * INT64_C(1000000))
+#define ARRIVAL_MIN_SPAN_US (5 * 60 * INT64_C(1000000))
+#define FUTURE_MAX 128
 #define PACE_PRIOR 4 /* visits at the usual pace a counter's ratio starts from */
 #define Z80 1.2816   /* two-sided 80 %: the 10th and 90th percentiles */
 
@@ -223,14 +228,90 @@ static void untake(const struct take *log, int nlog)
 	}
 }
 
+/*
+ * Visitors who have not come yet also take counters' time: a queue served
+ * at rank 2 waits while rank 1 keeps getting new tickets, and a heavier
+ * queue's newcomers pass a lighter one's. The run adds them at each
+ * queue's recent rate, evenly spaced, at the end of their queue (they are
+ * the newest); their own call times are not estimates of anything.
+ */
+struct future {
+	struct queue *q;
+	double every_us; /* 0: none expected */
+	double next_at;
+	struct ticket *t; /* FUTURE_MAX of them, made when the first comes */
+	int n;            /* appended so far */
+};
+
+/* The time between arrivals in q over the last half hour, 0 when unknown
+ * or the queue takes no tickets. */
+static double arrival_every_us(const struct queue *q, int64_t now)
+{
+	int64_t since = now - ARRIVAL_WINDOW_US, first = now;
+	int n = 0;
+
+	if (!q->open || !q->active)
+		return 0;
+	for (int i = q->ntoday; i-- > 0;) {
+		const struct ticket *t = q->today[i];
+
+		if (!t)
+			continue;
+		if (t->issued_at < since)
+			break;
+		first = t->issued_at;
+		n++;
+	}
+	if (n < 2 || now - first < ARRIVAL_MIN_SPAN_US)
+		return 0;
+	return (double)(now - first) / n;
+}
+
+/* Appends q's arrivals up to time at; the list has room (reserved before
+ * the run, as the run may have moved its start). */
+static void future_arrive(struct future *f, int64_t at, uint64_t *order)
+{
+	struct tlist *l = &f->q->waiting;
+
+	while (f->every_us > 0 && f->next_at <= (double)at && f->n < FUTURE_MAX) {
+		struct ticket *t;
+
+		if (!f->t)
+			f->t = xcalloc(FUTURE_MAX, sizeof *f->t);
+		t = &f->t[f->n++];
+		t->queue = t->origin = f->q;
+		t->state = TS_WAITING;
+		t->sort_at = (int64_t)f->next_at;
+		t->order = (*order)++;
+		l->v[l->n++] = t;
+		f->next_at += f->every_us;
+	}
+}
+
+/* When the next visitor comes for a counter that has nothing to call. */
+static int64_t next_arrival_for(const struct counter *c, const struct future *fut)
+{
+	double at = (double)INT64_MAX;
+
+	for (int k = 0; k < c->nqueues; k++) {
+		const struct future *f = &fut[c->queues[k].queue->est_index];
+
+		if (f->every_us > 0 && f->n < FUTURE_MAX && f->next_at < at)
+			at = f->next_at;
+	}
+	return at >= (double)INT64_MAX ? INT64_MAX : (int64_t)at;
+}
+
 void office_estimate(struct office *o, int64_t now)
 {
 	struct visit pooled = visit_pooled(o);
 	struct visit *visits = xcalloc((size_t)o->nqueues, sizeof *visits);
 	struct sim_counter *sc = xcalloc((size_t)o->ncounters, sizeof *sc);
 	struct phantom *ph = xcalloc((size_t)o->nqueues, sizeof *ph);
-	struct take *log = xcalloc(MAX_STEPS, sizeof *log);
-	int nlog = 0;
+	struct take *log = xmalloc(MAX_STEPS * sizeof *log);
+	struct future *fut = xcalloc((size_t)o->nqueues, sizeof *fut);
+	uint64_t future_order = UINT64_MAX / 2; /* below the phantoms', above real ones */
+	int nlog = 0, remaining = 0;            /* real tickets (and phantoms) still to call */
 	bool any_open = false;
 	char reason[96];
 
@@ -253,6 +334,12 @@ void office_estimate(struct office *o, int64_t now)
 		ph[i].t.order = UINT64_MAX - (uint64_t)o->nqueues + (uint64_t)i;
 		if (q->active)
 			tlist_insert(&q->waiting, &ph[i].t);
+		fut[i].q = q;
+		fut[i].every_us = arrival_every_us(q, now);
+		fut[i].next_at = (double)now + fut[i].every_us;
+		if (fut[i].every_us > 0)
+			q->waiting.v = xgrow(q->waiting.v, &q->waiting.cap,
+					     q->waiting.n + FUTURE_MAX, sizeof *q->waiting.v);
 	}
 	for (int i = 0; i < o->ncounters; i++) {
 		struct counter *c = o->counters[i];
@@ -281,7 +368,15 @@ void office_estimate(struct office *o, int64_t now)
 			s->var = v->var_us2 * s->pace * s->pace / 4;
 		}
 	}
-	for (int step = 0; any_open && step < MAX_STEPS; step++) {
+	/* The run ends when every ticket some open counter serves is called,
+	 * not when the visitors still to come run out. */
+	for (int i = 0; i < o->nqueues; i++)
+		if (o->queues[i]->est_servers)
+			remaining += o->queues[i]->waiting.n;
+	for (int i = 0; i < o->ncounters; i++)
+		if (sc[i].free_at != INT64_MAX)
+			remaining += o->counters[i]->for_me.n;
+	for (int step = 0; any_open && remaining > 0 && step < MAX_STEPS; step++) {
 		struct sim_counter *s = NULL;
 		struct ticket *t;
 
@@ -290,13 +385,20 @@ void office_estimate(struct office *o, int64_t now)
 				s = &sc[i];
 		if (!s)
 			break;
+		for (int i = 0; i < o->nqueues; i++)
+			future_arrive(&fut[i], s->free_at, &future_order);
 		t = next_ticket(s->c, s->free_at, reason, sizeof reason);
 		if (!t) {
-			s->free_at = INT64_MAX;
+			/* Idle until someone comes for it, if anyone will. */
+			int64_t at = next_arrival_for(s->c, fut);
+
+			s->free_at = at > s->free_at ? at : INT64_MAX;
 			continue;
 		}
 		record(t, s, o->est_run);
 		take(log, &nlog, t);
+		if (t->order < UINT64_MAX / 2)
+			remaining--;
 		/* A phantom asks when a new ticket would be called; it must
 		 * not delay the real ones behind it. */
 		if (t->order >= UINT64_MAX - (uint64_t)o->nqueues)
@@ -309,6 +411,10 @@ void office_estimate(struct office *o, int64_t now)
 	for (int i = 0; i < o->nqueues; i++) {
 		struct queue *q = o->queues[i];
 
+		/* Back as before the run: the arrivals are the list's last. */
+		q->waiting.n -= fut[i].n;
+		free(fut[i].t);
+
 		q->est_new_done = ph[i].t.est_run == o->est_run;
 		q->est_new_at = ph[i].t.est_call_at;
 		q->est_new_sd = ph[i].t.est_sd;
@@ -316,6 +422,7 @@ void office_estimate(struct office *o, int64_t now)
 		tlist_remove(&q->waiting, &ph[i].t);
 	}
 	free(log);
+	free(fut);
 	free(ph);
 	free(sc);
 	free(visits);

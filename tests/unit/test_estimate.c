@@ -21,6 +21,9 @@ static void learn(const char *counter, const char *queue, int n, int secs)
 		now_us += secs * SEC;
 		ck_assert_int_eq(sub(OP_FINISH, counter, NULL, NULL, NULL), PROTO_OK);
 	}
+	/* Beyond the half hour of arrivals the model looks at: these lessons
+	 * are not a stream of visitors still coming. */
+	now_us += 31 * 60 * SEC;
 }
 
 static json_int_t wait_of(const char *code)
@@ -108,6 +111,31 @@ START_TEST(held_ticket_frees_the_counter_later)
 	ck_assert_int_eq(wait_of("S-005"), 30);
 	now_us += 60 * SEC; /* over its time: a little is left, not nothing */
 	ck_assert_int_eq(wait_of("S-005"), 9);
+}
+END_TEST
+
+/* Visitors still to come take counters' time too: S has had a visitor
+ * every 180 s over the last 24 minutes (six issued and cancelled 240 s
+ * apart, then S-010 and S-011 now: 1440 s / 8), so after S-010 and S-011
+ * (100 s each) the counter takes the S visitor due at 180 s before F,
+ * served at rank 2 only: F-004 at 300 s, not 200. */
+START_TEST(newcomers_at_rank_one_delay_rank_two)
+{
+	add_counter(1, "1", true, 2, 1, 1, 2, 2); /* S rank 1, F rank 2 */
+	learn("1", "S", 3, 100);
+	learn("1", "F", 3, 100);
+	for (int i = 0; i < 6; i++) {
+		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+		ck_assert_int_eq(sub(OP_CANCEL, NULL, NULL, str(res("ticket"), "code"), NULL),
+				 PROTO_OK);
+		now_us += 240 * SEC;
+	}
+	issue_ok("S", NULL, "S-010");
+	issue_ok("S", NULL, "S-011");
+	issue_ok("F", NULL, "F-004");
+	ck_assert_int_eq(wait_of("S-010"), 0);
+	ck_assert_int_eq(wait_of("S-011"), 100);
+	ck_assert_int_eq(wait_of("F-004"), 300);
 }
 END_TEST
 
@@ -313,6 +341,7 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, held_ticket_frees_the_counter_later);
 	tcase_add_test(tc, weighted_queues_follow_the_rule);
 	tcase_add_test(tc, slow_counter_frees_up_later);
+	tcase_add_test(tc, newcomers_at_rank_one_delay_rank_two);
 	tcase_add_test(tc, priority_first);
 	tcase_add_test(tc, no_shows_count);
 	tcase_add_test(tc, skips_are_not_services);
