@@ -15,6 +15,7 @@
 #define SERVICE_SAMPLES 32
 #define NOSHOW_SAMPLES 16
 #define PACE_SAMPLES 16
+#define CAL_SAMPLES 128
 #define LANG_MAX 4 /* an ISO 639-1 code and its NUL */
 
 struct queue;
@@ -41,6 +42,8 @@ struct ticket {
 	int64_t est_call_at, est_sd; /* us */
 	uint64_t est_run;            /* the run that set them (office est_run) */
 	bool est_known;
+	bool told_known;         /* the model's wait at issue, before calibration: */
+	int64_t told_raw_us;     /* compared with the real one when it is called */
 	char *key;               /* idempotency key or NULL */
 	struct ticket *key_next; /* chain in the office's key table */
 };
@@ -144,6 +147,12 @@ struct office {
 	bool status_stale;
 	int64_t status_at;                   /* when status_enc was built */
 	uint64_t est_gen, est_egen, est_run; /* what estimate.c's forecast was made for */
+	/* estimate.c's calibration: log((real + margin) / (told + margin)) of
+	 * the last CAL_SAMPLES calls, and what they say (when cal_ready) */
+	float cal[CAL_SAMPLES];
+	int ncal, cal_pos;
+	bool cal_ready;
+	double cal_mid, cal_lo, cal_hi;
 	int64_t est_now;
 };
 
@@ -240,6 +249,12 @@ void ticket_estimate_set(json_t *obj, const struct engine *e, const struct offic
 			 const struct ticket *t);
 void queue_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
 			const struct queue *q);
+/* The estimate told at issue, in whole seconds (false when unknown); t
+ * keeps the model's own figure for office_estimate_called(). */
+bool ticket_estimate_at_issue(const struct engine *e, const struct office *o, struct ticket *t,
+			      int64_t *secs);
+/* A ticket told an estimate at issue is called: how far off was it. */
+void office_estimate_called(struct office *o, struct ticket *t, int64_t now);
 /* The waiting ticket's estimate in whole seconds; false when unknown. */
 bool ticket_estimate_s(const struct engine *e, const struct office *o, const struct ticket *t,
 		       int64_t *secs);

@@ -110,6 +110,7 @@ static void call_ticket(struct change *c, struct engine *e, struct office *o, st
 
 	ticket_apply(t, TA_CALL, ctr, NULL, now);
 	office_record_call(o, t, now);
+	office_estimate_called(o, t, now);
 	args_fill(&a, o, t->day, now);
 	snprintf(a.counter, sizeof a.counter, "%d", ctr->id);
 	const char *v[] = { a.office, a.day, t->code, a.counter, a.at };
@@ -201,7 +202,7 @@ static void op_issue(const struct op *op)
 	 * were (kolapp.estimate_accuracy_daily). */
 	char est[24];
 	int64_t secs;
-	bool known = ticket_estimate_s(e, o, t, &secs);
+	bool known = ticket_estimate_at_issue(e, o, t, &secs);
 
 	if (known)
 		snprintf(est, sizeof est, "%lld", (long long)secs);

@@ -485,25 +485,100 @@ static bool forecast(const struct office *o, const struct ticket *t, int64_t *ca
 	return extrapolate(o, t, call_at, sd, known);
 }
 
-static json_t *wait_json(bool done, bool known, int64_t call_at, int64_t now)
-{
-	int64_t w = call_at - now;
+/*
+ * Calibration: the office's own record of how its estimates turned out.
+ * Whatever the model cannot know (a counter about to take a break, a
+ * clerk's long phone call, newcomers with priority) shows as a ratio
+ * between the real wait and the model's: its median moves every estimate
+ * (within CAL_LIMIT either way) and its 10th and 90th percentiles make the
+ * 80 % range once CAL_MIN calls have been seen; before that, the model's
+ * own spread. Ratios are of (wait + CAL_MARGIN), so that a visitor told
+ * "now" and called after ten seconds is not an error of infinity.
+ */
+#define CAL_MIN 20
+#define CAL_MARGIN_US (60 * 1e6)
+#define CAL_LIMIT 0.5 /* |log| of the largest correction: x1.65 */
 
-	if (!done || !known)
-		return json_null();
-	return json_integer((json_int_t)((w > 0 ? w : 0) + 500000) / 1000000);
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return x < y ? -1 : x > y;
 }
 
-static json_t *range_json(bool done, bool known, int64_t call_at, int64_t sd, int64_t now)
+void office_estimate_called(struct office *o, struct ticket *t, int64_t now)
 {
-	double w = (double)(call_at - now), lo, hi;
+	float v[CAL_SAMPLES];
+	double real = (double)(now - t->issued_at);
 
-	if (!done || !known)
-		return NULL;
-	lo = w - Z80 * (double)sd;
-	hi = w + Z80 * (double)sd;
-	return json_pack("[I, I]", (json_int_t)((lo > 0 ? lo : 0) / 1e6 + 0.5),
-			 (json_int_t)((hi > 0 ? hi : 0) / 1e6 + 0.5));
+	if (!t->told_known)
+		return;
+	t->told_known = false; /* a later call (reactivated, transferred) is another wait */
+	o->cal[o->cal_pos] = (float)log(
+		(real + CAL_MARGIN_US) / ((double)t->told_raw_us + CAL_MARGIN_US));
+	o->cal_pos = (o->cal_pos + 1) % CAL_SAMPLES;
+	if (o->ncal < CAL_SAMPLES)
+		o->ncal++;
+	o->cal_ready = o->ncal >= CAL_MIN;
+	if (!o->cal_ready)
+		return;
+	memcpy(v, o->cal, (size_t)o->ncal * sizeof *v);
+	qsort(v, (size_t)o->ncal, sizeof *v, cmp_float);
+	o->cal_mid = v[o->ncal / 2];
+	o->cal_lo = v[o->ncal / 10];
+	o->cal_hi = v[o->ncal - 1 - o->ncal / 10];
+	if (o->cal_mid > CAL_LIMIT)
+		o->cal_mid = CAL_LIMIT;
+	if (o->cal_mid < -CAL_LIMIT)
+		o->cal_mid = -CAL_LIMIT;
+}
+
+/* What the visitor is told for a model's wait w (us, sd its spread): the
+ * wait and its 80 % range, in us, calibrated when the office can. */
+static void told(const struct office *o, double w, double sd, double *mid, double *lo, double *hi)
+{
+	if (w < 0)
+		w = 0;
+	if (!o->cal_ready) {
+		*mid = w;
+		*lo = w - Z80 * sd;
+		*hi = w + Z80 * sd;
+	} else {
+		double base = w + CAL_MARGIN_US;
+
+		*mid = base * exp(o->cal_mid) - CAL_MARGIN_US;
+		*lo = base * exp(o->cal_lo) - CAL_MARGIN_US;
+		*hi = base * exp(o->cal_hi) - CAL_MARGIN_US;
+		/* The model's own spread, where it is the wider. */
+		if (w - Z80 * sd < *lo)
+			*lo = w - Z80 * sd;
+		if (w + Z80 * sd > *hi)
+			*hi = w + Z80 * sd;
+	}
+	*mid = *mid > 0 ? *mid : 0;
+	*lo = *lo > 0 ? *lo : 0;
+	*hi = *hi > *mid ? *hi : *mid;
+	*lo = *lo < *mid ? *lo : *mid;
+}
+
+static json_int_t whole_s(double us)
+{
+	return (json_int_t)(us / 1e6 + 0.5);
+}
+
+/* estimated_wait_s, and estimated_wait_range_s when known, into obj. */
+static void told_json(json_t *obj, const struct office *o, bool done, bool known, int64_t call_at,
+		      int64_t sd, int64_t now)
+{
+	double mid, lo, hi;
+
+	if (!done || !known) {
+		json_object_set_new(obj, "estimated_wait_s", json_null());
+		return;
+	}
+	told(o, (double)(call_at - now), (double)sd, &mid, &lo, &hi);
+	json_object_set_new(obj, "estimated_wait_s", json_integer(whole_s(mid)));
+	json_object_set_new(obj, "estimated_wait_range_s",
+			    json_pack("[I, I]", whole_s(lo), whole_s(hi)));
 }
 
 void ticket_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
@@ -511,40 +586,45 @@ void ticket_estimate_set(json_t *obj, const struct engine *e, const struct offic
 {
 	int64_t now = e->last_now, call_at = 0, sd = 0;
 	bool known = false, done;
-	json_t *range;
 
 	ensure(e, o, now);
 	done = forecast(o, t, &call_at, &sd, &known);
-	json_object_set_new(obj, "estimated_wait_s", wait_json(done, known, call_at, now));
-	range = range_json(done, known, call_at, sd, now);
-	if (range)
-		json_object_set_new(obj, "estimated_wait_range_s", range);
+	told_json(obj, o, done, known, call_at, sd, now);
 }
 
 void queue_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
 			const struct queue *q)
 {
-	int64_t now = e->last_now;
-	json_t *range;
-
-	ensure(e, o, now);
-	json_object_set_new(obj, "estimated_wait_s",
-			    wait_json(q->est_new_done, q->est_new_known, q->est_new_at, now));
-	range = range_json(q->est_new_done, q->est_new_known, q->est_new_at, q->est_new_sd, now);
-	if (range)
-		json_object_set_new(obj, "estimated_wait_range_s", range);
+	ensure(e, o, e->last_now);
+	told_json(obj, o, q->est_new_done, q->est_new_known, q->est_new_at, q->est_new_sd,
+		  e->last_now);
 }
 
 bool ticket_estimate_s(const struct engine *e, const struct office *o, const struct ticket *t,
 		       int64_t *secs)
 {
-	int64_t w, call_at, sd;
+	int64_t call_at, sd;
+	double mid, lo, hi;
 	bool known;
 
 	ensure(e, o, e->last_now);
 	if (!forecast(o, t, &call_at, &sd, &known) || !known)
 		return false;
-	w = call_at - e->last_now;
-	*secs = ((w > 0 ? w : 0) + 500000) / 1000000;
+	told(o, (double)(call_at - e->last_now), (double)sd, &mid, &lo, &hi);
+	*secs = whole_s(mid);
+	return true;
+}
+
+bool ticket_estimate_at_issue(const struct engine *e, const struct office *o, struct ticket *t,
+			      int64_t *secs)
+{
+	int64_t call_at, sd;
+	bool known;
+
+	if (!ticket_estimate_s(e, o, t, secs))
+		return false;
+	forecast(o, t, &call_at, &sd, &known);
+	t->told_known = true;
+	t->told_raw_us = call_at > e->last_now ? call_at - e->last_now : 0;
 	return true;
 }

@@ -139,6 +139,35 @@ START_TEST(newcomers_at_rank_one_delay_rank_two)
 }
 END_TEST
 
+/* The office's record of its own errors calibrates what visitors are told:
+ * seventeen visitors told "now" (the model's 0 s) were each called after a
+ * minute, a ratio of (60 + 60) / (0 + 60) = 2 that the model cannot see.
+ * From the twentieth call on, the median ratio (limited to e^0.5) moves
+ * the estimate: (0 + 60) x e^0.5 - 60 = 39 s, and the range spans what
+ * was seen: [0, 60]. */
+START_TEST(calibrated_by_its_own_errors)
+{
+	json_t *t, *range;
+
+	add_counter(1, "1", true, 1, 1, 1);
+	learn("1", "S", 3, 60);
+	/* The three lessons were told "now" and called at once: ratio 1. */
+	for (int i = 0; i < 17; i++) {
+		json_int_t w = issue_wait("S");
+		ck_assert_msg(w == 0, "call %d: %lld s before calibration", i + 4, (long long)w);
+		now_us += 60 * SEC;
+		ck_assert_int_eq(sub(OP_CALL_NEXT, "1", NULL, NULL, NULL), PROTO_OK);
+		ck_assert_int_eq(sub(OP_NO_SHOW, "1", NULL, NULL, NULL), PROTO_OK);
+	}
+	ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+	t = res("ticket");
+	ck_assert_int_eq(num(t, "estimated_wait_s"), 39);
+	range = json_object_get(t, "estimated_wait_range_s");
+	ck_assert_int_eq(json_integer_value(json_array_get(range, 0)), 0);
+	ck_assert_int_eq(json_integer_value(json_array_get(range, 1)), 60);
+}
+END_TEST
+
 /* A counter whose visits take twice the usual (a clerk in training) frees
  * up later: the model learns each counter's pace over its queues' usual,
  * drawn towards 1 while there are few visits. Counter 1 serves ten S
@@ -341,6 +370,7 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, held_ticket_frees_the_counter_later);
 	tcase_add_test(tc, weighted_queues_follow_the_rule);
 	tcase_add_test(tc, slow_counter_frees_up_later);
+	tcase_add_test(tc, calibrated_by_its_own_errors);
 	tcase_add_test(tc, newcomers_at_rank_one_delay_rank_two);
 	tcase_add_test(tc, priority_first);
 	tcase_add_test(tc, no_shows_count);
