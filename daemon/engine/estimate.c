@@ -35,7 +35,10 @@
 #define BIG_WAITING 64
 #define BIG_EVERY_US (250 * INT64_C(1000))
 /* Visitors still to come, at each queue's rate of the last half hour
- * (measured over at least five minutes), at most FUTURE_MAX per queue. */
+ * (measured over at least five minutes), for the next half hour (what is
+ * seen of the past says no more of the future: without a horizon, a queue
+ * served second behind a busy one would wait for ever), at most
+ * FUTURE_MAX per queue. */
 #define ARRIVAL_WINDOW_US (30 * 60 * INT64_C(1000000))
 #define ARRIVAL_MIN_SPAN_US (5 * 60 * INT64_C(1000000))
 #define FUTURE_MAX 128
@@ -238,7 +241,7 @@ static void untake(const struct take *log, int nlog)
 struct future {
 	struct queue *q;
 	double every_us; /* 0: none expected */
-	double next_at;
+	double next_at, until;
 	struct ticket *t; /* FUTURE_MAX of them, made when the first comes */
 	int n;            /* appended so far */
 };
@@ -273,7 +276,8 @@ static void future_arrive(struct future *f, int64_t at, uint64_t *order)
 {
 	struct tlist *l = &f->q->waiting;
 
-	while (f->every_us > 0 && f->next_at <= (double)at && f->n < FUTURE_MAX) {
+	while (f->every_us > 0 && f->next_at <= (double)at && f->next_at <= f->until &&
+	       f->n < FUTURE_MAX) {
 		struct ticket *t;
 
 		if (!f->t)
@@ -296,7 +300,8 @@ static int64_t next_arrival_for(const struct counter *c, const struct future *fu
 	for (int k = 0; k < c->nqueues; k++) {
 		const struct future *f = &fut[c->queues[k].queue->est_index];
 
-		if (f->every_us > 0 && f->n < FUTURE_MAX && f->next_at < at)
+		if (f->every_us > 0 && f->n < FUTURE_MAX && f->next_at <= f->until &&
+		    f->next_at < at)
 			at = f->next_at;
 	}
 	return at >= (double)INT64_MAX ? INT64_MAX : (int64_t)at;
@@ -337,6 +342,7 @@ void office_estimate(struct office *o, int64_t now)
 		fut[i].q = q;
 		fut[i].every_us = arrival_every_us(q, now);
 		fut[i].next_at = (double)now + fut[i].every_us;
+		fut[i].until = (double)(now + ARRIVAL_WINDOW_US);
 		if (fut[i].every_us > 0)
 			q->waiting.v = xgrow(q->waiting.v, &q->waiting.cap,
 					     q->waiting.n + FUTURE_MAX, sizeof *q->waiting.v);
