@@ -42,6 +42,8 @@ json_t *ticket_json(const struct engine *e, const struct office *o, const struct
 		json_object_set_new(j, "lang", json_string(t->lang));
 	if (t->outcome)
 		json_object_set_new(j, "outcome", json_string(t->outcome));
+	if (t->appointment)
+		json_object_set_new(j, "appointment", json_string(iso_time(t->appointment, buf)));
 	if (t->for_counter && t->state == TS_WAITING)
 		json_object_set_new(j, "for_counter", json_string(t->for_counter->name));
 	return j;

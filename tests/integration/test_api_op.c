@@ -231,6 +231,12 @@ START_TEST(matrix_admin)
 }
 END_TEST
 
+START_TEST(matrix_booking)
+{
+	check_role(R_BOOKING, g_o.booking);
+}
+END_TEST
+
 /* ---- the same bytes as TCP ---------------------------------------------------------- */
 
 /* Requests that change nothing, so that TCP and HTTP see the same state:
@@ -654,6 +660,7 @@ static Suite *api_op_suite(void)
 	tcase_add_test(tc, matrix_counter);
 	tcase_add_test(tc, matrix_display);
 	tcase_add_test(tc, matrix_admin);
+	tcase_add_test(tc, matrix_booking);
 	tcase_add_test(tc, replies_are_the_tcp_lines);
 	tcase_add_test(tc, id_echo);
 	tcase_add_test(tc, change_answered_after_commit);
