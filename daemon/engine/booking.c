@@ -121,6 +121,23 @@ static void office_add_booking(struct office *o, struct booking *b)
 	o->bookings[o->nbookings++] = b;
 }
 
+int office_add_booking_row(struct office *o, const struct store_booking *row)
+{
+	struct queue *q = office_queue_by_id(o, row->queue_id);
+	int state = booking_state_parse(row->state);
+	struct booking *b;
+
+	if (!q || state < 0 || !row->code || strlen(row->code) != PROTO_BOOKING_LEN ||
+	    office_booking(o, row->code))
+		return -1;
+	b = xcalloc(1, sizeof *b);
+	snprintf(b->code, sizeof b->code, "%s", row->code);
+	booking_fill(b, q, row);
+	booking_take_state(b, state, row);
+	office_add_booking(o, b);
+	return 0;
+}
+
 void office_take_bookings(struct engine *e, struct office *o, const struct store_snapshot *snap,
 			  bool merge)
 {

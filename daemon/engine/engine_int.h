@@ -275,6 +275,8 @@ json_t *booking_json(const struct office *o, const struct booking *b);
 void office_take_bookings(struct engine *e, struct office *o, const struct store_snapshot *snap,
 			  bool merge);
 void office_bookings_free(struct office *o);
+/* Adds one booking of the store's form (tests); -1 when it does not fit. */
+int office_add_booking_row(struct office *o, const struct store_booking *row);
 /* Bookings still booked after their window closed become no_show (in
  * memory and in the database); force: write even when memory saw none
  * (the day change, for bookings a stopped daemon never knew). */

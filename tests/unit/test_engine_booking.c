@@ -1,0 +1,308 @@
+/* Unit tests of appointments in the engine, without a database, on the
+ * fixture's clock: the check-in window to the microsecond, check_in's
+ * answers (same ticket twice, unknown, cancelled, closed queue), book and
+ * unbook, the no-show sweep, and the rule for the next ticket with due
+ * appointments (the order of calls and each one's reason). Office "HQ" in
+ * UTC, queues S(1) F(2) P(3); T0 is 2026-06-10T08:00:00Z. */
+#include "tests/unit/engine_fixture.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN (60 * SEC)
+
+static enum proto_err check_in(const char *code)
+{
+	struct proto_request a = {
+		.op = OP_CHECK_IN, .booking = code, .priority = -1, .minutes = -1
+	};
+	return sub_args(&a);
+}
+
+static enum proto_err book(const char *queue, int64_t starts_at, int minutes)
+{
+	struct proto_request a = {
+		.op = OP_BOOK,
+		.queue = queue,
+		.starts_at = "(parsed)",
+		.starts_at_us = starts_at,
+		.minutes = minutes,
+		.interpreter = "ti",
+		.reference = "AF-77",
+		.priority = -1
+	};
+	return sub_args(&a);
+}
+
+static enum proto_err unbook(const char *code)
+{
+	struct proto_request a = {
+		.op = OP_UNBOOK, .booking = code, .priority = -1, .minutes = -1
+	};
+	return sub_args(&a);
+}
+
+static void add_booking(const char *code, const char *queue, int64_t starts_at)
+{
+	ck_assert_int_eq(engine_test_add_booking(eng, 1, code, queue, starts_at, 15), 0);
+}
+
+/* check_in succeeds with ticket `want` carrying the appointment. */
+static void check_in_ok(const char *code, const char *want)
+{
+	ck_assert_msg(check_in(code) == PROTO_OK, "check_in %s: %s", code, r_msg);
+	ck_assert_str_eq(str(res("ticket"), "code"), want);
+	ck_assert_str_eq(str(res("ticket"), "state"), "waiting");
+	ck_assert_ptr_nonnull(json_object_get(res("ticket"), "appointment"));
+	ck_assert_str_eq(str(res("booking"), "state"), "checked_in");
+	ck_assert_str_eq(str(res("booking"), "ticket"), want);
+}
+
+static const char *reason(void)
+{
+	return str(r_res, "reason");
+}
+
+/* ---- the window ---------------------------------------------------------- */
+
+START_TEST(window_opens_exactly_at_its_edge)
+{
+	add_booking("AAAAAAAA", "S", T0 + 60 * MIN); /* 09:00 */
+	now_us = T0 + 30 * MIN - 1;                  /* 08:29:59.999999 */
+	ck_assert_int_eq(check_in("AAAAAAAA"), PERR_CONFLICT);
+	ck_assert_str_eq(r_msg, "too early: your appointment is at 09:00; check in from 08:30");
+	ck_assert_int_eq(waiting_count("S"), 0);
+	now_us = T0 + 30 * MIN; /* 08:30:00 */
+	check_in_ok("AAAAAAAA", "S-001");
+	ck_assert_str_eq(str(res("ticket"), "appointment"), "2026-06-10T09:00:00.000Z");
+}
+END_TEST
+
+START_TEST(window_closes_exactly_at_its_edge)
+{
+	add_booking("BBBBBBBB", "S", T0 + 60 * MIN);
+	add_booking("CCCCCCCC", "S", T0 + 60 * MIN);
+	now_us = T0 + 70 * MIN; /* 09:10:00, the last instant */
+	check_in_ok("BBBBBBBB", "S-001");
+	now_us = T0 + 70 * MIN + 1;
+	ck_assert_int_eq(check_in("CCCCCCCC"), PERR_CONFLICT);
+	ck_assert_str_eq(r_msg, "too late: your appointment was at 09:00; please take a ticket "
+				"instead");
+	ck_assert_int_eq(waiting_count("S"), 1);
+}
+END_TEST
+
+START_TEST(window_follows_the_office_setting)
+{
+	ck_assert_int_eq(engine_test_set_checkin_window(eng, 1, 300, 0), 0);
+	add_booking("DDDDDDDD", "S", T0 + 60 * MIN);
+	now_us = T0 + 55 * MIN - 1;
+	ck_assert_int_eq(check_in("DDDDDDDD"), PERR_CONFLICT);
+	ck_assert_str_eq(r_msg, "too early: your appointment is at 09:00; check in from 08:55");
+	now_us = T0 + 60 * MIN + 1;
+	ck_assert_int_eq(check_in("DDDDDDDD"), PERR_CONFLICT);
+	ck_assert(strncmp(r_msg, "too late", 8) == 0);
+}
+END_TEST
+
+/* A booking on another day says which day. */
+START_TEST(window_names_another_day)
+{
+	add_booking("EEEEEEEE", "S", T0 + 26 * 60 * MIN); /* tomorrow 10:00 */
+	ck_assert_int_eq(check_in("EEEEEEEE"), PERR_CONFLICT);
+	ck_assert_str_eq(r_msg, "too early: your appointment is at 2026-06-11 10:00; check in "
+				"from 2026-06-11 09:30");
+}
+END_TEST
+
+/* ---- check_in's answers --------------------------------------------------- */
+
+START_TEST(check_in_twice_same_ticket)
+{
+	add_booking("FFFFFFFF", "S", T0 + 20 * MIN);
+	check_in_ok("FFFFFFFF", "S-001");
+	now_us += SEC;
+	check_in_ok("ffffffff", "S-001"); /* typed in lower case */
+	ck_assert_int_eq(waiting_count("S"), 1);
+	issue_ok("S", NULL, "S-002"); /* numbering goes on */
+}
+END_TEST
+
+START_TEST(check_in_refusals)
+{
+	add_booking("GGGGGGGG", "F", T0 + 20 * MIN);
+	add_booking("HHHHHHHH", "S", T0 + 20 * MIN);
+	ck_assert_int_eq(check_in("ZZZZZZZZ"), PERR_NOT_FOUND);
+	ck_assert_str_eq(r_msg, "no such booking: check the code");
+	engine_test_set_queue_open(eng, 1, "F", false);
+	ck_assert_int_eq(check_in("GGGGGGGG"), PERR_QUEUE_CLOSED);
+	ck_assert_int_eq(unbook("HHHHHHHH"), PROTO_OK);
+	ck_assert_str_eq(str(res("booking"), "state"), "cancelled");
+	ck_assert_int_eq(check_in("HHHHHHHH"), PERR_NOT_FOUND);
+	ck_assert_str_eq(r_msg, "booking HHHHHHHH was cancelled");
+	ck_assert_int_eq(waiting_count("S") + waiting_count("F"), 0);
+}
+END_TEST
+
+/* ---- book and unbook --------------------------------------------------------- */
+
+START_TEST(book_and_unbook)
+{
+	const char *code;
+	char saved[16];
+
+	ck_assert_int_eq(book("S", T0 + 90 * MIN, 30), PROTO_OK);
+	code = str(res("booking"), "code");
+	ck_assert_uint_eq(strlen(code), 8);
+	ck_assert_uint_eq(strspn(code, "ABCDEFGHJKMNPQRSTUVWXYZ23456789"), 8);
+	snprintf(saved, sizeof saved, "%s", code);
+	ck_assert_str_eq(str(res("booking"), "starts_at"), "2026-06-10T09:30:00.000Z");
+	ck_assert_int_eq(num(res("booking"), "minutes"), 30);
+	ck_assert_str_eq(str(res("booking"), "interpreter"), "ti");
+	ck_assert_str_eq(str(res("booking"), "reference"), "AF-77");
+	ck_assert_str_eq(str(res("booking"), "state"), "booked");
+	ck_assert_int_eq(book("S", T0 + 90 * MIN, -1), PROTO_OK);
+	ck_assert_int_eq(num(res("booking"), "minutes"), 15); /* the default */
+	ck_assert_str_ne(str(res("booking"), "code"), saved);
+
+	ck_assert_int_eq(book("S", T0, 15), PERR_BAD_REQUEST);
+	ck_assert_str_eq(r_msg, "field starts_at is in the past");
+	ck_assert_int_eq(book("S", T0 + 367 * 24 * 60 * MIN, 15), PERR_BAD_REQUEST);
+	ck_assert_int_eq(book("X", T0 + MIN, 15), PERR_NOT_FOUND);
+
+	ck_assert_int_eq(unbook(saved), PROTO_OK);
+	ck_assert_str_eq(str(res("booking"), "state"), "cancelled");
+	ck_assert_int_eq(unbook(saved), PROTO_OK); /* a retry: the same answer */
+	ck_assert_str_eq(str(res("booking"), "state"), "cancelled");
+	ck_assert_int_eq(unbook("ZZZZZZZZ"), PERR_NOT_FOUND);
+
+	add_booking("JJJJJJJJ", "S", T0 + 10 * MIN);
+	check_in_ok("JJJJJJJJ", "S-001");
+	ck_assert_int_eq(unbook("JJJJJJJJ"), PERR_CONFLICT);
+	ck_assert_str_eq(r_msg, "booking JJJJJJJJ is checked_in: only a booked one can be "
+				"cancelled");
+}
+END_TEST
+
+/* Past its window, a booking is a no-show at the next tick. */
+START_TEST(sweep_marks_no_shows)
+{
+	add_booking("KKKKKKKK", "S", T0 + 10 * MIN);
+	add_booking("MMMMMMMM", "S", T0 + 11 * MIN);
+	now_us = T0 + 20 * MIN + 1; /* K's window has closed, M's not */
+	engine_tick(eng);
+	ck_assert_int_eq(unbook("KKKKKKKK"), PERR_CONFLICT);
+	ck_assert_str_eq(r_msg, "booking KKKKKKKK is no_show: only a booked one can be cancelled");
+	check_in_ok("MMMMMMMM", "S-001");
+}
+END_TEST
+
+/* ---- the rule ------------------------------------------------------------------ */
+
+/* A due appointment before an older walk-in; one not yet due is no
+ * candidate, and the walk-ins go meanwhile. */
+START_TEST(rule_due_appointment_first)
+{
+	add_counter(1, "1", true, 1, 1, 1);
+	add_booking("NNNNNNNN", "S", T0 + 30 * MIN);
+	issue_ok("S", NULL, "S-001");
+	now_us = T0 + 5 * MIN;
+	check_in_ok("NNNNNNNN", "S-002");
+	issue_ok("S", NULL, "S-003");
+	issue_ok("S", NULL, "S-004");
+	now_us = T0 + 28 * MIN - 1; /* the appointment is due at 08:28 */
+	call_next_ok("1", "S-001", NULL);
+	ck_assert_str_eq(reason(), "rank 1, waited longest: 1679 s");
+	now_us = T0 + 28 * MIN;
+	call_next_ok("1", "S-002", "S-001");
+	ck_assert_str_eq(reason(), "rank 1, appointment (-2 min)");
+	call_next_ok("1", "S-003", "S-002");
+	call_next_ok("1", "S-004", "S-003");
+}
+END_TEST
+
+/* 20 minutes ahead: nothing to call, even with only that ticket waiting. */
+START_TEST(rule_appointment_ahead_not_called)
+{
+	add_counter(1, "1", true, 1, 1, 1);
+	add_booking("PPPPPPPP", "S", T0 + 20 * MIN);
+	check_in_ok("PPPPPPPP", "S-001");
+	ck_assert_int_eq(sub(OP_CALL_NEXT, "1", NULL, NULL, NULL), PROTO_OK);
+	assert_null(r_res, "ticket");
+	expect_state("S-001", "waiting");
+	/* the clerk may still call it by its code */
+	ck_assert_int_eq(sub(OP_CALL, "1", NULL, "S-001", NULL), PROTO_OK);
+	expect_state("S-001", "called");
+}
+END_TEST
+
+/* Within a rank: due appointments by their start, before priority;
+ * a lower rank's appointment does not beat a higher rank. */
+START_TEST(rule_appointment_order_and_rank)
+{
+	struct proto_request prio = { .op = OP_ISSUE, .queue = "F", .priority = 1, .minutes = -1 };
+
+	add_counter(1, "1", true, 3, 1, 1, 2, 1, 3, 2); /* S, F rank 1; P rank 2 */
+	add_booking("QQQQQQQQ", "S", T0 + 25 * MIN);
+	add_booking("RRRRRRRR", "F", T0 + 20 * MIN);
+	add_booking("SSSSSSSS", "P", T0 + 10 * MIN);
+	check_in_ok("QQQQQQQQ", "S-001"); /* checked in first, starts later */
+	check_in_ok("RRRRRRRR", "F-001");
+	check_in_ok("SSSSSSSS", "P-001");
+	ck_assert_int_eq(sub_args(&prio), PROTO_OK); /* F-002, priority */
+	now_us = T0 + 24 * MIN;                      /* both rank-1 appointments due */
+	call_next_ok("1", "F-001", NULL);
+	ck_assert_str_eq(reason(), "rank 1, appointment (+4 min)");
+	call_next_ok("1", "S-001", "F-001");
+	call_next_ok("1", "F-002", "S-001");
+	ck_assert_str_eq(reason(), "rank 1, priority, waited 1440 s");
+	call_next_ok("1", "P-001", "F-002"); /* rank 2 last, 14 min late */
+	ck_assert_str_eq(reason(), "rank 2, appointment (+14 min)");
+}
+END_TEST
+
+/* A queue whose only waiting ticket is an appointment not yet due is no
+ * candidate: the next rank's walk-in is called. */
+START_TEST(rule_undue_appointment_leaves_rank)
+{
+	add_counter(1, "1", true, 2, 1, 1, 2, 2);
+	add_booking("TTTTTTTT", "S", T0 + 25 * MIN);
+	check_in_ok("TTTTTTTT", "S-001");
+	issue_ok("F", NULL, "F-001");
+	call_next_ok("1", "F-001", NULL);
+	ck_assert_str_eq(reason(), "rank 2, waited longest: 0 s");
+}
+END_TEST
+
+static Suite *booking_suite(void)
+{
+	Suite *s = suite_create("engine_booking");
+	TCase *tc = tcase_create("booking");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, window_opens_exactly_at_its_edge);
+	tcase_add_test(tc, window_closes_exactly_at_its_edge);
+	tcase_add_test(tc, window_follows_the_office_setting);
+	tcase_add_test(tc, window_names_another_day);
+	tcase_add_test(tc, check_in_twice_same_ticket);
+	tcase_add_test(tc, check_in_refusals);
+	tcase_add_test(tc, book_and_unbook);
+	tcase_add_test(tc, sweep_marks_no_shows);
+	tcase_add_test(tc, rule_due_appointment_first);
+	tcase_add_test(tc, rule_appointment_ahead_not_called);
+	tcase_add_test(tc, rule_appointment_order_and_rank);
+	tcase_add_test(tc, rule_undue_appointment_leaves_rank);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(booking_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
