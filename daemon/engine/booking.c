@@ -484,6 +484,19 @@ void office_bookings_sweep(struct engine *e, struct office *o, int64_t now, bool
 			n++;
 		}
 	}
+	if (force) {
+		/* The day changed: what started two days ago is history, in
+		 * the database only (a long-running daemon would pile it up). */
+		int kept = 0;
+
+		for (int i = 0; i < o->nbookings; i++) {
+			if (o->bookings[i]->starts_at < now - 2 * 86400 * US)
+				booking_free(o->bookings[i]);
+			else
+				o->bookings[kept++] = o->bookings[i];
+		}
+		o->nbookings = kept;
+	}
 	if (!n && !force)
 		return;
 	/* The same rule in SQL, for the same instant: the database marks

@@ -197,6 +197,23 @@ START_TEST(sweep_marks_no_shows)
 }
 END_TEST
 
+/* The day change: a booking that never came is a no-show, and what
+ * started two days ago leaves memory (the database keeps it). */
+START_TEST(day_change_sweeps_and_prunes)
+{
+	add_booking("UUUUUUUU", "S", T0 + 10 * MIN);
+	add_booking("VVVVVVVV", "S", T0 + 3 * 24 * 60 * MIN + 10 * MIN);
+	now_us = T0 + 16 * 60 * MIN + 1; /* 00:00 the next day */
+	engine_tick(eng);
+	ck_assert_int_eq(unbook("UUUUUUUU"), PERR_CONFLICT);
+	ck_assert_str_eq(r_msg, "booking UUUUUUUU is no_show: only a booked one can be cancelled");
+	now_us = T0 + 3 * 24 * 60 * MIN; /* three days on: another day change */
+	engine_tick(eng);
+	ck_assert_int_eq(unbook("UUUUUUUU"), PERR_NOT_FOUND);
+	ck_assert_int_eq(unbook("VVVVVVVV"), PROTO_OK); /* still in the future */
+}
+END_TEST
+
 /* ---- the rule ------------------------------------------------------------------ */
 
 /* A due appointment before an older walk-in; one not yet due is no
@@ -288,6 +305,7 @@ static Suite *booking_suite(void)
 	tcase_add_test(tc, check_in_refusals);
 	tcase_add_test(tc, book_and_unbook);
 	tcase_add_test(tc, sweep_marks_no_shows);
+	tcase_add_test(tc, day_change_sweeps_and_prunes);
 	tcase_add_test(tc, rule_due_appointment_first);
 	tcase_add_test(tc, rule_appointment_ahead_not_called);
 	tcase_add_test(tc, rule_appointment_order_and_rank);
