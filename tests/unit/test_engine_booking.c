@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define MIN (60 * SEC)
+#define APPOINTMENT_LEAD_US_TEST (2 * MIN) /* the contract's 2 minutes */
 
 static enum proto_err check_in(const char *code)
 {
@@ -291,6 +292,148 @@ START_TEST(rule_undue_appointment_leaves_rank)
 }
 END_TEST
 
+
+/* ---- a whole day ------------------------------------------------------------------ */
+
+/* A day of 08:00-17:00 at one office, on the fixture's clock: a walk-in
+ * about every 5 minutes in queue S, a booking every 20 minutes from 08:20
+ * to 15:40 in S (each visitor checks in between 15 minutes early and 5
+ * minutes late), 3 counters serving S, visits of 3 to 9 minutes (10 for
+ * an appointment). Every 10 s: arrivals, then a counter whose visit is
+ * over finishes it and calls the next. Measured: how long after its start
+ * (or after a late check-in) each appointment is called, and how far
+ * walk-ins' estimates at issue are from their real waits. Deterministic
+ * (a fixed seed). The goal of issue 15: within 5 minutes of the start. */
+#define DAY_TICKETS 400
+#define NCTR 2
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static double uniform(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (double)(rng >> 11) / (double)(1ULL << 53);
+}
+
+struct simt {
+	int64_t issued, called, appt, ready; /* ready: max(start, check-in) */
+	int64_t est;                         /* estimate at issue, s; -1: none */
+	bool is_appt;
+};
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+START_TEST(day_of_appointments_and_walk_ins)
+{
+	static struct simt tk[DAY_TICKETS + 1];
+	int64_t end_at[NCTR] = { 0 }, next_walk_in = T0, late[64], errs[DAY_TICKETS];
+	int64_t waits[DAY_TICKETS];
+	int64_t checkin_at[32];
+	char names[NCTR][4], codes[32][12];
+	int nbook = 0, nlate = 0, nerr = 0, within25 = 0, nwalk = 0;
+
+	memset(tk, 0, sizeof tk);
+	add_counter(1, "1", true, 1, 1, 1);
+	add_counter(2, "2", true, 1, 1, 1);
+	for (int i = 0; i < NCTR; i++)
+		snprintf(names[i], sizeof names[i], "%d", i + 1);
+	for (int64_t start = T0 + 20 * MIN; start <= T0 + 460 * MIN; start += 20 * MIN) {
+		static const char abc[] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+		snprintf(codes[nbook], sizeof codes[nbook], "DAYBK%c%c2", abc[nbook / 31],
+			 abc[nbook % 31]);
+		add_booking(codes[nbook], "S", start);
+		checkin_at[nbook] = start + (int64_t)((uniform() * 20 - 15) * MIN);
+		nbook++;
+	}
+	for (now_us = T0; now_us <= T0 + 9 * 60 * MIN; now_us += 10 * SEC) {
+		if (now_us >= next_walk_in && now_us < T0 + 8 * 60 * MIN) {
+			ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+			int n = (int)num(res("ticket"), "number");
+			json_t *e = json_object_get(res("ticket"), "estimated_wait_s");
+
+			ck_assert_int_le(n, DAY_TICKETS);
+			tk[n] = (struct simt){ .issued = now_us,
+					       .est = e ? json_integer_value(e) : -1 };
+			if (!json_is_integer(e))
+				tk[n].est = -1;
+			next_walk_in = now_us + (int64_t)((2 + uniform() * 6) * MIN);
+		}
+		for (int b = 0; b < nbook; b++) {
+			if (checkin_at[b] < now_us - 10 * SEC || checkin_at[b] >= now_us)
+				continue;
+			ck_assert_msg(check_in(codes[b]) == PROTO_OK, "check_in %s: %s", codes[b],
+				      r_msg);
+			int n = (int)num(res("ticket"), "number");
+			int64_t start = T0 + (b + 1) * 20 * MIN;
+
+			tk[n] = (struct simt){ .issued = now_us,
+					       .appt = start,
+					       .is_appt = true,
+					       .ready = start > now_us ? start : now_us,
+					       .est = -1 };
+		}
+		for (int c = 0; c < NCTR; c++) {
+			if (now_us < end_at[c])
+				continue;
+			if (end_at[c]) {
+				ck_assert_int_eq(sub(OP_FINISH, names[c], NULL, NULL, NULL),
+						 PROTO_OK);
+				end_at[c] = 0;
+			}
+			ck_assert_int_eq(sub(OP_CALL_NEXT, names[c], NULL, NULL, NULL), PROTO_OK);
+			if (json_is_null(json_object_get(r_res, "ticket")))
+				continue;
+			int n = (int)num(res("ticket"), "number");
+
+			tk[n].called = now_us;
+			end_at[c] = now_us +
+				    (int64_t)((tk[n].is_appt ? 10 : 3 + uniform() * 6) * MIN);
+		}
+	}
+	for (int n = 1; n <= DAY_TICKETS; n++) {
+		if (!tk[n].issued)
+			continue;
+		ck_assert_msg(tk[n].called, "S-%03d was never called", n);
+		if (tk[n].is_appt) {
+			late[nlate++] = tk[n].called - tk[n].ready;
+			/* never before it is due */
+			ck_assert_int_ge(tk[n].called, tk[n].appt - APPOINTMENT_LEAD_US_TEST);
+			continue;
+		}
+		waits[nwalk++] = (tk[n].called - tk[n].issued) / SEC;
+		if (tk[n].est < 0)
+			continue;
+		int64_t real = (tk[n].called - tk[n].issued) / SEC;
+		int64_t err = tk[n].est - real;
+
+		errs[nerr++] = err < 0 ? -err : err;
+		if ((err < 0 ? -err : err) * 4 <= (real > 60 ? real : 60))
+			within25++;
+	}
+	ck_assert_int_eq(nlate, nbook);
+	qsort(late, (size_t)nlate, sizeof *late, cmp_i64);
+	qsort(errs, (size_t)nerr, sizeof *errs, cmp_i64);
+	qsort(waits, (size_t)nwalk, sizeof *waits, cmp_i64);
+	fprintf(stderr,
+		"day: %d appointments, called after their start (or late check-in): median %lld s, "
+		"p90 %lld s, max %lld s; %d walk-ins (wait median %lld s, p90 %lld s), %d with an "
+		"estimate, %d%% within 25 %% of the real wait (floor 60 s), median error %lld s\n",
+		nlate, (long long)(late[nlate / 2] / SEC), (long long)(late[nlate * 9 / 10] / SEC),
+		(long long)(late[nlate - 1] / SEC), nwalk, (long long)waits[nwalk / 2],
+		(long long)waits[nwalk * 9 / 10], nerr, nerr ? 100 * within25 / nerr : 0,
+		nerr ? (long long)errs[nerr / 2] : -1LL);
+	ck_assert_msg(late[nlate - 1] <= 5 * MIN, "an appointment waited %lld s after its start",
+		      (long long)(late[nlate - 1] / SEC));
+}
+END_TEST
+
 static Suite *booking_suite(void)
 {
 	Suite *s = suite_create("engine_booking");
@@ -310,6 +453,8 @@ static Suite *booking_suite(void)
 	tcase_add_test(tc, rule_appointment_ahead_not_called);
 	tcase_add_test(tc, rule_appointment_order_and_rank);
 	tcase_add_test(tc, rule_undue_appointment_leaves_rank);
+	tcase_add_test(tc, day_of_appointments_and_walk_ins);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }
