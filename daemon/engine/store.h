@@ -74,6 +74,13 @@ struct store_booking {
 	const char *ticket, *ticket_day; /* checked in: its ticket; else NULL */
 };
 
+/* A visit of an earlier day, for the estimator's first samples. */
+struct store_visit {
+	int queue_id;
+	bool noshow;
+	int64_t us; /* from the call to the end */
+};
+
 struct store_snapshot {
 	const struct store_office *offices;
 	int noffices;
@@ -89,6 +96,8 @@ struct store_snapshot {
 	int ntickets;
 	const struct store_booking *bookings; /* from yesterday on, by office, start */
 	int nbookings;
+	const struct store_visit *visits; /* by queue, the most telling last */
+	int nvisits;
 };
 
 /* snap is NULL when the load failed; error then says why. */
@@ -116,8 +125,8 @@ struct store_ops {
 	/* Fails every batch not yet sent: they were built on a failed one. */
 	void (*fail_unsent)(void *self);
 	/* Reads offices, queues, counters, their queue lists, outcomes and
-	 * bookings and, with tickets, today's tickets and earlier ones still
-	 * open; fn runs once. */
+	 * bookings and, with tickets, today's tickets, earlier ones still
+	 * open and recent visits of the same weekday; fn runs once. */
 	void (*load)(void *self, bool tickets, store_loaded_fn fn, void *arg);
 };
 

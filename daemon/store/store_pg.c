@@ -19,12 +19,13 @@ struct load {
 
 static const char *const load_stmts[] = {
 	"load_offices",  "load_queues",   "load_counters", "load_counter_queues",
-	"load_outcomes", "load_bookings", "load_tickets",
+	"load_outcomes", "load_bookings", "load_tickets",  "load_history",
 };
 #define LOAD_CONFIG 6 /* the first six: configuration (and bookings) without tickets */
-#define LOAD_ALL 7
+#define LOAD_ALL 8
 #define R_BOOKINGS 5
 #define R_TICKETS 6
+#define R_HISTORY 7
 
 static bool pg_is_up(void *self)
 {
@@ -117,6 +118,7 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	struct store_counter_queue *cqs;
 	struct store_outcome *outs;
 	struct store_ticket *ts = NULL;
+	struct store_visit *vs = NULL;
 
 	s->noffices = PQntuples(r[0]);
 	s->offices = offices = xcalloc((size_t)s->noffices, sizeof *offices);
@@ -199,6 +201,13 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 			.appointment = col_i64(t, i, 21),
 		};
 	}
+	s->nvisits = tickets ? PQntuples(r[R_HISTORY]) : 0;
+	if (tickets)
+		s->visits = vs = xcalloc((size_t)s->nvisits, sizeof *vs);
+	for (int i = 0; i < s->nvisits; i++)
+		vs[i] = (struct store_visit){ col_int(r[R_HISTORY], i, 0),
+					      col_bool(r[R_HISTORY], i, 1),
+					      col_i64(r[R_HISTORY], i, 2) };
 }
 
 static void snapshot_free(struct store_snapshot *s)
@@ -210,6 +219,7 @@ static void snapshot_free(struct store_snapshot *s)
 	free((void *)s->outcomes);
 	free((void *)s->tickets);
 	free((void *)s->bookings);
+	free((void *)s->visits);
 }
 
 static void on_loaded(void *arg, const struct pgw_result *res)
