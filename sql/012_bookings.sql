@@ -167,6 +167,11 @@ BEGIN
     IF current_setting('kolapp.daemon_write', true) = 'on' THEN
         RETURN NULL;
     END IF;
+    -- served follows the ticket's finish (tickets_serve_booking, in the
+    -- daemon's own batch); the daemon derives it from the ticket
+    IF TG_OP = 'UPDATE' AND OLD.state = 'checked_in' AND NEW.state = 'served' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'DELETE' THEN
         r := OLD;
     ELSE
