@@ -2,7 +2,7 @@
 -- daemon's booking writes, the views and every error of the functions.
 BEGIN;
 \ir fixture.psql
-SELECT plan(60);
+SELECT plan(61);
 
 -- ---- the table ------------------------------------------------------
 SELECT has_table('kolapp', 'bookings', 'bookings exist');
@@ -140,6 +140,9 @@ SELECT kolapp.d_call(:tst, :'today', 'S-900', :c1, now());
 SELECT kolapp.d_set_state(:tst, :'today', 'S-900', 'done', now());
 SELECT is((SELECT state FROM kolapp.bookings WHERE code = 'KKKKKKKK'), 'served',
     'the ticket done: the booking was served');
+SELECT throws_ok($$SELECT kolapp.cancel_booking('KKKKKKKK')$$,
+    '55000', 'booking KKKKKKKK is served: only a booked one can be cancelled',
+    'cancel_booking: a booking already used');
 
 SELECT kolapp.d_book(:tst, :qs, 'MMMMMMMM', now() + interval '1 hour', 15, NULL, NULL, now());
 SELECT lives_ok(format($$SELECT kolapp.d_unbook(%s, 'MMMMMMMM', now())$$, :tst), 'd_unbook');
