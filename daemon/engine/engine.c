@@ -231,8 +231,11 @@ void waiting_remove(struct ticket *t)
 	tlist_remove(&t->queue->waiting, t);
 }
 
-/* The rule calls a list's priority tickets first, each group in time. */
-int ticket_position(const struct ticket *t)
+/* The rule calls a list's due appointments first (by start), then its
+ * priority tickets, each group in time (next.c). An appointment ticket
+ * counts the appointments that start before it (it is first once due);
+ * a walk-in counts the due appointments, not those still to come. */
+int ticket_position(const struct ticket *t, int64_t now)
 {
 	const struct tlist *l = t->for_counter ? &t->for_counter->for_me : &t->queue->waiting;
 	int pos = tlist_position(l, t), before = 0;
@@ -244,6 +247,17 @@ int ticket_position(const struct ticket *t)
 
 		if (o == t)
 			continue;
+		if (t->appointment) {
+			if (o->appointment && (o->appointment < t->appointment ||
+					       (o->appointment == t->appointment && i < pos - 1)))
+				before++;
+			continue;
+		}
+		if (o->appointment) {
+			if (now >= o->appointment - APPOINTMENT_LEAD_US)
+				before++;
+			continue;
+		}
 		if (t->priority ? o->priority && i < pos - 1 : o->priority || i < pos - 1)
 			before++;
 	}

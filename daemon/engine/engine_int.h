@@ -212,7 +212,7 @@ void office_key_insert(struct office *o, struct ticket *t);
 void waiting_insert(struct ticket *t);
 void waiting_remove(struct ticket *t);
 /* Where t stands in the order the rule calls its list (1 = next). */
-int ticket_position(const struct ticket *t);
+int ticket_position(const struct ticket *t, int64_t now);
 /* The queue's outcome with that code, or NULL. */
 const struct outcome *queue_outcome(const struct queue *q, const char *code);
 void queue_policy_default(struct queue_policy *p);

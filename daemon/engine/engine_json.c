@@ -28,7 +28,7 @@ json_t *ticket_json(const struct engine *e, const struct office *o, const struct
 								   : json_null(),
 			      "recalls", t->recalls);
 	if (t->state == TS_WAITING) {
-		int pos = ticket_position(t);
+		int pos = ticket_position(t, e->last_now);
 		json_object_set_new(j, "position", json_integer(pos));
 		ticket_estimate_set(j, e, o, t);
 	}

@@ -293,6 +293,27 @@ START_TEST(rule_undue_appointment_leaves_rank)
 END_TEST
 
 
+/* position follows the rule: an appointment still to come is not ahead
+ * of a walk-in; once due it is; appointments count those that start
+ * before them. */
+START_TEST(positions_with_appointments)
+{
+	add_booking("WWWWWWWW", "S", T0 + 20 * MIN);
+	add_booking("XXXXXXXX", "S", T0 + 10 * MIN);
+	check_in_ok("WWWWWWWW", "S-001");
+	check_in_ok("XXXXXXXX", "S-002");
+	issue_ok("S", NULL, "S-003");
+	expect_position("S-003", 1);
+	expect_position("S-002", 1); /* starts first */
+	expect_position("S-001", 2);
+	now_us = T0 + 8 * MIN; /* S-002 is due */
+	expect_position("S-003", 2);
+	now_us = T0 + 18 * MIN; /* both are */
+	expect_position("S-003", 3);
+	expect_position("S-001", 2);
+}
+END_TEST
+
 /* ---- a whole day ------------------------------------------------------------------ */
 
 /* A day of 08:00-17:00 at one office, on the fixture's clock: a walk-in
@@ -453,6 +474,7 @@ static Suite *booking_suite(void)
 	tcase_add_test(tc, rule_appointment_ahead_not_called);
 	tcase_add_test(tc, rule_appointment_order_and_rank);
 	tcase_add_test(tc, rule_undue_appointment_leaves_rank);
+	tcase_add_test(tc, positions_with_appointments);
 	tcase_add_test(tc, day_of_appointments_and_walk_ins);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
