@@ -69,6 +69,22 @@ static const struct command commands[] = {
 	{ "close", OP_COUNTER_CLOSE, "", "close this counter",
 	  "Closes the counter: it cannot call tickets until opened again.\n",
 	  .render = render_counter },
+	{ "check-in", OP_CHECK_IN, "BOOKING", "check in with booking code BOOKING",
+	  "Checks in the visitor of booking BOOKING (8 characters, such as\n"
+	  "Q7HX3KPA) and prints the ticket, which waits for its appointment.\n"
+	  "Refused (with the time to come back) outside the office's check-in\n"
+	  "window, by default 30 minutes before the start to 10 after.\n",
+	  .render = render_check_in },
+	{ "book", OP_BOOK, "QUEUE --at TIME [OPTIONS]", "book a visit in QUEUE at TIME",
+	  "Books a visit in QUEUE at TIME (ISO 8601 with a zone, such as\n"
+	  "2026-12-03T14:30:00+01:00) and prints the booking's code for the\n"
+	  "visitor. --minutes N (5 to 240, default 15), --interpreter LANG\n"
+	  "(ISO 639-1, such as so), --reference REF (the agency's own, at most 64\n"
+	  "characters; never a personal number).\n",
+	  .render = render_booking },
+	{ "unbook", OP_UNBOOK, "BOOKING", "cancel booking BOOKING",
+	  "Cancels booking BOOKING, unless the visitor has checked in.\n",
+	  .render = render_booking },
 	{ "ticket", OP_TICKET, "CODE", "show ticket CODE",
 	  "Shows today's ticket CODE (such as S-042): its state, and its\n"
 	  "position and estimated wait while it waits.\n",
@@ -124,8 +140,8 @@ bool command_needs_hello(const struct command *cmd)
 /* "Roles: counter, admin (with --counter)." from the op table. */
 static void roles_print(FILE *f, const struct command *cmd)
 {
-	static const enum proto_role order[] = { ROLE_KIOSK, ROLE_COUNTER, ROLE_DISPLAY,
-						 ROLE_ADMIN };
+	static const enum proto_role order[] = { ROLE_KIOSK, ROLE_COUNTER, ROLE_DISPLAY, ROLE_ADMIN,
+						 ROLE_BOOKING };
 	bool first = true;
 
 	if (!command_needs_hello(cmd))

@@ -32,6 +32,8 @@ enum {
 struct options {
 	const char *host, *port, *token, *office, *counter, *key;
 	const char *interpreter, *lang, *outcome;
+	const char *at, *reference; /* book */
+	int minutes;                /* book; 0: not given */
 	int priority;
 	int timeout_ms;
 	int json;
@@ -114,6 +116,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		OPT_INTERPRETER,
 		OPT_LANG,
 		OPT_OUTCOME,
+		OPT_AT,
+		OPT_MINUTES,
+		OPT_REFERENCE,
 		OPT_TLS,
 		OPT_CA,
 		OPT_INSECURE
@@ -132,6 +137,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "interpreter", required_argument, NULL, OPT_INTERPRETER },
 		{ "lang", required_argument, NULL, OPT_LANG },
 		{ "outcome", required_argument, NULL, OPT_OUTCOME },
+		{ "at", required_argument, NULL, OPT_AT },
+		{ "minutes", required_argument, NULL, OPT_MINUTES },
+		{ "reference", required_argument, NULL, OPT_REFERENCE },
 		{ "tls", no_argument, NULL, OPT_TLS },
 		{ "ca", required_argument, NULL, OPT_CA },
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
@@ -162,6 +170,18 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_INTERPRETER: o->interpreter = optarg; break;
 		case OPT_LANG: o->lang = optarg; break;
 		case OPT_OUTCOME: o->outcome = optarg; break;
+		case OPT_AT: o->at = optarg; break;
+		case OPT_MINUTES: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (!*optarg || *end || v < 1 || v > 100000)
+				usage_error("--minutes wants a number of minutes, not '%s'",
+					    optarg);
+			o->minutes = (int)v;
+			break;
+		}
+		case OPT_REFERENCE: o->reference = optarg; break;
 		case OPT_TLS: o->tls.enabled = true; break;
 		case OPT_CA: ca_opt = optarg; break;
 		case OPT_INSECURE: o->tls.insecure = true; break;
@@ -230,6 +250,12 @@ static json_t *command_request(const struct command *cmd, const char *arg, const
 		json_object_set_new(req, "lang", json_string(o->lang));
 	if (o->outcome)
 		json_object_set_new(req, "outcome", json_string(o->outcome));
+	if (o->at)
+		json_object_set_new(req, "starts_at", json_string(o->at));
+	if (o->minutes)
+		json_object_set_new(req, "minutes", json_integer(o->minutes));
+	if (o->reference)
+		json_object_set_new(req, "reference", json_string(o->reference));
 	if (o->office)
 		json_object_set_new(req, "office", json_string(o->office));
 	if (o->counter)
@@ -418,8 +444,14 @@ int main(int argc, char **argv)
 		arg = argv[optind + 1];
 	if (o.key && cmd->op != OP_ISSUE)
 		usage_error("--key applies to issue only");
-	if ((o.priority || o.interpreter || o.lang) && cmd->op != OP_ISSUE)
-		usage_error("--priority, --interpreter and --lang apply to issue only");
+	if ((o.priority || o.lang) && cmd->op != OP_ISSUE)
+		usage_error("--priority and --lang apply to issue only");
+	if (o.interpreter && cmd->op != OP_ISSUE && cmd->op != OP_BOOK)
+		usage_error("--interpreter applies to issue and book only");
+	if ((o.at || o.minutes || o.reference) && cmd->op != OP_BOOK)
+		usage_error("--at, --minutes and --reference apply to book only");
+	if (cmd->op == OP_BOOK && !o.at)
+		usage_error("book wants --at TIME: kolapp book %s", cmd->synopsis);
 	if (o.outcome && cmd->op != OP_FINISH)
 		usage_error("--outcome applies to finish only");
 	if (command_needs_hello(cmd) && !o.token)

@@ -378,3 +378,26 @@ void render_event(const json_t *ev)
 	}
 	printf("\n");
 }
+
+void render_booking(const json_t *reply)
+{
+	const json_t *b = json_object_get(reply, "booking");
+	const char *interp = jstr(b, "interpreter"), *ref = jstr(b, "reference");
+
+	printf("Booking %s  queue %s at %s for %lld min", jstr_or(b, "code", "?"),
+	       jstr_or(b, "queue", "?"), jstr_or(b, "starts_at", "?"),
+	       (long long)json_integer_value(json_object_get(b, "minutes")));
+	if (interp)
+		printf(", interpreter %s", interp);
+	if (ref)
+		printf(", reference %s", ref);
+	printf(": %s\n", jstr_or(b, "state", "?"));
+}
+
+void render_check_in(const json_t *reply)
+{
+	const json_t *t = reply_ticket(reply);
+
+	render_issue(reply);
+	printf("Appointment at %s\n", jstr_or(t, "appointment", "?"));
+}

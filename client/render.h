@@ -26,6 +26,8 @@ void render_reactivate(const json_t *reply);
 void render_counter(const json_t *reply); /* counter_open/close */
 void render_ticket(const json_t *reply);
 void render_status(const json_t *reply);
+void render_booking(const json_t *reply); /* book, unbook */
+void render_check_in(const json_t *reply);
 
 /* One line per event, for watch. */
 void render_event(const json_t *event);

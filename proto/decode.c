@@ -23,7 +23,14 @@ static const size_t arg_offsets[ARG__COUNT] = {
 	[ARG_LANG] = offsetof(struct proto_request, lang),
 	[ARG_OUTCOME] = offsetof(struct proto_request, outcome),
 	[ARG_TO_COUNTER] = offsetof(struct proto_request, to_counter),
+	[ARG_BOOKING] = offsetof(struct proto_request, booking),
+	[ARG_STARTS_AT] = offsetof(struct proto_request, starts_at),
+	[ARG_REFERENCE] = offsetof(struct proto_request, reference),
 };
+
+#define MIN_MINUTES 5
+#define MAX_MINUTES 240
+#define MAX_REFERENCE_CHARS 64
 
 static bool arg_is_string(int a)
 {
@@ -44,6 +51,125 @@ static const char *arg_get(const struct proto_request *req, int a)
 static bool is_language(const char *v)
 {
 	return strlen(v) == 2 && v[0] >= 'a' && v[0] <= 'z' && v[1] >= 'a' && v[1] <= 'z';
+}
+
+/* A booking code: 8 letters of the booking alphabet, in either case
+ * (visitors type them). */
+static bool is_booking_code(const char *v)
+{
+	if (strlen(v) != PROTO_BOOKING_LEN)
+		return false;
+	for (; *v; v++) {
+		char c = *v >= 'a' && *v <= 'z' ? (char)(*v - 'a' + 'A') : *v;
+
+		if (!strchr(PROTO_BOOKING_ALPHABET, c))
+			return false;
+	}
+	return true;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Six digits, an optional - or +, four digits: a personal identity number
+ * (YYMMDD-NNNN) or a phone number. kolapp stores no personal data, so a
+ * reference that looks like one is refused (sql/012_bookings.sql has the
+ * same rule). */
+static bool looks_personal(const char *v)
+{
+	for (; *v; v++) {
+		const char *p = v;
+		int n = 0;
+
+		while (n < 6 && is_digit(*p))
+			p++, n++;
+		if (n < 6)
+			continue;
+		if (*p == '-' || *p == '+')
+			p++;
+		for (n = 0; n < 4 && is_digit(*p); n++)
+			p++;
+		if (n == 4)
+			return true;
+	}
+	return false;
+}
+
+static int digits(const char **s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++, (*s)++) {
+		if (!is_digit(**s))
+			return -1;
+		v = v * 10 + (**s - '0');
+	}
+	return v;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + doe - 719468;
+}
+
+int proto_parse_time(const char *s, int64_t *us)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, sec = 0, off = 0;
+	int64_t frac = 0, scale = 100000;
+
+	if ((y = digits(&s, 4)) < 0 || *s++ != '-' || (mo = digits(&s, 2)) < 0 || *s++ != '-' ||
+	    (d = digits(&s, 2)) < 0 || (*s != 'T' && *s != 't' && *s != ' '))
+		return -1;
+	s++;
+	if ((h = digits(&s, 2)) < 0 || *s++ != ':' || (mi = digits(&s, 2)) < 0)
+		return -1;
+	if (*s == ':') {
+		s++;
+		if ((sec = digits(&s, 2)) < 0)
+			return -1;
+		if (*s == '.' || *s == ',') {
+			s++;
+			if (!is_digit(*s))
+				return -1;
+			for (; is_digit(*s); s++, scale /= 10)
+				frac += (*s - '0') * scale;
+		}
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))) || h > 23 || mi > 59 ||
+	    sec > 59)
+		return -1;
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		int sign = *s++ == '-' ? -1 : 1, oh, om = 0;
+
+		if ((oh = digits(&s, 2)) < 0 || oh > 23)
+			return -1;
+		if (*s == ':')
+			s++;
+		if (*s && ((om = digits(&s, 2)) < 0 || om > 59))
+			return -1;
+		off = sign * (oh * 60 + om) * 60;
+	} else {
+		return -1; /* a time without a zone means different instants to each reader */
+	}
+	if (*s)
+		return -1;
+	*us = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - off) * 1000000 +
+	      frac;
+	return 0;
 }
 
 /*
@@ -163,6 +289,7 @@ int proto_decode(const char *line, size_t len, struct proto_request *req, struct
 	req->op = (enum proto_op)opnum;
 
 	req->priority = -1;
+	req->minutes = -1;
 	for (int i = 0; i < ARG__COUNT; i++) {
 		json_t *v = json_object_get(root, proto_arg_name((enum proto_arg)i));
 
@@ -178,12 +305,22 @@ int proto_decode(const char *line, size_t len, struct proto_request *req, struct
 				req->mistyped |= 1u << i;
 			continue;
 		}
+		if (i == ARG_MINUTES) {
+			if (json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
+			    json_integer_value(v) <= INT32_MAX)
+				req->minutes = (int)json_integer_value(v);
+			else
+				req->mistyped |= 1u << i;
+			continue;
+		}
 		if (!json_is_string(v)) {
 			req->mistyped |= 1u << i;
 			continue;
 		}
 		*arg_slot(req, i) = json_string_value(v);
 	}
+	if (req->starts_at && proto_parse_time(req->starts_at, &req->starts_at_us) < 0)
+		req->starts_at_us = 0; /* proto_check_args() says why, when the op uses it */
 	return 0;
 }
 
@@ -209,27 +346,38 @@ int proto_check_args(const struct proto_request *req, struct proto_error *err)
 		if ((req->mistyped & (1u << i)) && proto_op_uses(req->op, (enum proto_arg)i)) {
 			proto_error_set(err, PERR_BAD_REQUEST, "field %s must be %s",
 					proto_arg_name((enum proto_arg)i),
-					arg_is_string(i) ? "a string" : "true or false");
+					arg_is_string(i)   ? "a string"
+					: i == ARG_MINUTES ? "an integer"
+							   : "true or false");
 			return -1;
 		}
 	}
-	/* One required argument: it must be there. Several: one of them
-	 * (transfer names a queue or a counter), reported as the first. */
-	if (spec->required && !(req->present & spec->required)) {
+	/* Required arguments must be there: all of them, or with A_EITHER
+	 * one of them (transfer names a queue or a counter), reported as the
+	 * first missing. */
+	unsigned need = spec->required & ~A_EITHER;
+	bool either = spec->required & A_EITHER;
+	if (need && (either ? !(req->present & need) : (req->present & need) != need)) {
 		for (int i = 0; i < ARG__COUNT; i++)
-			if (spec->required & (1u << i)) {
+			if ((need & (1u << i)) && !(req->present & (1u << i))) {
 				proto_error_set(err, PERR_BAD_REQUEST, "missing field: %s",
 						proto_arg_name((enum proto_arg)i));
 				return -1;
 			}
 	}
-	unsigned given = req->present & spec->required;
+	unsigned given = either ? req->present & need : 0;
 	if (given & (given - 1)) {
 		int first = __builtin_ctz(given), second = __builtin_ctz(given & (given - 1));
 
 		proto_error_set(err, PERR_BAD_REQUEST, "give %s or %s, not both",
 				proto_arg_name((enum proto_arg)first),
 				proto_arg_name((enum proto_arg)second));
+		return -1;
+	}
+	if ((req->present & A_MINUTES) && proto_op_uses(req->op, ARG_MINUTES) &&
+	    (req->minutes < MIN_MINUTES || req->minutes > MAX_MINUTES)) {
+		proto_error_set(err, PERR_BAD_REQUEST, "field minutes must be %d to %d",
+				MIN_MINUTES, MAX_MINUTES);
 		return -1;
 	}
 	for (int i = 0; i < ARG__COUNT; i++) {
@@ -265,6 +413,31 @@ int proto_check_args(const struct proto_request *req, struct proto_error *err)
 			proto_error_set(err, PERR_BAD_REQUEST,
 					"field %s must be a two-letter language code such as so",
 					name);
+			return -1;
+		}
+		if (i == ARG_BOOKING && !is_booking_code(v)) {
+			proto_error_set(err, PERR_BAD_REQUEST,
+					"field booking must be %d characters of %s",
+					PROTO_BOOKING_LEN, PROTO_BOOKING_ALPHABET);
+			return -1;
+		}
+		if (i == ARG_STARTS_AT && proto_parse_time(v, &(int64_t){ 0 }) < 0) {
+			proto_error_set(err, PERR_BAD_REQUEST,
+					"field starts_at must be an ISO 8601 time with a zone, "
+					"such "
+					"as 2026-12-03T14:30:00+01:00");
+			return -1;
+		}
+		if (i == ARG_REFERENCE && utf8_chars(v) > MAX_REFERENCE_CHARS) {
+			proto_error_set(err, PERR_BAD_REQUEST,
+					"field reference is too long (at most %d characters)",
+					MAX_REFERENCE_CHARS);
+			return -1;
+		}
+		if (i == ARG_REFERENCE && looks_personal(v)) {
+			proto_error_set(err, PERR_BAD_REQUEST,
+					"field reference looks like a personal number or a phone "
+					"number: send the agency's own reference");
 			return -1;
 		}
 	}

@@ -10,7 +10,7 @@ static const struct proto_op_spec op_specs[OP__COUNT] = { PROTO_OPS(PROTO_OP_SPE
 
 static const char *const role_names[ROLE__COUNT] = {
 	[ROLE_NONE] = "none",       [ROLE_KIOSK] = "kiosk", [ROLE_COUNTER] = "counter",
-	[ROLE_DISPLAY] = "display", [ROLE_ADMIN] = "admin",
+	[ROLE_DISPLAY] = "display", [ROLE_ADMIN] = "admin", [ROLE_BOOKING] = "booking",
 };
 
 static const char *const arg_names[ARG__COUNT] = {
@@ -25,6 +25,10 @@ static const char *const arg_names[ARG__COUNT] = {
 	[ARG_LANG] = "lang",
 	[ARG_OUTCOME] = "outcome",
 	[ARG_TO_COUNTER] = "to_counter",
+	[ARG_BOOKING] = "booking",
+	[ARG_STARTS_AT] = "starts_at",
+	[ARG_MINUTES] = "minutes",
+	[ARG_REFERENCE] = "reference",
 };
 
 const struct proto_op_spec *proto_op_spec(enum proto_op op)

@@ -16,19 +16,30 @@
 #include <stdbool.h>
 
 /* Roles of the contract. ROLE_NONE: no successful hello yet. */
-enum proto_role { ROLE_NONE = 0, ROLE_KIOSK, ROLE_COUNTER, ROLE_DISPLAY, ROLE_ADMIN, ROLE__COUNT };
+enum proto_role {
+	ROLE_NONE = 0,
+	ROLE_KIOSK,
+	ROLE_COUNTER,
+	ROLE_DISPLAY,
+	ROLE_ADMIN,
+	ROLE_BOOKING, /* an agency's booking system (protocol 1.1) */
+	ROLE__COUNT
+};
 
 #define MAY_ROLE(r) (1u << ROLE_##r)
 /* Ops answered before hello (ping, hello, bye) carry MAY_ANY. */
 #define MAY_ANY \
-	(MAY_ROLE(NONE) | MAY_ROLE(KIOSK) | MAY_ROLE(COUNTER) | MAY_ROLE(DISPLAY) | MAY_ROLE(ADMIN))
+	(MAY_ROLE(NONE) | MAY_ROLE(KIOSK) | MAY_ROLE(COUNTER) | MAY_ROLE(DISPLAY) | \
+	 MAY_ROLE(ADMIN) | MAY_ROLE(BOOKING))
 #define MAY_ADMIN MAY_ROLE(ADMIN)
 #define MAY_KIOSK MAY_ROLE(KIOSK)
 #define MAY_COUNTER MAY_ROLE(COUNTER)
 #define MAY_DISPLAY MAY_ROLE(DISPLAY)
+#define MAY_BOOKING MAY_ROLE(BOOKING)
 
 /* The arguments of requests, one bit each, in the order their errors are
- * reported. All are strings but priority (a boolean). "office" is
+ * reported. All are strings but priority (a boolean) and minutes (an
+ * integer). "office" is
  * optional on every op after hello and "counter" on every counter op:
  * the table does not repeat them. */
 enum proto_arg {
@@ -43,6 +54,10 @@ enum proto_arg {
 	ARG_LANG,
 	ARG_OUTCOME,
 	ARG_TO_COUNTER,
+	ARG_BOOKING,   /* a booking's code: 8 characters of PROTO_BOOKING_ALPHABET */
+	ARG_STARTS_AT, /* ISO 8601 with a zone: "2026-12-03T14:30:00+01:00" */
+	ARG_MINUTES,   /* an integer, 5 to 240 */
+	ARG_REFERENCE, /* the agency's own reference, at most 64 characters */
 	ARG__COUNT
 };
 #define A_NONE 0u
@@ -55,13 +70,20 @@ enum proto_arg {
 #define A_LANG (1u << ARG_LANG)
 #define A_OUTCOME (1u << ARG_OUTCOME)
 #define A_TO_COUNTER (1u << ARG_TO_COUNTER)
+#define A_BOOKING (1u << ARG_BOOKING)
+#define A_STARTS_AT (1u << ARG_STARTS_AT)
+#define A_MINUTES (1u << ARG_MINUTES)
+#define A_REFERENCE (1u << ARG_REFERENCE)
+/* In a required set: one of its arguments, not all (transfer names a
+ * queue or a counter). */
+#define A_EITHER (1u << 31)
 
 /*
  * X(ENUM, name, handler, roles, required, optional, counter, writes)
  *   handler:  SESSION (the connection answers it) or ENGINE (the queue engine)
  *   roles:    who may call it besides admin (admin may call every op)
- *   required: arguments it cannot do without; a required set with two
- *             bits or more (transfer: queue or to_counter) wants one of them
+ *   required: arguments it cannot do without, all of them; with A_EITHER
+ *             one of them (transfer: queue or to_counter)
  *   counter:  acts on a counter (the counter role's own; admin names it)
  *   writes:   changes state, so it is answered after the commit
  */
@@ -77,7 +99,8 @@ enum proto_arg {
 	X(START, start, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true) \
 	X(FINISH, finish, ENGINE, MAY_COUNTER, A_NONE, A_OUTCOME, true, true) \
 	X(NO_SHOW, no_show, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true) \
-	X(TRANSFER, transfer, ENGINE, MAY_COUNTER, A_QUEUE | A_TO_COUNTER, A_NONE, true, true) \
+	X(TRANSFER, transfer, ENGINE, MAY_COUNTER, A_EITHER | A_QUEUE | A_TO_COUNTER, A_NONE, \
+	  true, true) \
 	X(CANCEL, cancel, ENGINE, MAY_KIOSK, A_TICKET, A_NONE, false, true) \
 	X(COUNTER_OPEN, counter_open, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true) \
 	X(COUNTER_CLOSE, counter_close, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true) \
@@ -87,7 +110,11 @@ enum proto_arg {
 	  false) \
 	X(SUBSCRIBE, subscribe, SESSION, MAY_COUNTER | MAY_DISPLAY, A_NONE, A_NONE, false, false) \
 	X(PARK, park, ENGINE, MAY_COUNTER, A_NONE, A_NONE, true, true) \
-	X(REACTIVATE, reactivate, ENGINE, MAY_KIOSK | MAY_COUNTER, A_TICKET, A_NONE, false, true)
+	X(REACTIVATE, reactivate, ENGINE, MAY_KIOSK | MAY_COUNTER, A_TICKET, A_NONE, false, true) \
+	X(CHECK_IN, check_in, ENGINE, MAY_KIOSK | MAY_COUNTER, A_BOOKING, A_NONE, false, true) \
+	X(BOOK, book, ENGINE, MAY_BOOKING, A_QUEUE | A_STARTS_AT, \
+	  A_MINUTES | A_INTERPRETER | A_REFERENCE, false, true) \
+	X(UNBOOK, unbook, ENGINE, MAY_BOOKING, A_BOOKING, A_NONE, false, true)
 
 #define PROTO_OP_ENUM(E, n, h, r, req, opt, ctr, w) OP_##E,
 enum proto_op { PROTO_OPS(PROTO_OP_ENUM) OP__COUNT };
@@ -123,6 +150,10 @@ bool proto_op_uses(enum proto_op op, enum proto_arg a);
 const char *proto_role_name(enum proto_role r);
 /* The role named s (not "none"), or -1. */
 int proto_role_parse(const char *s);
+/* The letters of a booking code: no I, L, O, 0 or 1, which are misread. */
+#define PROTO_BOOKING_ALPHABET "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+#define PROTO_BOOKING_LEN 8
+
 /* The argument's wire name ("queue"). */
 const char *proto_arg_name(enum proto_arg a);
 

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "proto/ops.h"
@@ -63,6 +64,12 @@ struct proto_request {
 	const char *lang;        /* issue: the visitor's language */
 	const char *outcome;     /* finish: a code of the queue's outcomes */
 	const char *to_counter;  /* transfer to a counter */
+	const char *booking;     /* check_in, unbook: a booking's code */
+	const char *starts_at;   /* book: ISO 8601 with a zone */
+	const char *reference;   /* book: the agency's reference */
+	int64_t starts_at_us;    /* book: starts_at parsed, us since the epoch
+				    (valid once proto_check_args() passed) */
+	int minutes;             /* book: -1 absent */
 	int priority;            /* issue: -1 absent, 0 false, 1 true */
 	unsigned present;        /* bit per enum proto_arg given (not null) */
 	unsigned mistyped;       /* bit per enum proto_arg present but of the
@@ -104,6 +111,11 @@ int proto_decode(const char *line, size_t len, struct proto_request *req, struct
  * its length limit; fills *err (bad_request naming the field) and
  * returns -1 if not. */
 int proto_check_args(const struct proto_request *req, struct proto_error *err);
+
+/* Parses an ISO 8601 time with a zone ("2026-12-03T14:30:00+01:00",
+ * "2026-12-03 13:30Z", seconds and fractions optional) into microseconds
+ * since the epoch. 0, or -1 when s is not such a time. */
+int proto_parse_time(const char *s, int64_t *us);
 
 /* Releases what proto_decode() took; safe on a zeroed or cleared req. */
 void proto_request_clear(struct proto_request *req);

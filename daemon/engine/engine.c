@@ -214,6 +214,8 @@ void waiting_insert(struct ticket *t)
 	tlist_insert(&t->queue->waiting, t);
 	if (t->priority)
 		t->queue->npriority++;
+	if (t->appointment)
+		t->queue->nappointment++;
 }
 
 void waiting_remove(struct ticket *t)
@@ -224,11 +226,16 @@ void waiting_remove(struct ticket *t)
 	}
 	if (tlist_position(&t->queue->waiting, t) && t->priority)
 		t->queue->npriority--;
+	if (tlist_position(&t->queue->waiting, t) && t->appointment && t->queue->nappointment > 0)
+		t->queue->nappointment--;
 	tlist_remove(&t->queue->waiting, t);
 }
 
-/* The rule calls a list's priority tickets first, each group in time. */
-int ticket_position(const struct ticket *t)
+/* The rule calls a list's due appointments first (by start), then its
+ * priority tickets, each group in time (next.c). An appointment ticket
+ * counts the appointments that start before it (it is first once due);
+ * a walk-in counts the due appointments, not those still to come. */
+int ticket_position(const struct ticket *t, int64_t now)
 {
 	const struct tlist *l = t->for_counter ? &t->for_counter->for_me : &t->queue->waiting;
 	int pos = tlist_position(l, t), before = 0;
@@ -240,6 +247,17 @@ int ticket_position(const struct ticket *t)
 
 		if (o == t)
 			continue;
+		if (t->appointment) {
+			if (o->appointment && (o->appointment < t->appointment ||
+					       (o->appointment == t->appointment && i < pos - 1)))
+				before++;
+			continue;
+		}
+		if (o->appointment) {
+			if (now >= o->appointment - APPOINTMENT_LEAD_US)
+				before++;
+			continue;
+		}
 		if (t->priority ? o->priority && i < pos - 1 : o->priority || i < pos - 1)
 			before++;
 	}
@@ -431,6 +449,7 @@ void office_free(struct office *o)
 	for (int i = 0; i < o->ncarried; i++)
 		ticket_free(o->carried[i]);
 	free(o->carried);
+	office_bookings_free(o);
 	free(o->status_enc);
 	free(o->queues);
 	free(o->counters);
@@ -591,9 +610,11 @@ void engine_tick(struct engine *e)
 
 	if (engine_is_stale(e))
 		return;
-	for (int i = 0; i < e->noffices; i++)
+	for (int i = 0; i < e->noffices; i++) {
 		if (now >= e->offices[i]->day_end)
 			engine_rollover(e, e->offices[i]);
+		office_bookings_sweep(e, e->offices[i], now, false);
+	}
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -678,12 +699,39 @@ int engine_test_add_office(struct engine *e, int id, const char *code, const cha
 	o->code = xstrdup(code);
 	o->name = xstrdup(code);
 	o->tz = xstrdup(tz);
+	o->checkin_before_s = 1800; /* the database's defaults */
+	o->checkin_after_s = 600;
 	if (tzday_compute(tz, engine_now(e), &o->day, &o->day_end) < 0) {
 		office_free(o);
 		return -1;
 	}
 	e->offices = xrealloc(e->offices, (size_t)(e->noffices + 1) * sizeof *e->offices);
 	e->offices[e->noffices++] = o;
+	return 0;
+}
+
+int engine_test_add_booking(struct engine *e, int office_id, const char *code, const char *queue,
+			    int64_t starts_at_us, int minutes)
+{
+	struct office *o = engine_office(e, office_id);
+	struct queue *q = o ? office_queue(o, queue) : NULL;
+	struct store_booking row = { .office_id = office_id,
+				     .queue_id = q ? q->id : 0,
+				     .code = code,
+				     .starts_at = starts_at_us,
+				     .minutes = minutes,
+				     .state = "booked" };
+	return q ? office_add_booking_row(o, &row) : -1;
+}
+
+int engine_test_set_checkin_window(struct engine *e, int office_id, int before_s, int after_s)
+{
+	struct office *o = engine_office(e, office_id);
+
+	if (!o)
+		return -1;
+	o->checkin_before_s = before_s;
+	o->checkin_after_s = after_s;
 	return 0;
 }
 

@@ -115,6 +115,10 @@ int engine_test_set_queue_policy(struct engine *e, int office_id, const char *co
 				 bool allow_priority);
 int engine_test_add_outcome(struct engine *e, int office_id, const char *queue, const char *code,
 			    const char *name);
+/* A booked booking (the merge of a configuration reload adds it). */
+int engine_test_add_booking(struct engine *e, int office_id, const char *code, const char *queue,
+			    int64_t starts_at_us, int minutes);
+int engine_test_set_checkin_window(struct engine *e, int office_id, int before_s, int after_s);
 int engine_test_set_weight(struct engine *e, int office_id, const char *counter, const char *queue,
 			   int weight);
 

@@ -36,6 +36,7 @@ struct ticket {
 	char interpreter[LANG_MAX]; /* "" for none */
 	char lang[LANG_MAX];        /* "" for none */
 	char *outcome;              /* a code of its queue's outcomes, or NULL */
+	int64_t appointment;        /* a checked-in booking's start, us; 0: none */
 	uint64_t order;             /* tie-break within one sort_at */
 	uint64_t issue_seq;         /* store batch that issued it (0: loaded) */
 	/* estimate.c\'s forecast while waiting */
@@ -82,6 +83,9 @@ struct queue {
 	int noutcomes;
 	struct tlist waiting;             /* not those transferred to a counter */
 	int npriority;                    /* priority tickets among them */
+	int nappointment;                 /* appointment tickets among them; a
+					     hint only (estimate.c's runs take
+					     tickets without it): 0 = none */
 	struct ticket **today;            /* today's tickets of this code, by number - 1 */
 	int ntoday, captoday;             /* ntoday == highest number issued today */
 	int64_t service[SERVICE_SAMPLES]; /* recent service times, us */
@@ -124,6 +128,23 @@ struct recent_call {
 	int64_t at;
 };
 
+/* A visit booked for a time (sql/012_bookings.sql). Who the visitor is
+ * is not known here: the agency's reference is theirs to resolve. */
+enum booking_state { BK_BOOKED, BK_CHECKED_IN, BK_SERVED, BK_NO_SHOW, BK_CANCELLED };
+
+struct booking {
+	char code[PROTO_BOOKING_LEN + 1];
+	struct queue *queue;
+	int64_t starts_at; /* us */
+	int minutes;
+	char interpreter[LANG_MAX]; /* "" for none */
+	char *reference;            /* NULL for none */
+	enum booking_state state;
+	char ticket[CODE_MAX]; /* checked in: its ticket's code ... */
+	int32_t ticket_day;    /* ... and business day */
+	uint64_t seq;          /* store batch that last wrote it (0: loaded) */
+};
+
 #define KEY_BUCKETS 256
 
 struct office {
@@ -140,8 +161,11 @@ struct office {
 	int nrecent;             /* newest first */
 	struct ticket **carried; /* earlier days' tickets still being served */
 	int ncarried, capcarried;
-	uint64_t gen;     /* bumped by every change to the office */
-	char *status_enc; /* engine_status_encoded(), while still true */
+	struct booking **bookings; /* from yesterday on, by start (booking.c) */
+	int nbookings, capbookings;
+	int checkin_before_s, checkin_after_s; /* the check-in window */
+	uint64_t gen;                          /* bumped by every change to the office */
+	char *status_enc;                      /* engine_status_encoded(), while still true */
 	size_t status_len;
 	uint64_t status_gen, status_egen;
 	bool status_stale;
@@ -188,7 +212,7 @@ void office_key_insert(struct office *o, struct ticket *t);
 void waiting_insert(struct ticket *t);
 void waiting_remove(struct ticket *t);
 /* Where t stands in the order the rule calls its list (1 = next). */
-int ticket_position(const struct ticket *t);
+int ticket_position(const struct ticket *t, int64_t now);
 /* The queue's outcome with that code, or NULL. */
 const struct outcome *queue_outcome(const struct queue *q, const char *code);
 void queue_policy_default(struct queue_policy *p);
@@ -260,8 +284,32 @@ bool ticket_estimate_s(const struct engine *e, const struct office *o, const str
 		       int64_t *secs);
 
 /* next.c: the rule for the next ticket (PROTOCOL.md, call_next). */
+/* An appointment ticket becomes a candidate this long before its start. */
+#define APPOINTMENT_LEAD_US (120LL * 1000000)
 /* The ticket ctr calls next at now, or NULL; why, in one line, in reason. */
 struct ticket *next_ticket(const struct counter *ctr, int64_t now, char *reason, size_t reasonsz);
+
+/* booking.c: bookings in memory and the ops on them. */
+struct booking *office_booking(const struct office *o, const char *code);
+json_t *booking_json(const struct office *o, const struct booking *b);
+/* The office's bookings from a snapshot: all of them (merge false, at a
+ * load), or merged into memory (a configuration reload: a state only moves
+ * forward, and one the daemon is still writing is kept). */
+void office_take_bookings(struct engine *e, struct office *o, const struct store_snapshot *snap,
+			  bool merge);
+void office_bookings_free(struct office *o);
+/* Adds one booking of the store's form (tests); -1 when it does not fit. */
+int office_add_booking_row(struct office *o, const struct store_booking *row);
+/* Bookings still booked after their window closed become no_show (in
+ * memory and in the database); force: write even when memory saw none
+ * (the day change, for bookings a stopped daemon never knew). */
+void office_bookings_sweep(struct engine *e, struct office *o, int64_t now, bool force);
+void booking_op_check_in(struct engine *e, struct office *o, const struct engine_req *req,
+			 engine_reply_fn reply, void *ctx);
+void booking_op_book(struct engine *e, struct office *o, const struct engine_req *req,
+		     engine_reply_fn reply, void *ctx);
+void booking_op_unbook(struct engine *e, struct office *o, const struct engine_req *req,
+		       engine_reply_fn reply, void *ctx);
 
 /* engine_ops.c */
 void engine_ops_dispatch(struct engine *e, struct office *o, const struct engine_req *req,

@@ -28,7 +28,7 @@ json_t *ticket_json(const struct engine *e, const struct office *o, const struct
 								   : json_null(),
 			      "recalls", t->recalls);
 	if (t->state == TS_WAITING) {
-		int pos = ticket_position(t);
+		int pos = ticket_position(t, e->last_now);
 		json_object_set_new(j, "position", json_integer(pos));
 		ticket_estimate_set(j, e, o, t);
 	}
@@ -42,6 +42,8 @@ json_t *ticket_json(const struct engine *e, const struct office *o, const struct
 		json_object_set_new(j, "lang", json_string(t->lang));
 	if (t->outcome)
 		json_object_set_new(j, "outcome", json_string(t->outcome));
+	if (t->appointment)
+		json_object_set_new(j, "appointment", json_string(iso_time(t->appointment, buf)));
 	if (t->for_counter && t->state == TS_WAITING)
 		json_object_set_new(j, "for_counter", json_string(t->for_counter->name));
 	return j;

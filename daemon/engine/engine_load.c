@@ -164,6 +164,7 @@ static struct ticket *ticket_from_row(struct engine *e, struct office *o,
 	snprintf(t->lang, sizeof t->lang, "%s", row->lang ? row->lang : "");
 	t->outcome = row->outcome ? xstrdup(row->outcome) : NULL;
 	t->for_counter = row->for_counter_id ? office_counter_by_id(o, row->for_counter_id) : NULL;
+	t->appointment = row->appointment;
 	t->order = ++e->order;
 	/* The database's constraints make these impossible; a row that breaks
 	 * them anyway is left out rather than trusted. */
@@ -190,6 +191,8 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 		o->code = xstrdup(row->code);
 		o->name = xstrdup(row->name);
 		o->tz = xstrdup(row->tz);
+		o->checkin_before_s = row->checkin_before_s;
+		o->checkin_after_s = row->checkin_after_s;
 		if (tzday_compute(o->tz, now, &o->day, &o->day_end) < 0) {
 			log_warn("office %s: unknown time zone %s, using UTC", o->code, o->tz);
 			tzday_compute("UTC", now, &o->day, &o->day_end);
@@ -258,8 +261,10 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 		if (expire)
 			o->day_end = 0; /* engine_tick() expires them in the database */
 	}
-	for (int i = 0; i < noff; i++)
+	for (int i = 0; i < noff; i++) {
 		rebuild_recent(offs[i]);
+		office_take_bookings(e, offs[i], snap, false);
+	}
 	*out = offs;
 	*nout = noff;
 }

@@ -622,6 +622,21 @@ static void op_status(const struct op *op)
 	op->reply(op->ctx, PROTO_OK, NULL, status_json(op->e, op->o));
 }
 
+static void op_check_in(const struct op *op)
+{
+	booking_op_check_in(op->e, op->o, op->req, op->reply, op->ctx);
+}
+
+static void op_book(const struct op *op)
+{
+	booking_op_book(op->e, op->o, op->req, op->reply, op->ctx);
+}
+
+static void op_unbook(const struct op *op)
+{
+	booking_op_unbook(op->e, op->o, op->req, op->reply, op->ctx);
+}
+
 /* One handler per engine op, built from the op table's rows
  * (proto/ops.h): an op without its op_<name> here does not build. */
 typedef void (*engine_op_fn)(const struct op *op);
@@ -711,6 +726,7 @@ void engine_rollover(struct engine *e, struct office *o)
 		q->ntoday = 0;
 		q->waiting.n = 0;
 		q->npriority = 0;
+		q->nappointment = 0;
 		/* Service samples stay: how long a visit takes does not change
 		 * at midnight, and the morning's first estimates need them. */
 	}
@@ -733,4 +749,8 @@ void engine_rollover(struct engine *e, struct office *o)
 	for (int i = 0; i < o->nqueues; i++)
 		change_event(c, queue_event(e, o, o->queues[i], now));
 	change_commit(c, NULL);
+	/* Yesterday's bookings that never came, also those of a day no
+	 * daemon ran. */
+	if (old_day != o->day)
+		office_bookings_sweep(e, o, now, true);
 }

@@ -22,6 +22,7 @@ struct store_batch; /* one group-commit transaction, the store's */
 struct store_office {
 	int id;
 	const char *code, *name, *tz;
+	int checkin_before_s, checkin_after_s;
 };
 
 struct store_queue {
@@ -60,6 +61,17 @@ struct store_ticket {
 	const char *interpreter, *lang; /* NULL: none */
 	const char *outcome;            /* NULL: none */
 	int for_counter_id;             /* 0: none */
+	int64_t appointment;            /* 0: none */
+};
+
+struct store_booking {
+	int office_id, queue_id;
+	const char *code;
+	int64_t starts_at;
+	int minutes;
+	const char *interpreter, *reference; /* NULL: none */
+	const char *state;
+	const char *ticket, *ticket_day; /* checked in: its ticket; else NULL */
 };
 
 /* A visit of an earlier day, for the estimator's first samples. */
@@ -82,6 +94,8 @@ struct store_snapshot {
 	int noutcomes;
 	const struct store_ticket *tickets; /* by office, day, sort time */
 	int ntickets;
+	const struct store_booking *bookings; /* from yesterday on, by office, start */
+	int nbookings;
 	const struct store_visit *visits; /* by queue, the most telling last */
 	int nvisits;
 };
@@ -110,10 +124,9 @@ struct store_ops {
 	void (*on_done)(void *self, struct store_batch *b, store_done_fn fn, void *arg);
 	/* Fails every batch not yet sent: they were built on a failed one. */
 	void (*fail_unsent)(void *self);
-	/* Reads offices, queues, counters, their queue lists and outcomes
-	 * and, with tickets, today's tickets, earlier ones still open and
-	 * recent visits of the same weekday; fn
-	 * runs once. */
+	/* Reads offices, queues, counters, their queue lists, outcomes and
+	 * bookings and, with tickets, today's tickets, earlier ones still
+	 * open and recent visits of the same weekday; fn runs once. */
 	void (*load)(void *self, bool tickets, store_loaded_fn fn, void *arg);
 };
 

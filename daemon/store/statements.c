@@ -4,8 +4,10 @@
 
 const struct pgw_stmt kolapp_statements[] = {
 	/* loads: the engine reads results by column position */
-	{ "load_offices", "SELECT id, code, name, timezone FROM kolapp.offices ORDER BY id", 0,
-	  NULL },
+	{ "load_offices",
+	  "SELECT id, code, name, timezone, checkin_before_s, checkin_after_s "
+	  "FROM kolapp.offices ORDER BY id",
+	  0, NULL },
 	{ "load_queues",
 	  "SELECT id, office_id, code, name, open, active, min_calls, no_show_after_s, "
 	  "reactivate_within_s, require_outcome, allow_priority "
@@ -30,13 +32,26 @@ const struct pgw_stmt kolapp_statements[] = {
 	"state, " US("issued_at") ", " US("sort_at") ", " US("called_at") ", " US( \
 		"started_at") ", " US("finished_at") ", counter_id, recalls, idem_key, id, " \
 						     "priority, interpreter, lang, " \
-						     "outcome, for_counter_id FROM " \
-						     "kolapp.tickets "
+						     "outcome, for_counter_id, " US( \
+							     "appointment") " FROM " \
+									    "kolapp.tickets "
 	{ "load_tickets",
 	  TICKET_COLUMNS "WHERE business_day >= current_date - 1 "
 			 "UNION ALL " TICKET_COLUMNS "WHERE business_day < current_date - 1 "
 			 "AND state IN ('waiting','called','serving','parked') "
 			 "ORDER BY 1, 2, 9, 16",
+	  0, NULL },
+	/* Bookings from yesterday on (the office's day is within a day of the
+	 * server's): check-in needs today's, unbook the future ones. */
+	{ "load_bookings",
+	  "SELECT b.office_id, b.queue_id, b.code, " US(
+		  "b.starts_at") ", b.minutes, "
+				 "b.interpreter, b.reference, b.state, t.code, "
+				 "t.business_day::text "
+				 "FROM kolapp.bookings b LEFT JOIN kolapp.tickets t ON t.id = "
+				 "b.ticket_id "
+				 "WHERE b.starts_at >= current_date - 1 ORDER BY b.office_id, "
+				 "b.starts_at, b.id",
 	  0, NULL },
 	/* Visits of the same weekday in the last four weeks, the ones nearest
 	 * to this time of day first in each queue (the estimator's seed until
@@ -91,6 +106,17 @@ const struct pgw_stmt kolapp_statements[] = {
 	{ "d_counter_set_open",
 	  "SELECT kolapp.d_counter_set_open($1::int, $2::boolean, $3::timestamptz)", 3, NULL },
 	{ "d_expire", "SELECT kolapp.d_expire($1::int, $2::date, $3::timestamptz)", 3, NULL },
+	{ "d_book",
+	  "SELECT kolapp.d_book($1::int, $2::int, $3::text, $4::timestamptz, $5::int, $6::text, "
+	  "$7::text, $8::timestamptz)",
+	  8, NULL },
+	{ "d_unbook", "SELECT kolapp.d_unbook($1::int, $2::text, $3::timestamptz)", 3, NULL },
+	{ "d_check_in",
+	  "SELECT kolapp.d_check_in($1::int, $2::int, $3::date, $4::int, $5::text, "
+	  "$6::timestamptz, $7::text, $8::text, $9::int)",
+	  9, NULL },
+	{ "d_bookings_no_show", "SELECT kolapp.d_bookings_no_show($1::int, $2::timestamptz)", 2,
+	  NULL },
 	/* runs of the writes above in one execution (sql/006_batch_writes.sql) */
 	{ "d_issue_many",
 	  "SELECT kolapp.d_issue_many($1::int[], $2::int[], $3::date[], $4::int[], "

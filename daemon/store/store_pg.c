@@ -18,11 +18,14 @@ struct load {
 };
 
 static const char *const load_stmts[] = {
-	"load_offices",  "load_queues",  "load_counters", "load_counter_queues",
-	"load_outcomes", "load_tickets", "load_history",
+	"load_offices",  "load_queues",   "load_counters", "load_counter_queues",
+	"load_outcomes", "load_bookings", "load_tickets",  "load_history",
 };
-#define LOAD_CONFIG 5 /* the first five: configuration without tickets */
-#define LOAD_ALL 7
+#define LOAD_CONFIG 6 /* the first six: configuration (and bookings) without tickets */
+#define LOAD_ALL 8
+#define R_BOOKINGS 5
+#define R_TICKETS 6
+#define R_HISTORY 7
 
 static bool pg_is_up(void *self)
 {
@@ -121,7 +124,8 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	s->offices = offices = xcalloc((size_t)s->noffices, sizeof *offices);
 	for (int i = 0; i < s->noffices; i++)
 		offices[i] = (struct store_office){ col_int(r[0], i, 0), col_str(r[0], i, 1),
-						    col_str(r[0], i, 2), col_str(r[0], i, 3) };
+						    col_str(r[0], i, 2), col_str(r[0], i, 3),
+						    col_int(r[0], i, 4), col_int(r[0], i, 5) };
 	s->nqueues = PQntuples(r[1]);
 	s->queues = queues = xcalloc((size_t)s->nqueues, sizeof *queues);
 	for (int i = 0; i < s->nqueues; i++)
@@ -147,11 +151,30 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	for (int i = 0; i < s->noutcomes; i++)
 		outs[i] = (struct store_outcome){ col_int(r[4], i, 0), col_str(r[4], i, 1),
 						  col_str(r[4], i, 2) };
-	s->ntickets = tickets ? PQntuples(r[5]) : 0;
+	struct store_booking *bs;
+	s->nbookings = PQntuples(r[R_BOOKINGS]);
+	s->bookings = bs = xcalloc((size_t)s->nbookings, sizeof *bs);
+	for (int i = 0; i < s->nbookings; i++) {
+		const PGresult *b = r[R_BOOKINGS];
+
+		bs[i] = (struct store_booking){
+			.office_id = col_int(b, i, 0),
+			.queue_id = col_int(b, i, 1),
+			.code = col_str(b, i, 2),
+			.starts_at = col_i64(b, i, 3),
+			.minutes = col_int(b, i, 4),
+			.interpreter = col_str(b, i, 5),
+			.reference = col_str(b, i, 6),
+			.state = col_str(b, i, 7),
+			.ticket = col_str(b, i, 8),
+			.ticket_day = col_str(b, i, 9),
+		};
+	}
+	s->ntickets = tickets ? PQntuples(r[R_TICKETS]) : 0;
 	if (tickets)
 		s->tickets = ts = xcalloc((size_t)s->ntickets, sizeof *ts);
 	for (int i = 0; i < s->ntickets; i++) {
-		const PGresult *t = r[5];
+		const PGresult *t = r[R_TICKETS];
 
 		ts[i] = (struct store_ticket){
 			.office_id = col_int(t, i, 0),
@@ -175,14 +198,16 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 			.lang = col_str(t, i, 18),
 			.outcome = col_str(t, i, 19),
 			.for_counter_id = col_int(t, i, 20),
+			.appointment = col_i64(t, i, 21),
 		};
 	}
-	s->nvisits = tickets ? PQntuples(r[6]) : 0;
+	s->nvisits = tickets ? PQntuples(r[R_HISTORY]) : 0;
 	if (tickets)
 		s->visits = vs = xcalloc((size_t)s->nvisits, sizeof *vs);
 	for (int i = 0; i < s->nvisits; i++)
-		vs[i] = (struct store_visit){ col_int(r[6], i, 0), col_bool(r[6], i, 1),
-					      col_i64(r[6], i, 2) };
+		vs[i] = (struct store_visit){ col_int(r[R_HISTORY], i, 0),
+					      col_bool(r[R_HISTORY], i, 1),
+					      col_i64(r[R_HISTORY], i, 2) };
 }
 
 static void snapshot_free(struct store_snapshot *s)
@@ -193,6 +218,7 @@ static void snapshot_free(struct store_snapshot *s)
 	free((void *)s->counter_queues);
 	free((void *)s->outcomes);
 	free((void *)s->tickets);
+	free((void *)s->bookings);
 	free((void *)s->visits);
 }
 

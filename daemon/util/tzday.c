@@ -111,3 +111,35 @@ void tzday_iso8601(int64_t us, char *buf)
 		 d % 32, (unsigned)rem / 3600 % 24, (unsigned)rem / 60 % 60, (unsigned)rem % 60,
 		 (unsigned)ms % 1000);
 }
+
+int tzday_local_time(const char *tz, int64_t us, int32_t *day, int *minute_of_day)
+{
+	int32_t d;
+	int64_t next_midnight;
+	char *saved;
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+	int rc = 0;
+
+	/* tzday_compute() vets the zone the same way (glibc would take an
+	 * unknown one as UTC). */
+	if (tzday_compute(tz, us, &d, &next_midnight) < 0)
+		return -1;
+	saved = getenv("TZ") ? xstrdup(getenv("TZ")) : NULL;
+	setenv("TZ", tz, 1);
+	tzset();
+	if (!localtime_r(&t, &tm))
+		rc = -1;
+	else {
+		*day = d;
+		*minute_of_day = tm.tm_hour * 60 + tm.tm_min;
+	}
+	if (saved) {
+		setenv("TZ", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+	return rc;
+}

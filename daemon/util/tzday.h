@@ -18,4 +18,8 @@ int tzday_parse(const char *s, int32_t *day);
  * ("2026-11-26T15:38:00.123Z") into buf (at least 25 bytes). */
 void tzday_iso8601(int64_t us, char *buf);
 
+/* The local day and the minute of that day (0..1439) of `us` in zone tz,
+ * for times shown to people ("14:30"). 0, or -1 for a bad zone. */
+int tzday_local_time(const char *tz, int64_t us, int32_t *day, int *minute_of_day);
+
 #endif

@@ -12,19 +12,19 @@
 
 #include "proto/ops.h"
 
-enum { R_NONE, R_KIOSK, R_COUNTER, R_DISPLAY, R_ADMIN, R_N };
+enum { R_NONE, R_KIOSK, R_COUNTER, R_DISPLAY, R_ADMIN, R_BOOKING, R_N };
 
-static const char *const contract_role_names[R_N] = { "none", "kiosk", "counter", "display",
-						      "admin" };
+static const char *const contract_role_names[R_N] = { "none",    "kiosk", "counter",
+						      "display", "admin", "booking" };
 
 static const struct {
 	const char *op;
 	bool may[R_N];
 } contract_matrix[] = {
-	/*                   none   kiosk  counter display admin */
-	{ "ping", { true, true, true, true, true } },
-	{ "hello", { true, true, true, true, true } },
-	{ "bye", { true, true, true, true, true } },
+	/*                   none   kiosk  counter display admin  booking */
+	{ "ping", { true, true, true, true, true, true } },
+	{ "hello", { true, true, true, true, true, true } },
+	{ "bye", { true, true, true, true, true, true } },
 	/* 1.1: a counter may issue (a reception desk). */
 	{ "issue", { false, true, true, false, true } },
 	{ "cancel", { false, true, false, false, true } },
@@ -42,6 +42,11 @@ static const struct {
 	{ "subscribe", { false, false, true, true, true } },
 	{ "park", { false, false, true, false, true } },
 	{ "reactivate", { false, true, true, false, true } },
+	/* 1.1's appointments: an agency's booking system books and unbooks,
+	 * nothing else; the kiosk (and a reception desk) checks in. */
+	{ "check_in", { false, true, true, false, true, false } },
+	{ "book", { false, false, false, false, true, true } },
+	{ "unbook", { false, false, false, false, true, true } },
 };
 
 /* The row of op, or -1. */
@@ -60,8 +65,10 @@ static inline void contract_args(enum proto_op op, char *out, size_t outsz)
 {
 	const struct proto_op_spec *spec = proto_op_spec(op);
 
-	snprintf(out, outsz, "%s%s", spec->required & A_QUEUE ? ",\"queue\":\"S\"" : "",
-		 spec->required & A_TICKET ? ",\"ticket\":\"S-900\"" : "");
+	snprintf(out, outsz, "%s%s%s%s", spec->required & A_QUEUE ? ",\"queue\":\"S\"" : "",
+		 spec->required & A_TICKET ? ",\"ticket\":\"S-900\"" : "",
+		 spec->required & A_BOOKING ? ",\"booking\":\"ZZZZZZZZ\"" : "",
+		 spec->required & A_STARTS_AT ? ",\"starts_at\":\"2000-01-01T10:00:00Z\"" : "");
 }
 
 #endif

@@ -73,7 +73,8 @@ int o_seed(const char *conninfo, const char *code, struct o_office *o)
 	}
 	if (o_token(conninfo, "kiosk", code, NULL, o->kiosk, sizeof o->kiosk) != 0 ||
 	    o_token(conninfo, "display", code, NULL, o->display, sizeof o->display) != 0 ||
-	    o_token(conninfo, "admin", code, NULL, o->admin, sizeof o->admin) != 0)
+	    o_token(conninfo, "admin", code, NULL, o->admin, sizeof o->admin) != 0 ||
+	    o_token(conninfo, "booking", code, NULL, o->booking, sizeof o->booking) != 0)
 		return -1;
 	return 0;
 }

@@ -24,6 +24,7 @@ struct o_office {
 	char code[32];
 	char kiosk[O_TOKLEN], display[O_TOKLEN], admin[O_TOKLEN];
 	char counter[O_NCOUNTERS][O_TOKLEN]; /* counter "1", "2", "3" */
+	char booking[O_TOKLEN];              /* an agency's booking system */
 };
 
 /* Seed the office through kolapp.add_office/add_queue/add_counter/

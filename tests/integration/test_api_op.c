@@ -231,6 +231,67 @@ START_TEST(matrix_admin)
 }
 END_TEST
 
+START_TEST(matrix_booking)
+{
+	check_role(R_BOOKING, g_o.booking);
+}
+END_TEST
+
+/* ---- an agency's booking system -------------------------------------------------------- */
+
+/* What issue 15 asks of the HTTP API: a booking system books a time with
+ * an interpreter and a reference, the visitor checks in with the code at
+ * the kiosk (over HTTP too) and gets a ticket with the appointment; the
+ * booking is in the database when the answer comes; another office's
+ * booking token cannot touch it. */
+START_TEST(booking_token_books_over_http)
+{
+	char at[32], code[16], q[256];
+	time_t start = time(NULL) + 300;
+	struct tm tm;
+	json_t *r, *b;
+
+	gmtime_r(&start, &tm);
+	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	r = ok(op(g_o.booking,
+		  "{\"id\":1,\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"%s\",\"minutes\":30,"
+		  "\"interpreter\":\"so\",\"reference\":\"FK-1187\"}",
+		  at));
+	b = json_object_get(r, "booking");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 1);
+	snprintf(code, sizeof code, "%s", json_string_value(json_object_get(b, "code")));
+	ck_assert_str_eq(json_string_value(json_object_get(b, "state")), "booked");
+	ck_assert_str_eq(json_string_value(json_object_get(b, "interpreter")), "so");
+	json_decref(r);
+	snprintf(q, sizeof q,
+		 "SELECT count(*) FROM kolapp.bookings WHERE code = '%s' AND state = 'booked' "
+		 "AND reference = 'FK-1187' AND starts_at = '%s'",
+		 code, at);
+	ck_assert_int_eq(o_count(g_db, q), 1);
+
+	/* The other office's booking system: not its booking. */
+	r = op(g_other.booking, "{\"op\":\"unbook\",\"booking\":\"%s\"}", code);
+	ck_assert_str_eq(o_err(r), "not_found");
+	json_decref(r);
+	want_err(op(g_o.booking, "{\"op\":\"issue\",\"queue\":\"S\"}"), "forbidden");
+
+	r = ok(op(g_o.kiosk, "{\"op\":\"check_in\",\"booking\":\"%s\"}", code));
+	ck_assert_str_eq(o_tstr(r, "state"), "waiting");
+	ck_assert_str_eq(o_tstr(r, "interpreter"), "so");
+	ck_assert_ptr_nonnull(o_tstr(r, "appointment"));
+	json_decref(r);
+	r = op(g_o.booking, "{\"op\":\"unbook\",\"booking\":\"%s\"}", code);
+	ck_assert_str_eq(o_err(r), "conflict");
+	json_decref(r);
+	snprintf(q, sizeof q,
+		 "SELECT count(*) FROM kolapp.bookings b JOIN kolapp.tickets t ON t.id = "
+		 "b.ticket_id "
+		 "WHERE b.code = '%s' AND b.state = 'checked_in' AND t.appointment = b.starts_at",
+		 code);
+	ck_assert_int_eq(o_count(g_db, q), 1);
+}
+END_TEST
+
 /* ---- the same bytes as TCP ---------------------------------------------------------- */
 
 /* Requests that change nothing, so that TCP and HTTP see the same state:
@@ -654,6 +715,8 @@ static Suite *api_op_suite(void)
 	tcase_add_test(tc, matrix_counter);
 	tcase_add_test(tc, matrix_display);
 	tcase_add_test(tc, matrix_admin);
+	tcase_add_test(tc, matrix_booking);
+	tcase_add_test(tc, booking_token_books_over_http);
 	tcase_add_test(tc, replies_are_the_tcp_lines);
 	tcase_add_test(tc, id_echo);
 	tcase_add_test(tc, change_answered_after_commit);

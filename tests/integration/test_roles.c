@@ -129,6 +129,12 @@ START_TEST(matrix_admin)
 }
 END_TEST
 
+START_TEST(matrix_booking)
+{
+	check_role(R_BOOKING, g_o.booking);
+}
+END_TEST
+
 START_TEST(counter_token_other_counter)
 {
 	struct oc *c = o_login(g_d.port, g_o.counter[0]);
@@ -239,6 +245,7 @@ static Suite *roles_suite(void)
 	tcase_add_test(tc, matrix_counter);
 	tcase_add_test(tc, matrix_display);
 	tcase_add_test(tc, matrix_admin);
+	tcase_add_test(tc, matrix_booking);
 	tcase_add_test(tc, counter_token_other_counter);
 	tcase_add_test(tc, kiosk_and_display_other_office);
 	tcase_add_test(tc, admin_names_office_and_counter);

@@ -60,6 +60,7 @@ struct fake_store {
 	int64_t (*clock)(void *arg);
 	void *clock_arg;
 	bool up;
+	int bookings_no_show; /* d_bookings_no_show calls committed or not */
 	struct office_row offices[CONFIG_MAX];
 	int noffices;
 	struct queue_row queues[CONFIG_MAX];
@@ -542,6 +543,55 @@ static int w_expire(struct fake_store *fs, const char *const *v)
 	return 0;
 }
 
+/* d_check_in(office, queue, day, number, ticket, at, interpreter, booking,
+ * estimate): the ticket as d_issue makes it; bookings themselves are not
+ * modelled here (the integration tests and pgTAP check them). */
+static int w_check_in(struct fake_store *fs, const char *const *v)
+{
+	const char *issue[] = {
+		v[0], v[1], v[2], v[3], v[4], NULL, v[5], "false", v[6], NULL, v[8]
+	};
+
+	if (!v[7] || strlen(v[7]) != 8)
+		return refuse(fs, "d_check_in: a NULL or invalid booking");
+	return w_issue(fs, issue);
+}
+
+/* d_book, d_unbook, d_bookings_no_show: their arguments only. */
+static int w_book(struct fake_store *fs, const char *const *v)
+{
+	int office, queue, minutes;
+	int64_t start, at;
+
+	if (!parse_int(v[0], &office) || !parse_int(v[1], &queue) || !v[2] || strlen(v[2]) != 8 ||
+	    !parse_timestamptz(v[3], &start) || !parse_int(v[4], &minutes) ||
+	    !parse_timestamptz(v[7], &at) || start <= at || minutes < 5 || minutes > 240)
+		return refuse(fs, "d_book: a NULL or invalid argument");
+	return 0;
+}
+
+static int w_unbook(struct fake_store *fs, const char *const *v)
+{
+	int office;
+	int64_t at;
+
+	if (!parse_int(v[0], &office) || !v[1] || strlen(v[1]) != 8 ||
+	    !parse_timestamptz(v[2], &at))
+		return refuse(fs, "d_unbook: a NULL or invalid argument");
+	return 0;
+}
+
+static int w_bookings_no_show(struct fake_store *fs, const char *const *v)
+{
+	int office;
+	int64_t at;
+
+	if (!parse_int(v[0], &office) || !parse_timestamptz(v[1], &at))
+		return refuse(fs, "d_bookings_no_show: a NULL or invalid argument");
+	fs->bookings_no_show++;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int n;
@@ -558,6 +608,10 @@ static const struct {
 	{ "d_reactivate", 4, w_reactivate },
 	{ "d_set_outcome", 4, w_set_outcome },
 	{ "d_transfer_counter", 5, w_transfer_counter },
+	{ "d_check_in", 9, w_check_in },
+	{ "d_book", 8, w_book },
+	{ "d_unbook", 3, w_unbook },
+	{ "d_bookings_no_show", 2, w_bookings_no_show },
 };
 
 static int run_write(struct fake_store *fs, const char *stmt, int n, const char *const *values)
@@ -827,7 +881,7 @@ static void answer_load(struct fake_store *fs, struct job *j)
 
 	for (int i = 0; i < fs->noffices; i++) {
 		const struct office_row *o = &fs->offices[i];
-		offices[i] = (struct store_office){ o->id, o->code, o->code, o->tz };
+		offices[i] = (struct store_office){ o->id, o->code, o->code, o->tz, 1800, 600 };
 	}
 	for (int i = 0; i < fs->nqueues; i++) {
 		const struct queue_row *q = &fs->queues[i];

@@ -740,12 +740,12 @@ END_TEST
 START_TEST(op_names)
 {
 	static const char *const names[] = {
-		"ping",     "hello",     "bye",          "issue",         "call_next",
-		"call",     "recall",    "start",        "finish",        "no_show",
-		"transfer", "cancel",    "counter_open", "counter_close", "ticket",
-		"status",   "subscribe", "park",         "reactivate",
+		"ping",         "hello",         "bye",    "issue",   "call_next", "call",
+		"recall",       "start",         "finish", "no_show", "transfer",  "cancel",
+		"counter_open", "counter_close", "ticket", "status",  "subscribe", "park",
+		"reactivate",   "check_in",      "book",   "unbook",
 	};
-	ck_assert_int_eq(OP__COUNT, 19);
+	ck_assert_int_eq(OP__COUNT, 22);
 	for (int i = 0; i < OP__COUNT; i++) {
 		ck_assert_str_eq(proto_op_name((enum proto_op)i), names[i]);
 		ck_assert_int_eq(proto_op_from_name(names[i]), i);
@@ -763,6 +763,99 @@ START_TEST(op_names)
 END_TEST
 
 /* Protocol 1.1's arguments: a boolean, language codes, one of two. */
+/* book, unbook and check_in: each argument's rule, and the time parsed
+ * to the microsecond whatever its zone. */
+START_TEST(args_of_bookings)
+{
+	struct proto_request req;
+	struct proto_error err;
+	int64_t us;
+
+	expect_args_ok(
+		"{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T14:30:00+01:00\","
+		"\"minutes\":30,\"interpreter\":\"so\",\"reference\":\"AF-2026-1187\"}");
+	expect_args_error("{\"op\":\"book\",\"starts_at\":\"2026-12-03T14:30Z\"}",
+			  "missing field: queue");
+	expect_args_error("{\"op\":\"book\",\"queue\":\"S\"}", "missing field: starts_at");
+	expect_args_error("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T14:30\"}",
+			  "field starts_at must be an ISO 8601 time with a zone, such as "
+			  "2026-12-03T14:30:00+01:00");
+	expect_args_error("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-02-29T14:30Z\"}",
+			  "field starts_at must be an ISO 8601 time with a zone, such as "
+			  "2026-12-03T14:30:00+01:00");
+	expect_args_error("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":1764772200}",
+			  "field starts_at must be a string");
+	expect_args_error("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T14:30Z\","
+			  "\"minutes\":4}",
+			  "field minutes must be 5 to 240");
+	expect_args_error("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T14:30Z\","
+			  "\"minutes\":241}",
+			  "field minutes must be 5 to 240");
+	expect_args_ok("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T14:30Z\","
+		       "\"minutes\":240}");
+	expect_args_error("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T14:30Z\","
+			  "\"minutes\":\"15\"}",
+			  "field minutes must be an integer");
+	expect_args_error("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T14:30Z\","
+			  "\"minutes\":15.5}",
+			  "field minutes must be an integer");
+	expect_args_ok("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T14:30Z\","
+		       "\"reference\":"
+		       "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}");
+	expect_args_error("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T14:30Z\","
+			  "\"reference\":"
+			  "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
+			  "field reference is too long (at most 64 characters)");
+	expect_args_error("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T14:30Z\","
+			  "\"reference\":\"pnr 19850101-1234\"}",
+			  "field reference looks like a personal number or a phone number: send "
+			  "the agency's own reference");
+	expect_args_error("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T14:30Z\","
+			  "\"reference\":\"0701234567\"}",
+			  "field reference looks like a personal number or a phone number: send "
+			  "the agency's own reference");
+	expect_args_ok("{\"op\":\"check_in\",\"booking\":\"Q7HX3KPA\"}");
+	expect_args_ok("{\"op\":\"unbook\",\"booking\":\"q7hx3kpa\"}");
+	expect_args_error("{\"op\":\"check_in\"}", "missing field: booking");
+	expect_args_error("{\"op\":\"check_in\",\"booking\":\"Q7HX3KP\"}",
+			  "field booking must be 8 characters of ABCDEFGHJKMNPQRSTUVWXYZ23456789");
+	expect_args_error("{\"op\":\"check_in\",\"booking\":\"Q7HX3KP0\"}",
+			  "field booking must be 8 characters of ABCDEFGHJKMNPQRSTUVWXYZ23456789");
+	expect_args_error("{\"op\":\"unbook\",\"booking\":\"QIHX3KPA\"}",
+			  "field booking must be 8 characters of ABCDEFGHJKMNPQRSTUVWXYZ23456789");
+	/* minutes unused by check_in: ignored, as unknown fields are */
+	expect_args_ok("{\"op\":\"check_in\",\"booking\":\"Q7HX3KPA\",\"minutes\":\"x\"}");
+
+	/* 2026-12-03T13:30:00Z is 1796304600 */
+	ck_assert_int_eq(proto_parse_time("2026-12-03T13:30:00Z", &us), 0);
+	ck_assert(us == 1796304600LL * 1000000);
+	ck_assert_int_eq(proto_parse_time("2026-12-03T14:30:00+01:00", &us), 0);
+	ck_assert(us == 1796304600LL * 1000000);
+	ck_assert_int_eq(proto_parse_time("2026-12-03 08:00-0530", &us), 0);
+	ck_assert(us == 1796304600LL * 1000000);
+	ck_assert_int_eq(proto_parse_time("2026-12-03T13:30:00.25z", &us), 0);
+	ck_assert(us == 1796304600LL * 1000000 + 250000);
+	ck_assert_int_eq(proto_parse_time("2024-02-29T00:00Z", &us), 0);
+	ck_assert_int_eq(proto_parse_time("2100-02-29T00:00Z", &us), -1);
+	ck_assert_int_eq(proto_parse_time("2026-12-03T24:00Z", &us), -1);
+	ck_assert_int_eq(proto_parse_time("2026-12-03T13:30Z junk", &us), -1);
+	ck_assert_int_eq(proto_parse_time("2026-12-03T13:30:00.Z", &us), -1);
+	ck_assert_int_eq(dec("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T13:30Z\","
+			     "\"minutes\":45}",
+			     &req, &err),
+			 0);
+	ck_assert(req.starts_at_us == 1796304600LL * 1000000);
+	ck_assert_int_eq(req.minutes, 45);
+	proto_request_clear(&req);
+	ck_assert_int_eq(dec("{\"op\":\"book\",\"queue\":\"S\",\"starts_at\":\"2026-12-03T13:"
+			     "30Z\"}",
+			     &req, &err),
+			 0);
+	ck_assert_int_eq(req.minutes, -1);
+	proto_request_clear(&req);
+}
+END_TEST
+
 START_TEST(args_of_1_1)
 {
 	struct proto_request req;
@@ -859,6 +952,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(e, encode_one_line);
 	tcase_add_test(e, op_names);
 	tcase_add_test(e, args_of_1_1);
+	tcase_add_test(e, args_of_bookings);
 	tcase_add_test(e, error_set_sanitizes);
 	suite_add_tcase(s, f);
 	suite_add_tcase(s, d);
