@@ -75,7 +75,7 @@ static bool is_digit(char c)
 
 /* Six digits, an optional - or +, four digits: a personal identity number
  * (YYMMDD-NNNN) or a phone number. kolapp stores no personal data, so a
- * reference that looks like one is refused (sql/012_bookings.sql has the
+ * reference that looks like one is refused (sql/011_bookings.sql has the
  * same rule). */
 static bool looks_personal(const char *v)
 {

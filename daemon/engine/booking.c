@@ -1,5 +1,5 @@
 /*
- * Bookings: visits booked for a time (protocol 1.1, sql/012_bookings.sql).
+ * Bookings: visits booked for a time (protocol 1.1, sql/011_bookings.sql).
  * Owns each office's bookings in memory (from yesterday on, loaded with
  * the configuration and merged on psql's changes), the ops on them (book,
  * unbook, check_in) and the sweep that turns bookings whose check-in

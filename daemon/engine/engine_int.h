@@ -128,7 +128,7 @@ struct recent_call {
 	int64_t at;
 };
 
-/* A visit booked for a time (sql/012_bookings.sql). Who the visitor is
+/* A visit booked for a time (sql/011_bookings.sql). Who the visitor is
  * is not known here: the agency's reference is theirs to resolve. */
 enum booking_state { BK_BOOKED, BK_CHECKED_IN, BK_SERVED, BK_NO_SHOW, BK_CANCELLED };
 

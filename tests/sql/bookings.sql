@@ -1,4 +1,4 @@
--- Migration 12: bookings, the check-in window, the booking role, the
+-- Migration 11: bookings, the check-in window, the booking role, the
 -- daemon's booking writes, the views and every error of the functions.
 BEGIN;
 \ir fixture.psql

@@ -1,4 +1,4 @@
--- kolapp schema, migration 12: appointments (bookings) and check-in.
+-- kolapp schema, migration 11: appointments (bookings) and check-in.
 -- Run by `kolappd --migrate` inside one transaction (no BEGIN/COMMIT here).
 -- Numbered 12 although 11 is another branch's (visitors): nothing here
 -- depends on it, and the two are merged in order.
