@@ -45,6 +45,7 @@ static struct office *merge_office(struct engine *e, const struct store_office *
 	}
 	set_str(&o->code, row->code, &changed);
 	set_str(&o->name, row->name, &changed);
+	office_take_key(o, row);
 	return o;
 }
 
@@ -152,8 +153,10 @@ void engine_merge_config(struct engine *e, const struct store_snapshot *snap)
 		c->queues = xrealloc(c->queues, (size_t)(c->nqueues + 1) * sizeof *c->queues);
 		c->queues[c->nqueues++] = (struct counter_queue){ q, row->rank, row->weight };
 	}
-	for (int i = 0; i < e->noffices; i++)
+	for (int i = 0; i < e->noffices; i++) {
 		queues_take_outcomes(e->offices[i], snap);
+		queues_take_texts(e->offices[i], snap);
+	}
 }
 
 static void on_config(void *arg, const struct store_snapshot *snap, const char *error)

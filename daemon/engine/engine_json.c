@@ -86,6 +86,16 @@ json_t *status_json(const struct engine *e, const struct office *o)
 		json_object_set_new(qj, "outcomes", outcomes);
 		json_object_set_new(qj, "outcome_required",
 				    json_boolean(q->policy.require_outcome));
+		/* The kiosk's names and descriptions, per language, when set. */
+		if (q->ntexts) {
+			json_t *texts = json_object();
+			for (int k = 0; k < q->ntexts; k++)
+				json_object_set_new(texts, q->texts[k].lang,
+						    json_pack("{s:s, s:s}", "name",
+							      q->texts[k].name, "description",
+							      q->texts[k].description));
+			json_object_set_new(qj, "texts", texts);
+		}
 		json_array_append_new(queues, qj);
 	}
 	for (int i = 0; i < o->ncounters; i++)

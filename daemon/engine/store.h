@@ -22,6 +22,7 @@ struct store_batch; /* one group-commit transaction, the store's */
 struct store_office {
 	int id;
 	const char *code, *name, *tz;
+	const char *visitor_key; /* hex; NULL: none (the page /t/ is off) */
 };
 
 struct store_queue {
@@ -47,6 +48,12 @@ struct store_outcome {
 	const char *code, *name;
 };
 
+/* A queue's name and description in a language (kolapp.set_queue_text). */
+struct store_queue_text {
+	int queue_id;
+	const char *lang, *name, *description;
+};
+
 struct store_ticket {
 	int office_id;
 	const char *day; /* business day, YYYY-MM-DD */
@@ -60,6 +67,8 @@ struct store_ticket {
 	const char *interpreter, *lang; /* NULL: none */
 	const char *outcome;            /* NULL: none */
 	int for_counter_id;             /* 0: none */
+	const char *visitor_hash;       /* hex SHA-256 of its visitor secret, NULL: none */
+	bool rated;                     /* the visitor has rated the visit */
 };
 
 struct store_snapshot {
@@ -73,6 +82,8 @@ struct store_snapshot {
 	int ncounter_queues;
 	const struct store_outcome *outcomes; /* active ones, by queue, code */
 	int noutcomes;
+	const struct store_queue_text *queue_texts; /* by queue, lang */
+	int nqueue_texts;
 	const struct store_ticket *tickets; /* by office, day, sort time */
 	int ntickets;
 };
@@ -102,7 +113,7 @@ struct store_ops {
 	/* Fails every batch not yet sent: they were built on a failed one. */
 	void (*fail_unsent)(void *self);
 	/* Reads offices, queues, counters, their queue lists and outcomes
-	 * and, with tickets, today's tickets and earlier ones still open; fn
+	 * queue texts and, with tickets, today's tickets and earlier ones still open; fn
 	 * runs once. */
 	void (*load)(void *self, bool tickets, store_loaded_fn fn, void *arg);
 };

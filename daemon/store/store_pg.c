@@ -18,11 +18,11 @@ struct load {
 };
 
 static const char *const load_stmts[] = {
-	"load_offices",        "load_queues",   "load_counters",
-	"load_counter_queues", "load_outcomes", "load_tickets",
+	"load_offices",  "load_queues",      "load_counters", "load_counter_queues",
+	"load_outcomes", "load_queue_texts", "load_tickets",
 };
-#define LOAD_CONFIG 5 /* the first five: configuration without tickets */
-#define LOAD_ALL 6
+#define LOAD_CONFIG 6 /* the first six: configuration without tickets */
+#define LOAD_ALL 7
 
 static bool pg_is_up(void *self)
 {
@@ -115,12 +115,14 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	struct store_counter_queue *cqs;
 	struct store_outcome *outs;
 	struct store_ticket *ts = NULL;
+	struct store_queue_text *texts;
 
 	s->noffices = PQntuples(r[0]);
 	s->offices = offices = xcalloc((size_t)s->noffices, sizeof *offices);
 	for (int i = 0; i < s->noffices; i++)
 		offices[i] = (struct store_office){ col_int(r[0], i, 0), col_str(r[0], i, 1),
-						    col_str(r[0], i, 2), col_str(r[0], i, 3) };
+						    col_str(r[0], i, 2), col_str(r[0], i, 3),
+						    col_str(r[0], i, 4) };
 	s->nqueues = PQntuples(r[1]);
 	s->queues = queues = xcalloc((size_t)s->nqueues, sizeof *queues);
 	for (int i = 0; i < s->nqueues; i++)
@@ -146,11 +148,16 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	for (int i = 0; i < s->noutcomes; i++)
 		outs[i] = (struct store_outcome){ col_int(r[4], i, 0), col_str(r[4], i, 1),
 						  col_str(r[4], i, 2) };
-	s->ntickets = tickets ? PQntuples(r[5]) : 0;
+	s->nqueue_texts = PQntuples(r[5]);
+	s->queue_texts = texts = xcalloc((size_t)s->nqueue_texts, sizeof *texts);
+	for (int i = 0; i < s->nqueue_texts; i++)
+		texts[i] = (struct store_queue_text){ col_int(r[5], i, 0), col_str(r[5], i, 1),
+						      col_str(r[5], i, 2), col_str(r[5], i, 3) };
+	s->ntickets = tickets ? PQntuples(r[6]) : 0;
 	if (tickets)
 		s->tickets = ts = xcalloc((size_t)s->ntickets, sizeof *ts);
 	for (int i = 0; i < s->ntickets; i++) {
-		const PGresult *t = r[5];
+		const PGresult *t = r[6];
 
 		ts[i] = (struct store_ticket){
 			.office_id = col_int(t, i, 0),
@@ -174,6 +181,8 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 			.lang = col_str(t, i, 18),
 			.outcome = col_str(t, i, 19),
 			.for_counter_id = col_int(t, i, 20),
+			.visitor_hash = col_str(t, i, 21),
+			.rated = col_bool(t, i, 22),
 		};
 	}
 }
@@ -185,6 +194,7 @@ static void snapshot_free(struct store_snapshot *s)
 	free((void *)s->counters);
 	free((void *)s->counter_queues);
 	free((void *)s->outcomes);
+	free((void *)s->queue_texts);
 	free((void *)s->tickets);
 }
 

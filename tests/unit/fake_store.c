@@ -284,7 +284,7 @@ static bool code_fits(const char *code, const char *qcode, int number)
 /* ---- the write functions ---------------------------------------------- */
 
 /* d_issue(office, queue, day, number, code, key, at, priority, interpreter, lang,
- * estimate) */
+ * estimate, visitor hash) */
 static int w_issue(struct fake_store *fs, const char *const *v)
 {
 	struct fake_ticket t = { .id = fs->last_id + 1 };
@@ -547,7 +547,7 @@ static const struct {
 	int n;
 	int (*fn)(struct fake_store *fs, const char *const *values);
 } statements[] = {
-	{ "d_issue", 11, w_issue },
+	{ "d_issue", 12, w_issue },
 	{ "d_call", 5, w_call },
 	{ "d_recall", 4, w_recall },
 	{ "d_set_state", 5, w_set_state },
@@ -827,7 +827,7 @@ static void answer_load(struct fake_store *fs, struct job *j)
 
 	for (int i = 0; i < fs->noffices; i++) {
 		const struct office_row *o = &fs->offices[i];
-		offices[i] = (struct store_office){ o->id, o->code, o->code, o->tz };
+		offices[i] = (struct store_office){ o->id, o->code, o->code, o->tz, NULL };
 	}
 	for (int i = 0; i < fs->nqueues; i++) {
 		const struct queue_row *q = &fs->queues[i];
