@@ -17,7 +17,7 @@
     calledShownAt: null, updates: 0
   };
   let chosen = params.get('lang');
-  let audio = null, lastCallKey = null, pollTimer = null, pollDelay = 5000, es = null;
+  let audio = null, lastCallKey = null, dismissedKey = null, pollTimer = null, pollDelay = 5000, es = null;
 
   function t(key, vars) {
     const l = state.i18n[state.lang] || {};
@@ -105,7 +105,8 @@
     $('detail').textContent = detail;
     $('rate').hidden = !(tk.state === 'done' && !tk.rated);
     $('rated').hidden = !(tk.state === 'done' && tk.rated);
-    const called = tk.state === 'called';
+    /* Until the visitor taps it away; a recall brings it back. */
+    const called = tk.state === 'called' && dismissedKey !== tk.called_at + '/' + tk.recalls;
     $('called').hidden = !called;
     if (called) {
       $('called-code').textContent = tk.code;
@@ -218,7 +219,10 @@
     $('sound').hidden = true;
   });
   $('lang').addEventListener('change', () => { chosen = $('lang').value; setLang(chosen); });
-  $('called').addEventListener('click', () => { $('called').hidden = true; });
+  $('called').addEventListener('click', () => {
+    if (state.ticket) dismissedKey = state.ticket.called_at + '/' + state.ticket.recalls;
+    render();
+  });
 
   fetch('/t/i18n.json', { cache: 'no-cache' }).then(r => r.json()).then(j => {
     state.i18n = j;
