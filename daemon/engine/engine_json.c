@@ -55,10 +55,16 @@ json_t *counter_json(const struct counter *c)
 		json_array_append_new(queues, json_string(c->queues[i].queue->code));
 	for (int i = 0; i < c->parked.n; i++)
 		json_array_append_new(parked, json_string(c->parked.v[i]->code));
-	return json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "name", c->name, "open", c->open,
-			 "ticket", c->held ? json_string(c->held->code) : json_null(), "state",
-			 c->held ? json_string(ticket_state_name(c->held->state)) : json_null(),
-			 "queues", queues, "parked", parked);
+	json_t *j = json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "name", c->name, "open", c->open,
+			      "ticket", c->held ? json_string(c->held->code) : json_null(), "state",
+			      c->held ? json_string(ticket_state_name(c->held->state))
+				      : json_null(),
+			      "queues", queues, "parked", parked);
+	/* The held ticket's interpreter language, when it asked for one: the
+	 * office sees at a glance which counter needs an interpreter now. */
+	if (c->held && c->held->interpreter[0])
+		json_object_set_new(j, "interpreter", json_string(c->held->interpreter));
+	return j;
 }
 
 json_t *status_json(const struct engine *e, const struct office *o)

@@ -24,6 +24,10 @@ struct session_ctx;
 #define HTTP_MAX_HEADERS_SIZE 8192
 #define HTTP_TIMEOUT_S 30
 #define HTTP_MAX_SSE_CLIENTS 1024
+/* Streams that visitors' phones may not take: a full waiting room must
+ * not leave the boards and counters without theirs (a visitor's page
+ * then polls instead). */
+#define HTTP_SSE_RESERVED 128
 #define HTTP_SSE_MAX_OUTPUT (1u << 20)
 #define HTTP_KEEPALIVE_S 15
 #define HTTP_MAX_FILE_SIZE (4u << 20)

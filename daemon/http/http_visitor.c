@@ -331,8 +331,13 @@ void visitor_refresh_cb(evutil_socket_t fd, short what, void *arg)
 void start_visitor_events(struct http *h, struct evhttp_request *req,
 			  const struct engine_visitor *v)
 {
-	struct sse *s = sse_open(h, req, v->office_id, 0);
+	struct sse *s;
 
+	if (h->nsse >= HTTP_MAX_SSE_CLIENTS - HTTP_SSE_RESERVED) {
+		reply_text(req, 503, "Service Unavailable", "too many event streams: poll ticket");
+		return;
+	}
+	s = sse_open(h, req, v->office_id, 0);
 	if (!s)
 		return;
 	s->is_visitor = true;

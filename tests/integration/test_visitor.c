@@ -379,6 +379,39 @@ START_TEST(one_rating_after_the_visit)
 }
 END_TEST
 
+/* The interpreter a held ticket asked for is in status, with its counter. */
+START_TEST(status_shows_the_interpreter)
+{
+	struct oc *k = o_login(g_d.port, g_o.kiosk);
+	struct oc *c = o_login(g_d.port, g_o.counter[0]);
+	json_t *r, *ctr = NULL;
+	size_t i;
+
+	json_decref(oc_req(c, "{\"op\":\"counter_open\"}"));
+	r = oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"interpreter\":\"ti\",\"lang\":\"ti\"}");
+	ck_assert_msg(o_ok(r), "%s", o_js(r));
+	json_decref(r);
+	counter_ok(c, "call_next");
+	r = oc_req(k, "{\"op\":\"status\"}");
+	ck_assert_msg(o_ok(r), "%s", o_js(r));
+	json_array_foreach(json_object_get(r, "counters"), i, ctr) {
+		if (!strcmp(json_string_value(json_object_get(ctr, "name")), "1"))
+			break;
+	}
+	ck_assert_ptr_nonnull(ctr);
+	ck_assert_str_eq(json_string_value(json_object_get(ctr, "interpreter")), "ti");
+	json_decref(r);
+	counter_ok(c, "finish");
+	r = oc_req(k, "{\"op\":\"status\"}");
+	json_array_foreach(json_object_get(r, "counters"), i, ctr) {
+		ck_assert_ptr_null(json_object_get(ctr, "interpreter"));
+	}
+	json_decref(r);
+	oc_close(k);
+	oc_close(c);
+}
+END_TEST
+
 static Suite *visitor_suite(void)
 {
 	Suite *s = suite_create("visitor");
@@ -393,6 +426,7 @@ static Suite *visitor_suite(void)
 	tcase_add_test(tc, page_json_and_qr);
 	tcase_add_test(tc, stream_is_this_ticket_alone);
 	tcase_add_test(tc, one_rating_after_the_visit);
+	tcase_add_test(tc, status_shows_the_interpreter);
 	suite_add_tcase(s, tc);
 	return s;
 }
