@@ -15,6 +15,8 @@
 #define RECENT_MAX 10
 #define SERVICE_SAMPLES 32
 #define NOSHOW_SAMPLES 16
+#define PACE_SAMPLES 16
+#define CAL_SAMPLES 128
 #define LANG_MAX 4 /* an ISO 639-1 code and its NUL */
 
 struct queue;
@@ -41,6 +43,8 @@ struct ticket {
 	int64_t est_call_at, est_sd; /* us */
 	uint64_t est_run;            /* the run that set them (office est_run) */
 	bool est_known;
+	bool told_known;         /* the model's wait at issue, before calibration: */
+	int64_t told_raw_us;     /* compared with the real one when it is called */
 	char *key;               /* idempotency key or NULL */
 	struct ticket *key_next; /* chain in the office's key table */
 	/* engine_visitor.c: the hash of its visitor's secret (/t/<secret>) */
@@ -122,6 +126,9 @@ struct counter {
 	struct ticket *held; /* called or serving here, or NULL */
 	struct tlist for_me; /* waiting, transferred to this counter */
 	struct tlist parked; /* parked here */
+	/* estimate.c: this counter's visits over its queues' usual, recent */
+	float pace[PACE_SAMPLES];
+	int npace, pace_pos;
 };
 
 struct recent_call {
@@ -153,6 +160,12 @@ struct office {
 	bool status_stale;
 	int64_t status_at;                   /* when status_enc was built */
 	uint64_t est_gen, est_egen, est_run; /* what estimate.c's forecast was made for */
+	/* estimate.c's calibration: log((real + margin) / (told + margin)) of
+	 * the last CAL_SAMPLES calls, and what they say (when cal_ready) */
+	float cal[CAL_SAMPLES];
+	int ncal, cal_pos;
+	bool cal_ready;
+	double cal_mid, cal_lo, cal_hi;
 	int64_t est_now;
 	/* the key of its visitors' secrets (kolapp.office_keys); 0: none */
 	uint8_t vkey[VSECRET_KEY_MAX];
@@ -244,12 +257,22 @@ char *iso_time(int64_t us, char *buf);
 
 /* estimate.c: the forecast of when each waiting ticket is called. */
 void office_estimate(struct office *o, int64_t now);
+/* Learns how a counter's visits compare with its queue's usual (a clerk in
+ * training, a counter that takes the hard cases); before the queue's own
+ * sample of the visit is recorded. */
+void counter_record_visit(struct counter *c, const struct queue *q, int64_t us);
 /* Sets estimated_wait_s (and estimated_wait_range_s when known) of a
  * waiting ticket's object, or of a ticket issued now in q. */
 void ticket_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
 			 const struct ticket *t);
 void queue_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
 			const struct queue *q);
+/* The estimate told at issue, in whole seconds (false when unknown); t
+ * keeps the model's own figure for office_estimate_called(). */
+bool ticket_estimate_at_issue(const struct engine *e, const struct office *o, struct ticket *t,
+			      int64_t *secs);
+/* A ticket told an estimate at issue is called: how far off was it. */
+void office_estimate_called(struct office *o, struct ticket *t, int64_t now);
 /* The waiting ticket's estimate in whole seconds; false when unknown. */
 bool ticket_estimate_s(const struct engine *e, const struct office *o, const struct ticket *t,
 		       int64_t *secs);

@@ -51,10 +51,36 @@ static void place_ticket(struct engine *e, struct office *o, struct ticket *t, b
 	 * say which finishes were explicit, so an unstarted visit counts when
 	 * it lasted a second or more (a skip takes less). */
 	if (t->state == TS_DONE && t->called_at && t->finished_at &&
-	    (t->started_at || t->finished_at - t->called_at >= 1000000))
+	    (t->started_at || t->finished_at - t->called_at >= 1000000)) {
+		if (t->counter)
+			counter_record_visit(t->counter, t->queue, t->finished_at - t->called_at);
 		queue_record_service(t->queue, t->finished_at - t->called_at);
-	else if (t->state == TS_NO_SHOW && t->called_at && t->finished_at)
+	} else if (t->state == TS_NO_SHOW && t->called_at && t->finished_at)
 		queue_record_noshow(t->queue, t->finished_at - t->called_at);
+}
+
+/* Earlier days' visits first, so that today's, placed after, are the
+ * newest samples: a daemon started at opening time estimates from the
+ * first ticket instead of waiting for three services. Rows come by queue. */
+static void seed_samples(struct office **offs, int noff, const struct store_snapshot *snap)
+{
+	struct queue *q = NULL;
+
+	for (int i = 0; i < snap->nvisits; i++) {
+		const struct store_visit *v = &snap->visits[i];
+
+		if (!q || q->id != v->queue_id) {
+			q = NULL;
+			for (int k = 0; k < noff && !q; k++)
+				q = office_queue_by_id(offs[k], v->queue_id);
+			if (!q)
+				continue;
+		}
+		if (v->noshow)
+			queue_record_noshow(q, v->us);
+		else
+			queue_record_service(q, v->us);
+	}
 }
 
 static int cmp_recent(const void *a, const void *b)
@@ -259,6 +285,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 		queues_take_outcomes(offs[k], snap);
 		queues_take_texts(offs[k], snap);
 	}
+	seed_samples(offs, noff, snap);
 	for (int i = 0; i < snap->ntickets; i++) {
 		struct office *o = find_in(offs, noff, snap->tickets[i].office_id);
 		struct ticket *t = o ? ticket_from_row(e, o, &snap->tickets[i]) : NULL;

@@ -93,9 +93,10 @@ static void end_held(struct change *c, struct office *o, struct counter *ctr,
 	 * clerk skipped with call_next (never started), and count the time
 	 * no-shows cost. A ticket carried over midnight is left out. */
 	if (t->day == o->day && t->called_at) {
-		if (t->state == TS_DONE && (started || explicit))
+		if (t->state == TS_DONE && (started || explicit)) {
+			counter_record_visit(ctr, t->queue, since_call);
 			queue_record_service(t->queue, since_call);
-		else if (t->state == TS_NO_SHOW)
+		} else if (t->state == TS_NO_SHOW)
 			queue_record_noshow(t->queue, since_call);
 	}
 	write_state(c, o, t, now);
@@ -109,6 +110,7 @@ static void call_ticket(struct change *c, struct engine *e, struct office *o, st
 
 	ticket_apply(t, TA_CALL, ctr, NULL, now);
 	office_record_call(o, t, now);
+	office_estimate_called(o, t, now);
 	args_fill(&a, o, t->day, now);
 	snprintf(a.counter, sizeof a.counter, "%d", ctr->id);
 	const char *v[] = { a.office, a.day, t->code, a.counter, a.at };
@@ -205,7 +207,7 @@ static void op_issue(const struct op *op)
 	 * were (kolapp.estimate_accuracy_daily). */
 	char est[24];
 	int64_t secs;
-	bool known = ticket_estimate_s(e, o, t, &secs);
+	bool known = ticket_estimate_at_issue(e, o, t, &secs);
 
 	if (known)
 		snprintf(est, sizeof est, "%lld", (long long)secs);

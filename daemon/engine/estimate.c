@@ -10,8 +10,10 @@
  * tickets it "calls" out of the real waiting lists and puts them back
  * before it returns (nothing else runs meanwhile).
  *
- * A visit's expected time is learnt per queue from finished services (a
- * trimmed mean of the last SERVICE_SAMPLES, robust to a forgotten finish),
+ * A visit's expected time is learnt per queue from finished services (the
+ * mean of the last SERVICE_SAMPLES, each clipped at four times their
+ * median so that a forgotten finish cannot swamp it; at start-up the same
+ * weekday's visits of the last weeks stand in until today has its own),
  * plus the time counters lose to no-shows (their share times their mean
  * time). The spread of a wait is the spread of the sum of the visits before
  * it: the variance adds up, and the 80 % range is +-1.28 standard
@@ -26,13 +28,19 @@
 #include <string.h>
 
 #define MIN_SAMPLES 3                      /* a queue's own, else the office's pooled */
-#define MAX_STEPS 1000                     /* calls simulated per recomputation: beyond, unknown */
+#define MAX_STEPS 2000                     /* calls simulated per recomputation: beyond, unknown */
 #define REFRESH_US (15 * INT64_C(1000000)) /* recompute as time passes */
 /* Offices with more waiting than this re-simulate at most every
  * BIG_EVERY_US; tickets issued in between are extrapolated. */
 #define BIG_WAITING 64
 #define BIG_EVERY_US (250 * INT64_C(1000))
-#define Z80 1.2816 /* two-sided 80 %: the 10th and 90th percentiles */
+/* Visitors still to come, at each queue's rate of the last half hour
+ * (measured over at least five minutes), at most FUTURE_MAX per queue. */
+#define ARRIVAL_WINDOW_US (30 * 60 * INT64_C(1000000))
+#define ARRIVAL_MIN_SPAN_US (5 * 60 * INT64_C(1000000))
+#define FUTURE_MAX 128
+#define PACE_PRIOR 4 /* visits at the usual pace a counter's ratio starts from */
+#define Z80 1.2816   /* two-sided 80 %: the 10th and 90th percentiles */
 
 /* The expected time a counter spends on one visit of a queue, and its variance. */
 struct visit {
@@ -46,26 +54,31 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Trimmed mean (a tenth off each end) and variance of n samples. */
+/*
+ * Mean and variance of n samples, each clipped at CLIP_MEDIANS times their
+ * median. Visit times are skewed (a few long ones): a trimmed mean or the
+ * median would say less than the time counters really spend on average,
+ * and every estimate would come out low. Clipping only guards the mean
+ * against a visit the clerk forgot to finish.
+ */
+#define CLIP_MEDIANS 4
 static void robust_stats(const int64_t *samples, int n, double *mean, double *var)
 {
 	int64_t v[SERVICE_SAMPLES * 8];
-	int lo, hi, k;
-	double sum = 0, sq = 0;
+	double sum = 0, sq = 0, clip;
 
 	if (n > (int)(sizeof v / sizeof v[0]))
 		n = (int)(sizeof v / sizeof v[0]);
 	memcpy(v, samples, (size_t)n * sizeof *v);
 	qsort(v, (size_t)n, sizeof *v, cmp_i64);
-	lo = n / 10;
-	hi = n - n / 10;
-	k = hi - lo;
-	for (int i = lo; i < hi; i++)
-		sum += (double)v[i];
-	*mean = sum / k;
-	/* The spread from all samples: trimming would make the range too narrow. */
+	clip = CLIP_MEDIANS * (n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + v[n / 2]) / 2);
 	for (int i = 0; i < n; i++)
-		sq += ((double)v[i] - *mean) * ((double)v[i] - *mean);
+		sum += (double)v[i] < clip ? (double)v[i] : clip;
+	*mean = sum / n;
+	for (int i = 0; i < n; i++) {
+		double x = (double)v[i] < clip ? (double)v[i] : clip;
+		sq += (x - *mean) * (x - *mean);
+	}
 	*var = n > 1 ? sq / (n - 1) : 0;
 }
 
@@ -85,6 +98,38 @@ static struct visit visit_of(const struct queue *q, const struct visit *pooled)
 	v.var_us2 = (1 - p) * s_var + p * ns_var;
 	v.known = true;
 	return v;
+}
+
+void counter_record_visit(struct counter *c, const struct queue *q, int64_t us)
+{
+	double mean, var, r;
+
+	if (q->nservice < MIN_SAMPLES || us <= 0)
+		return;
+	robust_stats(q->service, q->nservice, &mean, &var);
+	if (mean <= 0)
+		return;
+	r = (double)us / mean;
+	c->pace[c->pace_pos] = (float)(r < 1.0 / CLIP_MEDIANS ? 1.0 / CLIP_MEDIANS
+				       : r > CLIP_MEDIANS     ? CLIP_MEDIANS
+							      : r);
+	c->pace_pos = (c->pace_pos + 1) % PACE_SAMPLES;
+	if (c->npace < PACE_SAMPLES)
+		c->npace++;
+}
+
+/* How long this counter's visits take, as a multiple of its queues' usual:
+ * the mean of its recent ratios, drawn towards 1 while there are few (a
+ * single long visit says little about the clerk). */
+static double counter_pace(const struct counter *c)
+{
+	double sum = 0;
+
+	if (!c->npace)
+		return 1;
+	for (int i = 0; i < c->npace; i++)
+		sum += c->pace[i];
+	return (sum + PACE_PRIOR) / (c->npace + PACE_PRIOR);
 }
 
 /* Every queue's samples together, for queues with too few of their own. */
@@ -111,6 +156,7 @@ struct sim_counter {
 	int64_t free_at; /* INT64_MAX: calls nothing more */
 	double var;      /* of free_at, us^2 */
 	bool known;      /* every visit before free_at was known */
+	double pace;     /* counter_pace() */
 };
 
 /* A ticket added for the estimate of a ticket issued now, one per queue. */
@@ -182,14 +228,90 @@ static void untake(const struct take *log, int nlog)
 	}
 }
 
+/*
+ * Visitors who have not come yet also take counters' time: a queue served
+ * at rank 2 waits while rank 1 keeps getting new tickets, and a heavier
+ * queue's newcomers pass a lighter one's. The run adds them at each
+ * queue's recent rate, evenly spaced, at the end of their queue (they are
+ * the newest); their own call times are not estimates of anything.
+ */
+struct future {
+	struct queue *q;
+	double every_us; /* 0: none expected */
+	double next_at;
+	struct ticket *t; /* FUTURE_MAX of them, made when the first comes */
+	int n;            /* appended so far */
+};
+
+/* The time between arrivals in q over the last half hour, 0 when unknown
+ * or the queue takes no tickets. */
+static double arrival_every_us(const struct queue *q, int64_t now)
+{
+	int64_t since = now - ARRIVAL_WINDOW_US, first = now;
+	int n = 0;
+
+	if (!q->open || !q->active)
+		return 0;
+	for (int i = q->ntoday; i-- > 0;) {
+		const struct ticket *t = q->today[i];
+
+		if (!t)
+			continue;
+		if (t->issued_at < since)
+			break;
+		first = t->issued_at;
+		n++;
+	}
+	if (n < 2 || now - first < ARRIVAL_MIN_SPAN_US)
+		return 0;
+	return (double)(now - first) / n;
+}
+
+/* Appends q's arrivals up to time at; the list has room (reserved before
+ * the run, as the run may have moved its start). */
+static void future_arrive(struct future *f, int64_t at, uint64_t *order)
+{
+	struct tlist *l = &f->q->waiting;
+
+	while (f->every_us > 0 && f->next_at <= (double)at && f->n < FUTURE_MAX) {
+		struct ticket *t;
+
+		if (!f->t)
+			f->t = xcalloc(FUTURE_MAX, sizeof *f->t);
+		t = &f->t[f->n++];
+		t->queue = t->origin = f->q;
+		t->state = TS_WAITING;
+		t->sort_at = (int64_t)f->next_at;
+		t->order = (*order)++;
+		l->v[l->n++] = t;
+		f->next_at += f->every_us;
+	}
+}
+
+/* When the next visitor comes for a counter that has nothing to call. */
+static int64_t next_arrival_for(const struct counter *c, const struct future *fut)
+{
+	double at = (double)INT64_MAX;
+
+	for (int k = 0; k < c->nqueues; k++) {
+		const struct future *f = &fut[c->queues[k].queue->est_index];
+
+		if (f->every_us > 0 && f->n < FUTURE_MAX && f->next_at < at)
+			at = f->next_at;
+	}
+	return at >= (double)INT64_MAX ? INT64_MAX : (int64_t)at;
+}
+
 void office_estimate(struct office *o, int64_t now)
 {
 	struct visit pooled = visit_pooled(o);
 	struct visit *visits = xcalloc((size_t)o->nqueues, sizeof *visits);
 	struct sim_counter *sc = xcalloc((size_t)o->ncounters, sizeof *sc);
 	struct phantom *ph = xcalloc((size_t)o->nqueues, sizeof *ph);
-	struct take *log = xcalloc(MAX_STEPS, sizeof *log);
-	int nlog = 0;
+	struct take *log = xmalloc(MAX_STEPS * sizeof *log);
+	struct future *fut = xcalloc((size_t)o->nqueues, sizeof *fut);
+	uint64_t future_order = UINT64_MAX / 2; /* below the phantoms', above real ones */
+	int nlog = 0, remaining = 0;            /* real tickets (and phantoms) still to call */
 	bool any_open = false;
 	char reason[96];
 
@@ -212,12 +334,19 @@ void office_estimate(struct office *o, int64_t now)
 		ph[i].t.order = UINT64_MAX - (uint64_t)o->nqueues + (uint64_t)i;
 		if (q->active)
 			tlist_insert(&q->waiting, &ph[i].t);
+		fut[i].q = q;
+		fut[i].every_us = arrival_every_us(q, now);
+		fut[i].next_at = (double)now + fut[i].every_us;
+		if (fut[i].every_us > 0)
+			q->waiting.v = xgrow(q->waiting.v, &q->waiting.cap,
+					     q->waiting.n + FUTURE_MAX, sizeof *q->waiting.v);
 	}
 	for (int i = 0; i < o->ncounters; i++) {
 		struct counter *c = o->counters[i];
 		struct sim_counter *s = &sc[i];
 
 		s->c = c;
+		s->pace = counter_pace(c);
 		if (!c->open || !c->active) {
 			s->free_at = INT64_MAX;
 			continue;
@@ -231,15 +360,23 @@ void office_estimate(struct office *o, int64_t now)
 			/* The rest of the visit in progress: what remains of
 			 * the expected time, or a little when it has run over. */
 			const struct visit *v = &visits[c->held->queue->est_index];
-			double left = v->mean_us - (double)(now - c->held->called_at);
+			double mean = v->mean_us * s->pace;
+			double left = mean - (double)(now - c->held->called_at);
 
 			s->known = v->known;
-			s->free_at = now +
-				     (int64_t)(left > 0.1 * v->mean_us ? left : 0.1 * v->mean_us);
-			s->var = v->var_us2 / 4;
+			s->free_at = now + (int64_t)(left > 0.1 * mean ? left : 0.1 * mean);
+			s->var = v->var_us2 * s->pace * s->pace / 4;
 		}
 	}
-	for (int step = 0; any_open && step < MAX_STEPS; step++) {
+	/* The run ends when every ticket some open counter serves is called,
+	 * not when the visitors still to come run out. */
+	for (int i = 0; i < o->nqueues; i++)
+		if (o->queues[i]->est_servers)
+			remaining += o->queues[i]->waiting.n;
+	for (int i = 0; i < o->ncounters; i++)
+		if (sc[i].free_at != INT64_MAX)
+			remaining += o->counters[i]->for_me.n;
+	for (int step = 0; any_open && remaining > 0 && step < MAX_STEPS; step++) {
 		struct sim_counter *s = NULL;
 		struct ticket *t;
 
@@ -248,24 +385,35 @@ void office_estimate(struct office *o, int64_t now)
 				s = &sc[i];
 		if (!s)
 			break;
+		for (int i = 0; i < o->nqueues; i++)
+			future_arrive(&fut[i], s->free_at, &future_order);
 		t = next_ticket(s->c, s->free_at, reason, sizeof reason);
 		if (!t) {
-			s->free_at = INT64_MAX;
+			/* Idle until someone comes for it, if anyone will. */
+			int64_t at = next_arrival_for(s->c, fut);
+
+			s->free_at = at > s->free_at ? at : INT64_MAX;
 			continue;
 		}
 		record(t, s, o->est_run);
 		take(log, &nlog, t);
+		if (t->order < UINT64_MAX / 2)
+			remaining--;
 		/* A phantom asks when a new ticket would be called; it must
 		 * not delay the real ones behind it. */
 		if (t->order >= UINT64_MAX - (uint64_t)o->nqueues)
 			continue;
-		s->free_at += (int64_t)visits[t->queue->est_index].mean_us;
-		s->var += visits[t->queue->est_index].var_us2;
+		s->free_at += (int64_t)(visits[t->queue->est_index].mean_us * s->pace);
+		s->var += visits[t->queue->est_index].var_us2 * s->pace * s->pace;
 		s->known = s->known && visits[t->queue->est_index].known;
 	}
 	untake(log, nlog);
 	for (int i = 0; i < o->nqueues; i++) {
 		struct queue *q = o->queues[i];
+
+		/* Back as before the run: the arrivals are the list's last. */
+		q->waiting.n -= fut[i].n;
+		free(fut[i].t);
 
 		q->est_new_done = ph[i].t.est_run == o->est_run;
 		q->est_new_at = ph[i].t.est_call_at;
@@ -274,6 +422,7 @@ void office_estimate(struct office *o, int64_t now)
 		tlist_remove(&q->waiting, &ph[i].t);
 	}
 	free(log);
+	free(fut);
 	free(ph);
 	free(sc);
 	free(visits);
@@ -336,25 +485,100 @@ static bool forecast(const struct office *o, const struct ticket *t, int64_t *ca
 	return extrapolate(o, t, call_at, sd, known);
 }
 
-static json_t *wait_json(bool done, bool known, int64_t call_at, int64_t now)
-{
-	int64_t w = call_at - now;
+/*
+ * Calibration: the office's own record of how its estimates turned out.
+ * Whatever the model cannot know (a counter about to take a break, a
+ * clerk's long phone call, newcomers with priority) shows as a ratio
+ * between the real wait and the model's: its median moves every estimate
+ * (within CAL_LIMIT either way) and its 10th and 90th percentiles make the
+ * 80 % range once CAL_MIN calls have been seen; before that, the model's
+ * own spread. Ratios are of (wait + CAL_MARGIN), so that a visitor told
+ * "now" and called after ten seconds is not an error of infinity.
+ */
+#define CAL_MIN 20
+#define CAL_MARGIN_US (60 * 1e6)
+#define CAL_LIMIT 0.5 /* |log| of the largest correction: x1.65 */
 
-	if (!done || !known)
-		return json_null();
-	return json_integer((json_int_t)((w > 0 ? w : 0) + 500000) / 1000000);
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return x < y ? -1 : x > y;
 }
 
-static json_t *range_json(bool done, bool known, int64_t call_at, int64_t sd, int64_t now)
+void office_estimate_called(struct office *o, struct ticket *t, int64_t now)
 {
-	double w = (double)(call_at - now), lo, hi;
+	float v[CAL_SAMPLES];
+	double real = (double)(now - t->issued_at);
 
-	if (!done || !known)
-		return NULL;
-	lo = w - Z80 * (double)sd;
-	hi = w + Z80 * (double)sd;
-	return json_pack("[I, I]", (json_int_t)((lo > 0 ? lo : 0) / 1e6 + 0.5),
-			 (json_int_t)((hi > 0 ? hi : 0) / 1e6 + 0.5));
+	if (!t->told_known)
+		return;
+	t->told_known = false; /* a later call (reactivated, transferred) is another wait */
+	o->cal[o->cal_pos] = (float)log(
+		(real + CAL_MARGIN_US) / ((double)t->told_raw_us + CAL_MARGIN_US));
+	o->cal_pos = (o->cal_pos + 1) % CAL_SAMPLES;
+	if (o->ncal < CAL_SAMPLES)
+		o->ncal++;
+	o->cal_ready = o->ncal >= CAL_MIN;
+	if (!o->cal_ready)
+		return;
+	memcpy(v, o->cal, (size_t)o->ncal * sizeof *v);
+	qsort(v, (size_t)o->ncal, sizeof *v, cmp_float);
+	o->cal_mid = v[o->ncal / 2];
+	o->cal_lo = v[o->ncal / 10];
+	o->cal_hi = v[o->ncal - 1 - o->ncal / 10];
+	if (o->cal_mid > CAL_LIMIT)
+		o->cal_mid = CAL_LIMIT;
+	if (o->cal_mid < -CAL_LIMIT)
+		o->cal_mid = -CAL_LIMIT;
+}
+
+/* What the visitor is told for a model's wait w (us, sd its spread): the
+ * wait and its 80 % range, in us, calibrated when the office can. */
+static void told(const struct office *o, double w, double sd, double *mid, double *lo, double *hi)
+{
+	if (w < 0)
+		w = 0;
+	if (!o->cal_ready) {
+		*mid = w;
+		*lo = w - Z80 * sd;
+		*hi = w + Z80 * sd;
+	} else {
+		double base = w + CAL_MARGIN_US;
+
+		*mid = base * exp(o->cal_mid) - CAL_MARGIN_US;
+		*lo = base * exp(o->cal_lo) - CAL_MARGIN_US;
+		*hi = base * exp(o->cal_hi) - CAL_MARGIN_US;
+		/* The model's own spread, where it is the wider. */
+		if (w - Z80 * sd < *lo)
+			*lo = w - Z80 * sd;
+		if (w + Z80 * sd > *hi)
+			*hi = w + Z80 * sd;
+	}
+	*mid = *mid > 0 ? *mid : 0;
+	*lo = *lo > 0 ? *lo : 0;
+	*hi = *hi > *mid ? *hi : *mid;
+	*lo = *lo < *mid ? *lo : *mid;
+}
+
+static json_int_t whole_s(double us)
+{
+	return (json_int_t)(us / 1e6 + 0.5);
+}
+
+/* estimated_wait_s, and estimated_wait_range_s when known, into obj. */
+static void told_json(json_t *obj, const struct office *o, bool done, bool known, int64_t call_at,
+		      int64_t sd, int64_t now)
+{
+	double mid, lo, hi;
+
+	if (!done || !known) {
+		json_object_set_new(obj, "estimated_wait_s", json_null());
+		return;
+	}
+	told(o, (double)(call_at - now), (double)sd, &mid, &lo, &hi);
+	json_object_set_new(obj, "estimated_wait_s", json_integer(whole_s(mid)));
+	json_object_set_new(obj, "estimated_wait_range_s",
+			    json_pack("[I, I]", whole_s(lo), whole_s(hi)));
 }
 
 void ticket_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
@@ -362,40 +586,45 @@ void ticket_estimate_set(json_t *obj, const struct engine *e, const struct offic
 {
 	int64_t now = e->last_now, call_at = 0, sd = 0;
 	bool known = false, done;
-	json_t *range;
 
 	ensure(e, o, now);
 	done = forecast(o, t, &call_at, &sd, &known);
-	json_object_set_new(obj, "estimated_wait_s", wait_json(done, known, call_at, now));
-	range = range_json(done, known, call_at, sd, now);
-	if (range)
-		json_object_set_new(obj, "estimated_wait_range_s", range);
+	told_json(obj, o, done, known, call_at, sd, now);
 }
 
 void queue_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
 			const struct queue *q)
 {
-	int64_t now = e->last_now;
-	json_t *range;
-
-	ensure(e, o, now);
-	json_object_set_new(obj, "estimated_wait_s",
-			    wait_json(q->est_new_done, q->est_new_known, q->est_new_at, now));
-	range = range_json(q->est_new_done, q->est_new_known, q->est_new_at, q->est_new_sd, now);
-	if (range)
-		json_object_set_new(obj, "estimated_wait_range_s", range);
+	ensure(e, o, e->last_now);
+	told_json(obj, o, q->est_new_done, q->est_new_known, q->est_new_at, q->est_new_sd,
+		  e->last_now);
 }
 
 bool ticket_estimate_s(const struct engine *e, const struct office *o, const struct ticket *t,
 		       int64_t *secs)
 {
-	int64_t w, call_at, sd;
+	int64_t call_at, sd;
+	double mid, lo, hi;
 	bool known;
 
 	ensure(e, o, e->last_now);
 	if (!forecast(o, t, &call_at, &sd, &known) || !known)
 		return false;
-	w = call_at - e->last_now;
-	*secs = ((w > 0 ? w : 0) + 500000) / 1000000;
+	told(o, (double)(call_at - e->last_now), (double)sd, &mid, &lo, &hi);
+	*secs = whole_s(mid);
+	return true;
+}
+
+bool ticket_estimate_at_issue(const struct engine *e, const struct office *o, struct ticket *t,
+			      int64_t *secs)
+{
+	int64_t call_at, sd;
+	bool known;
+
+	if (!ticket_estimate_s(e, o, t, secs))
+		return false;
+	forecast(o, t, &call_at, &sd, &known);
+	t->told_known = true;
+	t->told_raw_us = call_at > e->last_now ? call_at - e->last_now : 0;
 	return true;
 }

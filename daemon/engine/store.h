@@ -71,6 +71,13 @@ struct store_ticket {
 	bool rated;                     /* the visitor has rated the visit */
 };
 
+/* A visit of an earlier day, for the estimator's first samples. */
+struct store_visit {
+	int queue_id;
+	bool noshow;
+	int64_t us; /* from the call to the end */
+};
+
 struct store_snapshot {
 	const struct store_office *offices;
 	int noffices;
@@ -86,6 +93,8 @@ struct store_snapshot {
 	int nqueue_texts;
 	const struct store_ticket *tickets; /* by office, day, sort time */
 	int ntickets;
+	const struct store_visit *visits; /* by queue, the most telling last */
+	int nvisits;
 };
 
 /* snap is NULL when the load failed; error then says why. */
@@ -113,7 +122,8 @@ struct store_ops {
 	/* Fails every batch not yet sent: they were built on a failed one. */
 	void (*fail_unsent)(void *self);
 	/* Reads offices, queues, counters, their queue lists and outcomes
-	 * queue texts and, with tickets, today's tickets and earlier ones still open; fn
+	 * queue texts and, with tickets, today's tickets, earlier ones still
+	 * open and recent visits of the same weekday; fn
 	 * runs once. */
 	void (*load)(void *self, bool tickets, store_loaded_fn fn, void *arg);
 };

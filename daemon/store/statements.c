@@ -46,6 +46,32 @@ const struct pgw_stmt kolapp_statements[] = {
 			 "AND state IN ('waiting','called','serving','parked') "
 			 "ORDER BY 1, 2, 9, 16",
 	  0, NULL },
+	/* Visits of the same weekday in the last four weeks, the ones nearest
+	 * to this time of day first in each queue (the estimator's seed until
+	 * today has samples of its own): the office's own day, through the
+	 * (office_id, business_day) index. Rows come farthest first, so that
+	 * the nearest end up the newest in the engine's sample rings. */
+	{ "load_history",
+	  "SELECT queue_id, state = 'no_show', us FROM ("
+	  "SELECT t.queue_id, t.state, " US(
+		  "t.finished_at - t.called_at") " AS us, "
+						 "row_number() OVER (PARTITION BY t.queue_id ORDER "
+						 "BY "
+						 "abs(extract(epoch from t.finished_at - (now() - "
+						 "k * interval '7 days')))) AS n "
+						 "FROM kolapp.offices o CROSS JOIN "
+						 "generate_series(1, 4) AS k "
+						 "JOIN kolapp.tickets t ON t.office_id = o.id "
+						 "AND t.business_day = (now() AT TIME ZONE "
+						 "o.timezone)::date - 7 * k "
+						 "WHERE t.state IN ('done', 'no_show') AND "
+						 "t.called_at IS NOT NULL "
+						 "AND t.finished_at > t.called_at AND (t.state = "
+						 "'no_show' "
+						 "OR t.started_at IS NOT NULL OR t.finished_at - "
+						 "t.called_at >= interval '1 second')"
+						 ") h WHERE n <= 32 ORDER BY queue_id, n DESC",
+	  0, NULL },
 	/* writes: one function each, so the event log is always written */
 	{ "d_issue",
 	  "SELECT kolapp.d_issue($1::int, $2::int, $3::date, $4::int, $5::text, $6::text, "

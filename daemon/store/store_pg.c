@@ -19,10 +19,10 @@ struct load {
 
 static const char *const load_stmts[] = {
 	"load_offices",  "load_queues",      "load_counters", "load_counter_queues",
-	"load_outcomes", "load_queue_texts", "load_tickets",
+	"load_outcomes", "load_queue_texts", "load_tickets",  "load_history",
 };
 #define LOAD_CONFIG 6 /* the first six: configuration without tickets */
-#define LOAD_ALL 7
+#define LOAD_ALL 8
 
 static bool pg_is_up(void *self)
 {
@@ -116,6 +116,7 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	struct store_outcome *outs;
 	struct store_ticket *ts = NULL;
 	struct store_queue_text *texts;
+	struct store_visit *vs = NULL;
 
 	s->noffices = PQntuples(r[0]);
 	s->offices = offices = xcalloc((size_t)s->noffices, sizeof *offices);
@@ -185,6 +186,12 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 			.rated = col_bool(t, i, 22),
 		};
 	}
+	s->nvisits = tickets ? PQntuples(r[7]) : 0;
+	if (tickets)
+		s->visits = vs = xcalloc((size_t)s->nvisits, sizeof *vs);
+	for (int i = 0; i < s->nvisits; i++)
+		vs[i] = (struct store_visit){ col_int(r[7], i, 0), col_bool(r[7], i, 1),
+					      col_i64(r[7], i, 2) };
 }
 
 static void snapshot_free(struct store_snapshot *s)
@@ -196,6 +203,7 @@ static void snapshot_free(struct store_snapshot *s)
 	free((void *)s->outcomes);
 	free((void *)s->queue_texts);
 	free((void *)s->tickets);
+	free((void *)s->visits);
 }
 
 static void on_loaded(void *arg, const struct pgw_result *res)

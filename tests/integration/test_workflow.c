@@ -363,6 +363,45 @@ START_TEST(estimate_kept_with_ticket)
 }
 END_TEST
 
+/* A daemon started at opening time estimates from the first ticket: the
+ * same weekday's visits of earlier weeks stand in until today has its own
+ * (nine 10-minute visits in S a week ago, at this time of day). */
+START_TEST(estimate_seeded_from_same_weekday)
+{
+	struct oc *k, *c1;
+	json_t *r, *w;
+	json_int_t s;
+
+	sql("INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, "
+	    "number, code, state, issued_at, sort_at, counter_id, called_at, started_at, "
+	    "finished_at) SELECT o.id, (now() AT TIME ZONE o.timezone)::date - 7, q.id, q.id, n, "
+	    "'S-' || lpad(n::text, 3, '0'), 'done', at, at, c.id, at, at, "
+	    "at + interval '600 seconds' FROM kolapp.offices o "
+	    "JOIN kolapp.queues q ON q.office_id = o.id AND q.code = 'S' "
+	    "JOIN kolapp.counters c ON c.office_id = o.id AND c.name = '1' "
+	    "CROSS JOIN generate_series(1, 9) AS n "
+	    "CROSS JOIN LATERAL (SELECT now() - interval '7 days' + n * interval '1 minute' AS at) "
+	    "a "
+	    "WHERE o.code = '%s'",
+	    g_o.code);
+	ck_assert_int_eq(h_daemon_stop(&g_d), 0);
+	ck_assert_int_eq(h_daemon_start(&g_d, g_d.conninfo, NULL), 0);
+	k = o_login(g_d.port, g_o.kiosk);
+	c1 = o_login(g_d.port, g_o.counter[0]);
+	json_decref(ok(oc_req(c1, "{\"op\":\"counter_open\"}")));
+	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
+	r = ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}"));
+	w = json_object_get(json_object_get(r, "ticket"), "estimated_wait_s");
+	ck_assert_msg(json_is_integer(w), "no estimate from last week's visits: %s", o_js(r));
+	/* Behind one 10-minute visit at the only counter. */
+	s = json_integer_value(w);
+	ck_assert_msg(s >= 540 && s <= 660, "expected about 600 s, got %s", o_js(r));
+	json_decref(r);
+	oc_close(k);
+	oc_close(c1);
+}
+END_TEST
+
 static Suite *workflow_suite(void)
 {
 	Suite *s = suite_create("workflow");
@@ -376,6 +415,7 @@ static Suite *workflow_suite(void)
 	tcase_add_test(tc, outcomes_priority_transfer_to_counter);
 	tcase_add_test(tc, new_states_survive_kill9);
 	tcase_add_test(tc, estimate_kept_with_ticket);
+	tcase_add_test(tc, estimate_seeded_from_same_weekday);
 	suite_add_tcase(s, tc);
 	return s;
 }
