@@ -107,6 +107,30 @@ test('the page follows its ticket live, and calls the visitor within a second', 
   assert.deepEqual(pageErrors, []);
 });
 
+test('without an event stream the page polls, no faster than every 5 s', async () => {
+  const mine = await ok(KIOSK, { op: 'issue', queue: 'F', lang: 'en' });
+  const p = await context.newPage();
+  const polls = [];
+  try {
+    // A browser without EventSource (or a proxy that breaks streams).
+    await p.addInitScript(() => { delete window.EventSource; });
+    p.on('request', r => { if (r.url().endsWith('/ticket')) polls.push(Date.now()); });
+    await p.goto(HTTP + mine.visitor_path);
+    await p.waitForFunction(() => window.kolappVisitor && window.kolappVisitor.ticket, null, { timeout: 5000 });
+    assert.equal(await p.locator('#status').textContent(), 'You are next');
+    const called = await ok(COUNTER, { op: 'call_next' });
+    assert.equal(called.ticket.code, mine.ticket.code);
+    await p.waitForFunction(() => !document.getElementById('called').hidden, null, { timeout: 8000 });
+    assert.equal(await p.locator('#called-text').textContent(), 'Go to counter 1');
+    assert.ok(polls.length >= 2, `${polls.length} polls`);
+    for (let i = 1; i < polls.length; i++)
+      assert.ok(polls[i] - polls[i - 1] >= 4900, `polled again after ${polls[i] - polls[i - 1]} ms`);
+    await ok(COUNTER, { op: 'finish' });
+  } finally {
+    await p.close();
+  }
+});
+
 test('a wrong secret is a plain 404, and the page says nothing', async () => {
   const r = await page.goto(`${HTTP}/t/${'A'.repeat(32)}`);
   assert.equal(r.status(), 404);
