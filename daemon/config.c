@@ -67,6 +67,9 @@ const struct config_setting config_settings[] = {
 	LIST("http", http, nhttp, 0, "HTTP listener for the board, the API and metrics, ADDR:PORT"),
 	STR("data_dir", data_dir, KOLAPP_DATADIR, 0,
 	    "directory holding the display board's files (board/)"),
+	STR("public_url", public_url, NULL, CONFIG_RELOAD,
+	    "base URL of the visitors' pages, printed on receipts and in their QR codes "
+	    "(https://ko.example.se); unset: the address the kiosk used"),
 	LEVEL("log_level", log_level, "info", CONFIG_RELOAD,
 	      "least severe level logged: debug, info, warn or error"),
 	NUM("max_line", limits.max_line, 256, 16 << 20, XSTR(PROTO_DEFAULT_MAX_LINE), CONFIG_RELOAD,

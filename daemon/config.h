@@ -30,6 +30,7 @@ struct config {
 	char *http[CONFIG_MAX_LISTEN]; /* HTTP listen addresses; none: no HTTP */
 	int nhttp;
 	char *data_dir;
+	char *public_url; /* base of the visitors' URLs (QR codes, receipts) */
 	int log_level;
 	struct server_limits limits;
 };

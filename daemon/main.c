@@ -207,6 +207,7 @@ static void apply_config(struct daemon *d, struct config *fresh)
 	log_set_level((enum log_level)fresh->log_level);
 	server_set_limits(d->server, &fresh->limits);
 	http_set_limits(d->http, &fresh->limits);
+	http_set_public_url(d->http, fresh->public_url);
 	if (fresh->nlisten_tls && server_set_tls(d->server, fresh->tls_cert, fresh->tls_key) < 0)
 		log_warn("reload: keeping the old TLS certificate");
 	server_each_listener(d->server, find_gone, &w);
@@ -373,6 +374,7 @@ int main(int argc, char **argv)
 		d.http = http_new(d.base, &d.sctx, d.cfg.data_dir ? d.cfg.data_dir : KOLAPP_DATADIR,
 				  &d.cfg.limits);
 	http_set_metrics(d.http, d.server);
+	http_set_public_url(d.http, d.cfg.public_url);
 	/* The emit hook needs the server and http, made after the engine. */
 	engine_set_emit_arg(d.engine, &d);
 	live_attach(d.pgw, d.engine, d.server, d.http, d.auth);

@@ -234,10 +234,10 @@ static void local_time(const struct office *o, int64_t us, int32_t day, char *bu
 static json_t *result_of(const struct engine *e, const struct office *o, const struct booking *b,
 			 const struct ticket *t)
 {
-	json_t *r = json_pack("{s:o}", "booking", booking_json(o, b));
+	json_t *r = t ? issue_result(e, o, t) : json_object();
 
-	if (t)
-		json_object_set_new(r, "ticket", ticket_json(e, o, t));
+	/* The ticket and its visitor_path as issue gives them, and the booking. */
+	json_object_set_new(r, "booking", booking_json(o, b));
 	return r;
 }
 
@@ -316,6 +316,11 @@ void booking_op_check_in(struct engine *e, struct office *o, const struct engine
 	t->issued_at = t->sort_at = now;
 	t->appointment = b->starts_at;
 	t->order = ++e->order;
+	char secret[VSECRET_LEN + 1], vhash[2 * VSECRET_HASH + 1];
+
+	ticket_visitor_init(o, t, secret);
+	if (t->has_vhash)
+		vsecret_hex(t->vhash, sizeof t->vhash, vhash);
 	queue_add_today(q, t);
 	waiting_insert(t);
 	b->state = BK_CHECKED_IN;
@@ -328,7 +333,7 @@ void booking_op_check_in(struct engine *e, struct office *o, const struct engine
 	tzday_format(t->day, a.day);
 	snprintf(a.number, sizeof a.number, "%d", t->number);
 	tzday_iso8601(now, a.at);
-	bool known = ticket_estimate_s(e, o, t, &secs);
+	bool known = ticket_estimate_at_issue(e, o, t, &secs);
 	if (known)
 		snprintf(a.est, sizeof a.est, "%lld", (long long)secs);
 	const char *v[] = { a.office,
@@ -339,8 +344,9 @@ void booking_op_check_in(struct engine *e, struct office *o, const struct engine
 			    a.at,
 			    t->interpreter[0] ? t->interpreter : NULL,
 			    b->code,
-			    known ? a.est : NULL };
-	change_write(c, "d_check_in", 9, v);
+			    known ? a.est : NULL,
+			    t->has_vhash ? vhash : NULL };
+	change_write(c, "d_check_in", 10, v);
 	t->issue_seq = b->seq = change_seq(c);
 	json_t *ev = office_event(o, "issued", now);
 	json_object_set_new(ev, "ticket", json_string(t->code));

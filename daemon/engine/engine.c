@@ -425,6 +425,17 @@ void queue_outcomes_clear(struct queue *q)
 	q->noutcomes = 0;
 }
 
+void queue_texts_clear(struct queue *q)
+{
+	for (int i = 0; i < q->ntexts; i++) {
+		free(q->texts[i].name);
+		free(q->texts[i].description);
+	}
+	free(q->texts);
+	q->texts = NULL;
+	q->ntexts = 0;
+}
+
 void office_free(struct office *o)
 {
 	if (!o)
@@ -436,6 +447,7 @@ void office_free(struct office *o)
 		free(q->today);
 		free(q->waiting.v);
 		queue_outcomes_clear(q);
+		queue_texts_clear(q);
 		free(q->name);
 		free(q);
 	}

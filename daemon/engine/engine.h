@@ -103,6 +103,30 @@ void engine_submit(struct engine *e, const struct engine_req *req, engine_reply_
  * by the engine; valid until the next call into it. */
 const char *engine_status_encoded(struct engine *e, int office_id, size_t *len);
 
+/* ---- the visitor's own page (/t/<secret>) ---- */
+/* Which ticket a visitor's secret opened: kept by a page's stream, so
+ * that each update needs no search. */
+struct engine_visitor {
+	int office_id;
+	int32_t day;
+	char code[24];
+	uint8_t hash[32];
+};
+/* Finds today's ticket whose visitor secret is secret (len bytes, as in
+ * the URL); false for any other string, a ticket of an earlier day or an
+ * office without visitor pages. */
+bool engine_visitor_find(const struct engine *e, const char *secret, size_t len,
+			 struct engine_visitor *out);
+/* What the visitor's page shows: {"office","office_name","ticket":{...,
+ * "queue_name","queue_texts"},"stale"}, about this ticket alone; NULL once
+ * the ticket is no longer today's. The caller owns the result. */
+json_t *engine_visitor_json(struct engine *e, const struct engine_visitor *v);
+/* The visitor's one rating (1-5) of a visit that ended (done): written
+ * per queue and day without the ticket; reply as for engine_submit, with
+ * {"rated":true}. */
+void engine_visitor_rate(struct engine *e, const struct engine_visitor *v, int rating,
+			 engine_reply_fn reply, void *ctx);
+
 /* ---- for unit tests: build state without a database ---- */
 int engine_test_add_office(struct engine *e, int id, const char *code, const char *tz);
 int engine_test_add_queue(struct engine *e, int office_id, int id, const char *code,

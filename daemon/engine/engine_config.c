@@ -47,6 +47,7 @@ static struct office *merge_office(struct engine *e, const struct store_office *
 	set_str(&o->name, row->name, &changed);
 	o->checkin_before_s = row->checkin_before_s;
 	o->checkin_after_s = row->checkin_after_s;
+	office_take_key(o, row);
 	return o;
 }
 
@@ -157,6 +158,7 @@ void engine_merge_config(struct engine *e, const struct store_snapshot *snap)
 	for (int i = 0; i < e->noffices; i++) {
 		queues_take_outcomes(e->offices[i], snap);
 		office_take_bookings(e, e->offices[i], snap, true);
+		queues_take_texts(e->offices[i], snap);
 	}
 }
 

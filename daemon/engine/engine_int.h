@@ -8,6 +8,7 @@
 
 #include "daemon/engine/engine.h"
 #include "daemon/engine/ticket_state.h"
+#include "daemon/util/vsecret.h"
 #include "daemon/util/xalloc.h"
 
 #define CODE_MAX 24
@@ -47,6 +48,10 @@ struct ticket {
 	int64_t told_raw_us;     /* compared with the real one when it is called */
 	char *key;               /* idempotency key or NULL */
 	struct ticket *key_next; /* chain in the office's key table */
+	/* engine_visitor.c: the hash of its visitor's secret (/t/<secret>) */
+	uint8_t vhash[VSECRET_HASH];
+	bool has_vhash;
+	bool rated; /* the visitor rated the visit (once) */
 };
 
 /* Tickets in the order they have waited: (sort_at, order). */
@@ -73,6 +78,12 @@ struct outcome {
 	char *code, *name;
 };
 
+/* A queue's name and description in a language, for the kiosk. */
+struct queue_text {
+	char lang[LANG_MAX];
+	char *name, *description;
+};
+
 struct queue {
 	int id;
 	char code[8];
@@ -81,6 +92,8 @@ struct queue {
 	struct queue_policy policy;
 	struct outcome *outcomes;
 	int noutcomes;
+	struct queue_text *texts;
+	int ntexts;
 	struct tlist waiting;             /* not those transferred to a counter */
 	int npriority;                    /* priority tickets among them */
 	int nappointment;                 /* appointment tickets among them; a
@@ -178,6 +191,9 @@ struct office {
 	bool cal_ready;
 	double cal_mid, cal_lo, cal_hi;
 	int64_t est_now;
+	/* the key of its visitors' secrets (kolapp.office_keys); 0: none */
+	uint8_t vkey[VSECRET_KEY_MAX];
+	int vkeylen;
 };
 
 struct engine {
@@ -218,6 +234,8 @@ const struct outcome *queue_outcome(const struct queue *q, const char *code);
 void queue_policy_default(struct queue_policy *p);
 /* Frees the queue's outcome list (before a reload replaces it). */
 void queue_outcomes_clear(struct queue *q);
+/* Frees the queue's texts (before a reload replaces them). */
+void queue_texts_clear(struct queue *q);
 /* Moves t by action, as the transition table allows (-1 when it does
  * not, and nothing changes), and keeps where it is in step with its
  * state: its waiting list, the counter that holds or parked it. ctr is
@@ -321,6 +339,17 @@ void queues_take_outcomes(struct office *o, const struct store_snapshot *snap);
 /* A fresh set of offices from a snapshot (tickets placed). */
 void engine_build_offices(struct engine *e, const struct store_snapshot *snap, struct office ***out,
 			  int *nout);
+/* Replaces the texts of o's queues with the snapshot's. */
+void queues_take_texts(struct office *o, const struct store_snapshot *snap);
+/* Sets the office's key from the hex of its row (none when absent). */
+void office_take_key(struct office *o, const struct store_office *row);
+/* engine_visitor.c */
+/* Gives a new ticket of o its visitor hash; secret (VSECRET_LEN + 1)
+ * gets the secret, "" when the office has no key. */
+void ticket_visitor_init(const struct office *o, struct ticket *t, char *secret);
+/* The result of issue: the ticket and, when the office has a key,
+ * "visitor_path". */
+json_t *issue_result(const struct engine *e, const struct office *o, const struct ticket *t);
 /* engine_config.c */
 void engine_merge_config(struct engine *e, const struct store_snapshot *snap);
 void engine_rollover(struct engine *e, struct office *o);

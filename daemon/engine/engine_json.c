@@ -57,10 +57,16 @@ json_t *counter_json(const struct counter *c)
 		json_array_append_new(queues, json_string(c->queues[i].queue->code));
 	for (int i = 0; i < c->parked.n; i++)
 		json_array_append_new(parked, json_string(c->parked.v[i]->code));
-	return json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "name", c->name, "open", c->open,
-			 "ticket", c->held ? json_string(c->held->code) : json_null(), "state",
-			 c->held ? json_string(ticket_state_name(c->held->state)) : json_null(),
-			 "queues", queues, "parked", parked);
+	json_t *j = json_pack("{s:s, s:b, s:o, s:o, s:o, s:o}", "name", c->name, "open", c->open,
+			      "ticket", c->held ? json_string(c->held->code) : json_null(), "state",
+			      c->held ? json_string(ticket_state_name(c->held->state))
+				      : json_null(),
+			      "queues", queues, "parked", parked);
+	/* The held ticket's interpreter language, when it asked for one: the
+	 * office sees at a glance which counter needs an interpreter now. */
+	if (c->held && c->held->interpreter[0])
+		json_object_set_new(j, "interpreter", json_string(c->held->interpreter));
+	return j;
 }
 
 json_t *status_json(const struct engine *e, const struct office *o)
@@ -88,6 +94,16 @@ json_t *status_json(const struct engine *e, const struct office *o)
 		json_object_set_new(qj, "outcomes", outcomes);
 		json_object_set_new(qj, "outcome_required",
 				    json_boolean(q->policy.require_outcome));
+		/* The kiosk's names and descriptions, per language, when set. */
+		if (q->ntexts) {
+			json_t *texts = json_object();
+			for (int k = 0; k < q->ntexts; k++)
+				json_object_set_new(texts, q->texts[k].lang,
+						    json_pack("{s:s, s:s}", "name",
+							      q->texts[k].name, "description",
+							      q->texts[k].description));
+			json_object_set_new(qj, "texts", texts);
+		}
 		json_array_append_new(queues, qj);
 	}
 	for (int i = 0; i < o->ncounters; i++)

@@ -137,6 +137,39 @@ void queues_take_outcomes(struct office *o, const struct store_snapshot *snap)
 	}
 }
 
+void queues_take_texts(struct office *o, const struct store_snapshot *snap)
+{
+	for (int i = 0; i < o->nqueues; i++)
+		queue_texts_clear(o->queues[i]);
+	for (int i = 0; i < snap->nqueue_texts; i++) {
+		const struct store_queue_text *row = &snap->queue_texts[i];
+		struct queue *q = office_queue_by_id(o, row->queue_id);
+		struct queue_text *qt;
+
+		if (!q)
+			continue;
+		q->texts = xrealloc(q->texts, (size_t)(q->ntexts + 1) * sizeof *q->texts);
+		qt = &q->texts[q->ntexts++];
+		snprintf(qt->lang, sizeof qt->lang, "%s", row->lang);
+		qt->name = xstrdup(row->name);
+		qt->description = xstrdup(row->description ? row->description : "");
+	}
+}
+
+void office_take_key(struct office *o, const struct store_office *row)
+{
+	int n = row->visitor_key ? vsecret_unhex(row->visitor_key, o->vkey, sizeof o->vkey) : 0;
+
+	/* Without a good key the office simply has no visitor pages: issue
+	 * answers without visitor_path and /t/ finds nothing. */
+	if (n < VSECRET_KEY_MIN) {
+		if (row->visitor_key)
+			log_warn("office %s: visitor key unusable: no visitor pages", o->code);
+		n = 0;
+	}
+	o->vkeylen = n;
+}
+
 static struct ticket *ticket_from_row(struct engine *e, struct office *o,
 				      const struct store_ticket *row)
 {
@@ -165,6 +198,9 @@ static struct ticket *ticket_from_row(struct engine *e, struct office *o,
 	t->outcome = row->outcome ? xstrdup(row->outcome) : NULL;
 	t->for_counter = row->for_counter_id ? office_counter_by_id(o, row->for_counter_id) : NULL;
 	t->appointment = row->appointment;
+	t->has_vhash = row->visitor_hash &&
+		       vsecret_unhex(row->visitor_hash, t->vhash, sizeof t->vhash) == VSECRET_HASH;
+	t->rated = row->rated;
 	t->order = ++e->order;
 	/* The database's constraints make these impossible; a row that breaks
 	 * them anyway is left out rather than trusted. */
@@ -193,6 +229,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 		o->tz = xstrdup(row->tz);
 		o->checkin_before_s = row->checkin_before_s;
 		o->checkin_after_s = row->checkin_after_s;
+		office_take_key(o, row);
 		if (tzday_compute(o->tz, now, &o->day, &o->day_end) < 0) {
 			log_warn("office %s: unknown time zone %s, using UTC", o->code, o->tz);
 			tzday_compute("UTC", now, &o->day, &o->day_end);
@@ -247,8 +284,10 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 				(struct counter_queue){ q, row->rank, row->weight };
 		}
 	}
-	for (int k = 0; k < noff; k++)
+	for (int k = 0; k < noff; k++) {
 		queues_take_outcomes(offs[k], snap);
+		queues_take_texts(offs[k], snap);
+	}
 	seed_samples(offs, noff, snap);
 	for (int i = 0; i < snap->ntickets; i++) {
 		struct office *o = find_in(offs, noff, snap->tickets[i].office_id);

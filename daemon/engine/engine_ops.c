@@ -162,7 +162,7 @@ static void op_issue(const struct op *op)
 		/* The same visitor pressed twice: the same ticket, once committed. */
 		c = change_begin(e, o, op->reply, op->ctx);
 		change_wait_for(c, t->issue_seq);
-		reply_ticket(op, c, t);
+		change_commit(c, issue_result(e, o, t));
 		return;
 	}
 	if (!q->open) {
@@ -191,6 +191,11 @@ static void op_issue(const struct op *op)
 		t->key = xstrdup(req->args->key);
 		office_key_insert(o, t);
 	}
+	char secret[VSECRET_LEN + 1], vhash[2 * VSECRET_HASH + 1];
+
+	ticket_visitor_init(o, t, secret);
+	if (t->has_vhash)
+		vsecret_hex(t->vhash, sizeof t->vhash, vhash);
 	queue_add_today(q, t);
 	waiting_insert(t);
 
@@ -206,18 +211,21 @@ static void op_issue(const struct op *op)
 
 	if (known)
 		snprintf(est, sizeof est, "%lld", (long long)secs);
-	const char *v[] = { a.office,
-			    a.queue,
-			    a.day,
-			    a.number,
-			    t->code,
-			    t->key,
-			    a.at,
-			    t->priority ? "true" : "false",
-			    t->interpreter[0] ? t->interpreter : NULL,
-			    t->lang[0] ? t->lang : NULL,
-			    known ? est : NULL };
-	change_write(c, "d_issue", 11, v);
+	const char *v[] = {
+		a.office,
+		a.queue,
+		a.day,
+		a.number,
+		t->code,
+		t->key,
+		a.at,
+		t->priority ? "true" : "false",
+		t->interpreter[0] ? t->interpreter : NULL,
+		t->lang[0] ? t->lang : NULL,
+		known ? est : NULL,
+		t->has_vhash ? vhash : NULL
+	};
+	change_write(c, "d_issue", 12, v);
 	t->issue_seq = change_seq(c);
 	json_t *ev = office_event(o, "issued", now);
 	json_object_set_new(ev, "ticket", json_string(t->code));
@@ -225,7 +233,7 @@ static void op_issue(const struct op *op)
 	json_object_set_new(ev, "number", json_integer(t->number));
 	change_event(c, ev);
 	change_event(c, queue_event(e, o, q, now));
-	reply_ticket(op, c, t);
+	change_commit(c, issue_result(e, o, t));
 }
 
 /* A held ticket whose queue wants an outcome is finished with one, not

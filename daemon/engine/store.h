@@ -22,6 +22,7 @@ struct store_batch; /* one group-commit transaction, the store's */
 struct store_office {
 	int id;
 	const char *code, *name, *tz;
+	const char *visitor_key; /* hex; NULL: none (the page /t/ is off) */
 	int checkin_before_s, checkin_after_s;
 };
 
@@ -48,6 +49,12 @@ struct store_outcome {
 	const char *code, *name;
 };
 
+/* A queue's name and description in a language (kolapp.set_queue_text). */
+struct store_queue_text {
+	int queue_id;
+	const char *lang, *name, *description;
+};
+
 struct store_ticket {
 	int office_id;
 	const char *day; /* business day, YYYY-MM-DD */
@@ -61,6 +68,8 @@ struct store_ticket {
 	const char *interpreter, *lang; /* NULL: none */
 	const char *outcome;            /* NULL: none */
 	int for_counter_id;             /* 0: none */
+	const char *visitor_hash;       /* hex SHA-256 of its visitor secret, NULL: none */
+	bool rated;                     /* the visitor has rated the visit */
 	int64_t appointment;            /* 0: none */
 };
 
@@ -92,6 +101,8 @@ struct store_snapshot {
 	int ncounter_queues;
 	const struct store_outcome *outcomes; /* active ones, by queue, code */
 	int noutcomes;
+	const struct store_queue_text *queue_texts; /* by queue, lang */
+	int nqueue_texts;
 	const struct store_ticket *tickets; /* by office, day, sort time */
 	int ntickets;
 	const struct store_booking *bookings; /* from yesterday on, by office, start */
@@ -124,9 +135,10 @@ struct store_ops {
 	void (*on_done)(void *self, struct store_batch *b, store_done_fn fn, void *arg);
 	/* Fails every batch not yet sent: they were built on a failed one. */
 	void (*fail_unsent)(void *self);
-	/* Reads offices, queues, counters, their queue lists, outcomes and
-	 * bookings and, with tickets, today's tickets, earlier ones still
-	 * open and recent visits of the same weekday; fn runs once. */
+	/* Reads offices, queues, counters, their queue lists, outcomes,
+	 * queue texts and bookings and, with tickets, today's tickets,
+	 * earlier ones still open and recent visits of the same weekday; fn
+	 * runs once. */
 	void (*load)(void *self, bool tickets, store_loaded_fn fn, void *arg);
 };
 

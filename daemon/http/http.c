@@ -160,8 +160,7 @@ static bool safe_name(const char *name)
 }
 
 /* A file of one page's folder (board, counter) under the data directory. */
-static void serve_file(struct http *h, struct evhttp_request *req, const char *page,
-		       const char *name)
+void serve_file(struct http *h, struct evhttp_request *req, const char *page, const char *name)
 {
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
 	const char *type = safe_name(name) ? content_type(name) : NULL;
@@ -518,6 +517,20 @@ static void gen_cb(struct evhttp_request *req, void *arg)
 			reply_text(req, 405, "Method Not Allowed", "method not allowed");
 		else
 			serve_file(h, req, "counter", path + 9);
+	} else if (!strcmp(path, "/kiosk") || !strcmp(path, "/kiosk/")) {
+		if (!get && !head)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			serve_file(h, req, "kiosk", "index.html");
+	} else if (!strncmp(path, "/kiosk/", 7)) {
+		if (!get && !head)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else if (!strcmp(path + 7, "i18n.json"))
+			serve_file(h, req, "i18n", "visitors.json");
+		else
+			serve_file(h, req, "kiosk", path + 7);
+	} else if (!strncmp(path, "/t/", 3)) {
+		visitor_route(h, req, path + 3);
 	} else if (!strcmp(path, "/api/op")) {
 		if (m != EVHTTP_REQ_POST)
 			reply_text(req, 405, "Method Not Allowed", "method not allowed");
@@ -584,7 +597,8 @@ struct http *http_new(struct event_base *base, struct session_ctx *sctx, const c
 	evhttp_set_gencb(h->evh, gen_cb, h);
 	h->keepalive = event_new(base, -1, EV_PERSIST, keepalive_cb, h);
 	h->reaper = event_new(base, -1, 0, reaper_cb, h);
-	if (!h->keepalive || !h->reaper)
+	h->visitor_ev = event_new(base, -1, 0, visitor_refresh_cb, h);
+	if (!h->keepalive || !h->reaper || !h->visitor_ev)
 		xoom("h->keepalive");
 	event_add(h->keepalive, &ka);
 	return h;
@@ -630,6 +644,8 @@ void http_free(struct http *h)
 	}
 	event_free(h->keepalive);
 	event_free(h->reaper);
+	event_free(h->visitor_ev);
+	free(h->public_url);
 	free(h->datadir);
 	free(h->rates);
 	free(h);

@@ -1,7 +1,8 @@
 /*
  * http: the HTTP side of kolappd (libevent evhttp), for the pages people
  * look at and for monitoring. Owns the HTTP listeners, the static files
- * of the pages (datadir/board, datadir/counter), the token check for HTTP
+ * of the pages (datadir/board, counter, kiosk, visitor, i18n), the
+ * visitors' own pages under /t/ (no token: the secret in the path), the token check for HTTP
  * requests, the Server-Sent Events clients and a per-office ring of recent
  * events that lets a client resume with Last-Event-ID. Holds no queue
  * logic and no protocol rules: status comes from the engine, events from
@@ -29,6 +30,9 @@ struct http *http_new(struct event_base *base, struct session_ctx *sctx, const c
 /* The request size and rate limits of POST /api/op: the protocol's
  * max_line and rate_limit (per address here, per connection on TCP). */
 void http_set_limits(struct http *h, const struct server_limits *limits);
+/* The base URL of the visitors' pages as printed and encoded in their QR
+ * codes ("https://kolapp.example.se"); NULL: the request's Host. */
+void http_set_public_url(struct http *h, const char *url);
 /* Binds "ADDR:PORT" or "[V6ADDR]:PORT"; logs and returns -1 on failure. */
 int http_listen(struct http *h, const char *addrport);
 /* An engine event for its office's SSE clients (and its ring); h may be NULL. */

@@ -80,10 +80,11 @@ static void sse_closed_cb(struct evhttp_connection *evcon, void *arg)
 	if (!evhttp_request_get_connection(s->req))
 		evhttp_request_free(s->req);
 	sse_unlink(s);
+	free(s->last);
 	free(s);
 }
 
-static void sse_write(struct sse *s, const char *msg, size_t len)
+void sse_write(struct sse *s, const char *msg, size_t len)
 {
 	struct evbuffer *b;
 
@@ -139,22 +140,27 @@ void keepalive_cb(evutil_socket_t fd, short what, void *arg)
 	struct http *h = arg;
 	static const char msg[] = ": keepalive\n\n";
 
-	for (struct sse *s = h->sses; s; s = s->next)
+	bool visitors = false;
+
+	for (struct sse *s = h->sses; s; s = s->next) {
 		sse_write(s, msg, sizeof msg - 1);
+		/* A visitor's estimate moves with the clock too. */
+		if (s->is_visitor)
+			visitors = s->dirty = true;
+	}
+	if (visitors)
+		event_active(h->visitor_ev, EV_TIMEOUT, 0);
 }
 
-void start_events(struct http *h, struct evhttp_request *req, int office_id, int token_id,
-		  bool has_last, uint64_t last_id)
+struct sse *sse_open(struct http *h, struct evhttp_request *req, int office_id, int token_id)
 {
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct ring *r = ring_get(h, office_id, true);
 	struct sse *s;
-	int replayed = 0;
 
 	if (h->nsse >= HTTP_MAX_SSE_CLIENTS) {
 		reply_text(req, 503, "Service Unavailable", "too many event streams");
-		return;
+		return NULL;
 	}
 	s = xcalloc(1, sizeof *s);
 	s->h = h;
@@ -181,7 +187,18 @@ void start_events(struct http *h, struct evhttp_request *req, int office_id, int
 	if (bev)
 		bufferevent_set_timeouts(bev, NULL, &wtv);
 	sse_write(s, "retry: 2000\n\n", 13);
+	return s;
+}
 
+void start_events(struct http *h, struct evhttp_request *req, int office_id, int token_id,
+		  bool has_last, uint64_t last_id)
+{
+	struct ring *r = ring_get(h, office_id, true);
+	struct sse *s = sse_open(h, req, office_id, token_id);
+	int replayed = 0;
+
+	if (!s)
+		return;
 	if (has_last) {
 		uint64_t oldest = r->next_id - (uint64_t)r->count;
 		if (last_id + 1 >= oldest && last_id < r->next_id) {
@@ -211,7 +228,19 @@ void http_emit(struct http *h, const struct engine_event *ev)
 		return;
 	/* The line's bytes without its "\n" are the SSE data. */
 	e = ring_push(ring_get(h, ev->office_id, true), ev->kind, ev->line, ev->len - 1);
-	for (struct sse *s = h->sses; s; s = s->next)
-		if (s->office_id == ev->office_id)
+	bool visitors = false;
+
+	for (struct sse *s = h->sses; s; s = s->next) {
+		if (s->office_id != ev->office_id)
+			continue;
+		if (!s->is_visitor)
 			sse_write(s, e->msg, e->len);
+		else
+			visitors = s->dirty = true;
+	}
+	/* Visitors get their ticket, not the event: looked at once the
+	 * change's events are all out, from the loop rather than inside the
+	 * engine's emit. */
+	if (visitors)
+		event_active(h->visitor_ev, EV_TIMEOUT, 0);
 }

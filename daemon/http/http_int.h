@@ -13,6 +13,7 @@
 #include <event2/http.h>
 
 #include "daemon/http/http.h"
+#include "daemon/engine/engine.h"
 #include "daemon/util/rate.h"
 #include "proto/proto.h"
 
@@ -23,6 +24,10 @@ struct session_ctx;
 #define HTTP_MAX_HEADERS_SIZE 8192
 #define HTTP_TIMEOUT_S 30
 #define HTTP_MAX_SSE_CLIENTS 1024
+/* Streams that visitors' phones may not take: a full waiting room must
+ * not leave the boards and counters without theirs (a visitor's page
+ * then polls instead). */
+#define HTTP_SSE_RESERVED 128
 #define HTTP_SSE_MAX_OUTPUT (1u << 20)
 #define HTTP_KEEPALIVE_S 15
 #define HTTP_MAX_FILE_SIZE (4u << 20)
@@ -61,6 +66,11 @@ struct sse {
 	int token_id; /* whose revocation ends the stream */
 	bool doomed;  /* closed from the reaper, not from emit */
 	char peer[64];
+	/* a visitor's stream (/t/<secret>/events): one ticket, not the ring */
+	bool is_visitor;
+	bool dirty; /* its office changed since the last look */
+	struct engine_visitor visitor;
+	char *last; /* the ticket as last sent */
 	struct sse *prev, *next;
 };
 
@@ -102,6 +112,8 @@ struct http {
 	int nsse;
 	struct pending *pendings;
 	struct event *keepalive, *reaper;
+	struct event *visitor_ev;   /* looks at the visitors' streams marked dirty */
+	char *public_url;           /* base of the visitors' URLs; NULL: the request's Host */
 	struct server *metrics_srv; /* NULL: no /metrics */
 	/* Ids of a new run start above those of earlier runs (unless they
 	 * averaged over 1000 events a second), so an old Last-Event-ID is
@@ -110,6 +122,8 @@ struct http {
 };
 
 /* http.c */
+/* A file of one page's folder (board, counter, kiosk, visitor, i18n). */
+void serve_file(struct http *h, struct evhttp_request *req, const char *page, const char *name);
 void peer_of(struct evhttp_request *req, char *out, size_t outsz, bool with_port);
 /* Headers every reply carries (content security policy, no sniffing). */
 void common_headers(struct evhttp_request *req);
@@ -140,6 +154,17 @@ void http_metrics_render(struct evbuffer *out, struct server *srv, const struct 
 void start_events(struct http *h, struct evhttp_request *req, int office_id, int token_id,
 		  bool has_last, uint64_t last_id);
 void keepalive_cb(evutil_socket_t fd, short what, void *arg);
+/* Turns req into an event stream (headers sent) registered for the
+ * office; NULL (and a 503 sent) when there are too many. */
+struct sse *sse_open(struct http *h, struct evhttp_request *req, int office_id, int token_id);
+void sse_write(struct sse *s, const char *msg, size_t len);
+
+/* http_visitor.c: everything under /t/ (rest: what follows "/t/") */
+void visitor_route(struct http *h, struct evhttp_request *req, const char *rest);
+void start_visitor_events(struct http *h, struct evhttp_request *req,
+			  const struct engine_visitor *v);
+/* Sends the dirty visitors' streams their ticket, if it changed. */
+void visitor_refresh_cb(evutil_socket_t fd, short what, void *arg);
 void reaper_cb(evutil_socket_t fd, short what, void *arg);
 
 #endif

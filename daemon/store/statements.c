@@ -5,8 +5,10 @@
 const struct pgw_stmt kolapp_statements[] = {
 	/* loads: the engine reads results by column position */
 	{ "load_offices",
-	  "SELECT id, code, name, timezone, checkin_before_s, checkin_after_s "
-	  "FROM kolapp.offices ORDER BY id",
+	  "SELECT o.id, o.code, o.name, o.timezone, encode(k.visitor_key, 'hex'), "
+	  "o.checkin_before_s, o.checkin_after_s "
+	  "FROM kolapp.offices o LEFT JOIN kolapp.office_keys k ON k.office_id = o.id "
+	  "ORDER BY o.id",
 	  0, NULL },
 	{ "load_queues",
 	  "SELECT id, office_id, code, name, open, active, min_calls, no_show_after_s, "
@@ -23,6 +25,10 @@ const struct pgw_stmt kolapp_statements[] = {
 	{ "load_outcomes",
 	  "SELECT queue_id, code, name FROM kolapp.outcomes WHERE active ORDER BY queue_id, code",
 	  0, NULL },
+	{ "load_queue_texts",
+	  "SELECT queue_id, lang, name, description FROM kolapp.queue_texts "
+	  "ORDER BY queue_id, lang",
+	  0, NULL },
 /* Today's tickets (the office's day is within a day of the server's)
 	 * plus any earlier ticket not yet in a final state: two arms, so that
 	 * each uses its index (business_day; the partial index on open states)
@@ -32,7 +38,8 @@ const struct pgw_stmt kolapp_statements[] = {
 	"state, " US("issued_at") ", " US("sort_at") ", " US("called_at") ", " US( \
 		"started_at") ", " US("finished_at") ", counter_id, recalls, idem_key, id, " \
 						     "priority, interpreter, lang, " \
-						     "outcome, for_counter_id, " US( \
+						     "outcome, for_counter_id, " \
+						     "encode(visitor_hash, 'hex'), rated, " US( \
 							     "appointment") " FROM " \
 									    "kolapp.tickets "
 	{ "load_tickets",
@@ -82,8 +89,8 @@ const struct pgw_stmt kolapp_statements[] = {
 	/* writes: one function each, so the event log is always written */
 	{ "d_issue",
 	  "SELECT kolapp.d_issue($1::int, $2::int, $3::date, $4::int, $5::text, $6::text, "
-	  "$7::timestamptz, $8::boolean, $9::text, $10::text, $11::int)",
-	  11, "d_issue_many" },
+	  "$7::timestamptz, $8::boolean, $9::text, $10::text, $11::int, $12::text)",
+	  12, "d_issue_many" },
 	{ "d_call", "SELECT kolapp.d_call($1::int, $2::date, $3::text, $4::int, $5::timestamptz)",
 	  5, "d_call_many" },
 	{ "d_recall", "SELECT kolapp.d_recall($1::int, $2::date, $3::text, $4::timestamptz)", 4,
@@ -105,6 +112,7 @@ const struct pgw_stmt kolapp_statements[] = {
 	  NULL },
 	{ "d_counter_set_open",
 	  "SELECT kolapp.d_counter_set_open($1::int, $2::boolean, $3::timestamptz)", 3, NULL },
+	{ "d_rate", "SELECT kolapp.d_rate($1::int, $2::date, $3::text, $4::int)", 4, NULL },
 	{ "d_expire", "SELECT kolapp.d_expire($1::int, $2::date, $3::timestamptz)", 3, NULL },
 	{ "d_book",
 	  "SELECT kolapp.d_book($1::int, $2::int, $3::text, $4::timestamptz, $5::int, $6::text, "
@@ -113,16 +121,16 @@ const struct pgw_stmt kolapp_statements[] = {
 	{ "d_unbook", "SELECT kolapp.d_unbook($1::int, $2::text, $3::timestamptz)", 3, NULL },
 	{ "d_check_in",
 	  "SELECT kolapp.d_check_in($1::int, $2::int, $3::date, $4::int, $5::text, "
-	  "$6::timestamptz, $7::text, $8::text, $9::int)",
-	  9, NULL },
+	  "$6::timestamptz, $7::text, $8::text, $9::int, $10::text)",
+	  10, NULL },
 	{ "d_bookings_no_show", "SELECT kolapp.d_bookings_no_show($1::int, $2::timestamptz)", 2,
 	  NULL },
 	/* runs of the writes above in one execution (sql/006_batch_writes.sql) */
 	{ "d_issue_many",
 	  "SELECT kolapp.d_issue_many($1::int[], $2::int[], $3::date[], $4::int[], "
 	  "$5::text[], $6::text[], $7::timestamptz[], $8::boolean[], $9::text[], $10::text[], "
-	  "$11::int[])",
-	  11, NULL },
+	  "$11::int[], $12::text[])",
+	  12, NULL },
 	{ "d_call_many",
 	  "SELECT kolapp.d_call_many($1::int[], $2::date[], $3::text[], $4::int[], "
 	  "$5::timestamptz[])",

@@ -18,14 +18,16 @@ struct load {
 };
 
 static const char *const load_stmts[] = {
-	"load_offices",  "load_queues",   "load_counters", "load_counter_queues",
-	"load_outcomes", "load_bookings", "load_tickets",  "load_history",
+	"load_offices",        "load_queues",   "load_counters",
+	"load_counter_queues", "load_outcomes", "load_queue_texts",
+	"load_bookings",       "load_tickets",  "load_history",
 };
-#define LOAD_CONFIG 6 /* the first six: configuration (and bookings) without tickets */
-#define LOAD_ALL 8
-#define R_BOOKINGS 5
-#define R_TICKETS 6
-#define R_HISTORY 7
+#define LOAD_CONFIG 7 /* the first seven: configuration (and bookings) without tickets */
+#define LOAD_ALL 9
+#define R_QUEUE_TEXTS 5
+#define R_BOOKINGS 6
+#define R_TICKETS 7
+#define R_HISTORY 8
 
 static bool pg_is_up(void *self)
 {
@@ -118,14 +120,17 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	struct store_counter_queue *cqs;
 	struct store_outcome *outs;
 	struct store_ticket *ts = NULL;
+	struct store_queue_text *texts;
 	struct store_visit *vs = NULL;
 
 	s->noffices = PQntuples(r[0]);
 	s->offices = offices = xcalloc((size_t)s->noffices, sizeof *offices);
 	for (int i = 0; i < s->noffices; i++)
-		offices[i] = (struct store_office){ col_int(r[0], i, 0), col_str(r[0], i, 1),
-						    col_str(r[0], i, 2), col_str(r[0], i, 3),
-						    col_int(r[0], i, 4), col_int(r[0], i, 5) };
+		offices[i] = (struct store_office){
+			col_int(r[0], i, 0), col_str(r[0], i, 1), col_str(r[0], i, 2),
+			col_str(r[0], i, 3), col_str(r[0], i, 4), col_int(r[0], i, 5),
+			col_int(r[0], i, 6)
+		};
 	s->nqueues = PQntuples(r[1]);
 	s->queues = queues = xcalloc((size_t)s->nqueues, sizeof *queues);
 	for (int i = 0; i < s->nqueues; i++)
@@ -151,6 +156,13 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	for (int i = 0; i < s->noutcomes; i++)
 		outs[i] = (struct store_outcome){ col_int(r[4], i, 0), col_str(r[4], i, 1),
 						  col_str(r[4], i, 2) };
+	s->nqueue_texts = PQntuples(r[R_QUEUE_TEXTS]);
+	s->queue_texts = texts = xcalloc((size_t)s->nqueue_texts, sizeof *texts);
+	for (int i = 0; i < s->nqueue_texts; i++)
+		texts[i] = (struct store_queue_text){
+			col_int(r[R_QUEUE_TEXTS], i, 0), col_str(r[R_QUEUE_TEXTS], i, 1),
+			col_str(r[R_QUEUE_TEXTS], i, 2), col_str(r[R_QUEUE_TEXTS], i, 3)
+		};
 	struct store_booking *bs;
 	s->nbookings = PQntuples(r[R_BOOKINGS]);
 	s->bookings = bs = xcalloc((size_t)s->nbookings, sizeof *bs);
@@ -198,7 +210,9 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 			.lang = col_str(t, i, 18),
 			.outcome = col_str(t, i, 19),
 			.for_counter_id = col_int(t, i, 20),
-			.appointment = col_i64(t, i, 21),
+			.visitor_hash = col_str(t, i, 21),
+			.rated = col_bool(t, i, 22),
+			.appointment = col_i64(t, i, 23),
 		};
 	}
 	s->nvisits = tickets ? PQntuples(r[R_HISTORY]) : 0;
@@ -217,6 +231,7 @@ static void snapshot_free(struct store_snapshot *s)
 	free((void *)s->counters);
 	free((void *)s->counter_queues);
 	free((void *)s->outcomes);
+	free((void *)s->queue_texts);
 	free((void *)s->tickets);
 	free((void *)s->bookings);
 	free((void *)s->visits);

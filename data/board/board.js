@@ -2,7 +2,11 @@
  * events with EventSource (which reconnects by itself and resumes with
  * Last-Event-ID); after every (re)connection the status is fetched again
  * so that nothing missed while offline stays wrong on the screen.
- * URL: /board?token=DISPLAY_TOKEN[&lang=sv,en][&speech=0]
+ * URL: /board?token=DISPLAY_TOKEN[&lang=sv,en][&speech=0][&numbers=digits]
+ * (numbers: how a ticket's number is spoken, "S 42" by default, "S 4 2"
+ * with digits, for offices whose visitors read their tickets so). Every
+ * call is shown and announced, in the order the calls were committed,
+ * each with its code and counter: the speech engine queues them. 
  * Every text comes from i18n.json: adding a language is adding an entry. */
 'use strict';
 
@@ -11,6 +15,7 @@
   const token = params.get('token') || '';
   const langs = (params.get('lang') || 'sv,en').split(',').map(s => s.trim()).filter(Boolean);
   const speechOn = params.get('speech') !== '0';
+  const numbersAsDigits = params.get('numbers') === 'digits';
   const ROTATE_MS = 10000;
   const RECENT_MAX = 6;
 
@@ -103,12 +108,14 @@
       osc.stop(t0 + at + 0.65);
     });
   }
-  /* "S-042" is read "S 42": letters one by one, the number without zeros. */
+  /* "S-042" is read "S 42": letters one by one, the number without zeros
+   * (or digit by digit, "S 4 2", with &numbers=digits). */
   function spokenTicket(code) {
     const m = /^([^-]+)-0*(\d+)$/.exec(code || '');
     if (!m) return code || '';
-    return m[1].split('').join(' ') + ' ' + m[2];
+    return m[1].split('').join(' ') + ' ' + (numbersAsDigits ? m[2].split('').join(' ') : m[2]);
   }
+  window.kolappSpokenTicket = spokenTicket;
   function announce(ticket, counter) {
     state.langs.forEach(lang => {
       const line = text(lang, 'announce', { ticket: spokenTicket(ticket), counter: counter });

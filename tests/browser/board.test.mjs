@@ -204,8 +204,74 @@ test('a right-to-left language lays out right to left', async () => {
   }
 });
 
+// Two counters call within 100 ms of each other: both calls are shown
+// (the later as the latest, the earlier in the list under it) and both
+// announced, in the order they were committed, each with its counter.
+test('two calls within 100 ms are both shown and announced, in order', async () => {
+  const ADMIN = process.env.KOLAPP_ADMIN_TOKEN;
+  assert.ok(ADMIN, 'KOLAPP_ADMIN_TOKEN is not set');
+  const k = await connect(KIOSK), c3 = await connect(COUNTER), adm = await connect(ADMIN);
+  try {
+    await adm.req({ op: 'counter_open', counter: '4' });
+    await c3.req({ op: 'counter_open' });
+    await k.ok({ op: 'issue', queue: 'S' });
+    await k.ok({ op: 'issue', queue: 'F' });
+    const before = await page.evaluate(() => ({ calls: window.kolappBoard.calls, spoken: window.kolappBoard.spoken.length }));
+    const [a, b] = await Promise.all([c3.ok({ op: 'call_next' }), adm.ok({ op: 'call_next', counter: '4' })]);
+    const gap = Math.abs(Date.parse(a.ticket.called_at) - Date.parse(b.ticket.called_at));
+    assert.ok(gap < 100, `the calls were ${gap} ms apart`);
+    await page.waitForFunction(n => window.kolappBoard.calls >= n, before.calls + 2, { timeout: 2000 });
+    // Committed order: by called_at (ties: either order, but the board's).
+    const calls = [{ t: a.ticket.code, c: '3', at: a.ticket.called_at }, { t: b.ticket.code, c: '4', at: b.ticket.called_at }];
+    const board = await page.evaluate(() => window.kolappBoard.recent.slice(0, 2).reverse().map(r => r.ticket));
+    assert.deepEqual([...board].sort(), calls.map(x => x.t).sort(), 'both calls are on the board');
+    const inOrder = board.map(t => calls.find(x => x.t === t));
+    assert.ok(Date.parse(inOrder[0].at) <= Date.parse(inOrder[1].at), 'shown in the order committed');
+    assert.equal(await text('#latest-ticket'), inOrder[1].t);
+    assert.equal(await text('#latest-counter'), inOrder[1].c);
+    assert.equal(await page.locator('#recent li').first().locator('span').first().textContent(), inOrder[1].t);
+    const spoken = await page.evaluate(n => window.kolappBoard.spoken.slice(n).map(s => s.text), before.spoken);
+    const say = (x, sv) => {
+      const n = String(Number(x.t.split('-')[1]));
+      const q = x.t.split('-')[0].split('').join(' ');
+      return sv ? `Nummer ${q} ${n}, lucka ${x.c}` : `Number ${q} ${n}, counter ${x.c}`;
+    };
+    assert.deepEqual(spoken.slice(-4), [say(inOrder[0], true), say(inOrder[0], false), say(inOrder[1], true), say(inOrder[1], false)]);
+    await c3.ok({ op: 'finish' });
+    await adm.ok({ op: 'finish', counter: '4' });
+  } finally {
+    k.close(); c3.close(); adm.close();
+  }
+});
+
+test('numbers spoken digit by digit where the office prefers it', async () => {
+  const p = await context.newPage();
+  try {
+    await p.goto(`${HTTP}/board?token=${encodeURIComponent(DISPLAY)}&lang=sv&speech=0&numbers=digits`);
+    await p.waitForFunction(() => window.kolappBoard && window.kolappBoard.connected, null, { timeout: 10000 });
+    const k = await connect(KIOSK), c3 = await connect(COUNTER);
+    try {
+      await k.ok({ op: 'issue', queue: 'S' });
+      /* Whatever waited longest at counter 3 (S or F): its code is read. */
+      const code = (await c3.ok({ op: 'call_next' })).ticket.code;
+      await p.waitForFunction(c => document.getElementById('latest-ticket').textContent === c, code, { timeout: 2000 });
+      const [q, num] = code.split('-');
+      const digits = String(Number(num)).split('').join(' ');
+      assert.equal(await p.evaluate(() => window.kolappSpokenTicket('MIGR-042')), 'M I G R 4 2');
+      assert.equal(await page.evaluate(() => window.kolappSpokenTicket('MIGR-042')), 'M I G R 42');
+      assert.equal(await p.evaluate(() => window.kolappBoard.spoken.at(-1).text), `Nummer ${q} ${digits}, lucka 3`);
+      await c3.ok({ op: 'finish' });
+    } finally {
+      k.close(); c3.close();
+    }
+  } finally {
+    await p.close();
+  }
+});
+
 // ---- the queue list fits the screen ----------------------------------------
-// 4 queues (the demo office's) and 8 with long names, at 1080p landscape
+// 1 queue with a long name, 4 (the demo office's), 6 and 8 with long
+// names, at 1080p landscape
 // and portrait, with two-digit counts and a full list of recent calls:
 // every element of the queue list is inside the screen and inside the
 // section that clips it, none is wider than its box, and "N väntar" is on
@@ -220,7 +286,7 @@ async function fillOffice(n) {
     await c.ok({ op: 'counter_open' });
     // Called first so that the first queue still holds ten or more after.
     for (let i = 0; i < 6; i++)
-      await k.ok({ op: 'issue', queue: codes[1] });
+      await k.ok({ op: 'issue', queue: codes[1] || codes[0] });
     for (let i = 0; i < 6; i++)
       await c.ok({ op: 'call_next' });
     for (let i = 0; i < 12; i++)
@@ -272,7 +338,7 @@ async function layoutProblems(p) {
   });
 }
 
-for (const n of [4, 8]) {
+for (const n of [1, 4, 6, 8]) {
   test(`${n} queues fit a 1080p screen in landscape and portrait`, async () => {
     const waiting = await fillOffice(n);
     const p = await context.newPage();

@@ -9,7 +9,8 @@ SELECT plan(10);
 SELECT has_column('kolapp', 'tickets', 'estimated_wait_s', 'tickets keep their estimate');
 SELECT has_function('kolapp', 'd_issue',
     ARRAY['integer', 'integer', 'date', 'integer', 'text', 'text', 'timestamp with time zone',
-          'boolean', 'text', 'text', 'integer'], 'd_issue takes the estimate');
+          'boolean', 'text', 'text', 'integer', 'text'],
+    'd_issue takes the estimate (and, since migration 12, the visitor hash)');
 SELECT throws_ok(format($$SELECT kolapp.d_issue(%s, %s, '2024-03-05', 99, 'S-099', NULL,
     '2024-03-05 08:00+01', false, NULL, NULL, -5)$$, :tst, :qs),
     '23514', NULL, 'a negative estimate is refused');

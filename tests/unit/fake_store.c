@@ -285,7 +285,7 @@ static bool code_fits(const char *code, const char *qcode, int number)
 /* ---- the write functions ---------------------------------------------- */
 
 /* d_issue(office, queue, day, number, code, key, at, priority, interpreter, lang,
- * estimate) */
+ * estimate, visitor hash) */
 static int w_issue(struct fake_store *fs, const char *const *v)
 {
 	struct fake_ticket t = { .id = fs->last_id + 1 };
@@ -544,13 +544,13 @@ static int w_expire(struct fake_store *fs, const char *const *v)
 }
 
 /* d_check_in(office, queue, day, number, ticket, at, interpreter, booking,
- * estimate): the ticket as d_issue makes it; bookings themselves are not
- * modelled here (the integration tests and pgTAP check them). */
+ * estimate, visitor hash): the ticket as d_issue makes it; bookings
+ * themselves are not modelled here (the integration tests and pgTAP check
+ * them). */
 static int w_check_in(struct fake_store *fs, const char *const *v)
 {
-	const char *issue[] = {
-		v[0], v[1], v[2], v[3], v[4], NULL, v[5], "false", v[6], NULL, v[8]
-	};
+	const char *issue[] = { v[0], v[1],    v[2], v[3], v[4], NULL,
+				v[5], "false", v[6], NULL, v[8], v[9] };
 
 	if (!v[7] || strlen(v[7]) != 8)
 		return refuse(fs, "d_check_in: a NULL or invalid booking");
@@ -597,7 +597,7 @@ static const struct {
 	int n;
 	int (*fn)(struct fake_store *fs, const char *const *values);
 } statements[] = {
-	{ "d_issue", 11, w_issue },
+	{ "d_issue", 12, w_issue },
 	{ "d_call", 5, w_call },
 	{ "d_recall", 4, w_recall },
 	{ "d_set_state", 5, w_set_state },
@@ -608,7 +608,7 @@ static const struct {
 	{ "d_reactivate", 4, w_reactivate },
 	{ "d_set_outcome", 4, w_set_outcome },
 	{ "d_transfer_counter", 5, w_transfer_counter },
-	{ "d_check_in", 9, w_check_in },
+	{ "d_check_in", 10, w_check_in },
 	{ "d_book", 8, w_book },
 	{ "d_unbook", 3, w_unbook },
 	{ "d_bookings_no_show", 2, w_bookings_no_show },
@@ -881,7 +881,8 @@ static void answer_load(struct fake_store *fs, struct job *j)
 
 	for (int i = 0; i < fs->noffices; i++) {
 		const struct office_row *o = &fs->offices[i];
-		offices[i] = (struct store_office){ o->id, o->code, o->code, o->tz, 1800, 600 };
+		offices[i] =
+			(struct store_office){ o->id, o->code, o->code, o->tz, NULL, 1800, 600 };
 	}
 	for (int i = 0; i < fs->nqueues; i++) {
 		const struct queue_row *q = &fs->queues[i];

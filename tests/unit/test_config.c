@@ -65,13 +65,14 @@ START_TEST(table_rows)
 		ck_assert_msg(s->desc && *s->desc, "%s has no description", s->name);
 		ck_assert_ptr_eq(config_find(s->name), s);
 	}
-	ck_assert_uint_eq(config_nsettings, 16);
+	ck_assert_uint_eq(config_nsettings, 17);
 	ck_assert_ptr_null(config_find("nope"));
 	/* What a reload applies, and what waits for a restart. */
 	ck_assert(!(config_find("conninfo")->flags & CONFIG_RELOAD));
 	ck_assert(!(config_find("conninfo_file")->flags & CONFIG_RELOAD));
 	ck_assert(!(config_find("http")->flags & CONFIG_RELOAD));
 	ck_assert(!(config_find("data_dir")->flags & CONFIG_RELOAD));
+	ck_assert(config_find("public_url")->flags & CONFIG_RELOAD);
 	ck_assert(config_find("listen")->flags & CONFIG_RELOAD);
 	ck_assert(config_find("listen_tls")->flags & CONFIG_RELOAD);
 	ck_assert(config_find("tls_cert")->flags & CONFIG_RELOAD);

@@ -376,12 +376,12 @@ END_TEST
 START_TEST(refused_write_fails_its_batch)
 {
 	const char *v[] = {
-		"1",     "1",  "2026-06-10", "1", "S-001", NULL, "2026-06-10T07:00:00.000Z",
-		"false", NULL, NULL,         NULL
+		"1",     "1",  "2026-06-10", "1",  "S-001", NULL, "2026-06-10T07:00:00.000Z",
+		"false", NULL, NULL,         NULL, NULL
 	};
 	struct rq *issue, *call;
 
-	ck_assert_int_eq(fake_store_exec(fs, "d_issue", 11, v), 0);
+	ck_assert_int_eq(fake_store_exec(fs, "d_issue", 12, v), 0);
 	issue = submit(OP_ISSUE, NULL, "S", NULL, NULL);
 	call = submit(OP_CALL_NEXT, "1", NULL, NULL, NULL); /* calls the engine's S-001 */
 	ck_assert_int_eq(fake_store_commit_next(fs, true), 0);
@@ -629,8 +629,8 @@ static int exec_issue(const char *queue, const char *number, const char *code, c
 		      const char *at)
 {
 	const char *v[] = { "1", queue,   "2026-06-10", number, code, key,
-			    at,  "false", NULL,         NULL,   NULL };
-	return fake_store_exec(fs, "d_issue", 11, v);
+			    at,  "false", NULL,         NULL,   NULL, NULL };
+	return fake_store_exec(fs, "d_issue", 12, v);
 }
 
 static void record_done(void *arg, bool ok)
