@@ -34,13 +34,16 @@
  * BIG_EVERY_US; tickets issued in between are extrapolated. */
 #define BIG_WAITING 64
 #define BIG_EVERY_US (250 * INT64_C(1000))
-/* Visitors still to come, at each queue's rate of the last half hour
- * (measured over at least five minutes), for the next half hour (what is
- * seen of the past says no more of the future: without a horizon, a queue
- * served second behind a busy one would wait for ever), at most
- * FUTURE_MAX per queue. */
-#define ARRIVAL_WINDOW_US (30 * 60 * INT64_C(1000000))
-#define ARRIVAL_MIN_SPAN_US (5 * 60 * INT64_C(1000000))
+/* Visitors still to come, at each queue's rate over its last
+ * ARRIVAL_COUNT tickets (at least ARRIVAL_MIN, within the last hour), and
+ * only as far ahead as those tickets reach back: the past says no more of
+ * the future, and without a horizon a queue served second behind a busy
+ * one would wait for ever. Counted in tickets rather than minutes, the
+ * look-back follows the office's own pace (a quiet queue looks further
+ * back than a busy one). At most FUTURE_MAX per queue. */
+#define ARRIVAL_COUNT 20
+#define ARRIVAL_MIN 3
+#define ARRIVAL_MAX_BACK_US (60 * 60 * INT64_C(1000000))
 #define FUTURE_MAX 128
 #define PACE_PRIOR 4 /* visits at the usual pace a counter's ratio starts from */
 #define Z80 1.2816   /* two-sided 80 %: the 10th and 90th percentiles */
@@ -246,16 +249,17 @@ struct future {
 	int n;            /* appended so far */
 };
 
-/* The time between arrivals in q over the last half hour, 0 when unknown
- * or the queue takes no tickets. */
-static double arrival_every_us(const struct queue *q, int64_t now)
+/* The time between arrivals in q, 0 when unknown or the queue takes no
+ * tickets; *back: how far back they were seen. */
+static double arrival_every_us(const struct queue *q, int64_t now, int64_t *back)
 {
-	int64_t since = now - ARRIVAL_WINDOW_US, first = now;
+	int64_t since = now - ARRIVAL_MAX_BACK_US, first = now;
 	int n = 0;
 
+	*back = 0;
 	if (!q->open || !q->active)
 		return 0;
-	for (int i = q->ntoday; i-- > 0;) {
+	for (int i = q->ntoday; i-- > 0 && n < ARRIVAL_COUNT;) {
 		const struct ticket *t = q->today[i];
 
 		if (!t)
@@ -265,8 +269,9 @@ static double arrival_every_us(const struct queue *q, int64_t now)
 		first = t->issued_at;
 		n++;
 	}
-	if (n < 2 || now - first < ARRIVAL_MIN_SPAN_US)
+	if (n < ARRIVAL_MIN || now <= first)
 		return 0;
+	*back = now - first;
 	return (double)(now - first) / n;
 }
 
@@ -340,9 +345,11 @@ void office_estimate(struct office *o, int64_t now)
 		if (q->active)
 			tlist_insert(&q->waiting, &ph[i].t);
 		fut[i].q = q;
-		fut[i].every_us = arrival_every_us(q, now);
+		int64_t back;
+
+		fut[i].every_us = arrival_every_us(q, now, &back);
 		fut[i].next_at = (double)now + fut[i].every_us;
-		fut[i].until = (double)(now + ARRIVAL_WINDOW_US);
+		fut[i].until = (double)(now + back);
 		if (fut[i].every_us > 0)
 			q->waiting.v = xgrow(q->waiting.v, &q->waiting.cap,
 					     q->waiting.n + FUTURE_MAX, sizeof *q->waiting.v);
