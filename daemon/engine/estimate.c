@@ -45,6 +45,9 @@
 #define ARRIVAL_MIN 3
 #define ARRIVAL_MAX_BACK_US (60 * 60 * INT64_C(1000000))
 #define FUTURE_MAX 128
+/* Bookings not yet checked in, up to this far ahead, are visitors who will
+ * come at their time: a counter that has one at 14:30 is not free then. */
+#define BOOKED_AHEAD_US (2 * 60 * 60 * INT64_C(1000000))
 #define PACE_PRIOR 4 /* visits at the usual pace a counter's ratio starts from */
 #define Z80 1.2816   /* two-sided 80 %: the 10th and 90th percentiles */
 
@@ -320,6 +323,8 @@ void office_estimate(struct office *o, int64_t now)
 	struct phantom *ph = xcalloc((size_t)o->nqueues, sizeof *ph);
 	struct take *log = xmalloc(MAX_STEPS * sizeof *log);
 	struct future *fut = xcalloc((size_t)o->nqueues, sizeof *fut);
+	struct ticket *booked = o->nbookings ? xcalloc((size_t)o->nbookings, sizeof *booked) : NULL;
+	int nbooked = 0;
 	uint64_t future_order = UINT64_MAX / 2; /* below the phantoms', above real ones */
 	int nlog = 0, remaining = 0;            /* real tickets (and phantoms) still to call */
 	bool any_open = false;
@@ -350,10 +355,34 @@ void office_estimate(struct office *o, int64_t now)
 		fut[i].every_us = arrival_every_us(q, now, &back);
 		fut[i].next_at = (double)now + fut[i].every_us;
 		fut[i].until = (double)(now + back);
-		if (fut[i].every_us > 0)
-			q->waiting.v = xgrow(q->waiting.v, &q->waiting.cap,
-					     q->waiting.n + FUTURE_MAX, sizeof *q->waiting.v);
 	}
+	/* Before any take (tlist_insert may move the list); they are not
+	 * among the tickets the run must call (their order is the newcomers'). */
+	for (int i = 0; i < o->nbookings; i++) {
+		const struct booking *b = o->bookings[i];
+		struct ticket *t = &booked[nbooked];
+
+		if (b->state != BK_BOOKED || !b->queue->active || !b->queue->open ||
+		    b->starts_at + o->checkin_after_s * INT64_C(1000000) < now ||
+		    b->starts_at > now + BOOKED_AHEAD_US)
+			continue;
+		t->queue = t->origin = b->queue;
+		t->state = TS_WAITING;
+		t->sort_at = now;
+		t->appointment = b->starts_at;
+		t->order = future_order++;
+		tlist_insert(&b->queue->waiting, t);
+		b->queue->nappointment++;
+		nbooked++;
+	}
+	/* Room for the newcomers, made now: once the run has taken from a
+	 * list, growing it would move what the undo log points into. */
+	for (int i = 0; i < o->nqueues; i++)
+		if (fut[i].every_us > 0)
+			o->queues[i]->waiting.v =
+				xgrow(o->queues[i]->waiting.v, &o->queues[i]->waiting.cap,
+				      o->queues[i]->waiting.n + FUTURE_MAX,
+				      sizeof(struct ticket *));
 	for (int i = 0; i < o->ncounters; i++) {
 		struct counter *c = o->counters[i];
 		struct sim_counter *s = &sc[i];
@@ -427,6 +456,11 @@ void office_estimate(struct office *o, int64_t now)
 		/* Back as before the run: the arrivals are the list's last. */
 		q->waiting.n -= fut[i].n;
 		free(fut[i].t);
+		for (int k = 0; k < nbooked; k++)
+			if (booked[k].queue == q) {
+				tlist_remove(&q->waiting, &booked[k]);
+				q->nappointment--;
+			}
 
 		q->est_new_done = ph[i].t.est_run == o->est_run;
 		q->est_new_at = ph[i].t.est_call_at;
@@ -435,6 +469,7 @@ void office_estimate(struct office *o, int64_t now)
 		tlist_remove(&q->waiting, &ph[i].t);
 	}
 	free(log);
+	free(booked);
 	free(fut);
 	free(ph);
 	free(sc);

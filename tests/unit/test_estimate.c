@@ -163,6 +163,21 @@ START_TEST(newcomers_only_as_far_ahead_as_seen)
 }
 END_TEST
 
+/* A booking not yet checked in is a visitor who will come at the time:
+ * counter 1 (F only, visits of 300 s) has one at 600 s, so the third
+ * walk-in waits for it (900 s), where without it the wait is 600 s. */
+START_TEST(booking_ahead_takes_its_time)
+{
+	add_counter(1, "1", true, 1, 2, 1);
+	learn("1", "F", 3, 300);
+	ck_assert_int_eq(engine_test_add_booking(eng, 1, "BBBBBBBB", "F", now_us + 600 * SEC, 15),
+			 0);
+	ck_assert_int_eq(issue_wait("F"), 0);
+	ck_assert_int_eq(issue_wait("F"), 300);
+	ck_assert_int_eq(issue_wait("F"), 900);
+}
+END_TEST
+
 /* The office's record of its own errors calibrates what visitors are told:
  * seventeen visitors told "now" (the model's 0 s) were each called after a
  * minute, a ratio of (60 + 60) / (0 + 60) = 2 that the model cannot see.
@@ -399,6 +414,7 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, calibrated_by_its_own_errors);
 	tcase_add_test(tc, newcomers_at_rank_one_delay_rank_two);
 	tcase_add_test(tc, newcomers_only_as_far_ahead_as_seen);
+	tcase_add_test(tc, booking_ahead_takes_its_time);
 	tcase_add_test(tc, priority_first);
 	tcase_add_test(tc, no_shows_count);
 	tcase_add_test(tc, skips_are_not_services);
