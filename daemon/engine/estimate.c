@@ -34,14 +34,20 @@
  * BIG_EVERY_US; tickets issued in between are extrapolated. */
 #define BIG_WAITING 64
 #define BIG_EVERY_US (250 * INT64_C(1000))
-/* Visitors still to come, at each queue's rate of the last half hour
- * (measured over at least five minutes), for the next half hour (what is
- * seen of the past says no more of the future: without a horizon, a queue
- * served second behind a busy one would wait for ever), at most
- * FUTURE_MAX per queue. */
-#define ARRIVAL_WINDOW_US (30 * 60 * INT64_C(1000000))
-#define ARRIVAL_MIN_SPAN_US (5 * 60 * INT64_C(1000000))
+/* Visitors still to come, at each queue's rate over its last
+ * ARRIVAL_COUNT tickets (at least ARRIVAL_MIN, within the last hour), and
+ * only as far ahead as those tickets reach back: the past says no more of
+ * the future, and without a horizon a queue served second behind a busy
+ * one would wait for ever. Counted in tickets rather than minutes, the
+ * look-back follows the office's own pace (a quiet queue looks further
+ * back than a busy one). At most FUTURE_MAX per queue. */
+#define ARRIVAL_COUNT 20
+#define ARRIVAL_MIN 3
+#define ARRIVAL_MAX_BACK_US (60 * 60 * INT64_C(1000000))
 #define FUTURE_MAX 128
+/* Bookings not yet checked in, up to this far ahead, are visitors who will
+ * come at their time: a counter that has one at 14:30 is not free then. */
+#define BOOKED_AHEAD_US (2 * 60 * 60 * INT64_C(1000000))
 #define PACE_PRIOR 4 /* visits at the usual pace a counter's ratio starts from */
 #define Z80 1.2816   /* two-sided 80 %: the 10th and 90th percentiles */
 
@@ -246,16 +252,17 @@ struct future {
 	int n;            /* appended so far */
 };
 
-/* The time between arrivals in q over the last half hour, 0 when unknown
- * or the queue takes no tickets. */
-static double arrival_every_us(const struct queue *q, int64_t now)
+/* The time between arrivals in q, 0 when unknown or the queue takes no
+ * tickets; *back: how far back they were seen. */
+static double arrival_every_us(const struct queue *q, int64_t now, int64_t *back)
 {
-	int64_t since = now - ARRIVAL_WINDOW_US, first = now;
+	int64_t since = now - ARRIVAL_MAX_BACK_US, first = now;
 	int n = 0;
 
+	*back = 0;
 	if (!q->open || !q->active)
 		return 0;
-	for (int i = q->ntoday; i-- > 0;) {
+	for (int i = q->ntoday; i-- > 0 && n < ARRIVAL_COUNT;) {
 		const struct ticket *t = q->today[i];
 
 		if (!t)
@@ -265,8 +272,9 @@ static double arrival_every_us(const struct queue *q, int64_t now)
 		first = t->issued_at;
 		n++;
 	}
-	if (n < 2 || now - first < ARRIVAL_MIN_SPAN_US)
+	if (n < ARRIVAL_MIN || now <= first)
 		return 0;
+	*back = now - first;
 	return (double)(now - first) / n;
 }
 
@@ -315,6 +323,8 @@ void office_estimate(struct office *o, int64_t now)
 	struct phantom *ph = xcalloc((size_t)o->nqueues, sizeof *ph);
 	struct take *log = xmalloc(MAX_STEPS * sizeof *log);
 	struct future *fut = xcalloc((size_t)o->nqueues, sizeof *fut);
+	struct ticket *booked = o->nbookings ? xcalloc((size_t)o->nbookings, sizeof *booked) : NULL;
+	int nbooked = 0;
 	uint64_t future_order = UINT64_MAX / 2; /* below the phantoms', above real ones */
 	int nlog = 0, remaining = 0;            /* real tickets (and phantoms) still to call */
 	bool any_open = false;
@@ -340,13 +350,39 @@ void office_estimate(struct office *o, int64_t now)
 		if (q->active)
 			tlist_insert(&q->waiting, &ph[i].t);
 		fut[i].q = q;
-		fut[i].every_us = arrival_every_us(q, now);
+		int64_t back;
+
+		fut[i].every_us = arrival_every_us(q, now, &back);
 		fut[i].next_at = (double)now + fut[i].every_us;
-		fut[i].until = (double)(now + ARRIVAL_WINDOW_US);
-		if (fut[i].every_us > 0)
-			q->waiting.v = xgrow(q->waiting.v, &q->waiting.cap,
-					     q->waiting.n + FUTURE_MAX, sizeof *q->waiting.v);
+		fut[i].until = (double)(now + back);
 	}
+	/* Before any take (tlist_insert may move the list); they are not
+	 * among the tickets the run must call (their order is the newcomers'). */
+	for (int i = 0; i < o->nbookings; i++) {
+		const struct booking *b = o->bookings[i];
+		struct ticket *t = &booked[nbooked];
+
+		if (b->state != BK_BOOKED || !b->queue->active || !b->queue->open ||
+		    b->starts_at + o->checkin_after_s * INT64_C(1000000) < now ||
+		    b->starts_at > now + BOOKED_AHEAD_US)
+			continue;
+		t->queue = t->origin = b->queue;
+		t->state = TS_WAITING;
+		t->sort_at = now;
+		t->appointment = b->starts_at;
+		t->order = future_order++;
+		tlist_insert(&b->queue->waiting, t);
+		b->queue->nappointment++;
+		nbooked++;
+	}
+	/* Room for the newcomers, made now: once the run has taken from a
+	 * list, growing it would move what the undo log points into. */
+	for (int i = 0; i < o->nqueues; i++)
+		if (fut[i].every_us > 0)
+			o->queues[i]->waiting.v =
+				xgrow(o->queues[i]->waiting.v, &o->queues[i]->waiting.cap,
+				      o->queues[i]->waiting.n + FUTURE_MAX,
+				      sizeof(struct ticket *));
 	for (int i = 0; i < o->ncounters; i++) {
 		struct counter *c = o->counters[i];
 		struct sim_counter *s = &sc[i];
@@ -420,6 +456,11 @@ void office_estimate(struct office *o, int64_t now)
 		/* Back as before the run: the arrivals are the list's last. */
 		q->waiting.n -= fut[i].n;
 		free(fut[i].t);
+		for (int k = 0; k < nbooked; k++)
+			if (booked[k].queue == q) {
+				tlist_remove(&q->waiting, &booked[k]);
+				q->nappointment--;
+			}
 
 		q->est_new_done = ph[i].t.est_run == o->est_run;
 		q->est_new_at = ph[i].t.est_call_at;
@@ -428,6 +469,7 @@ void office_estimate(struct office *o, int64_t now)
 		tlist_remove(&q->waiting, &ph[i].t);
 	}
 	free(log);
+	free(booked);
 	free(fut);
 	free(ph);
 	free(sc);

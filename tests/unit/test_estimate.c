@@ -21,9 +21,9 @@ static void learn(const char *counter, const char *queue, int n, int secs)
 		now_us += secs * SEC;
 		ck_assert_int_eq(sub(OP_FINISH, counter, NULL, NULL, NULL), PROTO_OK);
 	}
-	/* Beyond the half hour of arrivals the model looks at: these lessons
+	/* Beyond the hour of arrivals the model looks back at: these lessons
 	 * are not a stream of visitors still coming. */
-	now_us += 31 * 60 * SEC;
+	now_us += 61 * 60 * SEC;
 }
 
 static json_int_t wait_of(const char *code)
@@ -136,6 +136,45 @@ START_TEST(newcomers_at_rank_one_delay_rank_two)
 	ck_assert_int_eq(wait_of("S-010"), 0);
 	ck_assert_int_eq(wait_of("S-011"), 100);
 	ck_assert_int_eq(wait_of("F-004"), 300);
+}
+END_TEST
+
+/* Newcomers faster than the counter serves them would keep a queue served
+ * second waiting for ever; the model looks only as far ahead as its
+ * arrivals reach back. S: its last 20 tickets span 950 s (one every
+ * 47.5 s), visits of 100 s: within the next 950 s, 20 newcomers, so F-004
+ * goes after S-023 and those 20 (2100 s), not after the 128 the model
+ * allows at most. */
+START_TEST(newcomers_only_as_far_ahead_as_seen)
+{
+	add_counter(1, "1", true, 2, 1, 1, 2, 2); /* S rank 1, F rank 2 */
+	learn("1", "S", 3, 100);
+	learn("1", "F", 3, 100);
+	for (int i = 0; i < 19; i++) {
+		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+		ck_assert_int_eq(sub(OP_CANCEL, NULL, NULL, str(res("ticket"), "code"), NULL),
+				 PROTO_OK);
+		now_us += 50 * SEC;
+	}
+	issue_ok("S", NULL, "S-023");
+	issue_ok("F", NULL, "F-004");
+	ck_assert_int_eq(wait_of("S-023"), 0);
+	ck_assert_int_eq(wait_of("F-004"), 2100);
+}
+END_TEST
+
+/* A booking not yet checked in is a visitor who will come at the time:
+ * counter 1 (F only, visits of 300 s) has one at 600 s, so the third
+ * walk-in waits for it (900 s), where without it the wait is 600 s. */
+START_TEST(booking_ahead_takes_its_time)
+{
+	add_counter(1, "1", true, 1, 2, 1);
+	learn("1", "F", 3, 300);
+	ck_assert_int_eq(engine_test_add_booking(eng, 1, "BBBBBBBB", "F", now_us + 600 * SEC, 15),
+			 0);
+	ck_assert_int_eq(issue_wait("F"), 0);
+	ck_assert_int_eq(issue_wait("F"), 300);
+	ck_assert_int_eq(issue_wait("F"), 900);
 }
 END_TEST
 
@@ -374,6 +413,8 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, slow_counter_frees_up_later);
 	tcase_add_test(tc, calibrated_by_its_own_errors);
 	tcase_add_test(tc, newcomers_at_rank_one_delay_rank_two);
+	tcase_add_test(tc, newcomers_only_as_far_ahead_as_seen);
+	tcase_add_test(tc, booking_ahead_takes_its_time);
 	tcase_add_test(tc, priority_first);
 	tcase_add_test(tc, no_shows_count);
 	tcase_add_test(tc, skips_are_not_services);
