@@ -242,6 +242,12 @@ int ticket_position(const struct ticket *t, int64_t now)
 
 	if (!pos)
 		return 0;
+	/* No priority or appointment ticket in the queue: the place in the
+	 * list is the position. The scan below, for every reply and event,
+	 * was 16 % of kolappd's time with tens of thousands waiting in one
+	 * office. */
+	if (!t->for_counter && !t->queue->npriority && !t->queue->nappointment)
+		return pos;
 	for (int i = 0; i < l->n; i++) {
 		const struct ticket *o = l->v[i];
 

@@ -8,11 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct office *find_in(struct office **offs, int n, int id)
+/* The office of id among offs; *hint is where the last one was found.
+ * Rows come grouped by office, so the hint is nearly always right: a
+ * search over 150 offices for each of 200,000 tickets was 8 % of a
+ * start-up's CPU. */
+static struct office *find_in(struct office **offs, int n, int id, int *hint)
 {
+	if (*hint < n && offs[*hint]->id == id)
+		return offs[*hint];
 	for (int i = 0; i < n; i++)
-		if (offs[i]->id == id)
+		if (offs[i]->id == id) {
+			*hint = i;
 			return offs[i];
+		}
 	return NULL;
 }
 
@@ -218,6 +226,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 	int noff = snap->noffices;
 	struct office **offs = xcalloc((size_t)noff, sizeof *offs);
 	int64_t now = engine_now(e);
+	int hint = 0;
 
 	for (int i = 0; i < noff; i++) {
 		const struct store_office *row = &snap->offices[i];
@@ -238,7 +247,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 	}
 	for (int i = 0; i < snap->nqueues; i++) {
 		const struct store_queue *row = &snap->queues[i];
-		struct office *o = find_in(offs, noff, row->office_id);
+		struct office *o = find_in(offs, noff, row->office_id, &hint);
 		struct queue *q;
 
 		if (!o)
@@ -255,7 +264,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 	}
 	for (int i = 0; i < snap->ncounters; i++) {
 		const struct store_counter *row = &snap->counters[i];
-		struct office *o = find_in(offs, noff, row->office_id);
+		struct office *o = find_in(offs, noff, row->office_id, &hint);
 		struct counter *c;
 
 		if (!o)
@@ -290,7 +299,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 	}
 	seed_samples(offs, noff, snap);
 	for (int i = 0; i < snap->ntickets; i++) {
-		struct office *o = find_in(offs, noff, snap->tickets[i].office_id);
+		struct office *o = find_in(offs, noff, snap->tickets[i].office_id, &hint);
 		struct ticket *t = o ? ticket_from_row(e, o, &snap->tickets[i]) : NULL;
 		bool expire = false;
 

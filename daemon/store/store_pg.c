@@ -111,6 +111,48 @@ static const char *col_str(const PGresult *r, int row, int col)
 	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
 
+/* The engine wants today's tickets by office, day, sort time and id (the
+ * id breaks ties as the daemon's order of issue did); load_tickets leaves
+ * the order to us, so the sort runs on these keys and not on wide rows. */
+struct ticket_key {
+	int office_id, row;
+	const char *day; /* YYYY-MM-DD: compares as a string */
+	int64_t sort_at, id;
+};
+
+static int cmp_ticket_key(const void *a, const void *b)
+{
+	const struct ticket_key *x = a, *y = b;
+	int c;
+
+	if (x->office_id != y->office_id)
+		return x->office_id < y->office_id ? -1 : 1;
+	if ((c = strcmp(x->day, y->day)))
+		return c;
+	if (x->sort_at != y->sort_at)
+		return x->sort_at < y->sort_at ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The rows of load_tickets' result r in the engine's order; the caller
+ * frees the array. Rows usually come already in order (the table is
+ * written in the order of issue): then the sort is skipped. */
+static struct ticket_key *ticket_order(const PGresult *r, int n)
+{
+	struct ticket_key *k = xcalloc((size_t)(n ? n : 1), sizeof *k);
+	bool sorted = true;
+
+	for (int i = 0; i < n; i++) {
+		k[i] = (struct ticket_key){ col_int(r, i, 0), i, PQgetvalue(r, i, 1),
+					    col_i64(r, i, 8), col_i64(r, i, 15) };
+		if (i && sorted && cmp_ticket_key(&k[i - 1], &k[i]) > 0)
+			sorted = false;
+	}
+	if (!sorted)
+		qsort(k, (size_t)n, sizeof *k, cmp_ticket_key);
+	return k;
+}
+
 /* Column positions are those of the load statements in statements.c. */
 static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 {
@@ -122,6 +164,7 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 	struct store_ticket *ts = NULL;
 	struct store_queue_text *texts;
 	struct store_visit *vs = NULL;
+	struct ticket_key *order = NULL;
 
 	s->noffices = PQntuples(r[0]);
 	s->offices = offices = xcalloc((size_t)s->noffices, sizeof *offices);
@@ -183,12 +226,15 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 		};
 	}
 	s->ntickets = tickets ? PQntuples(r[R_TICKETS]) : 0;
-	if (tickets)
+	if (tickets) {
 		s->tickets = ts = xcalloc((size_t)s->ntickets, sizeof *ts);
-	for (int i = 0; i < s->ntickets; i++) {
+		order = ticket_order(r[R_TICKETS], s->ntickets);
+	}
+	for (int k = 0; k < s->ntickets; k++) {
 		const PGresult *t = r[R_TICKETS];
+		int i = order[k].row;
 
-		ts[i] = (struct store_ticket){
+		ts[k] = (struct store_ticket){
 			.office_id = col_int(t, i, 0),
 			.day = col_str(t, i, 1),
 			.origin_queue_id = col_int(t, i, 2),
@@ -215,6 +261,7 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 			.appointment = col_i64(t, i, 23),
 		};
 	}
+	free(order);
 	s->nvisits = tickets ? PQntuples(r[R_HISTORY]) : 0;
 	if (tickets)
 		s->visits = vs = xcalloc((size_t)s->nvisits, sizeof *vs);

@@ -198,28 +198,43 @@ void roles_on_reply(struct conn *c, enum op op, json_t *reply, bool ok, uint64_t
 	}
 }
 
+/* The string value of "name": in an event line as kolappd writes it
+ * (compact, no escapes in codes) into out; false when it is not there. */
+static bool event_field(const char *line, size_t len, const char *name, char *out, size_t size)
+{
+	char key[32];
+	int klen = snprintf(key, sizeof key, "\"%s\":\"", name);
+	const char *p = memmem(line, len, key, (size_t)klen), *end;
+
+	if (!p)
+		return false;
+	p += klen;
+	end = memchr(p, '"', len - (size_t)(p - line));
+	if (!end || (size_t)(end - p) >= size)
+		return false;
+	memcpy(out, p, (size_t)(end - p));
+	out[end - p] = '\0';
+	return true;
+}
+
 void roles_on_event(struct conn *c, const char *line, size_t len, uint64_t now)
 {
-	json_t *ev;
-	const char *code;
+	char kind[16], code[16];
 	struct call_track *t;
 
 	st.events++;
-	/* Only calls are timed: skip parsing the other events, which at
-	 * 10,000 subscribers would cost the generator more than the daemon. */
-	if (!memmem(line, len, "\"called\"", 8))
+	/* Only calls are timed, and without a JSON parse: at 10,000
+	 * subscribers a parse of every call's event cost the generator about
+	 * as much CPU as kolappd spends sending it, on the same two cores. */
+	if (!event_field(line, len, "event", kind, sizeof kind) || strcmp(kind, "called") ||
+	    !event_field(line, len, "ticket", code, sizeof code))
 		return;
-	ev = json_loadb(line, len, 0, NULL);
-	code = json_string_value(json_object_get(ev, "ticket"));
-	if (code && !strcmp(json_string_value(json_object_get(ev, "event")) ?: "", "called")) {
-		t = track_find(c->office, code, true);
-		t->events++;
-		t->last_event_ns = now;
-		if (!t->sent_ns)
-			t->sent_ns = now;
-		track_check(c->office, t);
-	}
-	json_decref(ev);
+	t = track_find(c->office, code, true);
+	t->events++;
+	t->last_event_ns = now;
+	if (!t->sent_ns)
+		t->sent_ns = now;
+	track_check(c->office, t);
 }
 
 void roles_finish(struct office *offices, int n)

@@ -78,6 +78,48 @@ START_TEST(idempotent_key_survives_kill9)
 }
 END_TEST
 
+/* load_tickets leaves the order to the store, which sorts the rows by
+ * office, day, sort time and id: of two tickets with the same sort time
+ * the older (lower id) is still first in line after a restart when an
+ * UPDATE moved its row behind the other's in the table. */
+START_TEST(queue_order_survives_moved_rows)
+{
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *c;
+	char sql[512];
+	json_t *r;
+
+	for (int i = 0; i < 3; i++)
+		json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
+	oc_close(k);
+	/* S-002 gets S-001's sort time; then a no-op UPDATE writes a new row
+	 * version of S-001 after S-003's. */
+	snprintf(sql, sizeof sql,
+		 "WITH u AS (UPDATE kolapp.tickets t SET sort_at = f.sort_at FROM kolapp.tickets f,"
+		 " kolapp.offices o WHERE o.id = t.office_id AND o.code = '%s' AND t.code = 'S-002'"
+		 " AND f.office_id = t.office_id AND f.code = 'S-001' RETURNING 1)"
+		 " SELECT count(*) FROM u",
+		 g_o.code);
+	ck_assert_int_eq(o_count(g_db, sql), 1);
+	snprintf(sql, sizeof sql,
+		 "WITH u AS (UPDATE kolapp.tickets t SET recalls = t.recalls FROM kolapp.offices o"
+		 " WHERE o.id = t.office_id AND o.code = '%s' AND t.code = 'S-001' RETURNING 1)"
+		 " SELECT count(*) FROM u",
+		 g_o.code);
+	ck_assert_int_eq(o_count(g_db, sql), 1);
+	ck_assert_int_eq(office_count_on(g_db, "t.code = 'S-001' AND t.ctid > (SELECT x.ctid FROM"
+					       " kolapp.tickets x WHERE x.office_id = t.office_id"
+					       " AND x.code = 'S-003')"),
+			 1);
+	restart_after_kill9();
+	c = o_login(g_d.port, g_o.counter[0]);
+	json_decref(ok(oc_req(c, "{\"op\":\"counter_open\"}")));
+	r = ok(oc_req(c, "{\"op\":\"call_next\"}"));
+	ck_assert_str_eq(o_tstr(r, "code"), "S-001");
+	json_decref(r);
+	oc_close(c);
+}
+END_TEST
+
 /* ---- kill -9 under load ---------------------------------------------------- */
 
 
@@ -376,6 +418,7 @@ static Suite *recovery_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, idempotent_key_survives_kill9);
+	tcase_add_test(tc, queue_order_survives_moved_rows);
 	tcase_add_test(tc, kill9_mid_load);
 	suite_add_tcase(s, tc);
 

@@ -1,7 +1,7 @@
 -- Constraints and triggers on tickets, events and the daemon functions.
 BEGIN;
 \ir fixture.psql
-SELECT plan(40);
+SELECT plan(45);
 
 -- a ticket through the daemon functions
 SELECT lives_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 1, 'S-001', 'k1', now() - interval '10 minutes', false, NULL, NULL)$$, :tst, :qs, :'today'), 'd_issue');
@@ -44,6 +44,15 @@ SELECT lives_ok(format($$EXECUTE ins('T-022', 'done', %s, now() - interval '9 mi
 SELECT throws_ok(format($$EXECUTE ins('T-23', 'waiting', NULL, now(), NULL, NULL, NULL)$$), '23514', NULL, 'code with fewer than 3 digits');
 SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state, issued_at, sort_at) VALUES (%s, %L, %s, %s, 5, 'T-004', 'waiting', now(), now())$$, :tst, :'today', :qt, :qt), '23514', NULL, 'code and number disagree');
 SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state, issued_at, sort_at) VALUES (%s, %L, %s, %s, 5, 'S-005', 'waiting', now(), now())$$, :tst, :'today', :qt, :qt), '23514', 'ticket code S-005 does not start with its queue''s code T', 'code of another queue');
+
+-- the code names the number (migration 13's form of the rule)
+SELECT lives_ok($$EXECUTE ins('T-0040', 'waiting', NULL, now(), NULL, NULL, NULL)$$, 'leading zeros beyond three digits');
+SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state, issued_at, sort_at) VALUES (%s, %L, %s, %s, 5, 'T-105', 'waiting', now(), now())$$, :tst, :'today', :qt, :qt), '23514', NULL, 'a code whose number only ends in the number');
+SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state, issued_at, sort_at) VALUES (%s, %L, %s, %s, 5, 'T-050', 'waiting', now(), now())$$, :tst, :'today', :qt, :qt), '23514', NULL, 'a code whose number has a trailing zero more');
+
+-- a ticket's office exists and keeps existing (through its queue's key)
+SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state, issued_at, sort_at) VALUES (%s, %L, %s, %s, 41, 'T-041', 'waiting', now(), now())$$, :tst + 100000, :'today', :qt, :qt), '23503', NULL, 'a ticket of an office that does not exist');
+SELECT throws_ok(format($$DELETE FROM kolapp.offices WHERE id = %s$$, :tst), '23503', NULL, 'an office with tickets cannot be deleted');
 
 -- one held ticket per counter
 SELECT kolapp.d_issue(:tst, :qt, :'today', 30, 'T-030', NULL, now(), false, NULL, NULL);

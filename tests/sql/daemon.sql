@@ -1,7 +1,7 @@
 -- The daemon's functions added by migration 2, and retention.
 BEGIN;
 \ir fixture.psql
-SELECT plan(27);
+SELECT plan(28);
 
 -- d_token_lookup / d_token_used
 SELECT kolapp.create_token('counter', 'tst', 'C1') AS tok \gset
@@ -56,5 +56,14 @@ SELECT is((SELECT count(*)::int FROM kolapp.counter_events WHERE counter_id = :c
 SELECT is(current_setting('kolapp.purging', true), 'off', 'purge_history leaves the purge switch off');
 SELECT throws_ok($$DELETE FROM kolapp.ticket_events$$, '42501', NULL, 'after a purge, deleting by hand is refused again');
 
+-- The load statements read times as microseconds through date_part's
+-- float8 (daemon/store/statements.c, US()): as exact as extract's numeric
+-- for times until 2106 (then float8's 53 bits fall short of a microsecond;
+-- milliseconds, say, would differ here already).
+SELECT is((SELECT count(*) FROM (
+              SELECT now() - g * interval '29 hours' + (g * 7919 % 1000000) * interval '1 microsecond' AS t
+                FROM generate_series(-22000, 22000) g) x
+            WHERE (date_part('epoch', t) * 1000000)::int8 <> (extract(epoch FROM t) * 1000000)::int8),
+          0::bigint, 'microseconds through date_part equal extract''s, now -73 to +73 years');
 SELECT * FROM finish();
 ROLLBACK;

@@ -5,6 +5,7 @@
  * engine reloads what was committed, and a seeded model run checks that
  * nothing acknowledged is lost and nothing unacknowledged committed. */
 #include "tests/unit/engine_fixture.h"
+#include "daemon/engine/engine_int.h"
 #include "tests/unit/fake_store.h"
 #include "daemon/util/log.h"
 #include "daemon/util/tzday.h"
@@ -261,6 +262,101 @@ static void store_teardown(void)
 }
 
 /* ---- commits ---------------------------------------------------------- */
+
+/* Rows come grouped by office, and the load remembers where it found the
+ * last one: tickets of two offices interleaved must still each land in
+ * their own office's queue. */
+START_TEST(load_places_interleaved_offices)
+{
+	static const struct store_office offices[] = {
+		{ .id = 7,
+		  .code = "a",
+		  .name = "A",
+		  .tz = "UTC",
+		  .checkin_before_s = 1800,
+		  .checkin_after_s = 600 },
+		{ .id = 9,
+		  .code = "b",
+		  .name = "B",
+		  .tz = "UTC",
+		  .checkin_before_s = 1800,
+		  .checkin_after_s = 600 }
+	};
+	static const struct store_queue queues[] = {
+		{ .id = 71,
+		  .office_id = 7,
+		  .code = "S",
+		  .name = "S",
+		  .open = true,
+		  .active = true },
+		{ .id = 91,
+		  .office_id = 9,
+		  .code = "S",
+		  .name = "S",
+		  .open = true,
+		  .active = true },
+	};
+	/* T0 is 2026-06-10 in UTC; the engine's clock is the fixture's. */
+	struct store_ticket t[4] = {
+		{ .office_id = 7,
+		  .day = "2026-06-10",
+		  .origin_queue_id = 71,
+		  .queue_id = 71,
+		  .number = 1,
+		  .code = "S-001",
+		  .state = "waiting",
+		  .issued_at = T0,
+		  .sort_at = T0 },
+		{ .office_id = 9,
+		  .day = "2026-06-10",
+		  .origin_queue_id = 91,
+		  .queue_id = 91,
+		  .number = 1,
+		  .code = "S-001",
+		  .state = "waiting",
+		  .issued_at = T0,
+		  .sort_at = T0 },
+		{ .office_id = 7,
+		  .day = "2026-06-10",
+		  .origin_queue_id = 71,
+		  .queue_id = 71,
+		  .number = 2,
+		  .code = "S-002",
+		  .state = "waiting",
+		  .issued_at = T0,
+		  .sort_at = T0 },
+		{ .office_id = 9,
+		  .day = "2026-06-10",
+		  .origin_queue_id = 91,
+		  .queue_id = 91,
+		  .number = 2,
+		  .code = "S-002",
+		  .state = "waiting",
+		  .issued_at = T0,
+		  .sort_at = T0 },
+	};
+	const struct store_snapshot snap = {
+		.offices = offices,
+		.noffices = 2,
+		.queues = queues,
+		.nqueues = 2,
+		.tickets = t,
+		.ntickets = 4
+	};
+	struct office **offs;
+	int n;
+
+	engine_build_offices(eng, &snap, &offs, &n);
+	ck_assert_int_eq(n, 2);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(offs[i]->nqueues, 1);
+		ck_assert_int_eq(offs[i]->queues[0]->ntoday, 2);
+		ck_assert_int_eq(offs[i]->queues[0]->waiting.n, 2);
+		office_free(offs[i]);
+	}
+	free(offs);
+}
+END_TEST
 
 START_TEST(reply_waits_for_commit)
 {
@@ -1195,6 +1291,7 @@ static Suite *engine_store_suite(void)
 	tcase_add_checked_fixture(tc, store_setup, store_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, reply_waits_for_commit);
+	tcase_add_test(tc, load_places_interleaved_offices);
 	tcase_add_test(tc, failed_batch_answers_everyone_unavailable);
 	tcase_add_test(tc, refused_write_fails_its_batch);
 	tcase_add_test(tc, batch_behind_failed_one_fails);
