@@ -70,6 +70,17 @@ const struct config_setting config_settings[] = {
 	STR("public_url", public_url, NULL, CONFIG_RELOAD,
 	    "base URL of the visitors' pages, printed on receipts and in their QR codes "
 	    "(https://ko.example.se); unset: the address the kiosk used"),
+	STR("node_name", node_name, NULL, 0,
+	    "this daemon's name among several on one database (kolapp.nodes); unset: the "
+	    "host name and the first listener's port"),
+	STR("advertise", advertise, NULL, 0,
+	    "ADDR:PORT clients should use for this daemon's TCP listener (sent with moved); "
+	    "unset: the first listener"),
+	STR("advertise_http", advertise_http, NULL, 0,
+	    "base URL of this daemon's HTTP listener for other daemons' redirects "
+	    "(http://10.0.0.5:8080); unset: http:// and the first --http address"),
+	NUM("max_offices", max_offices, 0, 1000000, "0", CONFIG_RELOAD,
+	    "offices this daemon takes at most; 0: its share (all offices over the live daemons)"),
 	LEVEL("log_level", log_level, "info", CONFIG_RELOAD,
 	      "least severe level logged: debug, info, warn or error"),
 	NUM("max_line", limits.max_line, 256, 16 << 20, XSTR(PROTO_DEFAULT_MAX_LINE), CONFIG_RELOAD,

@@ -31,6 +31,8 @@ struct config {
 	int nhttp;
 	char *data_dir;
 	char *public_url; /* base of the visitors' URLs (QR codes, receipts) */
+	char *node_name, *advertise, *advertise_http; /* several daemons: see own.h */
+	int max_offices;
 	int log_level;
 	struct server_limits limits;
 };

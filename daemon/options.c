@@ -25,6 +25,9 @@ static void usage(FILE *out)
 		"      --tls-key FILE      private key (PEM) for the TLS listeners\n"
 		"      --http ADDR:PORT    serve the display board and the HTTP API (repeatable)\n"
 		"      --data-dir DIR      where board/ is (default " KOLAPP_DATADIR ")\n"
+		"      --node-name NAME    this daemon's name when several share a database\n"
+		"      --advertise ADDR:PORT  the TCP address other daemons send clients to\n"
+		"      --advertise-http URL   the HTTP base URL other daemons redirect pages to\n"
 		"  -f, --config FILE       read settings from FILE (key = value lines)\n"
 		"      --check-config      check the configuration, print it and exit\n"
 		"      --migrate           create or upgrade the database schema, then exit\n"
@@ -54,7 +57,10 @@ int options_parse(struct options *o, int argc, char **argv)
 		O_TLS_KEY,
 		O_CHECK,
 		O_LEVEL,
-		O_MIGRATE
+		O_MIGRATE,
+		O_NODE_NAME,
+		O_ADVERTISE,
+		O_ADVERTISE_HTTP
 	};
 	static const struct option opts[] = {
 		{ "conninfo", required_argument, NULL, 'c' },
@@ -68,6 +74,9 @@ int options_parse(struct options *o, int argc, char **argv)
 		{ "check-config", no_argument, NULL, O_CHECK },
 		{ "migrate", no_argument, NULL, O_MIGRATE },
 		{ "log-level", required_argument, NULL, O_LEVEL },
+		{ "node-name", required_argument, NULL, O_NODE_NAME },
+		{ "advertise", required_argument, NULL, O_ADVERTISE },
+		{ "advertise-http", required_argument, NULL, O_ADVERTISE_HTTP },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -85,6 +94,9 @@ int options_parse(struct options *o, int argc, char **argv)
 		case O_DATA_DIR: o->data_dir = optarg; break;
 		case O_TLS_CERT: o->tls_cert = optarg; break;
 		case O_TLS_KEY: o->tls_key = optarg; break;
+		case O_NODE_NAME: o->node_name = optarg; break;
+		case O_ADVERTISE: o->advertise = optarg; break;
+		case O_ADVERTISE_HTTP: o->advertise_http = optarg; break;
 		case 'l':
 			if (add(o->listen, &o->nlisten, optarg, "--listen") < 0)
 				return 2;
@@ -147,6 +159,9 @@ int options_build_config(const struct options *o, bool activated, struct config 
 		{ "--tls-cert", "tls_cert", o->tls_cert },
 		{ "--tls-key", "tls_key", o->tls_key },
 		{ "--log-level", "log_level", o->level },
+		{ "--node-name", "node_name", o->node_name },
+		{ "--advertise", "advertise", o->advertise },
+		{ "--advertise-http", "advertise_http", o->advertise_http },
 	};
 	const struct {
 		const char *option, *key;

@@ -17,6 +17,7 @@ struct options {
 	enum options_action action;
 	const char *config_file;
 	const char *conninfo, *level, *data_dir, *tls_cert, *tls_key;
+	const char *node_name, *advertise, *advertise_http;
 	const char *listen[CONFIG_MAX_LISTEN];
 	int nlisten;
 	const char *listen_tls[CONFIG_MAX_LISTEN];
