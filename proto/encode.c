@@ -236,7 +236,8 @@ char *proto_encode_ok_members(const json_t *id, const char *members, size_t mlen
 	return sb_finish(&sb, len);
 }
 
-char *proto_encode_error(const json_t *id, enum proto_err code, const char *message, size_t *len)
+static char *encode_error(const json_t *id, enum proto_err code, const char *message,
+			  const char *owner, size_t *len)
 {
 	struct sbuf sb = { 0 };
 	char *clean = strdup(message ? message : "");
@@ -251,9 +252,23 @@ char *proto_encode_error(const json_t *id, enum proto_err code, const char *mess
 	enc_string(&sb, proto_err_code(code), strlen(proto_err_code(code)));
 	sb_str(&sb, ",\"message\":");
 	enc_string(&sb, clean, strlen(clean));
+	if (owner) {
+		sb_str(&sb, ",\"owner\":");
+		enc_string(&sb, owner, strlen(owner));
+	}
 	sb_str(&sb, "}}");
 	free(clean);
 	return sb_finish(&sb, len);
+}
+
+char *proto_encode_error(const json_t *id, enum proto_err code, const char *message, size_t *len)
+{
+	return encode_error(id, code, message, NULL, len);
+}
+
+char *proto_encode_moved(const json_t *id, const char *message, const char *owner, size_t *len)
+{
+	return encode_error(id, PERR_MOVED, message, owner, len);
 }
 
 char *proto_encode_event(const json_t *event, size_t *len)

@@ -18,6 +18,7 @@ static const char *const err_codes[] = {
 	[PERR_CONFLICT] = "conflict",
 	[PERR_UNAVAILABLE] = "unavailable",
 	[PERR_RATE_LIMITED] = "rate_limited",
+	[PERR_MOVED] = "moved",
 	[PERR_INTERNAL] = "internal",
 };
 

@@ -34,6 +34,7 @@ enum proto_err {
 	PERR_CONFLICT,
 	PERR_UNAVAILABLE,
 	PERR_RATE_LIMITED,
+	PERR_MOVED, /* 1.1, several daemons: the office is served by another */
 	PERR_INTERNAL,
 };
 
@@ -135,6 +136,9 @@ char *proto_encode_members(const json_t *result, size_t *len);
 char *proto_encode_ok_members(const json_t *id, const char *members, size_t mlen, size_t *len);
 /* {"id":..,"ok":false,"error":{"code":..,"message":..}} */
 char *proto_encode_error(const json_t *id, enum proto_err code, const char *message, size_t *len);
+/* The moved error: as proto_encode_error(PERR_MOVED) with the owner's
+ * "ADDR:PORT" in error.owner. */
+char *proto_encode_moved(const json_t *id, const char *message, const char *owner, size_t *len);
 /* The event object as is (it carries "event", never "id"/"ok"). */
 char *proto_encode_event(const json_t *event, size_t *len);
 

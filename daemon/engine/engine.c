@@ -509,8 +509,14 @@ void change_write(struct change *c, const char *stmt, int n, const char *const *
 
 	if (!e->has_store)
 		return;
-	if (!c->batch)
+	if (!c->batch) {
 		c->batch = e->store.ops->batch(e->store.self);
+		/* Fencing: the batch commits only while this daemon still
+		 * holds the office with this epoch (sql/014_nodes.sql). */
+		if (e->ownership && e->store.ops->fence)
+			e->store.ops->fence(e->store.self, c->batch, c->office_id,
+					    engine_office_epoch(e, c->office_id));
+	}
 	e->store.ops->add(e->store.self, c->batch, stmt, n, values);
 }
 
@@ -629,6 +635,8 @@ void engine_tick(struct engine *e)
 	if (engine_is_stale(e))
 		return;
 	for (int i = 0; i < e->noffices; i++) {
+		if (!office_served(e->offices[i]))
+			continue; /* its owner writes its day's end */
 		if (now >= e->offices[i]->day_end)
 			engine_rollover(e, e->offices[i]);
 		office_bookings_sweep(e, e->offices[i], now, false);
@@ -645,6 +653,13 @@ void engine_submit(struct engine *e, const struct engine_req *req, engine_reply_
 		reply(ctx, PERR_NOT_FOUND, "no such office", NULL);
 		return;
 	}
+	if (!office_served(o)) {
+		/* Its sessions are being closed: the next hello finds the owner. */
+		reply(ctx, PERR_UNAVAILABLE,
+		      "this daemon no longer serves the office: reconnect (hello says where)",
+		      NULL);
+		return;
+	}
 	engine_now(e); /* reads too: estimates count from now */
 	engine_ops_dispatch(e, o, req, reply, ctx);
 }
@@ -652,7 +667,7 @@ void engine_submit(struct engine *e, const struct engine_req *req, engine_reply_
 const char *engine_status_encoded(struct engine *e, int office_id, size_t *len)
 {
 	struct office *o = engine_office(e, office_id);
-	bool stale = engine_is_stale(e);
+	bool stale = engine_is_stale(e) || (o && !office_served(o));
 	int64_t now = engine_now(e);
 
 	if (!o)
@@ -704,5 +719,6 @@ void engine_free(struct engine *e)
 	for (int i = 0; i < e->noffices; i++)
 		office_free(e->offices[i]);
 	free(e->offices);
+	engine_owners_free(e);
 	free(e);
 }

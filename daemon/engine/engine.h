@@ -88,6 +88,37 @@ void engine_each_queue(const struct engine *e,
 		       void (*fn)(void *arg, const char *office, const char *queue, int waiting,
 				  int64_t oldest_us),
 		       void *arg);
+/*
+ * Several daemons on one database (issue 16). Until engine_ownership_on()
+ * every office is this daemon's (one daemon, unit tests). After it, an
+ * office is served only while daemon/store/own.c says this daemon owns it,
+ * with the ownership epoch that every write of the office carries
+ * (fencing); other offices are answered "moved" with their owner's
+ * address, or "unavailable" while nobody owns them.
+ */
+enum engine_owner { OWNER_MINE, OWNER_ELSEWHERE, OWNER_NOBODY, OWNER_UNKNOWN_OFFICE };
+void engine_ownership_on(struct engine *e);
+bool engine_ownership_is_on(const struct engine *e);
+/* Records an office's owner: epoch > 0 when it is this daemon (then addr
+ * and http are ignored); else the owner's advertised TCP address and HTTP
+ * base (NULL: nobody owns it now). Strings are copied. Returns true when
+ * this daemon's hold changed (gained, lost or a new epoch). */
+bool engine_set_owner(struct engine *e, int office_id, const char *office_code, int64_t epoch,
+		      const char *addr, const char *http);
+/* Who serves the office with that code. For OWNER_ELSEWHERE, *addr and
+ * *http (may be NULL) are the owner's, valid until the next
+ * engine_set_owner(). */
+enum engine_owner engine_owner_of(const struct engine *e, const char *office_code,
+				  const char **addr, const char **http);
+/* The epoch this daemon holds the office with, 0 when it does not. */
+int64_t engine_office_epoch(const struct engine *e, int office_id);
+/* This daemon's name and the live daemons' HTTP bases (for pages that
+ * must find another daemon when theirs dies); copied. */
+void engine_set_nodes(struct engine *e, const char *self_name, const char *const *http, int n);
+const char *engine_node_name(const struct engine *e);
+/* The live daemons' HTTP bases, this one's first; NULL-free, n entries. */
+const char *const *engine_nodes_http(const struct engine *e, int *n);
+
 /* Looks up an office by code; 0 when unknown. */
 int engine_office_id(const struct engine *e, const char *code);
 const char *engine_office_code(const struct engine *e, int office_id);

@@ -36,6 +36,7 @@ static struct office *merge_office(struct engine *e, const struct store_office *
 	if (!o) {
 		o = xcalloc(1, sizeof *o);
 		o->id = id;
+		engine_apply_owner(e, o);
 		o->tz = xstrdup(row->tz);
 		if (tzday_compute(o->tz, engine_now(e), &o->day, &o->day_end) < 0)
 			tzday_compute("UTC", engine_now(e), &o->day, &o->day_end);

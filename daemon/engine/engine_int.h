@@ -194,6 +194,9 @@ struct office {
 	/* the key of its visitors' secrets (kolapp.office_keys); 0: none */
 	uint8_t vkey[VSECRET_KEY_MAX];
 	int vkeylen;
+	/* engine_owner.c: the epoch this daemon serves it with; 0: it does
+	 * not serve it (another daemon does, or nobody now) */
+	int64_t epoch;
 };
 
 struct engine {
@@ -211,7 +214,24 @@ struct engine {
 	int64_t last_now;    /* engine_now() never goes back */
 	bool config_again;   /* another change arrived meanwhile */
 	uint64_t gen;        /* bumped by loads, configuration and failures */
+	/* engine_owner.c */
+	bool ownership; /* several daemons: serve only owned offices */
+	struct owner_entry *owners;
+	int nowners, capowners;
+	char *node_name;
+	char **nodes_http;
+	int nnodes_http;
 };
+
+/* engine_owner.c */
+/* Sets o->epoch from the owner table (after a load rebuilt o). */
+void engine_apply_owner(const struct engine *e, struct office *o);
+void engine_owners_free(struct engine *e);
+/* The office is served here (always, until ownership is on). */
+static inline bool office_served(const struct office *o)
+{
+	return o->epoch > 0;
+}
 
 /* engine.c */
 int64_t engine_now(struct engine *e);

@@ -233,6 +233,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 		struct office *o = xcalloc(1, sizeof *o);
 
 		o->id = row->id;
+		engine_apply_owner(e, o);
 		o->code = xstrdup(row->code);
 		o->name = xstrdup(row->name);
 		o->tz = xstrdup(row->tz);

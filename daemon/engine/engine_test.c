@@ -17,6 +17,7 @@ int engine_test_add_office(struct engine *e, int id, const char *code, const cha
 	struct office *o = xcalloc(1, sizeof *o);
 
 	o->id = id;
+	engine_apply_owner(e, o);
 	o->code = xstrdup(code);
 	o->name = xstrdup(code);
 	o->tz = xstrdup(tz);

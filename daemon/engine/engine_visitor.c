@@ -119,6 +119,10 @@ void engine_visitor_rate(struct engine *e, const struct engine_visitor *v, int r
 		reply(ctx, PERR_NOT_FOUND, "no such ticket today", NULL);
 		return;
 	}
+	if (!office_served(o)) {
+		reply(ctx, PERR_UNAVAILABLE, "this daemon does not serve the office now", NULL);
+		return;
+	}
 	if (rating < 1 || rating > 5) {
 		reply(ctx, PERR_BAD_REQUEST, "field rating must be a whole number from 1 to 5",
 		      NULL);

@@ -126,6 +126,9 @@ struct store_ops {
 	 * entries are SQL NULL). */
 	void (*add)(void *self, struct store_batch *b, const char *stmt, int n,
 		    const char *const *values);
+	/* The batch commits only if this daemon still holds the office with
+	 * this ownership epoch when it does; else it fails as a whole. */
+	void (*fence)(void *self, struct store_batch *b, int office_id, int64_t epoch);
 	/* The batch's sequence number (increasing in submission order). */
 	uint64_t (*seq)(void *self, const struct store_batch *b);
 	/* The batch with that number while it has not completed, else NULL. */

@@ -69,6 +69,9 @@ struct pgw_job *pgw_job_new(bool transaction);
 /* Appends one execution of a prepared statement; values are copied
  * (NULL entries are SQL NULL). */
 void pgw_job_add(struct pgw_job *job, const char *stmt, int nparams, const char *const *values);
+/* The job, a write batch, commits only while this daemon holds the
+ * office with this ownership epoch (checked by d_batch_mark). */
+void pgw_job_fence(struct pgw_job *job, int office_id, int64_t epoch);
 /* Adds a completion callback; a job may have many (group commit). */
 void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg);
 /* Queues the job; pgw owns it from here. Callbacks never run inside

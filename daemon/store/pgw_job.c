@@ -66,6 +66,25 @@ void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg)
 	job->cbs[job->ncbs++] = (struct pgw_cb){ fn, arg };
 }
 
+void pgw_job_fence(struct pgw_job *job, int office_id, int64_t epoch)
+{
+	if (job->nfence && job->fence_office[job->nfence - 1] == office_id &&
+	    job->fence_epoch[job->nfence - 1] == epoch)
+		return;
+	for (int i = 0; i < job->nfence; i++)
+		if (job->fence_office[i] == office_id && job->fence_epoch[i] == epoch)
+			return;
+	if (job->nfence == job->capfence) {
+		job->capfence = job->capfence ? job->capfence * 2 : 4;
+		job->fence_office = xrealloc(job->fence_office,
+					     (size_t)job->capfence * sizeof *job->fence_office);
+		job->fence_epoch = xrealloc(job->fence_epoch,
+					    (size_t)job->capfence * sizeof *job->fence_epoch);
+	}
+	job->fence_office[job->nfence] = office_id;
+	job->fence_epoch[job->nfence++] = epoch;
+}
+
 uint64_t pgw_job_seq(const struct pgw_job *job)
 {
 	return job->seq;
@@ -77,6 +96,8 @@ int pgw_job_size(const struct pgw_job *job)
 
 void pgw_job_free(struct pgw_job *job)
 {
+	free(job->fence_office);
+	free(job->fence_epoch);
 	for (int i = 0; i < job->ncmds; i++)
 		free(job->cmds[i].values);
 	if (job->results) {

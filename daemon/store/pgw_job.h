@@ -50,6 +50,11 @@ struct pgw_job {
 	bool marked; /* carries a batch token (see sql/003_batches.sql) */
 	char token[48];
 	struct pgw_job *resolves; /* internal: the in-doubt job this one asks about */
+	/* the offices it writes and the ownership epochs it must hold them
+	 * with (fencing, see sql/014_nodes.sql) */
+	int *fence_office;
+	int64_t *fence_epoch;
+	int nfence, capfence;
 };
 
 /* Appends a command; its values, their strings and stmt are copied into

@@ -155,6 +155,13 @@ const struct pgw_stmt kolapp_statements[] = {
 	  5, NULL },
 	/* in-doubt commits (sql/003_batches.sql) */
 	{ "d_batch_mark", "SELECT kolapp.d_batch_mark($1::text, $2::text)", 2, NULL },
+	{ "d_batch_mark_fenced",
+	  "SELECT kolapp.d_batch_mark($1::text, $2::text, $3::int[], $4::bigint[])", 4, NULL },
+	{ "d_node_tick",
+	  "SELECT office_id, office, node, advertise, advertise_http, epoch, mine, release "
+	  "FROM kolapp.d_node_tick($1::text, $2::text, $3::text, $4::int, $5::int[], $6::int[])",
+	  6, NULL },
+	{ "d_nodes", "SELECT name, advertise, advertise_http FROM kolapp.d_nodes()", 0, NULL },
 	{ "d_batch_resolve", "SELECT kolapp.d_batch_resolve($1::text, $2::int)", 2, NULL },
 	{ "d_batch_forget", "SELECT kolapp.d_batch_forget()", 0, NULL },
 	/* auth */

@@ -50,6 +50,12 @@ static void pg_add(void *self, struct store_batch *b, const char *stmt, int n,
 	pgw_job_add(JOB(b), stmt, n, values);
 }
 
+static void pg_fence(void *self, struct store_batch *b, int office_id, int64_t epoch)
+{
+	(void)self;
+	pgw_job_fence(JOB(b), office_id, epoch);
+}
+
 static uint64_t pg_seq(void *self, const struct store_batch *b)
 {
 	return pgw_job_seq((const struct pgw_job *)b);
@@ -317,6 +323,7 @@ static const struct store_ops pg_ops = {
 	.has_writes = pg_has_writes,
 	.batch = pg_batch,
 	.add = pg_add,
+	.fence = pg_fence,
 	.seq = pg_seq,
 	.pending = pg_pending,
 	.on_done = pg_on_done,
