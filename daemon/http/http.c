@@ -57,6 +57,8 @@ void common_headers(struct evhttp_request *req)
 	evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(oh, "Referrer-Policy", "no-referrer");
 	evhttp_add_header(oh, "X-Frame-Options", "DENY");
+	if (cors_path(req_path(req)))
+		cors_headers(req);
 }
 
 /* Logs the path only: the query may hold the token. */
@@ -223,14 +225,15 @@ void serve_file(struct http *h, struct evhttp_request *req, const char *page, co
  * "you": who the token is, which a page cannot learn otherwise (TCP's
  * hello says it). */
 static void status_reply(struct evhttp_request *req, const struct auth_identity *id,
-			 const char *members, size_t mlen)
+			 const char *node_name, const char *members, size_t mlen)
 {
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-	json_t *you;
-	char *enc;
+	json_t *you, *jnode = node_name ? json_string(node_name) : NULL;
+	char *enc, *node = NULL;
 	struct evbuffer *b;
 
 	if (!members) {
+		json_decref(jnode);
 		reply_text(req, 503, "Service Unavailable", "status unavailable");
 		return;
 	}
@@ -240,13 +243,23 @@ static void status_reply(struct evhttp_request *req, const struct auth_identity 
 	json_decref(you);
 	if (!enc)
 		xoom("you");
+	/* Which daemon answered, when they have names (several daemons). */
+	if (jnode) {
+		node = json_dumps(jnode, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+		json_decref(jnode);
+		if (!node)
+			xoom("node");
+	}
 	b = evbuffer_new();
 	if (!b)
 		xoom("b");
 	evbuffer_add_printf(b, "{\"you\":%s", enc);
+	if (node)
+		evbuffer_add_printf(b, ",\"node\":%s", node);
 	evbuffer_add(b, members, mlen);
 	evbuffer_add(b, "}", 1);
 	free(enc);
+	free(node);
 	common_headers(req);
 	evhttp_add_header(oh, "Content-Type", "application/json; charset=utf-8");
 	evhttp_add_header(oh, "Cache-Control", "no-store");
@@ -331,6 +344,14 @@ static void on_auth(void *ctx, enum proto_err err, const char *message,
 		return;
 	}
 	if (api == API_OP && err == PROTO_OK && id) {
+		char op_office[sizeof p->office];
+
+		op_office_of(p, id, op_office, sizeof op_office);
+		if (owner_is_elsewhere(h, op_office)) {
+			pending_done(p);
+			answered_for_owner(h, req, op_office, true);
+			return;
+		}
 		/* p waits on, with its close callback, for the answer, which
 		 * may come only after a commit. */
 		op_run(h, p, id);
@@ -367,11 +388,13 @@ static void on_auth(void *ctx, enum proto_err err, const char *message,
 		reply_text(req, 404, "Not Found", "no such office");
 		return;
 	}
+	if (answered_for_owner(h, req, engine_office_code(h->engine, office_id), false))
+		return;
 	if (api == API_STATUS) {
 		size_t mlen = 0;
 		const char *members = engine_status_encoded(h->engine, office_id, &mlen);
 
-		status_reply(req, id, members, mlen);
+		status_reply(req, id, engine_node_name(h->engine), members, mlen);
 	} else {
 		start_events(h, req, office_id, id->token_id, has_last, last_id);
 	}
@@ -497,7 +520,15 @@ static void gen_cb(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	bool get = m == EVHTTP_REQ_GET, head = m == EVHTTP_REQ_HEAD;
 
-	if (!strcmp(path, "/board") || !strcmp(path, "/board/")) {
+	if (m == EVHTTP_REQ_OPTIONS && cors_path(path)) {
+		cors_preflight(req);
+	} else if (!strncmp(path, "/common/", 8)) {
+		/* What every page shares (finding another daemon). */
+		if (!get && !head)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			serve_file(h, req, "common", path + 8);
+	} else if (!strcmp(path, "/board") || !strcmp(path, "/board/")) {
 		if (!get && !head)
 			reply_text(req, 405, "Method Not Allowed", "method not allowed");
 		else
@@ -546,6 +577,11 @@ static void gen_cb(struct evhttp_request *req, void *arg)
 			reply_text(req, 405, "Method Not Allowed", "method not allowed");
 		else
 			handle_api(h, req, API_EVENTS);
+	} else if (!strcmp(path, "/api/nodes")) {
+		if (!get && !head)
+			reply_text(req, 405, "Method Not Allowed", "method not allowed");
+		else
+			serve_nodes(h, req);
 	} else if (!strcmp(path, "/metrics") && h->metrics_srv) {
 		if (!get && !head)
 			reply_text(req, 405, "Method Not Allowed", "method not allowed");
@@ -601,6 +637,7 @@ struct http *http_new(struct event_base *base, struct session_ctx *sctx, const c
 	if (!h->keepalive || !h->reaper || !h->visitor_ev)
 		xoom("h->keepalive");
 	event_add(h->keepalive, &ka);
+	owner_check_start(h);
 	return h;
 }
 
@@ -645,6 +682,7 @@ void http_free(struct http *h)
 	event_free(h->keepalive);
 	event_free(h->reaper);
 	event_free(h->visitor_ev);
+	event_free(h->owner_check);
 	free(h->public_url);
 	free(h->datadir);
 	free(h->rates);

@@ -37,11 +37,15 @@ struct session_ctx;
 	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
 	 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
 
-/* The board's page needs nothing from elsewhere; saying so in the
- * headers keeps it that way and stops the token leaking via Referer. */
+/* The pages need nothing from elsewhere; saying so in the headers keeps
+ * it that way and stops the token leaking via Referer. Their requests
+ * may go to any daemon (http_nodes.c): a redirect to an office's owner,
+ * or the next daemon when theirs died, which may be one started after
+ * the page was loaded, so connect-src cannot list them. Scripts, the one
+ * way to send data out, still come from this daemon alone. */
 #define HTTP_CSP \
 	"default-src 'none'; script-src 'self'; style-src 'self'; " \
-	"connect-src 'self'; img-src 'self' data:; base-uri 'none'; " \
+	"connect-src 'self' http: https:; img-src 'self' data:; base-uri 'none'; " \
 	"form-action 'none'; frame-ancestors 'none'"
 
 struct ring_ent {
@@ -113,6 +117,7 @@ struct http {
 	struct pending *pendings;
 	struct event *keepalive, *reaper;
 	struct event *visitor_ev;   /* looks at the visitors' streams marked dirty */
+	struct event *owner_check;  /* ends the streams of offices that moved away */
 	char *public_url;           /* base of the visitors' URLs; NULL: the request's Host */
 	struct server *metrics_srv; /* NULL: no /metrics */
 	/* Ids of a new run start above those of earlier runs (unless they
@@ -142,6 +147,10 @@ bool op_rate_take(struct http *h, const char *host);
  * protocol's error object as the body. */
 void op_refuse(struct evhttp_request *req, int code, const char *reason, enum proto_err err,
 	       const char *message);
+/* The office a request of /api/op is about: an admin's "office" member,
+ * else the token's. */
+void op_office_of(const struct pending *p, const struct auth_identity *who, char *out,
+		  size_t outsz);
 /* The token is good: the request goes to the session, which answers p. */
 void op_run(struct http *h, struct pending *p, const struct auth_identity *who);
 
@@ -166,5 +175,29 @@ void start_visitor_events(struct http *h, struct evhttp_request *req,
 /* Sends the dirty visitors' streams their ticket, if it changed. */
 void visitor_refresh_cb(evutil_socket_t fd, short what, void *arg);
 void reaper_cb(evutil_socket_t fd, short what, void *arg);
+
+/* http_nodes.c: several daemons on one database */
+/* /api/... and /t/...: the paths other daemons' pages may call. */
+bool cors_path(const char *path);
+void cors_headers(struct evhttp_request *req);
+/* The answer to an OPTIONS request (a browser's CORS preflight). */
+void cors_preflight(struct evhttp_request *req);
+/* Whether another daemon owns the office (by code), or nobody does now. */
+bool owner_is_elsewhere(const struct http *h, const char *office_code);
+/* When another daemon owns the office (by code), or nobody does now:
+ * answers (307 to the owner, or 503 with Retry-After; on /api/op with
+ * the protocol's error object) and returns true. False: this daemon
+ * serves it (or there is no such office), nothing sent. */
+bool answered_for_owner(struct http *h, struct evhttp_request *req, const char *office_code,
+			bool api_op);
+/* A visitor's secret that opens nothing here: a 307 to the next live
+ * daemon while some have not looked (true); false: answer 404. */
+bool visitor_pass_on(struct http *h, struct evhttp_request *req);
+/* {"node": name or null, "nodes": [HTTP bases of the live daemons, this one's first]} */
+json_t *nodes_json(const struct engine *e);
+/* GET /api/nodes (no token: the bases are what browsers are given anyway). */
+void serve_nodes(struct http *h, struct evhttp_request *req);
+/* Starts the once-a-second look at the event streams' offices. */
+void owner_check_start(struct http *h);
 
 #endif

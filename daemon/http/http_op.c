@@ -9,6 +9,7 @@
 #include "daemon/util/metrics.h"
 #include "daemon/util/xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <event2/http.h>
@@ -68,6 +69,22 @@ static void op_answer(void *arg, char *line, size_t len)
 	else if (!gone)
 		reply_text(req, 500, "Internal Server Error", "out of memory");
 	free(line);
+}
+
+void op_office_of(const struct pending *p, const struct auth_identity *who, char *out,
+		  size_t outsz)
+{
+	json_t *body = NULL;
+	const char *named = NULL;
+
+	/* Only an admin may name another office; the session checks the
+	 * rest. A body that does not parse is the session's to refuse. */
+	if (who->role == ROLE_ADMIN) {
+		body = json_loadb(p->body, p->len, 0, NULL);
+		named = json_string_value(json_object_get(body, "office"));
+	}
+	snprintf(out, outsz, "%s", named ? named : who->office);
+	json_decref(body);
 }
 
 void op_run(struct http *h, struct pending *p, const struct auth_identity *who)

@@ -242,9 +242,16 @@ void visitor_route(struct http *h, struct evhttp_request *req, const char *rest)
 		return;
 	}
 	if (!engine_visitor_find(h->engine, rest, slen, &v)) {
-		reply_text(req, 404, "Not Found", "not found");
+		/* Issued by another daemon after this one loaded its
+		 * offices, perhaps: the others look before the 404. */
+		if (!visitor_pass_on(h, req))
+			reply_text(req, 404, "Not Found", "not found");
 		return;
 	}
+	/* Found, but in an office another daemon serves: what this one
+	 * holds of it is stale. */
+	if (answered_for_owner(h, req, engine_office_code(h->engine, v.office_id), false))
+		return;
 	memcpy(secret, rest, VSECRET_LEN);
 	secret[VSECRET_LEN] = '\0';
 	if (!sub) {
