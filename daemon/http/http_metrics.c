@@ -5,6 +5,8 @@
 #include "daemon/net/session.h"
 #include "daemon/util/metrics.h"
 
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <event2/buffer.h>
 
@@ -25,10 +27,32 @@ static void histogram(struct evbuffer *out, const char *name, const char *help,
 }
 
 struct queue_walk {
+	const struct engine *e;
 	struct evbuffer *out;
 	int64_t now_us;
 	int pass;
+	char last_office[64]; /* pass 2: the office whose line is out */
 };
+
+static bool served_here(const struct engine *e, const char *office)
+{
+	const char *addr, *http;
+
+	return engine_owner_of(e, office, &addr, &http) == OWNER_MINE;
+}
+
+/* A label value in the exposition format: \, " and newline escaped. */
+static void label_value(struct evbuffer *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			evbuffer_add_printf(out, "\\%c", *v);
+		else if (*v == '\n')
+			evbuffer_add(out, "\\n", 2);
+		else
+			evbuffer_add(out, v, 1);
+	}
+}
 
 /* Label values here are codes the database constrains to [A-Za-z0-9_-]. */
 static void queue_line(void *arg, const char *office, const char *queue, int waiting,
@@ -36,6 +60,19 @@ static void queue_line(void *arg, const char *office, const char *queue, int wai
 {
 	struct queue_walk *w = arg;
 
+	if (w->pass == 2) {
+		/* Queues come office by office: one line per office. */
+		if (!strcmp(w->last_office, office))
+			return;
+		snprintf(w->last_office, sizeof w->last_office, "%s", office);
+		evbuffer_add_printf(w->out, "kolapp_office_served{office=\"%s\"} %d\n", office,
+				    served_here(w->e, office));
+		return;
+	}
+	/* Another daemon's office: what this one holds of it is stale, and
+	 * its owner reports it. */
+	if (!served_here(w->e, office))
+		return;
 	if (w->pass == 0)
 		evbuffer_add_printf(w->out,
 				    "kolapp_tickets_waiting{office=\"%s\",queue=\"%s\"} %d\n",
@@ -53,7 +90,8 @@ void http_metrics_render(struct evbuffer *out, struct server *srv, const struct 
 	const struct metrics *m = metrics_get();
 	int by_role[ROLE__COUNT] = { 0 };
 	struct timespec ts;
-	struct queue_walk w = { out, 0, 0 };
+	struct queue_walk w = { e, out, 0, 0, "" };
+	const char *node = engine_node_name(e);
 
 	session_count_roles(srv, by_role);
 	evbuffer_add_printf(out, "# HELP kolapp_connections Open client connections by role.\n"
@@ -100,5 +138,17 @@ void http_metrics_render(struct evbuffer *out, struct server *srv, const struct 
 	evbuffer_add_printf(out, "# HELP kolapp_longest_wait_seconds How long the ticket first in "
 				 "line has waited.\n"
 				 "# TYPE kolapp_longest_wait_seconds gauge\n");
+	engine_each_queue(e, queue_line, &w);
+	/* Which daemon owns which office (several daemons, issue 16). */
+	if (node) {
+		evbuffer_add_printf(out, "# HELP kolapp_node_info This daemon's name (--node-name).\n"
+					 "# TYPE kolapp_node_info gauge\nkolapp_node_info{node=\"");
+		label_value(out, node);
+		evbuffer_add_printf(out, "\"} 1\n");
+	}
+	w.pass = 2;
+	evbuffer_add_printf(out, "# HELP kolapp_office_served Whether this daemon serves the "
+				 "office (1) or another daemon or nobody does now (0).\n"
+				 "# TYPE kolapp_office_served gauge\n");
 	engine_each_queue(e, queue_line, &w);
 }
