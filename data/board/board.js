@@ -1,6 +1,7 @@
 /* The waiting-room board. Loads the office's status, then follows its
  * events with EventSource (which reconnects by itself and resumes with
- * Last-Event-ID); after every (re)connection the status is fetched again
+ * Last-Event-ID; kolappNodes moves it to another daemon when its own
+ * dies); after every (re)connection the status is fetched again
  * so that nothing missed while offline stays wrong on the screen.
  * URL: /board?token=DISPLAY_TOKEN[&lang=sv,en][&speech=0][&numbers=digits]
  * (numbers: how a ticket's number is spoken, "S 42" by default, "S 4 2"
@@ -210,7 +211,7 @@
     const seq = ++statusSeq, events = eventSeq;
     tries = tries || 0;
     try {
-      const r = await fetch('/api/status', { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' });
+      const r = await kolappNodes.read('/api/status?token=' + encodeURIComponent(token), { cache: 'no-store' });
       if (!r.ok) throw new Error('status ' + r.status);
       const s = await r.json();
       if (seq !== statusSeq) return;
@@ -234,40 +235,35 @@
     announce(ev.ticket, ev.counter);
   }
 
-  let es = null;
   function setOnline(up) {
     state.connected = up;
     $('offline').hidden = up;
     document.body.classList.toggle('is-offline', !up);
   }
+  const parse = e => { try { return JSON.parse(e.data); } catch (x) { return null; } };
+  function onQueue(e) {
+    const ev = parse(e);
+    if (!ev) return;
+    eventSeq++;
+    const q = state.queues.get(ev.queue);
+    if (q) {
+      q.open = ev.open; q.waiting = ev.waiting; q.estimated_wait_s = ev.estimated_wait_s;
+      q.estimated_wait_range_s = ev.estimated_wait_range_s;
+      renderQueues();
+    } else {
+      fetchStatus();
+    }
+  }
   function connect() {
-    es = new EventSource('/api/events?token=' + encodeURIComponent(token));
-    es.onopen = () => { setOnline(true); fetchStatus(); };
-    es.onerror = () => {
-      setOnline(false);
-      /* CLOSED means the browser gave up (an HTTP error such as 503):
-       * start over ourselves; otherwise it retries by itself. */
-      if (es.readyState === EventSource.CLOSED) {
-        es.close();
-        setTimeout(connect, 5000);
-      }
-    };
-    const parse = e => { try { return JSON.parse(e.data); } catch (x) { return null; } };
-    es.addEventListener('called', e => { const ev = parse(e); if (ev) onCalled(ev); });
-    es.addEventListener('queue', e => {
-      const ev = parse(e);
-      if (!ev) return;
-      eventSeq++;
-      const q = state.queues.get(ev.queue);
-      if (q) {
-        q.open = ev.open; q.waiting = ev.waiting; q.estimated_wait_s = ev.estimated_wait_s;
-        q.estimated_wait_range_s = ev.estimated_wait_range_s;
-        renderQueues();
-      } else {
-        fetchStatus();
+    kolappNodes.stream('/api/events?token=' + encodeURIComponent(token), {
+      open: () => { setOnline(true); fetchStatus(); },
+      error: () => setOnline(false),
+      events: {
+        called: e => { const ev = parse(e); if (ev) onCalled(ev); },
+        queue: onQueue,
+        reset: () => fetchStatus()
       }
     });
-    es.addEventListener('reset', () => fetchStatus());
   }
 
   tick();

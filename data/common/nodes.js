@@ -1,0 +1,143 @@
+/* Which daemon a page talks to. Several kolappd may serve one database,
+ * each office served by one of them (PROTOCOL.md 11.2): any daemon
+ * answers any URL, redirecting to the office's owner, so a page needs
+ * another daemon only when its own stops answering. It keeps the list of
+ * live daemons (GET /api/nodes, every 30 s) and, when the one it uses
+ * cannot be reached for a few seconds, moves to the next, so that it
+ * shows current data again within 10 s of its daemon's death.
+ *
+ * Tokens go in the URL (?token=), not in an Authorization header: a
+ * browser drops that header when it follows a redirect to another
+ * origin (the Fetch standard), and every request may be redirected.
+ *
+ *   kolappNodes.url(path)          path on the daemon in use
+ *   kolappNodes.read(path, opts)   fetch of a read: tries each daemon once
+ *   kolappNodes.send(path, opts)   fetch of a change: one daemon, never
+ *                                  repeated (a change that reached a daemon
+ *                                  before it died may have committed)
+ *   kolappNodes.stream(path, on)   an EventSource that moves on by itself
+ */
+'use strict';
+
+window.kolappNodes = (function () {
+  const SWITCH_AFTER_MS = 3000; /* unreachable this long: the next daemon */
+  const RETRY_MS = 1000;        /* after a refusal (503 while no daemon owns the office) */
+  const RETRY_MAX_MS = 5000;    /* ... growing to this when refusals go on (a revoked token) */
+  const READ_TIMEOUT_MS = 5000; /* a host that vanished does not say so */
+  const REFRESH_MS = 30000;
+  const self = location.origin;
+  let list = [self], at = 0;
+  /* For tests and for anyone debugging a page on site. */
+  const state = { switches: 0, get list() { return list.slice(); }, get current() { return list[at]; } };
+
+  function url(path) { return (list[at] === self ? '' : list[at]) + path; }
+
+  /* The next daemon in the list (the same one when it is alone). */
+  function next() {
+    if (list.length > 1) {
+      at = (at + 1) % list.length;
+      state.switches++;
+    }
+  }
+
+  /* The live daemons' HTTP bases, from any of them; this page's own
+   * origin stays in the list, for when it comes back. */
+  function learn(bases) {
+    if (!Array.isArray(bases)) return;
+    const current = list[at], fresh = [];
+    bases.concat([self]).forEach(b => {
+      if (typeof b !== 'string' || !/^https?:\/\/[^/]+/.test(b)) return;
+      b = b.replace(/\/+$/, '');
+      if (!fresh.includes(b)) fresh.push(b);
+    });
+    list = fresh;
+    at = Math.max(0, list.indexOf(current));
+  }
+
+  function withTimeout(opts) {
+    const o = Object.assign({}, opts);
+    if (!o.signal && window.AbortSignal && AbortSignal.timeout) o.signal = AbortSignal.timeout(READ_TIMEOUT_MS);
+    return o;
+  }
+
+  /* fetch() rejects only when no answer came: the daemon is gone (an
+   * answer, even a 503, means it lives). */
+  async function read(path, opts) {
+    for (let tried = 1; ; tried++) {
+      try {
+        return await fetch(url(path), withTimeout(opts));
+      } catch (e) {
+        if (tried >= list.length) throw e;
+        next();
+      }
+    }
+  }
+
+  async function send(path, opts) {
+    try {
+      return await fetch(url(path), opts);
+    } catch (e) {
+      next(); /* the next change goes elsewhere */
+      throw e;
+    }
+  }
+
+  async function refresh() {
+    try {
+      const r = await read('/api/nodes', { cache: 'no-store' });
+      if (r.ok) learn((await r.json()).nodes);
+    } catch (e) { /* kept as it was */ }
+  }
+
+  /* An EventSource on the daemon in use. While a daemon cannot be reached
+   * the browser retries by itself (readyState CONNECTING); after
+   * SWITCH_AFTER_MS of that this moves to the next daemon. An answer that
+   * is an error (CLOSED: 503 while nobody owns the office, say) comes from
+   * a daemon that lives: it is asked again, soon. path is a function
+   * when it changes between connections (?last_event_id=).
+   * on: { open(), error(), events: { name: handler } }. */
+  function stream(path, on) {
+    let es = null, switchTimer = null, retryTimer = null, refusals = 0, stopped = false;
+    const pathNow = () => (typeof path === 'function' ? path() : path);
+
+    function clearSwitch() { clearTimeout(switchTimer); switchTimer = null; }
+    function open() {
+      retryTimer = null;
+      if (stopped) return;
+      const mine = es = new EventSource(url(pathNow()));
+      mine.onopen = () => {
+        if (mine !== es) return;
+        clearSwitch();
+        refusals = 0;
+        if (on.open) on.open();
+      };
+      mine.onerror = () => {
+        if (mine !== es) return;
+        if (on.error) on.error();
+        if (mine.readyState === EventSource.CLOSED) {
+          clearSwitch();
+          mine.close();
+          retryTimer = setTimeout(open, Math.min(RETRY_MAX_MS, RETRY_MS * ++refusals));
+        } else if (!switchTimer) {
+          switchTimer = setTimeout(() => {
+            switchTimer = null;
+            if (mine !== es || mine.readyState === EventSource.OPEN) return;
+            mine.close();
+            next();
+            open();
+          }, SWITCH_AFTER_MS);
+        }
+      };
+      Object.entries(on.events || {}).forEach(([name, fn]) => mine.addEventListener(name, fn));
+    }
+    open();
+    return {
+      get readyState() { return es ? es.readyState : EventSource.CLOSED; },
+      close() { stopped = true; clearSwitch(); clearTimeout(retryTimer); if (es) es.close(); }
+    };
+  }
+
+  setInterval(refresh, REFRESH_MS);
+  refresh();
+  return { url, read, send, stream, learn, next, state };
+})();
