@@ -23,6 +23,7 @@
 #include "daemon/store/migrate.h"
 #include "daemon/notify.h"
 #include "daemon/options.h"
+#include "daemon/store/own.h"
 #include "daemon/store/pgw.h"
 #include "daemon/net/server.h"
 #include "daemon/net/session.h"
@@ -46,6 +47,7 @@ struct daemon {
 	struct auth *auth;
 	struct server *server;
 	struct http *http; /* NULL without --http */
+	struct own *own;   /* NULL without a node name: this daemon serves every office */
 	struct session_ctx sctx;
 	struct event *sigterm, *sigint, *sighup, *tick, *shutdown_step, *watchdog;
 	bool listening;
@@ -99,7 +101,53 @@ static void on_loaded(void *arg, bool ok)
 static void on_db_state(void *arg, bool up)
 {
 	struct daemon *d = arg;
-	engine_db_state(d->engine, up);
+
+	if (d->own)
+		own_db_state(d->own, up);
+	else
+		engine_db_state(d->engine, up);
+}
+
+static void office_lost(void *arg, int office_id, const char *office_code)
+{
+	struct daemon *d = arg;
+	int n = session_close_office(d->server, office_code);
+
+	(void)office_id;
+	if (n)
+		log_info("office %s: closed %d connection(s); they reconnect to its daemon", office_code,
+			 n);
+}
+
+/* The identity other daemons send clients to: by default the first
+ * listener's address and the first HTTP address. */
+static int start_own(struct daemon *d)
+{
+	char addr[300], http[320];
+	struct own_identity id = { .node = d->cfg.node_name, .max_offices = d->cfg.max_offices };
+
+	if (!d->cfg.node_name)
+		return 0;
+	if (d->cfg.advertise) {
+		id.advertise = d->cfg.advertise;
+	} else if (d->cfg.nlisten) {
+		snprintf(addr, sizeof addr, "%s", d->cfg.listen[0]);
+		id.advertise = addr;
+	} else {
+		log_error("node_name %s needs advertise (no plain TCP listener to advertise)",
+			  d->cfg.node_name);
+		return -1;
+	}
+	if (d->cfg.advertise_http) {
+		id.advertise_http = d->cfg.advertise_http;
+	} else if (d->cfg.nhttp) {
+		snprintf(http, sizeof http, "http://%s", d->cfg.http[0]);
+		id.advertise_http = http;
+	}
+	d->own = own_new(d->base, d->pgw, d->engine, &id, office_lost, d);
+	log_info("node %s: serving the offices it owns; others are sent to %s", d->cfg.node_name,
+		 "their owners");
+	return 0;
 }
 
 /* Engine events go to the protocol's subscribers and to HTTP's. */
@@ -300,7 +348,8 @@ static void free_all(struct daemon *d)
 {
 	server_free(d->server);
 	http_free(d->http);
-	pgw_free(d->pgw);
+	pgw_free(d->pgw); /* before own: a job it fails may call own back */
+	own_free(d->own);
 	engine_free(d->engine);
 	auth_free(d->auth);
 	event_free(d->sigterm);
@@ -379,6 +428,10 @@ int main(int argc, char **argv)
 	engine_set_emit_arg(d.engine, &d);
 	live_attach(d.pgw, d.engine, d.server, d.http, d.auth);
 	add_events(&d);
+	if (start_own(&d) < 0) {
+		free_all(&d);
+		return 1;
+	}
 
 	pgw_start(d.pgw);
 	event_base_dispatch(d.base);

@@ -40,6 +40,14 @@ CREATE VIEW kolapp.office_locks AS
        AND l.database = (SELECT oid FROM pg_catalog.pg_database
                           WHERE datname = current_database());
 
+-- The daemons alive now: a heartbeat within 5 s from a session that still
+-- exists (a killed daemon's backend ends at once, long before its
+-- heartbeat is stale).
+CREATE VIEW kolapp.live_nodes AS
+    SELECT n.* FROM kolapp.nodes n
+     WHERE n.seen_at > now() - interval '5 seconds'
+       AND EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = n.pid);
+
 -- Who serves which office, as an admin sees it.
 CREATE VIEW kolapp.office_service AS
     SELECT o.code AS office, w.node, n.advertise, n.advertise_http, w.epoch, w.since,
@@ -80,6 +88,12 @@ BEGIN
             seen_at = now(), pid = me,
             started_at = CASE WHEN n.pid IS DISTINCT FROM me THEN now() ELSE n.started_at END;
 
+    -- Locks this session took in a heartbeat that then failed (a session
+    -- lock outlives its transaction's rollback): not this node's, so back.
+    PERFORM pg_catalog.pg_advisory_unlock(1802464353, l.office_id)
+       FROM kolapp.office_locks l JOIN kolapp.office_owners w ON w.office_id = l.office_id
+      WHERE l.pid = me AND w.node IS DISTINCT FROM p_node;
+
     FOR r IN SELECT unnest(p_release) AS id LOOP
         UPDATE kolapp.office_owners w SET node = NULL, since = now()
          WHERE w.office_id = r.id AND w.node = p_node;
@@ -90,7 +104,7 @@ BEGIN
     INSERT INTO kolapp.office_owners (office_id)
     SELECT o.id FROM kolapp.offices o ON CONFLICT DO NOTHING;
 
-    SELECT count(*) INTO nlive FROM kolapp.nodes n WHERE n.seen_at > now() - interval '5 seconds';
+    SELECT count(*) INTO nlive FROM kolapp.live_nodes;
     SELECT count(*) INTO noff FROM kolapp.offices;
     target := (noff + greatest(nlive, 1) - 1) / greatest(nlive, 1);
     IF p_max > 0 THEN
@@ -108,8 +122,7 @@ BEGIN
                                  WHERE l.office_id = w.office_id)
                 AND NOT (w.office_id = ANY (coalesce(p_release, '{}')))
                 AND (w.move_to IS NULL OR w.move_to = p_node
-                     OR NOT EXISTS (SELECT 1 FROM kolapp.nodes n WHERE n.name = w.move_to
-                                       AND n.seen_at > now() - interval '5 seconds'))
+                     OR NOT EXISTS (SELECT 1 FROM kolapp.live_nodes n WHERE n.name = w.move_to))
               ORDER BY (w.move_to = p_node) DESC NULLS LAST, (w.node = p_node) DESC NULLS LAST,
                        w.office_id
     LOOP
@@ -140,12 +153,11 @@ BEGIN
         epoch := r.ep;
         release := false;
         IF mine AND r.move_to IS NOT NULL AND r.move_to <> p_node
-           AND EXISTS (SELECT 1 FROM kolapp.nodes n WHERE n.name = r.move_to
-                          AND n.seen_at > now() - interval '5 seconds') THEN
+           AND EXISTS (SELECT 1 FROM kolapp.live_nodes n WHERE n.name = r.move_to) THEN
             release := true;
         ELSIF mine AND r.pinned IS NULL AND gave < held - target
-              AND EXISTS (SELECT 1 FROM kolapp.nodes n
-                           WHERE n.name <> p_node AND n.seen_at > now() - interval '5 seconds'
+              AND EXISTS (SELECT 1 FROM kolapp.live_nodes n
+                           WHERE n.name <> p_node
                              AND (SELECT count(*) FROM kolapp.office_locks l2
                                    WHERE l2.pid = n.pid) < noff / greatest(nlive, 1)) THEN
             -- More than its share while a live daemon has less than
@@ -161,8 +173,7 @@ END $$;
 CREATE FUNCTION kolapp.d_nodes()
 RETURNS TABLE (name text, advertise text, advertise_http text)
 LANGUAGE sql STABLE AS $$
-    SELECT n.name, n.advertise, n.advertise_http FROM kolapp.nodes n
-     WHERE n.seen_at > now() - interval '5 seconds' ORDER BY n.name
+    SELECT n.name, n.advertise, n.advertise_http FROM kolapp.live_nodes n ORDER BY n.name
 $$;
 
 -- Fencing: a batch names the offices it writes and the epoch its daemon
@@ -205,11 +216,10 @@ BEGIN
         UPDATE kolapp.office_owners w SET pinned = NULL, move_to = NULL WHERE w.office_id = oid_;
         RETURN format('office %s is no longer pinned', move_office.office);
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM kolapp.nodes n WHERE n.name = move_office.node
-                      AND n.seen_at > now() - interval '5 seconds') THEN
+    IF NOT EXISTS (SELECT 1 FROM kolapp.live_nodes n WHERE n.name = move_office.node) THEN
         RAISE EXCEPTION 'no live daemon named %', move_office.node
             USING ERRCODE = 'no_data_found',
-                  HINT = 'SELECT name FROM kolapp.nodes WHERE seen_at > now() - interval ''5 seconds''';
+                  HINT = 'SELECT name FROM kolapp.live_nodes';
     END IF;
     SELECT w.node INTO cur FROM kolapp.office_owners w
       JOIN kolapp.office_locks l ON l.office_id = w.office_id WHERE w.office_id = oid_;
@@ -218,7 +228,6 @@ BEGIN
                           ELSE move_office.node END,
            pinned = move_office.node
      WHERE w.office_id = oid_;
-    PERFORM pg_notify('kolapp_owners', move_office.office);
     IF cur IS NOT DISTINCT FROM move_office.node THEN
         RETURN format('office %s is served by %s already; pinned there',
                       move_office.office, move_office.node);
@@ -241,5 +250,5 @@ REVOKE ALL ON FUNCTION kolapp.d_node_tick(text, text, text, int, int[], int[]), 
 GRANT EXECUTE ON FUNCTION kolapp.d_node_tick(text, text, text, int, int[], int[]),
     kolapp.d_nodes(), kolapp.d_batch_mark(text, text, int[], bigint[]) TO kolapp_daemon;
 GRANT EXECUTE ON FUNCTION kolapp.move_office(text, text) TO kolapp_admin;
-GRANT SELECT ON kolapp.nodes, kolapp.office_owners, kolapp.office_service
+GRANT SELECT ON kolapp.nodes, kolapp.live_nodes, kolapp.office_owners, kolapp.office_service
     TO kolapp_admin, kolapp_report;

@@ -621,6 +621,8 @@ bool engine_is_stale(const struct engine *e)
 void engine_db_state(struct engine *e, bool up)
 {
 	e->gen++;
+	if (!up)
+		e->stale = true; /* not served again before a load */
 	if (up) {
 		/* Anything may have changed while we were away. */
 		e->stale = true;

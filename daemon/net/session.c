@@ -113,7 +113,40 @@ struct hello_wait {
 	json_t *id;
 	struct conn *c;
 	struct auth *auth;
+	struct engine *engine;
 };
+
+/* Several daemons: a hello for an office another daemon serves is sent
+ * there (moved), one nobody serves for the moment is unavailable. True
+ * when it answered. */
+static bool hello_elsewhere(struct hello_wait *hw, const struct auth_identity *id)
+{
+	const char *addr, *http;
+	char msg[160], *line;
+	size_t len = 0;
+
+	if (!engine_ownership_is_on(hw->engine))
+		return false;
+	switch (engine_owner_of(hw->engine, id->office, &addr, &http)) {
+	case OWNER_MINE: return false;
+	case OWNER_ELSEWHERE:
+		snprintf(msg, sizeof msg, "office %s is served by the daemon at %s", id->office,
+			 addr);
+		log_info("C-%llu %s: hello for office %s: moved to %s",
+			 (unsigned long long)conn_id(hw->c), conn_peer(hw->c), id->office, addr);
+		line = proto_encode_moved(hw->id, msg, addr, &len);
+		metrics_request(OP_HELLO, PERR_MOVED);
+		slot_reply(hw->slot, line, len);
+		return true;
+	case OWNER_NOBODY:
+	case OWNER_UNKNOWN_OFFICE: break;
+	}
+	snprintf(msg, sizeof msg,
+		 "no daemon serves office %s at this moment (a takeover takes seconds): retry",
+		 id->office);
+	send_answer(slot_reply, hw->slot, hw->id, OP_HELLO, PERR_UNAVAILABLE, msg, NULL);
+	return true;
+}
 
 static void hello_done(void *ctx, enum proto_err err, const char *message,
 		       const struct auth_identity *id)
@@ -123,6 +156,12 @@ static void hello_done(void *ctx, enum proto_err err, const char *message,
 	json_t *result = NULL;
 
 	s->hello_pending = false;
+	if (err == PROTO_OK && hello_elsewhere(hw, id)) {
+		conn_resume(hw->c);
+		json_decref(hw->id);
+		free(hw);
+		return;
+	}
 	if (err != PROTO_OK) {
 		if (err == PERR_UNAUTHORIZED)
 			auth_note_failure(hw->auth, conn_peer_host(hw->c), time(NULL));
@@ -190,6 +229,7 @@ static void session_op_hello(const struct call *call)
 	hw = xcalloc(1, sizeof *hw);
 	hw->c = call->conn;
 	hw->auth = call->ctx->auth;
+	hw->engine = call->ctx->engine;
 	hw->slot = call->arg;
 	hw->id = call->req->id ? json_deep_copy(call->req->id) : NULL;
 	s->hello_pending = true;
@@ -425,4 +465,28 @@ int session_close_token(struct server *srv, int token_id)
 
 	server_each_conn(srv, close_if_token, &tc);
 	return tc.n;
+}
+
+struct office_close {
+	const char *office;
+	int n;
+};
+
+static void close_if_office(void *arg, struct conn *c)
+{
+	const struct session *s = conn_state(c);
+	struct office_close *oc = arg;
+
+	if (s->authed && !strcmp(s->who.office, oc->office)) {
+		conn_close(c, "office served elsewhere now");
+		oc->n++;
+	}
+}
+
+int session_close_office(struct server *srv, const char *office)
+{
+	struct office_close oc = { office, 0 };
+
+	server_each_conn(srv, close_if_office, &oc);
+	return oc.n;
 }

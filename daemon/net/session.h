@@ -51,5 +51,8 @@ void session_request(struct session_ctx *ctx, const struct auth_identity *who, c
 void session_count_roles(struct server *srv, int counts[ROLE__COUNT]);
 /* Closes every connection that said hello with this token; returns how many. */
 int session_close_token(struct server *srv, int token_id);
+/* Closes every connection of the office (its clients reconnect and are
+ * sent to its new daemon); returns how many. */
+int session_close_office(struct server *srv, const char *office);
 
 #endif
