@@ -11,7 +11,8 @@
  * origin (the Fetch standard), and every request may be redirected.
  *
  *   kolappNodes.url(path)          path on the daemon in use
- *   kolappNodes.read(path, opts)   fetch of a read: tries each daemon once
+ *   kolappNodes.read(path, opts)   fetch of a read: asked again, once, of
+ *                                  the daemon that answers after a failure
  *   kolappNodes.send(path, opts)   fetch of a change: one daemon, never
  *                                  repeated (a change that reached a daemon
  *                                  before it died may have committed)
@@ -24,6 +25,7 @@ window.kolappNodes = (function () {
   const RETRY_MS = 1000;        /* after a refusal (503 while no daemon owns the office) */
   const RETRY_MAX_MS = 5000;    /* ... growing to this when refusals go on (a revoked token) */
   const READ_TIMEOUT_MS = 5000; /* a host that vanished does not say so */
+  const PROBE_TIMEOUT_MS = 2000;
   const REFRESH_MS = 30000;
   const self = location.origin;
   let list = [self], at = 0;
@@ -54,22 +56,56 @@ window.kolappNodes = (function () {
     at = Math.max(0, list.indexOf(current));
   }
 
-  function withTimeout(opts) {
+  function withTimeout(opts, ms) {
     const o = Object.assign({}, opts);
-    if (!o.signal && window.AbortSignal && AbortSignal.timeout) o.signal = AbortSignal.timeout(READ_TIMEOUT_MS);
+    if (!o.signal && window.AbortSignal && AbortSignal.timeout) o.signal = AbortSignal.timeout(ms);
     return o;
   }
 
-  /* fetch() rejects only when no answer came: the daemon is gone (an
-   * answer, even a 503, means it lives). */
+  /* Whether the daemon at base answers (any answer: even an error says
+   * it lives); its list of live daemons when it gives one. */
+  async function probe(base) {
+    try {
+      const r = await fetch((base === self ? '' : base) + '/api/nodes',
+                            withTimeout({ cache: 'no-store' }, PROBE_TIMEOUT_MS));
+      let nodes = null;
+      if (r.ok) nodes = (await r.json().catch(() => ({}))).nodes;
+      return { alive: true, nodes: nodes };
+    } catch (e) {
+      return { alive: false };
+    }
+  }
+
+  /* Something failed to reach a daemon: the one in use, or the office's
+   * owner it redirected to. Stays with the one in use while it answers
+   * (its list then says which daemons live); otherwise moves along the
+   * list to the first that answers. One look at a time. */
+  let checking = null;
+  function recheck() {
+    if (!checking) {
+      checking = (async () => {
+        for (let i = 0; i < list.length; i++) {
+          const p = await probe(list[at]);
+          if (p.alive) {
+            if (p.nodes) learn(p.nodes);
+            return true;
+          }
+          next();
+        }
+        return false;
+      })().finally(() => { checking = null; });
+    }
+    return checking;
+  }
+
+  /* fetch() rejects only when no answer came. A read is asked again once
+   * the daemon to ask is known again. */
   async function read(path, opts) {
-    for (let tried = 1; ; tried++) {
-      try {
-        return await fetch(url(path), withTimeout(opts));
-      } catch (e) {
-        if (tried >= list.length) throw e;
-        next();
-      }
+    try {
+      return await fetch(url(path), withTimeout(opts, READ_TIMEOUT_MS));
+    } catch (e) {
+      await recheck();
+      return fetch(url(path), withTimeout(opts, READ_TIMEOUT_MS));
     }
   }
 
@@ -77,21 +113,22 @@ window.kolappNodes = (function () {
     try {
       return await fetch(url(path), opts);
     } catch (e) {
-      next(); /* the next change goes elsewhere */
+      await recheck(); /* the next change goes to a daemon that answers */
       throw e;
     }
   }
 
   async function refresh() {
-    try {
-      const r = await read('/api/nodes', { cache: 'no-store' });
-      if (r.ok) learn((await r.json()).nodes);
-    } catch (e) { /* kept as it was */ }
+    const p = await probe(list[at]);
+    if (p.alive && p.nodes) learn(p.nodes);
+    else if (!p.alive) recheck();
   }
 
   /* An EventSource on the daemon in use. While a daemon cannot be reached
    * the browser retries by itself (readyState CONNECTING); after
-   * SWITCH_AFTER_MS of that this moves to the next daemon. An answer that
+   * SWITCH_AFTER_MS of that, the stream starts over on the daemon that
+   * recheck() finds (the same one when it answers: then the owner it
+   * redirected to died, and the next redirect goes to the new owner). An answer that
    * is an error (CLOSED: 503 while nobody owns the office, say) comes from
    * a daemon that lives: it is asked again, soon. path is a function
    * when it changes between connections (?last_event_id=).
@@ -119,11 +156,11 @@ window.kolappNodes = (function () {
           mine.close();
           retryTimer = setTimeout(open, Math.min(RETRY_MAX_MS, RETRY_MS * ++refusals));
         } else if (!switchTimer) {
-          switchTimer = setTimeout(() => {
+          switchTimer = setTimeout(async () => {
+            await recheck();
             switchTimer = null;
-            if (mine !== es || mine.readyState === EventSource.OPEN) return;
+            if (stopped || mine !== es || mine.readyState === EventSource.OPEN) return;
             mine.close();
-            next();
             open();
           }, SWITCH_AFTER_MS);
         }

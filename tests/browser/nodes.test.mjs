@@ -1,0 +1,154 @@
+// Several daemons on one database (issue 16), in headless chromium: the
+// board works through any daemon, and when its daemon dies (SIGKILL) it
+// shows the next call, made through the other daemon, within 10 s.
+// tests/browser/run starts two named kolappd (a, b) for this file.
+// Env: KOLAPP_NODE_{A,B}_URL, KOLAPP_NODE_{A,B}_PID_FILE, KOLAPP_RUNNER_PID
+// (SIGUSR1: start the killed daemon again), KOLAPP_DISPLAY_TOKEN,
+// KOLAPP_COUNTER_TOKEN (counter "3" of office brw), KOLAPP_KIOSK_TOKEN,
+// KOLAPP_CHROMIUM.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = name => {
+  const v = process.env[name];
+  assert.ok(v, `${name} is not set`);
+  return v;
+};
+const NODES = [env('KOLAPP_NODE_A_URL'), env('KOLAPP_NODE_B_URL')];
+const PID_FILES = { [NODES[0]]: env('KOLAPP_NODE_A_PID_FILE'), [NODES[1]]: env('KOLAPP_NODE_B_PID_FILE') };
+const DISPLAY = env('KOLAPP_DISPLAY_TOKEN');
+const COUNTER = env('KOLAPP_COUNTER_TOKEN');
+const KIOSK = env('KOLAPP_KIOSK_TOKEN');
+const OFFICE = 'brw';
+const OFFICES = 6; /* seeded by tests/browser/run */
+const RECOVERY_MS = 10000; /* protocol-v1.md: a page recovers within 10 s */
+
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+/* Polls fn until it returns something truthy, or fails after ms. */
+async function until(what, ms, fn) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v) return v;
+    assert.ok(Date.now() < deadline, `${what}: not within ${ms} ms`);
+    await sleep(100);
+  }
+}
+
+/* The offices each daemon serves, from its /metrics; null when down. */
+async function served(base) {
+  const r = await fetch(base + '/metrics', { signal: AbortSignal.timeout(2000) });
+  const text = await r.text();
+  return [...text.matchAll(/^kolapp_office_served\{office="([^"]+)"\} 1$/gm)].map(m => m[1]);
+}
+
+/* Both daemons up and the offices split evenly: nothing moves under the test. */
+async function settled() {
+  return until('the offices split between the two daemons', 30000, async () => {
+    const [a, b] = await Promise.all(NODES.map(served));
+    return a.length === OFFICES / 2 && b.length === OFFICES / 2 ? { a, b } : null;
+  });
+}
+
+async function ownerOf(office) {
+  const { a } = await settled();
+  return a.includes(office) ? { owner: NODES[0], other: NODES[1] } : { owner: NODES[1], other: NODES[0] };
+}
+
+/* One request of /api/op on that daemon, not following a redirect (the
+ * call must be made through that daemon); null unless it was answered. */
+async function op(base, token, body) {
+  const r = await fetch(`${base}/api/op?token=${encodeURIComponent(token)}`, {
+    method: 'POST', body: JSON.stringify(body), redirect: 'manual',
+    signal: AbortSignal.timeout(3000),
+  });
+  if (r.status !== 200) return null;
+  const j = await r.json();
+  return j.ok ? j : null;
+}
+
+let context, page, userDataDir;
+
+before(async () => {
+  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kolapp-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.KOLAPP_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1920, height: 1080 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = context.pages()[0] || await context.newPage();
+});
+
+after(async () => {
+  await context?.close();
+  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+});
+
+async function openBoard(base) {
+  await page.goto(`${base}/board?token=${encodeURIComponent(DISPLAY)}&lang=sv&speech=0`);
+  await page.waitForFunction(() => window.kolappBoard && window.kolappBoard.connected &&
+    window.kolappNodes.state.list.length === 2, null, { timeout: 10000 });
+}
+
+const latest = () => page.locator('#latest-ticket').textContent();
+
+/* A ticket issued and called at base; its code. */
+async function issueAndCall(base) {
+  await op(base, COUNTER, { op: 'counter_open' }).catch(() => null);
+  const issued = await op(base, KIOSK, { op: 'issue', queue: 'S' });
+  assert.ok(issued, `issue at ${base}`);
+  const called = await op(base, COUNTER, { op: 'call_next' });
+  assert.ok(called, `call_next at ${base}`);
+  return called.ticket.code;
+}
+
+/* SIGKILLs the daemon at base; then a ticket is issued and called through
+ * the other as soon as it serves the office; the board must show it
+ * within RECOVERY_MS of the kill. Then the killed daemon is started again. */
+async function killAndCall(dead, alive) {
+  await op(alive, KIOSK, { op: 'ping' });
+  const pid = Number(fs.readFileSync(PID_FILES[dead], 'utf8'));
+  const t0 = Date.now();
+  process.kill(pid, 'SIGKILL');
+  const code = await until('the other daemon serves the office', RECOVERY_MS, async () => {
+    if (!await op(alive, KIOSK, { op: 'issue', queue: 'S' })) return null;
+    const called = await op(alive, COUNTER, { op: 'call_next' });
+    return called && called.ticket.code;
+  });
+  const tookOver = Date.now() - t0;
+  await page.waitForFunction(c => document.getElementById('latest-ticket').textContent === c,
+    code, { timeout: Math.max(1, t0 + RECOVERY_MS - Date.now()), polling: 50 });
+  const shown = Date.now() - t0;
+  console.log(`board: ${code} called through the other daemon ${tookOver} ms after the kill, shown at ${shown} ms`);
+  assert.ok(shown < RECOVERY_MS, `shown ${shown} ms after the kill`);
+  process.kill(Number(env('KOLAPP_RUNNER_PID')), 'SIGUSR1');
+  await until('the killed daemon back', 20000, () => served(dead));
+}
+
+test('a board on the daemon that does not own its office follows calls through the redirect', async () => {
+  const { owner, other } = await ownerOf(OFFICE);
+  await openBoard(other);
+  const code = await issueAndCall(owner);
+  await page.waitForFunction(c => document.getElementById('latest-ticket').textContent === c,
+    code, { timeout: 2000 });
+  // The board's own daemon lives on; its office's owner dies.
+  await killAndCall(owner, other);
+});
+
+test('the board\'s daemon is killed: the board shows the next call, made through the other daemon, within 10 s', async () => {
+  const { owner, other } = await ownerOf(OFFICE);
+  await openBoard(owner);
+  const code = await issueAndCall(owner);
+  await page.waitForFunction(c => document.getElementById('latest-ticket').textContent === c,
+    code, { timeout: 2000 });
+  assert.equal(await latest(), code);
+  await killAndCall(owner, other);
+  assert.ok(await page.evaluate(() => window.kolappNodes.state.switches) >= 1, 'the board never moved');
+});
