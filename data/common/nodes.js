@@ -132,7 +132,9 @@ window.kolappNodes = (function () {
    * is an error (CLOSED: 503 while nobody owns the office, say) comes from
    * a daemon that lives: it is asked again, soon. path is a function
    * when it changes between connections (?last_event_id=).
-   * on: { open(), error(), events: { name: handler } }. */
+   * on: { open(), error(), events: { name: handler }, refused() }: with
+   * refused, an error answer ends the stream and calls it instead (the
+   * visitor's page then polls). */
   function stream(path, on) {
     let es = null, switchTimer = null, retryTimer = null, refusals = 0, stopped = false;
     const pathNow = () => (typeof path === 'function' ? path() : path);
@@ -154,6 +156,11 @@ window.kolappNodes = (function () {
         if (mine.readyState === EventSource.CLOSED) {
           clearSwitch();
           mine.close();
+          if (on.refused) {
+            stopped = true;
+            on.refused();
+            return;
+          }
           retryTimer = setTimeout(open, Math.min(RETRY_MAX_MS, RETRY_MS * ++refusals));
         } else if (!switchTimer) {
           switchTimer = setTimeout(async () => {

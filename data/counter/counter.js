@@ -88,9 +88,11 @@
     if (state.role === 'admin') body.counter = state.me;
     let r;
     try {
-      r = await fetch('/api/op', {
+      /* Never sent again by itself: a change that reached a daemon
+       * before it died may have committed (kolappNodes.send). */
+      r = await kolappNodes.send('/api/op?token=' + encodeURIComponent(token), {
         method: 'POST', cache: 'no-store', body: JSON.stringify(body),
-        headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' }
+        headers: { 'Content-Type': 'application/json' }
       });
     } catch (e) {
       return { ok: false, network: true };
@@ -134,7 +136,7 @@
     const seq = ++statusSeq;
     let r, s;
     try {
-      r = await fetch('/api/status', { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' });
+      r = await kolappNodes.read('/api/status?token=' + encodeURIComponent(token), { cache: 'no-store' });
       if (r.status === 401) { fatal(t('unauthorized')); return; }
       if (!r.ok) return;
       s = await r.json();
@@ -465,7 +467,7 @@
   });
 
   /* ---- live --------------------------------------------------------------------------- */
-  let es = null, refreshTimer = null;
+  let refreshTimer = null;
   function refreshSoon() {
     /* A change comes as several events: one status for all of them. */
     if (!refreshTimer) refreshTimer = setTimeout(() => { refreshTimer = null; fetchStatus(); }, 50);
@@ -475,20 +477,17 @@
     $('offline').hidden = up;
     document.body.classList.toggle('is-offline', !up);
   }
+  /* kolappNodes retries, and moves to another daemon when this one dies. */
   function connect() {
-    es = new EventSource('/api/events?token=' + encodeURIComponent(token));
-    es.onopen = () => { setOnline(true); fetchStatus(); };
-    es.onerror = () => {
-      setOnline(false);
-      /* CLOSED: the browser gave up (an HTTP error): start over ourselves. */
-      if (es.readyState === EventSource.CLOSED) {
-        es.close();
-        setTimeout(connect, 3000);
-      }
-    };
-    ['called', 'issued', 'state', 'queue', 'counter', 'reset'].forEach(kind =>
-      es.addEventListener(kind, refreshSoon));
-    es.onmessage = refreshSoon;
+    const events = {};
+    ['called', 'issued', 'state', 'queue', 'counter', 'reset', 'message'].forEach(kind => {
+      events[kind] = refreshSoon;
+    });
+    kolappNodes.stream('/api/events?token=' + encodeURIComponent(token), {
+      open: () => { setOnline(true); fetchStatus(); },
+      error: () => setOnline(false),
+      events: events
+    });
   }
   function tick() {
     const d = new Date();

@@ -158,7 +158,7 @@
   }
   async function fetchStatus() {
     try {
-      const r = await fetch('/api/status', { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' });
+      const r = await kolappNodes.read('/api/status?token=' + encodeURIComponent(token), { cache: 'no-store' });
       if (r.status === 401) { fatal('401'); return; }
       if (!r.ok) return;
       state.status = await r.json();
@@ -197,10 +197,12 @@
   }
 
   /* ---- the protocol ---------------------------------------------------------- */
+  /* Never sent again by itself (kolappNodes.send): the visitor's next tap
+   * is, with the same key, so a lost answer makes no second ticket. */
   async function op(body) {
-    const r = await fetch('/api/op', {
+    const r = await kolappNodes.send('/api/op?token=' + encodeURIComponent(token), {
       method: 'POST',
-      headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(body)
     });
     if (r.status === 401) fatal('401');
@@ -232,7 +234,7 @@
     state.url = path ? location.origin + path : null;
     if (path) {
       try {
-        const r = await fetch(path + '/ticket', { cache: 'no-store' });
+        const r = await kolappNodes.read(path + '/ticket', { cache: 'no-store' });
         if (r.ok) state.url = (await r.json()).url || state.url;
       } catch (e) { /* the origin's URL then */ }
     }
@@ -245,6 +247,17 @@
   }
 
   /* ---- the receipt ---------------------------------------------------------- */
+  /* The QR code from the daemon in use: from another than the page's
+   * own, as a data: URL (the page's images come from its own origin). */
+  async function qrSource(path) {
+    const at = kolappNodes.url(path);
+    if (at.startsWith('/')) return at;
+    try {
+      const r = await kolappNodes.read(path, { cache: 'no-store' });
+      if (r.ok) return 'data:image/svg+xml,' + encodeURIComponent(await r.text());
+    } catch (e) { /* the receipt without its code then */ }
+    return at;
+  }
   function para(cls, text, lang) {
     const p = document.createElement('p');
     p.className = cls;
@@ -293,7 +306,7 @@
       const img = document.createElement('img');
       img.className = 'r-qr';
       img.alt = state.url;
-      img.src = state.visitorPath + '/qr.svg';
+      img.src = await qrSource(state.visitorPath + '/qr.svg');
       const loaded = new Promise(res => { img.onload = img.onerror = res; });
       box.append(img);
       box.append(both('r-line r-small', 'scan_qr'));

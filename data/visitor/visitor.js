@@ -169,7 +169,7 @@
   /* The fallback when the stream cannot be had: polling, 5 s and up. */
   async function poll() {
     try {
-      const r = await fetch(base + '/ticket', { cache: 'no-store' });
+      const r = await kolappNodes.read(base + '/ticket', { cache: 'no-store' });
       if (r.status === 404) return goneForGood();
       if (r.ok) {
         take(await r.json());
@@ -185,25 +185,24 @@
   function connect() {
     if (state.gone) return;
     if (!window.EventSource) return poll();
-    es = new EventSource(base + '/events');
-    es.addEventListener('ticket', ev => { setOnline(true); take(JSON.parse(ev.data)); });
-    es.addEventListener('gone', goneForGood);
-    es.onopen = () => setOnline(true);
-    es.onerror = () => {
-      setOnline(false);
-      /* The browser retries by itself; a refused stream (404) it does
-       * not: then ask whether the ticket is still there. */
-      if (es.readyState === EventSource.CLOSED) {
-        es = null;
-        poll();
+    /* The browser retries by itself (and kolappNodes moves the stream to
+     * another daemon when this one dies); a refused stream (404) it does
+     * not: then ask whether the ticket is still there. */
+    es = kolappNodes.stream(base + '/events', {
+      open: () => setOnline(true),
+      error: () => setOnline(false),
+      refused: () => { es = null; poll(); },
+      events: {
+        ticket: ev => { setOnline(true); take(JSON.parse(ev.data)); },
+        gone: goneForGood
       }
-    };
+    });
   }
 
   async function rate(n) {
     document.querySelectorAll('#stars button').forEach(b => { b.disabled = true; });
     try {
-      const r = await fetch(base + '/rating', {
+      const r = await kolappNodes.send(base + '/rating', {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ rating: n })
       });
