@@ -225,15 +225,14 @@ void serve_file(struct http *h, struct evhttp_request *req, const char *page, co
  * "you": who the token is, which a page cannot learn otherwise (TCP's
  * hello says it). */
 static void status_reply(struct evhttp_request *req, const struct auth_identity *id,
-			 const char *node_name, const char *members, size_t mlen)
+			 const char *members, size_t mlen)
 {
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-	json_t *you, *jnode = node_name ? json_string(node_name) : NULL;
-	char *enc, *node = NULL;
+	json_t *you;
+	char *enc;
 	struct evbuffer *b;
 
 	if (!members) {
-		json_decref(jnode);
 		reply_text(req, 503, "Service Unavailable", "status unavailable");
 		return;
 	}
@@ -243,23 +242,13 @@ static void status_reply(struct evhttp_request *req, const struct auth_identity 
 	json_decref(you);
 	if (!enc)
 		xoom("you");
-	/* Which daemon answered, when they have names (several daemons). */
-	if (jnode) {
-		node = json_dumps(jnode, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
-		json_decref(jnode);
-		if (!node)
-			xoom("node");
-	}
 	b = evbuffer_new();
 	if (!b)
 		xoom("b");
 	evbuffer_add_printf(b, "{\"you\":%s", enc);
-	if (node)
-		evbuffer_add_printf(b, ",\"node\":%s", node);
 	evbuffer_add(b, members, mlen);
 	evbuffer_add(b, "}", 1);
 	free(enc);
-	free(node);
 	common_headers(req);
 	evhttp_add_header(oh, "Content-Type", "application/json; charset=utf-8");
 	evhttp_add_header(oh, "Cache-Control", "no-store");
@@ -394,7 +383,7 @@ static void on_auth(void *ctx, enum proto_err err, const char *message,
 		size_t mlen = 0;
 		const char *members = engine_status_encoded(h->engine, office_id, &mlen);
 
-		status_reply(req, id, engine_node_name(h->engine), members, mlen);
+		status_reply(req, id, members, mlen);
 	} else {
 		start_events(h, req, office_id, id->token_id, has_last, last_id);
 	}

@@ -138,7 +138,9 @@ int http_close_token(struct http *h, int token_id)
 void keepalive_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http *h = arg;
-	static const char msg[] = ": keepalive\n\n";
+	/* An event, not a comment: a page sees events only, and silence
+	 * is how it notices a daemon whose host vanished. */
+	static const char msg[] = "event: keepalive\ndata: {}\n\n";
 
 	bool visitors = false;
 

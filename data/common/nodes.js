@@ -26,6 +26,9 @@ window.kolappNodes = (function () {
   const RETRY_MAX_MS = 5000;    /* ... growing to this when refusals go on (a revoked token) */
   const READ_TIMEOUT_MS = 5000; /* a host that vanished does not say so */
   const PROBE_TIMEOUT_MS = 2000;
+  /* A stream says something every 15 s (event: keepalive); silence this
+   * long means its daemon's host vanished without closing it. */
+  const SILENCE_MS = 40000;
   const REFRESH_MS = 30000;
   const self = location.origin;
   let list = [self], at = 0;
@@ -136,8 +139,14 @@ window.kolappNodes = (function () {
    * refused, an error answer ends the stream and calls it instead (the
    * visitor's page then polls). */
   function stream(path, on) {
-    let es = null, switchTimer = null, retryTimer = null, refusals = 0, stopped = false;
+    let es = null, switchTimer = null, retryTimer = null, refusals = 0, stopped = false, heard = 0;
     const pathNow = () => (typeof path === 'function' ? path() : path);
+    const silence = setInterval(() => {
+      if (stopped || !es || es.readyState !== EventSource.OPEN || Date.now() - heard < SILENCE_MS) return;
+      es.close();
+      if (on.error) on.error();
+      recheck().then(open);
+    }, SILENCE_MS / 4);
 
     function clearSwitch() { clearTimeout(switchTimer); switchTimer = null; }
     function open() {
@@ -145,6 +154,7 @@ window.kolappNodes = (function () {
       if (stopped) return;
       const mine = es = new EventSource(url(pathNow()));
       mine.onopen = () => {
+        heard = Date.now();
         if (mine !== es) return;
         clearSwitch();
         refusals = 0;
@@ -158,6 +168,7 @@ window.kolappNodes = (function () {
           mine.close();
           if (on.refused) {
             stopped = true;
+            clearInterval(silence);
             on.refused();
             return;
           }
@@ -172,12 +183,22 @@ window.kolappNodes = (function () {
           }, SWITCH_AFTER_MS);
         }
       };
-      Object.entries(on.events || {}).forEach(([name, fn]) => mine.addEventListener(name, fn));
+      mine.addEventListener('keepalive', () => { heard = Date.now(); });
+      Object.entries(on.events || {}).forEach(([name, fn]) => mine.addEventListener(name, e => {
+        heard = Date.now();
+        fn(e);
+      }));
     }
     open();
     return {
       get readyState() { return es ? es.readyState : EventSource.CLOSED; },
-      close() { stopped = true; clearSwitch(); clearTimeout(retryTimer); if (es) es.close(); }
+      close() {
+        stopped = true;
+        clearSwitch();
+        clearTimeout(retryTimer);
+        clearInterval(silence);
+        if (es) es.close();
+      }
     };
   }
 
