@@ -256,6 +256,8 @@ static void apply_config(struct daemon *d, struct config *fresh)
 	server_set_limits(d->server, &fresh->limits);
 	http_set_limits(d->http, &fresh->limits);
 	http_set_public_url(d->http, fresh->public_url);
+	if (d->own)
+		own_set_max(d->own, fresh->max_offices);
 	if (fresh->nlisten_tls && server_set_tls(d->server, fresh->tls_cert, fresh->tls_key) < 0)
 		log_warn("reload: keeping the old TLS certificate");
 	server_each_listener(d->server, find_gone, &w);

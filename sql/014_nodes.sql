@@ -90,15 +90,17 @@ BEGIN
 
     -- Locks this session took in a heartbeat that then failed (a session
     -- lock outlives its transaction's rollback): not this node's, so back.
-    PERFORM pg_catalog.pg_advisory_unlock(1802464353, l.office_id)
-       FROM kolapp.office_locks l JOIN kolapp.office_owners w ON w.office_id = l.office_id
-      WHERE l.pid = me AND w.node IS DISTINCT FROM p_node;
+    PERFORM pg_catalog.pg_advisory_unlock(1802464353, x.office_id)
+       FROM (SELECT DISTINCT l.office_id FROM kolapp.office_locks l
+               JOIN kolapp.office_owners w ON w.office_id = l.office_id
+              WHERE l.pid = me AND w.node IS DISTINCT FROM p_node) x;
 
     FOR r IN SELECT unnest(p_release) AS id LOOP
         UPDATE kolapp.office_owners w SET node = NULL, since = now()
          WHERE w.office_id = r.id AND w.node = p_node;
-        PERFORM pg_catalog.pg_advisory_unlock(1802464353, r.id)
-          FROM kolapp.office_locks l WHERE l.office_id = r.id AND l.pid = me;
+        IF EXISTS (SELECT 1 FROM kolapp.office_locks l WHERE l.office_id = r.id AND l.pid = me) THEN
+            PERFORM pg_catalog.pg_advisory_unlock(1802464353, r.id);
+        END IF;
     END LOOP;
 
     INSERT INTO kolapp.office_owners (office_id)

@@ -69,7 +69,8 @@ void engine_each_queue(const struct engine *e,
 	for (int i = 0; i < e->noffices; i++)
 		for (int k = 0; k < e->offices[i]->nqueues; k++) {
 			const struct queue *q = e->offices[i]->queues[k];
-			if (q->active)
+			/* Another daemon's office: its figures are that one's. */
+			if (q->active && office_served(e->offices[i]))
 				fn(arg, e->offices[i]->code, q->code, q->waiting.n,
 				   q->waiting.n ? q->waiting.v[0]->sort_at : 0);
 		}

@@ -82,7 +82,7 @@ void engine_config_changed(struct engine *e);
 /* Advances the business day of offices whose local midnight has passed. */
 void engine_tick(struct engine *e);
 
-/* Calls fn for every active queue: its office and code, how many wait,
+/* Calls fn for every active queue of the offices this daemon serves: its office and code, how many wait,
  * and the original issue time of the first in line (0: none). */
 void engine_each_queue(const struct engine *e,
 		       void (*fn)(void *arg, const char *office, const char *queue, int waiting,

@@ -71,7 +71,7 @@ json_t *counter_json(const struct counter *c)
 
 json_t *status_json(const struct engine *e, const struct office *o)
 {
-	json_t *queues = json_array(), *counters = json_array(), *recent = json_array();
+	json_t *queues = json_array(), *counters = json_array(), *recent = json_array(), *st;
 	char buf[32];
 
 	for (int i = 0; i < o->nqueues; i++) {
@@ -114,9 +114,13 @@ json_t *status_json(const struct engine *e, const struct office *o)
 				      json_pack("{s:s, s:s, s:s}", "ticket", o->recent[i].ticket,
 						"counter", o->recent[i].counter, "at",
 						iso_time(o->recent[i].at, buf)));
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:b}", "office", o->code, "office_name",
-			 o->name, "queues", queues, "counters", counters, "recent", recent, "stale",
-			 engine_is_stale(e));
+	st = json_pack("{s:s, s:s, s:o, s:o, s:o, s:b}", "office", o->code, "office_name", o->name,
+		       "queues", queues, "counters", counters, "recent", recent, "stale",
+		       engine_is_stale(e) || !office_served(o));
+	/* Several daemons: which one answered (PROTOCOL.md section 15). */
+	if (st && e->node_name)
+		json_object_set_new(st, "node", json_string(e->node_name));
+	return st;
 }
 
 json_t *office_event(const struct office *o, const char *kind, int64_t at)

@@ -668,7 +668,8 @@ START_TEST(encode_errors)
 	static const char *const codes[] = {
 		"ok",           "too_large",   "bad_request",  "unknown_op",
 		"unauthorized", "forbidden",   "not_found",    "queue_closed",
-		"conflict",     "unavailable", "rate_limited", "internal",
+		"conflict",     "unavailable", "rate_limited", "moved",
+		"internal",
 	};
 	char want[256];
 
@@ -684,6 +685,16 @@ START_TEST(encode_errors)
 		free(out);
 	}
 	ck_assert_str_eq(proto_err_code((enum proto_err)999), "internal");
+	{
+		/* 1.1, several daemons: moved names the owner. */
+		char *out = proto_encode_moved(id, "office x is served by 10.0.0.6:7878",
+					       "10.0.0.6:7878", NULL);
+
+		ck_assert_str_eq(out, "{\"id\":\"r-1\",\"ok\":false,\"error\":{\"code\":\"moved\","
+				      "\"message\":\"office x is served by 10.0.0.6:7878\","
+				      "\"owner\":\"10.0.0.6:7878\"}}\n");
+		free(out);
+	}
 	{
 		char *out = proto_encode_error(NULL, PERR_INTERNAL, NULL, NULL);
 		char *bad = proto_encode_error(NULL, PERR_INTERNAL, "x\xff", NULL);
