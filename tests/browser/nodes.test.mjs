@@ -132,6 +132,70 @@ async function killAndCall(dead, alive) {
   await until('the killed daemon back', 20000, () => served(dead));
 }
 
+const tokenQuery = t => `?token=${encodeURIComponent(t)}`;
+
+test('every URL works through either daemon: 307 to the owner, CORS, /api/nodes, metrics', async () => {
+  const { owner, other } = await ownerOf(OFFICE);
+  const nodes = await (await fetch(other + '/api/nodes')).json();
+  assert.deepEqual(nodes.nodes.slice().sort(), NODES.slice().sort());
+  assert.equal(nodes.nodes[0], other, 'the daemon asked comes first');
+  assert.ok(['a', 'b'].includes(nodes.node), JSON.stringify(nodes));
+
+  // The API: after the token check, a 307 to the owner with the same path and query.
+  for (const [pathQuery, init] of [
+    ['/api/status' + tokenQuery(DISPLAY), {}],
+    ['/api/events' + tokenQuery(DISPLAY), {}],
+    ['/api/op' + tokenQuery(KIOSK), { method: 'POST', body: '{"op":"ping"}' }],
+  ]) {
+    const r = await fetch(other + pathQuery, { ...init, redirect: 'manual' });
+    assert.equal(r.status, 307, pathQuery.split('?')[0]);
+    assert.equal(r.headers.get('location'), owner + pathQuery);
+    assert.equal(r.headers.get('access-control-allow-origin'), '*');
+    const moved = await r.json();
+    assert.equal(moved.error.code, 'moved');
+  }
+  const wrong = await fetch(other + '/api/status?token=wrong', { redirect: 'manual' });
+  assert.equal(wrong.status, 401, 'a wrong token is refused where it is sent');
+  const pre = await fetch(other + '/api/op', {
+    method: 'OPTIONS',
+    headers: { Origin: owner, 'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'content-type' },
+  });
+  assert.equal(pre.status, 204);
+  assert.match(pre.headers.get('access-control-allow-headers'), /Content-Type/);
+  assert.match(pre.headers.get('access-control-allow-methods'), /POST/);
+  const st = await (await fetch(owner + '/api/status' + tokenQuery(DISPLAY))).json();
+  assert.equal(st.office, OFFICE);
+  assert.equal(st.node, nodes.node === 'a' ? 'b' : 'a', 'status says which daemon answered');
+
+  // A visitor's page: a ticket issued after the other daemon loaded is
+  // not in its memory: it asks the next daemon, the owner.
+  const issued = await op(owner, KIOSK, { op: 'issue', queue: 'F' });
+  const vp = issued.visitor_path;
+  let r = await fetch(other + vp + '/ticket', { redirect: 'manual' });
+  assert.equal(r.status, 307);
+  assert.equal(r.headers.get('location'), `${owner}${vp}/ticket?hop=1`);
+  r = await fetch(other + vp + '/ticket');
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).ticket.code, issued.ticket.code);
+  // A secret nobody knows: one hop, then the plain 404.
+  const bogus = '/t/' + 'A'.repeat(32);
+  r = await fetch(other + bogus, { redirect: 'manual' });
+  assert.equal(r.status, 307);
+  r = await fetch(other + bogus);
+  assert.equal(r.status, 404);
+  assert.equal(r.url, `${owner}${bogus}?hop=1`);
+
+  // /metrics: each office served by exactly one; the queue gauges on the owner only.
+  const [ma, mb] = await Promise.all(NODES.map(b => fetch(b + '/metrics').then(x => x.text())));
+  for (const m of [ma, mb]) assert.match(m, /^kolapp_node_info\{node="[ab]"\} 1$/m);
+  const servedBy = m => new RegExp(`^kolapp_office_served\\{office="${OFFICE}"\\} 1$`, 'm').test(m);
+  assert.equal(servedBy(ma) + servedBy(mb), 1);
+  const waitingLine = new RegExp(`^kolapp_tickets_waiting\\{office="${OFFICE}",`, 'm');
+  assert.equal(waitingLine.test(owner === NODES[0] ? ma : mb), true);
+  assert.equal(waitingLine.test(owner === NODES[0] ? mb : ma), false);
+});
+
 test('a board on the daemon that does not own its office follows calls through the redirect', async () => {
   const { owner, other } = await ownerOf(OFFICE);
   await openBoard(other);
@@ -151,4 +215,40 @@ test('the board\'s daemon is killed: the board shows the next call, made through
   assert.equal(await latest(), code);
   await killAndCall(owner, other);
   assert.ok(await page.evaluate(() => window.kolappNodes.state.switches) >= 1, 'the board never moved');
+});
+
+test('a clerk\'s page and a visitor\'s page on the killed daemon recover too', async () => {
+  const { owner, other } = await ownerOf(OFFICE);
+  const issued = await op(owner, KIOSK, { op: 'issue', queue: 'F' });
+  const code = issued.ticket.code;
+  const clerk = await context.newPage();
+  const visitor = await context.newPage();
+  try {
+    await clerk.goto(`${owner}/counter${tokenQuery(COUNTER)}&lang=sv`);
+    await visitor.goto(owner + issued.visitor_path);
+    await clerk.waitForFunction(() => window.kolappCounter.connected &&
+      window.kolappNodes.state.list.length === 2, null, { timeout: 10000 });
+    await visitor.waitForFunction(c => window.kolappVisitor.online && window.kolappVisitor.ticket &&
+      window.kolappVisitor.ticket.code === c && window.kolappNodes.state.list.length === 2,
+    code, { timeout: 10000 });
+    const pid = Number(fs.readFileSync(PID_FILES[owner], 'utf8'));
+    const t0 = Date.now();
+    process.kill(pid, 'SIGKILL');
+    await until('the ticket called through the other daemon', RECOVERY_MS,
+      () => op(other, COUNTER, { op: 'call', ticket: code }));
+    const left = () => Math.max(1, t0 + RECOVERY_MS - Date.now());
+    await visitor.waitForFunction(c => window.kolappVisitor.ticket.state === 'called',
+      code, { timeout: left(), polling: 50 });
+    const visitorAt = Date.now() - t0;
+    await clerk.waitForFunction(c => document.getElementById('held-code').textContent === c,
+      code, { timeout: left(), polling: 50 });
+    const clerkAt = Date.now() - t0;
+    console.log(`visitor's page: called shown at ${visitorAt} ms; clerk's page at ${clerkAt} ms after the kill`);
+    assert.ok(Math.max(visitorAt, clerkAt) < RECOVERY_MS);
+    process.kill(Number(env('KOLAPP_RUNNER_PID')), 'SIGUSR1');
+    await until('the killed daemon back', 20000, () => served(owner));
+  } finally {
+    await clerk.close();
+    await visitor.close();
+  }
 });
