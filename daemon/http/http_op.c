@@ -77,11 +77,16 @@ void op_office_of(const struct pending *p, const struct auth_identity *who, char
 	json_t *body = NULL;
 	const char *named = NULL;
 
-	/* Only an admin may name another office; the session checks the
-	 * rest. A body that does not parse is the session's to refuse. */
+	/* Only an admin may name another office, and only for an op that
+	 * takes one (as the session decides). A body that does not parse is
+	 * the session's to refuse. */
 	if (who->role == ROLE_ADMIN) {
+		int op;
+
 		body = json_loadb(p->body, p->len, 0, NULL);
-		named = json_string_value(json_object_get(body, "office"));
+		op = proto_op_from_name(json_string_value(json_object_get(body, "op")));
+		if (op >= 0 && proto_op_uses((enum proto_op)op, ARG_OFFICE))
+			named = json_string_value(json_object_get(body, "office"));
 	}
 	snprintf(out, outsz, "%s", named ? named : who->office);
 	json_decref(body);

@@ -258,6 +258,57 @@ START_TEST(status_with_bearer_and_query)
 }
 END_TEST
 
+/* Several daemons (PROTOCOL.md 16): the API answers pages of other
+ * daemons (CORS, preflights); /api/nodes and the shared script. One
+ * daemon without a node name serves everything itself: no redirects. */
+START_TEST(cors_and_nodes)
+{
+	char v[256];
+	struct hc_resp r = http_do("OPTIONS", "/api/op", "Origin: http://other.example\r\n"
+					       "Access-Control-Request-Method: POST\r\n");
+	json_t *j;
+
+	ck_assert_int_eq(r.status, 204);
+	ck_assert_str_eq(hc_header(&r, "Access-Control-Allow-Origin", v, sizeof v), "*");
+	ck_assert_ptr_nonnull(hc_header(&r, "Access-Control-Allow-Headers", v, sizeof v));
+	ck_assert_msg(strstr(v, "Authorization") && strstr(v, "Content-Type"), "%s", v);
+	ck_assert_ptr_nonnull(hc_header(&r, "Access-Control-Allow-Methods", v, sizeof v));
+	ck_assert_msg(strstr(v, "POST"), "%s", v);
+	hc_resp_free(&r);
+
+	r = get("/api/status", hc_bearer(g_o.display));
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(hc_header(&r, "Access-Control-Allow-Origin", v, sizeof v), "*");
+	hc_resp_free(&r);
+	/* Refusals too: a page must be able to read why. */
+	r = get("/api/status?token=wrong", NULL);
+	ck_assert_int_eq(r.status, 401);
+	ck_assert_ptr_nonnull(hc_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+	hc_resp_free(&r);
+	/* Pages and metrics are not for other origins to read. */
+	r = get("/board", NULL);
+	ck_assert_ptr_null(hc_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+	hc_resp_free(&r);
+
+	r = get("/api/nodes", NULL);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(hc_header(&r, "Access-Control-Allow-Origin", v, sizeof v), "*");
+	j = json_loads(r.body, 0, NULL);
+	ck_assert_msg(j && json_is_null(json_object_get(j, "node")) &&
+			      json_array_size(json_object_get(j, "nodes")) == 0,
+		      "%s", r.body);
+	json_decref(j);
+	hc_resp_free(&r);
+
+	r = get("/common/nodes.js", NULL);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(hc_header(&r, "Content-Type", v, sizeof v),
+			 "text/javascript; charset=utf-8");
+	ck_assert_msg(strstr(r.body, "kolappNodes"), "not the shared script");
+	hc_resp_free(&r);
+}
+END_TEST
+
 START_TEST(refusals)
 {
 	char target[512];
@@ -675,6 +726,7 @@ static Suite *http_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, status_with_bearer_and_query);
 	tcase_add_test(tc, refusals);
+	tcase_add_test(tc, cors_and_nodes);
 	tcase_add_test(tc, board_files);
 	tcase_add_test(tc, counter_files);
 	tcase_add_test(tc, event_after_call_next);
