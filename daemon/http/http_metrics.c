@@ -141,8 +141,9 @@ void http_metrics_render(struct evbuffer *out, struct server *srv, const struct 
 	engine_each_queue(e, queue_line, &w);
 	/* Which daemon owns which office (several daemons, issue 16). */
 	if (node) {
-		evbuffer_add_printf(out, "# HELP kolapp_node_info This daemon's name (--node-name).\n"
-					 "# TYPE kolapp_node_info gauge\nkolapp_node_info{node=\"");
+		evbuffer_add_printf(out,
+				    "# HELP kolapp_node_info This daemon's name (--node-name).\n"
+				    "# TYPE kolapp_node_info gauge\nkolapp_node_info{node=\"");
 		label_value(out, node);
 		evbuffer_add_printf(out, "\"} 1\n");
 	}

@@ -108,35 +108,30 @@ static void no_owner_now(struct evhttp_request *req, bool api_op)
 bool owner_is_elsewhere(const struct http *h, const char *office_code)
 {
 	const char *addr, *http;
+	enum engine_owner owner;
 
 	if (!office_code || !*office_code)
 		return false;
-	switch (engine_owner_of(h->engine, office_code, &addr, &http)) {
-	case OWNER_ELSEWHERE:
-	case OWNER_NOBODY:
-		return true;
-	default:
-		return false;
-	}
+	owner = engine_owner_of(h->engine, office_code, &addr, &http);
+	return owner == OWNER_ELSEWHERE || owner == OWNER_NOBODY;
 }
 
 bool answered_for_owner(struct http *h, struct evhttp_request *req, const char *office_code,
 			bool api_op)
 {
 	const char *addr = NULL, *http = NULL;
+	enum engine_owner owner;
 	char where[2048], msg[160];
 
 	if (!office_code)
 		return false;
-	switch (engine_owner_of(h->engine, office_code, &addr, &http)) {
-	case OWNER_MINE:
-	case OWNER_UNKNOWN_OFFICE: /* answered as before: 404 */
+	owner = engine_owner_of(h->engine, office_code, &addr, &http);
+	/* An unknown office is answered as before: 404. */
+	if (owner == OWNER_MINE || owner == OWNER_UNKNOWN_OFFICE)
 		return false;
-	case OWNER_NOBODY:
+	if (owner == OWNER_NOBODY) {
 		no_owner_now(req, api_op);
 		return true;
-	case OWNER_ELSEWHERE:
-		break;
 	}
 	if (!http || !*http) {
 		/* Its owner serves no HTTP: nothing to send the page to. */

@@ -71,8 +71,7 @@ static void op_answer(void *arg, char *line, size_t len)
 	free(line);
 }
 
-void op_office_of(const struct pending *p, const struct auth_identity *who, char *out,
-		  size_t outsz)
+void op_office_of(const struct pending *p, const struct auth_identity *who, char *out, size_t outsz)
 {
 	json_t *body = NULL;
 	const char *named = NULL;

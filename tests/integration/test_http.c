@@ -264,8 +264,9 @@ END_TEST
 START_TEST(cors_and_nodes)
 {
 	char v[256];
-	struct hc_resp r = http_do("OPTIONS", "/api/op", "Origin: http://other.example\r\n"
-					       "Access-Control-Request-Method: POST\r\n");
+	struct hc_resp r = http_do("OPTIONS", "/api/op",
+				   "Origin: http://other.example\r\n"
+				   "Access-Control-Request-Method: POST\r\n");
 	json_t *j;
 
 	ck_assert_int_eq(r.status, 204);
