@@ -5,12 +5,13 @@
 // Env: KOLAPP_NODE_{A,B}_URL, KOLAPP_NODE_{A,B}_PID_FILE, KOLAPP_RUNNER_PID
 // (SIGUSR1: start the killed daemon again), KOLAPP_DISPLAY_TOKEN,
 // KOLAPP_COUNTER_TOKEN (counter "3" of office brw), KOLAPP_KIOSK_TOKEN,
-// KOLAPP_CHROMIUM.
+// KOLAPP_CHROMIUM, KOLAPP_CONNINFO (psql, for kolapp.move_office).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
 const env = name => {
@@ -250,5 +251,39 @@ test('a clerk\'s page and a visitor\'s page on the killed daemon recover too', a
   } finally {
     await clerk.close();
     await visitor.close();
+  }
+});
+
+function psql(sql) {
+  return execFileSync('psql', [env('KOLAPP_CONNINFO'), '-XqAt', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+    { encoding: 'utf8' }).trim();
+}
+
+test('kolapp.move_office: the board follows the office to its new daemon; the old one redirects', async () => {
+  const { owner, other } = await ownerOf(OFFICE);
+  const otherName = (await (await fetch(other + '/api/nodes')).json()).node;
+  await openBoard(owner);
+  // Known to the owner only: issued after the other loaded the office.
+  const issued = await op(owner, KIOSK, { op: 'issue', queue: 'F' });
+  const t0 = Date.now();
+  psql(`SELECT kolapp.move_office('${OFFICE}', '${otherName}')`);
+  try {
+    await until('the office served by the other daemon', 10000, async () =>
+      (await served(other)).includes(OFFICE) && !(await served(owner)).includes(OFFICE));
+    // The owner ended the board's stream; its reconnection is redirected.
+    const code = await until('a call through the new owner', 10000, async () => {
+      const called = await op(other, COUNTER, { op: 'call_next' });
+      return called && called.ticket && called.ticket.code;
+    });
+    await page.waitForFunction(c => document.getElementById('latest-ticket').textContent === c,
+      code, { timeout: 10000, polling: 50 });
+    console.log(`board: ${code} after the move shown at ${Date.now() - t0} ms`);
+    // The old owner still holds the ticket, stale: it sends the visitor on
+    // without going round the ring.
+    const r = await fetch(owner + issued.visitor_path, { redirect: 'manual' });
+    assert.equal(r.status, 307);
+    assert.equal(r.headers.get('location'), other + issued.visitor_path);
+  } finally {
+    psql(`SELECT kolapp.move_office('${OFFICE}', NULL)`);
   }
 });
