@@ -1,5 +1,5 @@
 /* Which daemon a page talks to. Several kolappd may serve one database,
- * each office served by one of them (PROTOCOL.md 11.2): any daemon
+ * each office served by one of them (PROTOCOL.md 16): any daemon
  * answers any URL, redirecting to the office's owner, so a page needs
  * another daemon only when its own stops answering. It keeps the list of
  * live daemons (GET /api/nodes, every 30 s) and, when the one it uses
@@ -131,16 +131,14 @@ window.kolappNodes = (function () {
    * the browser retries by itself (readyState CONNECTING); after
    * SWITCH_AFTER_MS of that, the stream starts over on the daemon that
    * recheck() finds (the same one when it answers: then the owner it
-   * redirected to died, and the next redirect goes to the new owner). An answer that
-   * is an error (CLOSED: 503 while nobody owns the office, say) comes from
-   * a daemon that lives: it is asked again, soon. path is a function
-   * when it changes between connections (?last_event_id=).
+   * redirected to died, and the next redirect goes to the new owner).
+   * An answer that is an error (CLOSED: 503 while nobody owns the office,
+   * say) comes from a daemon that lives: it is asked again, soon.
    * on: { open(), error(), events: { name: handler }, refused() }: with
    * refused, an error answer ends the stream and calls it instead (the
    * visitor's page then polls). */
   function stream(path, on) {
     let es = null, switchTimer = null, retryTimer = null, refusals = 0, stopped = false, heard = 0;
-    const pathNow = () => (typeof path === 'function' ? path() : path);
     const silence = setInterval(() => {
       if (stopped || !es || es.readyState !== EventSource.OPEN || Date.now() - heard < SILENCE_MS) return;
       es.close();
@@ -152,7 +150,7 @@ window.kolappNodes = (function () {
     function open() {
       retryTimer = null;
       if (stopped) return;
-      const mine = es = new EventSource(url(pathNow()));
+      const mine = es = new EventSource(url(path));
       mine.onopen = () => {
         heard = Date.now();
         if (mine !== es) return;
