@@ -254,3 +254,4 @@ GRANT EXECUTE ON FUNCTION kolapp.d_node_tick(text, text, text, int, int[], int[]
 GRANT EXECUTE ON FUNCTION kolapp.move_office(text, text) TO kolapp_admin;
 GRANT SELECT ON kolapp.nodes, kolapp.live_nodes, kolapp.office_owners, kolapp.office_service
     TO kolapp_admin, kolapp_report;
+GRANT SELECT ON kolapp.live_nodes TO kolapp_daemon;  -- a daemon without a name checks it is alone
