@@ -133,6 +133,10 @@ static int start_own(struct daemon *d)
 	} else if (d->cfg.nlisten) {
 		snprintf(addr, sizeof addr, "%s", d->cfg.listen[0]);
 		id.advertise = addr;
+		if (!strncmp(addr, "0.0.0.0:", 8) || !strncmp(addr, "[::]:", 5))
+			log_warn("node %s advertises %s, which clients cannot connect to: set "
+				 "advertise",
+				 d->cfg.node_name, addr);
 	} else {
 		log_error("node_name %s needs advertise (no plain TCP listener to advertise)",
 			  d->cfg.node_name);
