@@ -133,6 +133,10 @@ static int start_own(struct daemon *d)
 	} else if (d->cfg.nlisten) {
 		snprintf(addr, sizeof addr, "%s", d->cfg.listen[0]);
 		id.advertise = addr;
+		if (!strncmp(addr, "0.0.0.0:", 8) || !strncmp(addr, "[::]:", 5))
+			log_warn("node %s advertises %s, which clients cannot connect to: set "
+				 "advertise",
+				 d->cfg.node_name, addr);
 	} else {
 		log_error("node_name %s needs advertise (no plain TCP listener to advertise)",
 			  d->cfg.node_name);
@@ -304,7 +308,27 @@ static int run_migrate(const char *conninfo)
 
 /* One blocking check before the loop starts: an unmigrated database is
  * an operator's mistake to report, not a state to retry. */
-static int check_schema(const char *conninfo)
+/* A daemon without a node name serves every office: refused where named
+ * daemons serve them (the two would both write the same offices). */
+static int check_alone(PGconn *conn, const char *node_name)
+{
+	PGresult *r;
+	int rc = 0;
+
+	if (node_name)
+		return 0;
+	r = PQexec(conn, "SELECT string_agg(name, ', ') FROM kolapp.live_nodes");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0)) {
+		log_error("daemons with node names serve this database (%s): give this one a "
+			  "node_name too (PROTOCOL.md section 15)",
+			  PQgetvalue(r, 0, 0));
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int check_schema(const char *conninfo, const char *node_name)
 {
 	char msg[1024], *ci;
 	PGconn *conn;
@@ -319,6 +343,8 @@ static int check_schema(const char *conninfo)
 	} else if (migrate_check_current(conn, msg, sizeof msg) < 0) {
 		log_error("%s", msg);
 		rc = -1;
+	} else {
+		rc = check_alone(conn, node_name);
 	}
 	PQfinish(conn);
 	return rc;
@@ -393,7 +419,7 @@ int main(int argc, char **argv)
 		config_clear(&d.cfg);
 		return rc;
 	}
-	if (check_schema(d.cfg.conninfo) < 0) {
+	if (check_schema(d.cfg.conninfo, d.cfg.node_name) < 0) {
 		config_clear(&d.cfg);
 		return 1;
 	}

@@ -116,8 +116,12 @@ BEGIN
 
     -- Free offices: asked to come here first, then this node's own of
     -- before (a restart keeps its offices), then by id.
+    -- An orphan (seen free a tick ago) is taken whatever the share, unless
+    -- it was given up on purpose in the last 2 s: that one is for a daemon
+    -- under its share to take.
     FOR r IN SELECT w.office_id AS id,
-                    (w.office_id = ANY (coalesce(p_orphans, '{}'))) AS orphan,
+                    (w.office_id = ANY (coalesce(p_orphans, '{}'))
+                     AND w.since < now() - interval '2 seconds') AS orphan,
                     (w.move_to = p_node) AS asked
                FROM kolapp.office_owners w
               WHERE NOT EXISTS (SELECT 1 FROM kolapp.office_locks l
@@ -254,3 +258,4 @@ GRANT EXECUTE ON FUNCTION kolapp.d_node_tick(text, text, text, int, int[], int[]
 GRANT EXECUTE ON FUNCTION kolapp.move_office(text, text) TO kolapp_admin;
 GRANT SELECT ON kolapp.nodes, kolapp.live_nodes, kolapp.office_owners, kolapp.office_service
     TO kolapp_admin, kolapp_report;
+GRANT SELECT ON kolapp.live_nodes TO kolapp_daemon;  -- a daemon without a name checks it is alone

@@ -105,10 +105,14 @@ static bool apply_row(struct own *own, const PGresult *r, int row)
 		ids_add(&own->orphans, id);
 	if (mine && release) {
 		/* Stop taking changes now; the release runs after what is in
-		 * flight, for it queues behind it on the same connection. */
+		 * flight, for it queues behind it on the same connection. Until
+		 * another daemon has it, nobody serves it (not "moved" to us). */
 		log_info("own: releasing office %s (moved or rebalanced)", code);
 		ids_add(&own->release, id);
-		mine = false;
+		engine_set_owner(own->engine, id, code, 0, NULL, NULL);
+		if (had && own->lost)
+			own->lost(own->lost_arg, id, code);
+		return false;
 	}
 	if (mine) {
 		if (engine_office_epoch(own->engine, id) == epoch)

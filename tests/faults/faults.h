@@ -183,6 +183,9 @@ struct f_tokens {
 void load_start(const struct f_tokens *tok, int port, unsigned seed);
 /* The daemon's current port (it changes with each restart). */
 void load_set_port(int port);
+/* Two daemons (KOLAPP_FAULTS_NODES=2): clients try either, and follow
+ * moved. */
+void load_set_ports(int port, int other);
 /* Quiesce every client between two requests; 0 or -1 (deadline). */
 int load_pause(int timeout_ms);
 void load_resume(void);

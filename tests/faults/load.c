@@ -76,7 +76,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static bool pause_req, stop_req;
 static int npaused;
-static int cur_port;
+static int cur_port, other_port; /* other_port: the second daemon's, or 0 */
 static long printed_errors;
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct pool parked_pool, noshow_pool;
@@ -202,6 +202,38 @@ void load_set_port(int port)
 	pthread_mutex_unlock(&mu);
 }
 
+void load_set_ports(int port, int other)
+{
+	pthread_mutex_lock(&mu);
+	cur_port = port;
+	other_port = other;
+	pthread_mutex_unlock(&mu);
+}
+
+/* With two daemons: the one that is not `port`. */
+static int port_other(int port)
+{
+	int p;
+
+	pthread_mutex_lock(&mu);
+	p = port == cur_port && other_port ? other_port : cur_port;
+	pthread_mutex_unlock(&mu);
+	return p;
+}
+
+/* The port of a moved reply's owner ("ADDR:PORT"), or 0. */
+static int moved_port(const json_t *reply)
+{
+	const char *code = reply ? fc_err(reply) : NULL;
+	const char *owner, *colon;
+
+	if (!code || strcmp(code, "moved"))
+		return 0;
+	owner = json_string_value(json_object_get(json_object_get(reply, "error"), "owner"));
+	colon = owner ? strrchr(owner, ':') : NULL;
+	return colon ? atoi(colon + 1) : 0;
+}
+
 /* Between two requests: park while a pause is asked for. False when the
  * run is over. */
 static bool checkpoint(void)
@@ -244,22 +276,35 @@ static bool ensure_session(struct fc *c, const char *token)
 	 * that a request it never saw is not counted as possibly committed. */
 	if (c->fd >= 0 && !fc_alive(c))
 		fc_close(c);
+	int port = port_now();
+
 	while (c->fd < 0) {
 		enum f_outcome o;
+		json_t *reply = NULL;
+		int to;
 
 		if (!checkpoint())
 			return false;
-		if (fc_connect(c, port_now()) != 0) {
+		if (fc_connect(c, port) != 0) {
+			/* Two daemons: the other may serve the office now. */
+			port = port_other(port);
 			pace_ms(20);
 			continue;
 		}
-		o = fc_call(c, members, NULL, F_REPLY_TIMEOUT_MS, NULL, NULL);
+		o = fc_call(c, members, &reply, F_REPLY_TIMEOUT_MS, NULL, NULL);
 		ledger_count(o, false, 0);
+		to = moved_port(reply);
+		json_decref(reply);
 		if (o == FO_OK) {
 			ledger_count_hello();
 			return true;
 		}
 		fc_close(c);
+		if (to) {
+			port = to; /* follow moved at once */
+			continue;
+		}
+		port = port_other(port);
 		pace_ms(20);
 	}
 	return true;

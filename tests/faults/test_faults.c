@@ -12,7 +12,10 @@
  * could not run, 77 when there is no PostgreSQL to run.
  *
  * Environment: KOLAPP_FAULTS_KILLS (default 22), KOLAPP_FAULTS_SEED;
- * KOLAPP_TEST_KEEP_LOGS keeps the daemon logs and the cluster directory. */
+ * KOLAPP_TEST_KEEP_LOGS keeps the daemon logs and the cluster directory;
+ * KOLAPP_FAULTS_NODES=2 runs two daemons with node names (PROTOCOL.md
+ * section 15): each kill hits the office's owner, the other takes the
+ * office over, the clients follow moved, and the killed one comes back. */
 #include "tests/faults/faults.h"
 #include "tests/integration/harness.h"
 
@@ -41,11 +44,14 @@ static char pg_dir[256];
 static char pg_port[16];
 static char dbconn[256];
 static struct h_daemon daemon_;
+static struct h_daemon daemon_b; /* the second daemon, KOLAPP_FAULTS_NODES=2 */
+static int nnodes = 1;
 static unsigned rng;
 
 static struct {
 	int kills, pg_restarts, backend_kill_rounds, backends_killed, verifications;
 	long long max_restart_resume_ms, max_pg_resume_ms, max_backend_resume_ms;
+	long long max_takeover_ms;
 	long tickets, lost, chained, verify_violations;
 } sum;
 
@@ -151,6 +157,8 @@ static void cluster_cleanup(void)
 		return;
 	if (daemon_.pid > 0)
 		h_daemon_kill9(&daemon_);
+	if (daemon_b.pid > 0)
+		h_daemon_kill9(&daemon_b);
 	tools_pg("stop");
 	if (getenv("KOLAPP_TEST_KEEP_LOGS"))
 		fprintf(stderr, "faults: cluster kept in %s (postgres.log)\n", pg_dir);
@@ -281,11 +289,23 @@ static long long wait_resumed(int64_t since_us, int deadline_ms)
 	}
 }
 
+static const char *node_args(const struct h_daemon *d)
+{
+	if (nnodes == 1)
+		return NULL;
+	return d == &daemon_ ? "--node-name f0" : "--node-name f1";
+}
+
+static bool one_alive(struct h_daemon *d)
+{
+	if (d->pid > 0)
+		h_daemon_wait(d, 0);
+	return d->pid > 0;
+}
+
 static bool daemon_alive(const char *when)
 {
-	if (daemon_.pid > 0)
-		h_daemon_wait(&daemon_, 0);
-	if (daemon_.pid > 0)
+	if (one_alive(&daemon_) && (nnodes == 1 || one_alive(&daemon_b)))
 		return true;
 	ledger_violation("kolappd exited on its own %s (log %s)", when, daemon_.logpath);
 	/* The log folder is removed at exit: show why it died while we can. */
@@ -326,22 +346,54 @@ static bool checkpoint_verify(const char *after)
 	return true;
 }
 
+/* The daemon serving the office now (with two); daemon_ when unknown. */
+static struct h_daemon *office_owner(void)
+{
+	char out[64];
+
+	if (nnodes == 1 ||
+	    h_psql(dbconn,
+		   "SELECT coalesce((SELECT node FROM kolapp.office_service WHERE office = '" F_OFFICE
+		   "' AND served), '')",
+		   out, sizeof out) != 0)
+		return &daemon_;
+	return strcmp(out, "f1") == 0 ? &daemon_b : &daemon_;
+}
+
 static bool fault_kill9(int i)
 {
 	char what[64];
 	int64_t t;
 	long long ms;
+	struct h_daemon *victim;
 
 	random_delay(150, 1200);
 	if (!daemon_alive("before a kill"))
 		return false;
-	h_daemon_kill9(&daemon_);
+	victim = office_owner();
+	h_daemon_kill9(victim);
 	t = f_wall_us();
-	if (h_daemon_start(&daemon_, dbconn, NULL) != 0) {
+	if (nnodes == 2) {
+		/* The other daemon serves the office within 5 s (the contract),
+		 * while the killed one is still down. */
+		ms = wait_resumed(t, F_RESUME_MS);
+		if (ms < 0) {
+			ledger_violation("no change acknowledged within %d ms of the SIGKILL of "
+					 "the office's daemon (kill %d)",
+					 F_RESUME_MS, i + 1);
+			return false;
+		}
+		if (ms > sum.max_takeover_ms)
+			sum.max_takeover_ms = ms;
+	}
+	if (h_daemon_start(victim, dbconn, node_args(victim)) != 0) {
 		ledger_violation("kolappd did not come back after kill %d", i + 1);
 		return false;
 	}
-	load_set_port(daemon_.port);
+	if (nnodes == 2)
+		load_set_ports(daemon_.port, daemon_b.port);
+	else
+		load_set_port(daemon_.port);
 	ms = wait_resumed(t, F_RESTART_RESUME_MS);
 	if (ms < 0) {
 		ledger_violation("no change acknowledged within %d ms of restart %d",
@@ -433,6 +485,9 @@ static void summary(const struct f_stats *s, long long ms, int kills_wanted)
 	       "%lld ms)\n",
 	       sum.backend_kill_rounds, sum.backends_killed, sum.max_backend_resume_ms);
 	printf("faults: restart to first ok change  at most %lld ms\n", sum.max_restart_resume_ms);
+	if (nnodes == 2)
+		printf("faults: takeover by the other daemon at most %lld ms after a SIGKILL\n",
+		       sum.max_takeover_ms);
 	printf("faults: requests sent               %ld (hello %ld)\n", s->sent, s->hellos);
 	printf("faults: acknowledged (ok)           %ld (issues %ld, counter ops %ld)\n", s->ok,
 	       s->issued_ok, s->counter_ok);
@@ -466,6 +521,8 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if ((e = getenv("KOLAPP_FAULTS_KILLS")) && atoi(e) > 0)
 		kills = atoi(e);
+	if ((e = getenv("KOLAPP_FAULTS_NODES")) && atoi(e) == 2)
+		nnodes = 2;
 	rng = (e = getenv("KOLAPP_FAULTS_SEED")) && *e ? (unsigned)strtoul(e, NULL, 10)
 						       : (unsigned)time(NULL) ^ (unsigned)getpid();
 	printf("faults: seed %u (KOLAPP_FAULTS_SEED), %d kills\n", rng, kills);
@@ -478,9 +535,14 @@ int main(void)
 		return 99;
 	}
 	memset(&daemon_, 0, sizeof daemon_);
-	if (h_daemon_start(&daemon_, dbconn, NULL) != 0)
+	memset(&daemon_b, 0, sizeof daemon_b);
+	if (h_daemon_start(&daemon_, dbconn, node_args(&daemon_)) != 0)
+		return 99;
+	if (nnodes == 2 && h_daemon_start(&daemon_b, dbconn, node_args(&daemon_b)) != 0)
 		return 99;
 	load_start(&tok, daemon_.port, rng);
+	if (nnodes == 2)
+		load_set_ports(daemon_.port, daemon_b.port);
 	if (wait_resumed(0, F_RESTART_RESUME_MS) < 0) {
 		ledger_violation("the load never got a change acknowledged");
 		ok = false;
@@ -511,6 +573,9 @@ int main(void)
 		if (daemon_alive("at the end") && h_daemon_stop(&daemon_) != 0)
 			ledger_violation("kolappd did not exit 0 on SIGTERM (log %s)",
 					 daemon_.logpath);
+		if (nnodes == 2 && daemon_b.pid > 0 && h_daemon_stop(&daemon_b) != 0)
+			ledger_violation("the second kolappd did not exit 0 on SIGTERM (log %s)",
+					 daemon_b.logpath);
 	}
 	s = ledger_stats();
 	if (ok && (s.issued_ok < 200 || s.counter_ok < 100))
@@ -526,6 +591,7 @@ int main(void)
 	s = ledger_stats();
 	summary(&s, h_now_ms() - t0, kills);
 	h_daemon_free(&daemon_);
+	h_daemon_free(&daemon_b);
 	load_free();
 	ledger_free();
 	if (s.violations > 0 || sum.lost > 0)

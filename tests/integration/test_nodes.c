@@ -240,8 +240,9 @@ static void cluster_seed(struct cluster *k, int noffices)
 static void cluster_down(struct cluster *k)
 {
 	for (int i = 0; i < 2; i++) {
+		/* A clean exit: no leak (sanitizer builds), nothing stuck. */
 		if (k->d[i].pid > 0)
-			h_daemon_stop(&k->d[i]);
+			ck_assert_int_eq(h_daemon_stop(&k->d[i]), 0);
 		h_daemon_free(&k->d[i]);
 	}
 	h_drop_db(k->db);
@@ -531,6 +532,34 @@ START_TEST(a_daemon_cut_off_cannot_write_for_a_taken_office)
 }
 END_TEST
 
+/* A daemon without a node name would serve every office: it must not
+ * start where named daemons serve them. */
+START_TEST(an_unnamed_daemon_does_not_join_named_ones)
+{
+	struct cluster k;
+	struct h_daemon solo;
+	char *log;
+
+	cluster_seed(&k, 1);
+	node_start(&k, 0);
+	memset(&solo, 0, sizeof solo);
+	solo.port = h_free_port();
+	ck_assert_int_eq(h_daemon_spawn(&solo, k.db, NULL), 0);
+	ck_assert_int_ne(h_daemon_wait(&solo, 10000), 0);
+	log = h_daemon_log(&solo);
+	ck_assert_msg(log && strstr(log, "give this one a node_name too"), "log: %s",
+		      log ? log : "(none)");
+	free(log);
+	h_daemon_free(&solo);
+	{
+		json_t *r = hello_at(&k, 0, &k.o[0]);
+		ck_assert_msg(o_ok(r), "the named daemon still serves: %s", o_js(r));
+		json_decref(r);
+	}
+	cluster_down(&k);
+}
+END_TEST
+
 static PGresult *exec_ok(PGconn *c, const char *sql)
 {
 	PGresult *r = PQexec(c, sql);
@@ -623,9 +652,14 @@ static Suite *nodes_suite(void)
 	tcase_add_test(tc, the_fence_refuses_a_stale_epoch);
 	tcase_add_test(tc, two_daemons_split_and_say_moved);
 	tcase_add_test(tc, started_at_the_same_instant_never_both_own);
-	tcase_add_test(tc, kill9_of_an_owner_under_load);
 	tcase_add_test(tc, move_office_under_load_loses_nothing);
 	tcase_add_test(tc, a_daemon_cut_off_cannot_write_for_a_taken_office);
+	tcase_add_test(tc, an_unnamed_daemon_does_not_join_named_ones);
+	suite_add_tcase(s, tc);
+	/* Alone, for repetitions: CK_RUN_CASE=takeover (docs/OPERATIONS.md). */
+	tc = tcase_create("takeover");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, kill9_of_an_owner_under_load);
 	suite_add_tcase(s, tc);
 	return s;
 }
