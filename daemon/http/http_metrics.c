@@ -69,10 +69,6 @@ static void queue_line(void *arg, const char *office, const char *queue, int wai
 				    served_here(w->e, office));
 		return;
 	}
-	/* Another daemon's office: what this one holds of it is stale, and
-	 * its owner reports it. */
-	if (!served_here(w->e, office))
-		return;
 	if (w->pass == 0)
 		evbuffer_add_printf(w->out,
 				    "kolapp_tickets_waiting{office=\"%s\",queue=\"%s\"} %d\n",
