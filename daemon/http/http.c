@@ -610,7 +610,6 @@ struct http *http_new(struct event_base *base, struct session_ctx *sctx, const c
 	h->auth = sctx->auth;
 	h->datadir = xstrdup(datadir);
 	h->rates = xcalloc(HTTP_RATE_SLOTS, sizeof *h->rates);
-	h->id_base = (uint64_t)time(NULL) * 1000 + 1;
 	h->evh = evhttp_new(base);
 	if (!h->evh)
 		xoom("h->evh");
@@ -648,9 +647,13 @@ int http_listen(struct http *h, const char *addrport)
 	return 0;
 }
 
+static bool keep_no_ring(struct http *h, int office_id)
+{
+	return false;
+}
+
 void http_free(struct http *h)
 {
-	struct ring *r;
 	struct pending *p;
 
 	if (!h)
@@ -662,12 +665,7 @@ void http_free(struct http *h)
 		pending_unlink(p);
 		pending_free(p);
 	}
-	while ((r = h->rings)) {
-		h->rings = r->next;
-		for (int i = 0; i < r->count; i++)
-			free(r->ents[(r->start + i) % HTTP_RING_SIZE].msg);
-		free(r);
-	}
+	rings_forget(h, keep_no_ring);
 	event_free(h->keepalive);
 	event_free(h->reaper);
 	event_free(h->visitor_ev);

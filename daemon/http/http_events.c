@@ -11,12 +11,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
 /* ---- the event ring ----------------------------------------------------- */
+
+/* An office's ring starts its ids at the clock, in microseconds: above
+ * those of an earlier run, and above those another daemon gave the
+ * office's events before this one took it over (unless either averaged
+ * over an event a microsecond), so a Last-Event-ID from before is
+ * recognised as not resumable here rather than confused with one of
+ * this ring's. */
+static uint64_t ring_first_id(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static struct ring *ring_get(struct http *h, int office_id, bool create)
 {
@@ -29,10 +44,33 @@ static struct ring *ring_get(struct http *h, int office_id, bool create)
 		return NULL;
 	r = xcalloc(1, sizeof *r);
 	r->office_id = office_id;
-	r->next_id = h->id_base;
+	r->next_id = ring_first_id();
 	r->next = h->rings;
 	h->rings = r;
 	return r;
+}
+
+static void ring_free(struct ring *r)
+{
+	for (int i = 0; i < r->count; i++)
+		free(r->ents[(r->start + i) % HTTP_RING_SIZE].msg);
+	free(r);
+}
+
+void rings_forget(struct http *h, bool (*keep)(struct http *h, int office_id))
+{
+	struct ring **pp = &h->rings;
+
+	while (*pp) {
+		struct ring *r = *pp;
+
+		if (keep(h, r->office_id)) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		ring_free(r);
+	}
 }
 
 static struct ring_ent *ring_push(struct ring *r, const char *kind, const char *data, size_t dlen)

@@ -120,10 +120,6 @@ struct http {
 	struct event *owner_check;  /* ends the streams of offices that moved away */
 	char *public_url;           /* base of the visitors' URLs; NULL: the request's Host */
 	struct server *metrics_srv; /* NULL: no /metrics */
-	/* Ids of a new run start above those of earlier runs (unless they
-	 * averaged over 1000 events a second), so an old Last-Event-ID is
-	 * recognised as not resumable rather than confused with a new one. */
-	uint64_t id_base;
 };
 
 /* http.c */
@@ -167,6 +163,8 @@ void keepalive_cb(evutil_socket_t fd, short what, void *arg);
  * office; NULL (and a 503 sent) when there are too many. */
 struct sse *sse_open(struct http *h, struct evhttp_request *req, int office_id, int token_id);
 void sse_write(struct sse *s, const char *msg, size_t len);
+/* Frees the rings of the offices keep says no to. */
+void rings_forget(struct http *h, bool (*keep)(struct http *h, int office_id));
 
 /* http_visitor.c: everything under /t/ (rest: what follows "/t/") */
 void visitor_route(struct http *h, struct evhttp_request *req, const char *rest);

@@ -247,6 +247,14 @@ void serve_nodes(struct http *h, struct evhttp_request *req)
 
 /* ---- streams of offices that moved --------------------------------------- */
 
+static bool served_here(struct http *h, int office_id)
+{
+	const char *code = engine_office_code(h->engine, office_id);
+	const char *addr, *http;
+
+	return code && engine_owner_of(h->engine, code, &addr, &http) == OWNER_MINE;
+}
+
 static void owner_check_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http *h = arg;
@@ -254,12 +262,13 @@ static void owner_check_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (!engine_ownership_is_on(h->engine))
 		return;
+	/* Should the office come back, its ring starts afresh, above the ids
+	 * its owner meanwhile gave (http_events.c). */
+	rings_forget(h, served_here);
 	for (struct sse *s = h->sses; s; s = s->next) {
 		const char *code = engine_office_code(h->engine, s->office_id);
-		const char *addr, *http;
 
-		if (s->doomed || !code ||
-		    engine_owner_of(h->engine, code, &addr, &http) == OWNER_MINE)
+		if (s->doomed || !code || served_here(h, s->office_id))
 			continue;
 		log_info("http %s: office %s is no longer served here: ending its stream", s->peer,
 			 code);

@@ -30,6 +30,7 @@ window.kolappNodes = (function () {
    * long means its daemon's host vanished without closing it. */
   const SILENCE_MS = 40000;
   const REFRESH_MS = 30000;
+  const REFRESH_SOON_MS = 2000; /* while the list could not be had */
   const self = location.origin;
   let list = [self], at = 0;
   /* For tests and for anyone debugging a page on site. */
@@ -67,10 +68,10 @@ window.kolappNodes = (function () {
 
   /* Whether the daemon at base answers (any answer: even an error says
    * it lives); its list of live daemons when it gives one. */
-  async function probe(base) {
+  async function probe(base, timeoutMs) {
     try {
       const r = await fetch((base === self ? '' : base) + '/api/nodes',
-                            withTimeout({ cache: 'no-store' }, PROBE_TIMEOUT_MS));
+                            withTimeout({ cache: 'no-store' }, timeoutMs || PROBE_TIMEOUT_MS));
       let nodes = null;
       if (r.ok) nodes = (await r.json().catch(() => ({}))).nodes;
       return { alive: true, nodes: nodes };
@@ -121,10 +122,13 @@ window.kolappNodes = (function () {
     }
   }
 
+  /* Every 30 s; sooner again when no list came (a page loaded while its
+   * daemon was busy or starting must not wait 30 s to learn the others). */
   async function refresh() {
-    const p = await probe(list[at]);
+    const p = await probe(list[at], READ_TIMEOUT_MS);
     if (p.alive && p.nodes) learn(p.nodes);
-    else if (!p.alive) recheck();
+    else if (!p.alive) await recheck();
+    setTimeout(refresh, p.alive && p.nodes ? REFRESH_MS : REFRESH_SOON_MS);
   }
 
   /* An EventSource on the daemon in use. While a daemon cannot be reached
@@ -200,7 +204,6 @@ window.kolappNodes = (function () {
     };
   }
 
-  setInterval(refresh, REFRESH_MS);
   refresh();
   return { url, read, send, stream, learn, next, state };
 })();

@@ -223,7 +223,9 @@ test('the database lost (stale status) is shown, and clears by itself', async ()
   await ok(KIOSK, { op: 'issue', queue: 'K' });   // an event: the page asks for the status
   await page.waitForSelector('#stale', { state: 'visible', timeout: 5000 });
   assert.match(await text('#stale'), /Databasen/);
-  await page.unroute(isStatus);
+  // Waits for a handler still at work, whose fulfill would otherwise
+  // come after the route is gone (an unhandled rejection).
+  await page.unrouteAll({ behavior: 'wait' });
   // No event needed: the page asks again every few seconds while stale.
   await page.waitForSelector('#stale', { state: 'hidden', timeout: 5000 });
 });

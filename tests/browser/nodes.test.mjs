@@ -94,8 +94,14 @@ after(async () => {
 
 async function openBoard(base) {
   await page.goto(`${base}/board?token=${encodeURIComponent(DISPLAY)}&lang=sv&speech=0`);
-  await page.waitForFunction(() => window.kolappBoard && window.kolappBoard.connected &&
-    window.kolappNodes.state.list.length === 2, null, { timeout: 10000 });
+  try {
+    await page.waitForFunction(() => window.kolappBoard && window.kolappBoard.connected &&
+      window.kolappNodes.state.list.length === 2, null, { timeout: 10000 });
+  } catch (e) {
+    const seen = await page.evaluate(() => ({ connected: window.kolappBoard && window.kolappBoard.connected,
+      nodes: window.kolappNodes && window.kolappNodes.state.list }));
+    throw new Error(`the board on ${base} is not ready: ${JSON.stringify(seen)}: ${e.message}`);
+  }
 }
 
 const latest = () => page.locator('#latest-ticket').textContent();
