@@ -59,25 +59,24 @@ void cors_preflight(struct evhttp_request *req)
 }
 
 /* The request's path and query as the client sent them ("/api/status?
- * token=..."), for the Location on another daemon. */
-static void path_and_query(struct evhttp_request *req, char *out, size_t outsz)
+ * token=..."), on another daemon: the Location of a redirect (allocated). */
+static char *same_url_at(struct evhttp_request *req, const char *base)
 {
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
 	const char *path = u ? evhttp_uri_get_path(u) : NULL;
 	const char *query = u ? evhttp_uri_get_query(u) : NULL;
 
-	snprintf(out, outsz, "%s%s%s", path && *path ? path : "/", query ? "?" : "",
-		 query ? query : "");
+	return xasprintf("%s%s%s%s", base, path && *path ? path : "/", query ? "?" : "",
+			 query ? query : "");
 }
 
-/* A 307 to base + where; body: the protocol's moved error, for a script
- * that does not follow redirects. The Location holds the token when the
- * query did: it goes back to the client that sent it, and is not logged. */
-static void redirect(struct evhttp_request *req, const char *base, const char *where,
-		     const char *tcp_owner, const char *message, bool count_op)
+/* A 307 to location (freed here); body: the protocol's moved error, for a
+ * script that does not follow redirects. The Location holds the token when
+ * the query did: it goes back to the client that sent it, and is not logged. */
+static void redirect(struct evhttp_request *req, char *location, const char *tcp_owner,
+		     const char *message, bool count_op)
 {
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-	char *location = xasprintf("%s%s", base, where);
 	size_t len = 0;
 	char *body = proto_encode_moved(NULL, message, tcp_owner ? tcp_owner : "", &len);
 
@@ -121,7 +120,7 @@ bool answered_for_owner(struct http *h, struct evhttp_request *req, const char *
 {
 	const char *addr = NULL, *http = NULL;
 	enum engine_owner owner;
-	char where[2048], msg[160];
+	char msg[160];
 
 	if (!office_code)
 		return false;
@@ -143,9 +142,8 @@ bool answered_for_owner(struct http *h, struct evhttp_request *req, const char *
 				   "the office's daemon serves no HTTP");
 		return true;
 	}
-	path_and_query(req, where, sizeof where);
 	snprintf(msg, sizeof msg, "office %s is served by another daemon", office_code);
-	redirect(req, http, where, addr, msg, api_op);
+	redirect(req, same_url_at(req, http), addr, msg, api_op);
 	return true;
 }
 
@@ -170,8 +168,9 @@ static const char *ring_next(const char *const *nodes, int n)
 	return after ? after : first;
 }
 
-/* The query without its "hop=" member; how many hops that said. */
-static int strip_hop(const char *query, char *out, size_t outsz)
+/* The query without its "hop=" member, in out (strlen(query) + 1 bytes);
+ * how many hops that member said. */
+static int strip_hop(const char *query, char *out)
 {
 	const char *p = query;
 	size_t used = 0;
@@ -182,11 +181,14 @@ static int strip_hop(const char *query, char *out, size_t outsz)
 		const char *amp = strchr(p, '&');
 		size_t len = amp ? (size_t)(amp - p) : strlen(p);
 
-		if (len > 4 && !strncmp(p, "hop=", 4))
+		if (len > 4 && !strncmp(p, "hop=", 4)) {
 			hop = atoi(p + 4);
-		else if (len && used + len + 2 < outsz) {
-			used += (size_t)snprintf(out + used, outsz - used, "%s%.*s",
-						 used ? "&" : "", (int)len, p);
+		} else if (len) {
+			if (used)
+				out[used++] = '&';
+			memcpy(out + used, p, len);
+			used += len;
+			out[used] = '\0';
 		}
 		p = amp ? amp + 1 : NULL;
 	}
@@ -201,18 +203,21 @@ bool visitor_pass_on(struct http *h, struct evhttp_request *req)
 	int n = 0;
 	const char *const *nodes = engine_nodes_http(h->engine, &n);
 	const char *next = engine_ownership_is_on(h->engine) ? ring_next(nodes, n) : NULL;
-	char rest[1024], where[2048];
+	char *rest;
 	int hop;
 
 	if (!next || !path)
 		return false;
-	hop = strip_hop(query, rest, sizeof rest);
+	rest = xmalloc((query ? strlen(query) : 0) + 1);
+	hop = strip_hop(query, rest);
 	/* Each of the others has looked once: the secret opens nothing. */
-	if (hop + 1 >= n)
+	if (hop + 1 >= n) {
+		free(rest);
 		return false;
-	snprintf(where, sizeof where, "%s?%s%shop=%d", path, rest, rest[0] ? "&" : "", hop + 1);
-	redirect(req, next, where, NULL, "this daemon does not know the ticket: ask the next",
-		 false);
+	}
+	redirect(req, xasprintf("%s%s?%s%shop=%d", next, path, rest, rest[0] ? "&" : "", hop + 1),
+		 NULL, "this daemon does not know the ticket: ask the next", false);
+	free(rest);
 	return true;
 }
 

@@ -206,6 +206,18 @@ test('every URL works through either daemon: 307 to the owner, CORS, /api/nodes,
 test('a board on the daemon that does not own its office follows calls through the redirect', async () => {
   const { owner, other } = await ownerOf(OFFICE);
   await openBoard(other);
+  // In the page: a POST with a JSON body (a preflighted request) that gets
+  // a 307 to another origin arrives there, body and all.
+  const posted = await page.evaluate(async t => {
+    const r = await fetch('/api/op?token=' + encodeURIComponent(t), {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ id: 7, op: 'ping' }),
+    });
+    return { status: r.status, url: r.url, reply: await r.json() };
+  }, KIOSK);
+  assert.equal(posted.status, 200);
+  assert.ok(posted.url.startsWith(owner + '/api/op?'), posted.url);
+  assert.deepEqual([posted.reply.id, posted.reply.ok], [7, true]);
   const code = await issueAndCall(owner);
   await page.waitForFunction(c => document.getElementById('latest-ticket').textContent === c,
     code, { timeout: 2000 });
