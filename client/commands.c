@@ -168,9 +168,14 @@ const struct command *command_find(const char *name)
 
 static const char options_text[] =
 	"Options (anywhere on the line):\n"
-	"  -H, --host HOST      server address (default $KOLAPP_HOST or 127.0.0.1;\n"
-	"                       IPv6 literals such as ::1 work)\n"
-	"  -p, --port PORT      server port (default $KOLAPP_PORT or 7878)\n"
+	"  -H, --host ADDR[:PORT],...\n"
+	"                       the daemons to try, in order (default $KOLAPP_HOST\n"
+	"                       or 127.0.0.1; IPv6 as ::1 or [::1]:7879). kolapp\n"
+	"                       goes on to the owner of the office when a daemon\n"
+	"                       answers moved, and waits up to --timeout while no\n"
+	"                       daemon serves it (unavailable: a takeover)\n"
+	"  -p, --port PORT      the port of addresses without one (default\n"
+	"                       $KOLAPP_PORT or 7878)\n"
 	"  -t, --token TOKEN    access token (default $KOLAPP_TOKEN; the variable\n"
 	"                       keeps it out of the process list)\n"
 	"      --office CODE    act on another office (admin tokens)\n"
@@ -186,9 +191,12 @@ static const char options_text[] =
 	"  -h, --help           show this help, or the command's\n";
 
 static const char exit_text[] =
-	"Exit status: 0 done, 1 the server refused (an error reply), 2 usage\n"
-	"error, 3 cannot connect, connection lost or timed out (including a\n"
-	"failed TLS handshake or certificate verification).\n";
+	"Exit status: 0 done, 1 the server refused (an error reply, or unavailable\n"
+	"until --timeout), 2 usage error, 3 cannot connect, connection lost or\n"
+	"timed out (including a failed TLS handshake or certificate verification).\n"
+	"A request whose answer is lost with the connection is sent again only\n"
+	"when that is safe (reads, issue with --key, check-in); otherwise kolapp\n"
+	"says it is unknown whether it happened and exits 3.\n";
 
 void usage_print(FILE *f)
 {

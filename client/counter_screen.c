@@ -268,6 +268,8 @@ static void draw(const struct cscreen *s)
 			 s->l.why[0] ? s->l.why : "connecting");
 	else if (jtrue(s->status, "stale"))
 		put_line(1, 1, A_REVERSE, " database unreachable \u2014 shown state may be old ");
+	else if (*link_note(&s->l))
+		put_line(1, 1, A_DIM, "%s", link_note(&s->l));
 	if (s->status) {
 		draw_ticket(s, 3);
 		draw_parked(s, LINES > 20 ? 11 : 5);
