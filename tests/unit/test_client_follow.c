@@ -7,30 +7,20 @@
  * a lost answer, a daemon that dies under a watch.
  */
 #include <check.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "client/follow.h"
 #include "client/hosts.h"
 #include "tests/unit/fake_daemon.h"
-
-static char g_dir[256]; /* the kolapp runs' output files */
+#include "tests/unit/kolapp_run.h"
 
 static long long mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return kr_now_ms();
 }
 
 /* ---- hosts: the -H list ------------------------------------------------- */
@@ -334,87 +324,10 @@ END_TEST
 
 /* ---- the kolapp binary against fakes ------------------------------------ */
 
-struct run {
-	int status; /* exit status; -1 when killed or timed out */
-	long long ms;
-	char out[16384], err[8192];
-};
-
-static void slurp(const char *path, char *buf, size_t size)
+/* kolapp with argv; the result in r. */
+static void kolapp(struct kolapp_run *r, char *const argv[])
 {
-	FILE *fp = fopen(path, "r");
-	size_t n = fp ? fread(buf, 1, size - 1, fp) : 0;
-
-	buf[n] = '\0';
-	if (fp)
-		fclose(fp);
-}
-
-static void out_paths(int tag, char *out, char *err, size_t size)
-{
-	snprintf(out, size, "%s/out-%d", g_dir, tag);
-	snprintf(err, size, "%s/err-%d", g_dir, tag);
-}
-
-/* kolapp with the given arguments (NULL-terminated), output to files. */
-static pid_t spawn(int tag, char *const argv[])
-{
-	const char *bd = getenv("KOLAPP_BUILDDIR");
-	char bin[512], out[512], err[512];
-	pid_t pid;
-
-	snprintf(bin, sizeof(bin), "%s/kolapp", bd && *bd ? bd : KOLAPP_BUILDDIR);
-	out_paths(tag, out, err, sizeof(out));
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(126);
-		unsetenv("KOLAPP_HOST");
-		unsetenv("KOLAPP_PORT");
-		setenv("KOLAPP_TOKEN", "tok", 1);
-		execv(bin, argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Waits (a poll of waitpid with a deadline) and reads the output. */
-static void reap(pid_t pid, int tag, long long t0, int timeout_ms, struct run *r)
-{
-	long long deadline = mono_ms() + timeout_ms;
-	char out[512], err[512];
-	int st = 0;
-
-	r->status = -1;
-	while (waitpid(pid, &st, WNOHANG) == 0) {
-		if (mono_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			st = -1;
-			break;
-		}
-		poll(NULL, 0, 10);
-	}
-	r->ms = mono_ms() - t0;
-	if (st != -1 && WIFEXITED(st))
-		r->status = WEXITSTATUS(st);
-	out_paths(tag, out, err, sizeof(out));
-	slurp(out, r->out, sizeof(r->out));
-	slurp(err, r->err, sizeof(r->err));
-}
-
-static int g_tag;
-
-static void kolapp(struct run *r, char *const argv[])
-{
-	long long t0 = mono_ms();
-	int tag = ++g_tag;
-
-	reap(spawn(tag, argv), tag, t0, 20000, r);
+	kr_run(argv, "tok", r);
 }
 
 /* "-H" value for the fakes in idx (-1: the dead port). */
@@ -430,7 +343,7 @@ static const char *hosts_arg(const int *idx, int n)
 }
 
 /* The "by" of the JSON reply kolapp printed: which fake answered. */
-static int answered_by(const struct run *r)
+static int answered_by(const struct kolapp_run *r)
 {
 	json_t *j = json_loads(r->out, JSON_DISABLE_EOF_CHECK, NULL);
 	int by = (int)json_integer_value(json_object_get(j, "by"));
@@ -442,7 +355,7 @@ static int answered_by(const struct run *r)
 START_TEST(kolapp_follows_moved)
 {
 	int idx[] = { -1, 0 };
-	struct run r;
+	struct kolapp_run r;
 
 	fakes_start(2);
 	point(0, 1);
@@ -458,7 +371,7 @@ END_TEST
 START_TEST(kolapp_follows_moved_on_a_request)
 {
 	int idx[] = { 0 };
-	struct run r;
+	struct kolapp_run r;
 
 	fakes_start(2);
 	fake_addr(&g_f[1], g_f[0].req_owner, sizeof(g_f[0].req_owner));
@@ -473,7 +386,7 @@ END_TEST
 START_TEST(kolapp_lost_write_is_not_repeated)
 {
 	int idx[] = { 0, 1 };
-	struct run r;
+	struct kolapp_run r;
 
 	fakes_start(2);
 	g_f[0].lose = 1;
@@ -488,7 +401,7 @@ END_TEST
 START_TEST(kolapp_lost_issue_without_key_is_not_repeated)
 {
 	int idx[] = { 0 };
-	struct run r;
+	struct kolapp_run r;
 
 	fakes_start(1);
 	g_f[0].lose = 1;
@@ -503,7 +416,7 @@ END_TEST
 START_TEST(kolapp_lost_issue_with_key_is_repeated)
 {
 	int idx[] = { 0, 1 };
-	struct run r;
+	struct kolapp_run r;
 
 	fakes_start(2);
 	/* The owner dies with the answer; the other takes over. */
@@ -521,7 +434,7 @@ END_TEST
 START_TEST(kolapp_lost_read_is_repeated)
 {
 	int idx[] = { 0 };
-	struct run r;
+	struct kolapp_run r;
 
 	fakes_start(1);
 	g_f[0].lose = 2;
@@ -535,7 +448,7 @@ END_TEST
 START_TEST(kolapp_unavailable_is_bounded)
 {
 	int idx[] = { 0, -1 };
-	struct run r;
+	struct kolapp_run r;
 
 	fakes_start(1);
 	g_f[0].hello = FAKE_HELLO_UNAVAILABLE;
@@ -551,7 +464,7 @@ END_TEST
 START_TEST(kolapp_loop_is_an_error)
 {
 	int idx[] = { 0 };
-	struct run r;
+	struct kolapp_run r;
 
 	fakes_start(2);
 	point(0, 1);
@@ -564,37 +477,11 @@ START_TEST(kolapp_loop_is_an_error)
 }
 END_TEST
 
-/* Waits until file tag's stdout holds needle n times (a poll with a
- * deadline); the output so far in buf. */
-static bool wait_output(int tag, const char *needle, int n, char *buf, size_t size)
-{
-	long long deadline = mono_ms() + 15000;
-	char out[512], err[512];
-
-	out_paths(tag, out, err, sizeof(out));
-	for (;;) {
-		const char *p = buf;
-		int seen = 0;
-
-		slurp(out, buf, size);
-		while ((p = strstr(p, needle))) {
-			seen++;
-			p++;
-		}
-		if (seen >= n)
-			return true;
-		if (mono_ms() > deadline)
-			return false;
-		poll(NULL, 0, 20);
-	}
-}
-
 START_TEST(kolapp_watch_survives_a_takeover)
 {
-	int idx[] = { 0, 1 }, tag = ++g_tag;
-	long long t0 = mono_ms();
+	int idx[] = { 0, 1 }, tag;
 	char buf[16384], by[64];
-	struct run r;
+	struct kolapp_run r;
 	pid_t pid;
 
 	fakes_start(2);
@@ -602,25 +489,30 @@ START_TEST(kolapp_watch_survives_a_takeover)
 	/* No owner for a moment, then the other one takes over. */
 	g_f[1].hello = FAKE_HELLO_UNAVAILABLE;
 	g_f[1].ok_after = 2;
-	pid = spawn(tag, (char *[]){ "kolapp", "--json", "-H", (char *)hosts_arg(idx, 2), "watch",
-				     NULL });
+	pid = kr_spawn((char *[]){ "kolapp", "--json", "-H", (char *)hosts_arg(idx, 2), "watch",
+				   NULL },
+		       "tok", &tag);
+	ck_assert_int_gt(pid, 0);
 	snprintf(by, sizeof(by), "\"by\":%d", g_f[1].port);
-	ck_assert_msg(wait_output(tag, "\"event\":\"called\"", 2, buf, sizeof(buf)),
-		      "watch showed: %s", buf);
-	ck_assert_msg(strstr(buf, by), "no event from the new owner: %s", buf);
+	ck_assert_msg(kr_wait_output(tag, false, by, 1, 15000, buf, sizeof(buf)),
+		      "no event from the new owner: %s", buf);
+	ck_assert_msg(kr_wait_output(tag, true, "watching again through", 1, 5000, buf,
+				     sizeof(buf)),
+		      "stderr: %s", buf);
 	kill(pid, SIGINT);
-	reap(pid, tag, t0, 5000, &r);
+	kr_reap(pid, tag, 5000, &r);
 	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
-	ck_assert_msg(strstr(r.err, "watching again through"), "%s", r.err);
 	ck_assert_int_eq(g_f[0].subscribes, 1);
 	ck_assert_int_eq(g_f[1].subscribes, 1);
 	ck_assert_int_eq(g_f[1].hellos, 3);
+	/* One line says what happened. */
+	ck_assert_int_eq((int)(strchr(r.err, '\n') - r.err) + 1, (int)strlen(r.err));
 }
 END_TEST
 
 START_TEST(kolapp_help_names_the_list)
 {
-	struct run r;
+	struct kolapp_run r;
 
 	kolapp(&r, (char *[]){ "kolapp", "--help", NULL });
 	ck_assert_int_eq(r.status, 0);
@@ -634,13 +526,11 @@ int main(void)
 	Suite *s = suite_create("client follow");
 	TCase *hosts = tcase_create("hosts"), *follow = tcase_create("follow"),
 	      *bin = tcase_create("kolapp");
-	const char *tmp = getenv("TMPDIR");
 	SRunner *sr;
 	int failed;
 
-	snprintf(g_dir, sizeof(g_dir), "%s/kolapp-follow.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(g_dir)) {
-		perror("mkdtemp");
+	if (kr_init() < 0) {
+		perror("kr_init");
 		return 99;
 	}
 	tcase_add_test(hosts, hosts_forms);
@@ -679,12 +569,8 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	/* The output files of the runs: gone when all passed. */
-	if (!failed) {
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-		(void)!system(cmd);
-	}
+	/* The runs' output stays for a look when a test failed. */
+	if (!failed)
+		kr_cleanup();
 	return failed ? 1 : 0;
 }
