@@ -99,7 +99,8 @@ static const struct command commands[] = {
 	  "A full-screen display board: the latest call large, the last few\n"
 	  "calls, each queue's waiting count and estimated wait, and a clock.\n"
 	  "Updates as things happen and reconnects by itself when kolappd goes\n"
-	  "away (showing \"offline\" meanwhile). q quits.\n",
+	  "away (showing \"offline\" meanwhile), through the -H list and to the\n"
+	  "office's new owner, saying where it went. q quits.\n",
 	  .render = NULL },
 	{ "counter", OP_CALL_NEXT, "[--counter NAME]",
 	  "work a counter full screen with single keys",
@@ -108,13 +109,18 @@ static const struct command commands[] = {
 	  "waiting counts of the counter's own queues. Keys: n next, r recall,\n"
 	  "s start, f finish, x no-show, p park, b call back the first parked\n"
 	  "ticket, t transfer (pick a queue with the arrows or its number,\n"
-	  "Enter; Esc cancels), o open, c close, q quit. Reconnects by itself.\n",
+	  "Enter; Esc cancels), o open, c close, q quit. Reconnects by itself,\n"
+	  "like board.\n",
 	  .render = NULL },
 	{ "watch", OP_SUBSCRIBE, "", "print the office's events as they happen",
 	  "Subscribes to the office's events and prints one line for each,\n"
 	  "such as \"15:42:01  called   S-042 → counter 3\", until Ctrl-C\n"
-	  "(exit 0) or until the server closes the connection (exit 3).\n"
-	  "With --json, prints each event line as received.\n",
+	  "(exit 0). When the connection drops (kolappd stopped, or another\n"
+	  "daemon took the office over) it reconnects through the -H list,\n"
+	  "subscribes again and says so in one line on stderr (events in\n"
+	  "between are not shown); exit 3 when no daemon serves the office\n"
+	  "again within --timeout. With --json, prints each event line as\n"
+	  "received.\n",
 	  .watch = true },
 };
 
