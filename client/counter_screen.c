@@ -95,7 +95,11 @@ static void say_error(struct cscreen *s, const json_t *reply)
 	const char *m = jstr_or(err, "message", "");
 	const json_t *c = my_counter(s);
 
-	if (strcmp(code, "unavailable") == 0)
+	if (strcmp(code, "moved") == 0)
+		say(s, A_BOLD,
+		    "The office moved to another daemon \u2014 nothing was done; "
+		    "press again once reconnected");
+	else if (strcmp(code, "unavailable") == 0)
 		say(s, A_BOLD, "Database unreachable \u2014 nothing was changed, try again");
 	else if (strcmp(code, "conflict") == 0 && c && !jtrue(c, "open"))
 		say(s, A_BOLD, "The counter is closed: press o to open it");

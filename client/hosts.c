@@ -95,6 +95,11 @@ int hosts_parse(struct host_list *l, const char *spec, const char *default_port,
 	for (;;) {
 		comma = strchr(p, ',');
 		len = comma ? (size_t)(comma - p) : strlen(p);
+		/* "a, b" as people type it in a variable */
+		while (len > 0 && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
 		if (len == 0) {
 			snprintf(err, errsz, "an empty address in the list '%s'", spec);
 			return -1;

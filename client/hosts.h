@@ -34,7 +34,8 @@ int host_parse(struct host_addr *h, const char *s, size_t len, const char *defau
 	       size_t errsz);
 
 /* A comma-separated list of addresses, in the order they are to be
- * tried. 0, or -1 with err set (an empty entry, a bad port, too many). */
+ * tried; blanks around an address are ignored. 0, or -1 with err set (an
+ * empty entry, a bad port, too many). */
 int hosts_parse(struct host_list *l, const char *spec, const char *default_port, char *err,
 		size_t errsz);
 

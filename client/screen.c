@@ -95,6 +95,20 @@ static int send_request(struct link *l, const char *op, json_t *args)
 	return 0;
 }
 
+/* The office went to another daemon while we were connected (the reply
+ * was moved: nothing was done). Reconnect at once, to the owner first. */
+static void moved(struct link *l)
+{
+	char to[300], why[400];
+
+	l->has_moved_to = true;
+	snprintf(why, sizeof(why), "the office moved to %s",
+		 host_format(&l->moved_to, to, sizeof(to)));
+	link_down(l, why);
+	l->backoff_ms = LINK_BACKOFF_MIN_MS;
+	l->next_try_ms = now_ms();
+}
+
 int link_request(struct link *l, const char *op, json_t *args, json_t **reply)
 {
 	char *raw;
@@ -111,6 +125,8 @@ int link_request(struct link *l, const char *op, json_t *args, json_t **reply)
 		return -1;
 	}
 	free(raw);
+	if (follow_moved_owner(*reply, &l->moved_to))
+		moved(l);
 	return 0;
 }
 
@@ -144,7 +160,8 @@ static int reach_daemon(struct link *l, json_t **hello)
 
 	follow_init(&f, l->o->hosts, l->o->token, l->o->timeout_ms, l->o->tls);
 	f.budget_ms = 0;
-	st = follow_connect(&f, NULL, &l->c, hello);
+	st = follow_connect(&f, l->has_moved_to ? &l->moved_to : NULL, &l->c, hello);
+	l->has_moved_to = false;
 	if (st == FOLLOW_OK) {
 		host_format(&f.at, l->at, sizeof(l->at));
 		return 0;

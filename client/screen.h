@@ -41,11 +41,13 @@ struct link {
 	long long id;
 	conn_event_fn on_event;
 	void *arg;
-	char why[1024]; /* why the link is down, for the status line */
-	bool was_up;    /* connected before: the next connection is a reconnect */
-	char lost[512]; /* why the last connection dropped */
-	char at[300];   /* the daemon connected to: "host:port" */
-	char note[900]; /* what the last reconnect did, for the screen */
+	char why[1024];            /* why the link is down, for the status line */
+	bool was_up;               /* connected before: the next connection is a reconnect */
+	char lost[512];            /* why the last connection dropped */
+	char at[300];              /* the daemon connected to: "host:port" */
+	struct host_addr moved_to; /* a request was answered moved: the */
+	bool has_moved_to;         /* owner, tried first on reconnecting */
+	char note[900];            /* what the last reconnect did, for the screen */
 	long long note_until_ms;
 };
 
@@ -57,7 +59,9 @@ int link_connect(struct link *l, bool subscribe, json_t **hello);
 /*
  * Sends op with the fields of args (stolen; may be NULL) plus office and
  * counter from the options, and waits for the reply (caller frees).
- * Returns -1 when the connection is lost (the link is then down).
+ * Returns -1 when the connection is lost (the link is then down). A
+ * reply `moved` (nothing done) is returned too, and takes the link down
+ * to reconnect to the owner at once.
  */
 int link_request(struct link *l, const char *op, json_t *args, json_t **reply);
 /* Hands every complete event line already received to on_event; -1 when

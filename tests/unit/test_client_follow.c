@@ -15,6 +15,7 @@
 
 #include "client/follow.h"
 #include "client/hosts.h"
+#include "client/screen.h"
 #include "tests/unit/fake_daemon.h"
 #include "tests/unit/kolapp_run.h"
 
@@ -57,6 +58,7 @@ START_TEST(hosts_forms)
 	parse_ok("::1", 1, "::1", "7878"); /* a bare IPv6 literal: no port */
 	parse_ok("fe80::1:2", 1, "fe80::1:2", "7878");
 	parse_ok("a,b:2,[::1]:3", 3, "a", "7878");
+	parse_ok(" a , b:2", 2, "a", "7878");
 	ck_assert_int_eq(hosts_parse(&l, "a,b:2,[::1]:3", "7878", err, sizeof(err)), 0);
 	ck_assert_str_eq(host_format(&l.addr[1], buf, sizeof(buf)), "b:2");
 	ck_assert_str_eq(host_format(&l.addr[2], buf, sizeof(buf)), "[::1]:3");
@@ -71,6 +73,7 @@ START_TEST(hosts_errors)
 
 	parse_bad("a,,b", "empty address");
 	parse_bad("a,", "empty address");
+	parse_bad("a, ,b", "empty address");
 	parse_bad("", "empty address");
 	parse_bad("a:0", "from 1 to 65535");
 	parse_bad("a:65536", "from 1 to 65535");
@@ -322,6 +325,79 @@ START_TEST(first_is_tried_before_the_list)
 }
 END_TEST
 
+/* ---- the screens' link (board, counter) -------------------------------- */
+
+static struct host_list g_list;
+static struct screen_opts g_so;
+
+static void link_on(struct link *l, const int *idx, int n)
+{
+	list_of(&g_list, idx, n);
+	g_so = (struct screen_opts){ .hosts = &g_list, .token = "tok", .timeout_ms = 2000 };
+	link_init(l, &g_so, NULL, NULL);
+}
+
+START_TEST(link_follows_moved_and_says_where)
+{
+	int idx[] = { -1, 0 };
+	char port[16];
+	struct link l;
+	json_t *hello, *r;
+
+	fakes_start(3);
+	point(0, 1);
+	fake_addr(&g_f[2], g_f[1].req_owner, sizeof(g_f[1].req_owner));
+	link_on(&l, idx, 2);
+	ck_assert_int_eq(link_connect(&l, true, &hello), 0);
+	json_decref(hello);
+	snprintf(port, sizeof(port), ":%d", g_f[1].port);
+	ck_assert_ptr_nonnull(strstr(l.at, port));
+	ck_assert_int_eq(g_f[1].subscribes, 1);
+	ck_assert_str_eq(link_note(&l), ""); /* the first connection is no news */
+
+	/* The office moves while we are connected: the reply says so and
+	 * the link goes down, to reconnect to the owner first, at once. */
+	ck_assert_int_eq(link_request(&l, "status", NULL, &r), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "error"), "code")),
+			 "moved");
+	json_decref(r);
+	ck_assert(!l.up);
+	ck_assert_int_le(l.next_try_ms, now_ms());
+	ck_assert_int_eq(link_connect(&l, true, &hello), 0);
+	json_decref(hello);
+	snprintf(port, sizeof(port), ":%d", g_f[2].port);
+	ck_assert_ptr_nonnull(strstr(l.at, port));
+	ck_assert_int_eq(g_f[0].hellos, 1); /* not asked again: the owner was known */
+	ck_assert_int_eq(g_f[2].subscribes, 1);
+	ck_assert_msg(strstr(link_note(&l), "reconnected through 127.0.0.1:"), "%s", link_note(&l));
+	ck_assert_msg(strstr(link_note(&l), "the office moved to"), "%s", link_note(&l));
+	link_close(&l);
+}
+END_TEST
+
+START_TEST(link_retries_soon_while_unavailable)
+{
+	int idx[] = { 0 };
+	long long before;
+	struct link l;
+	json_t *hello;
+
+	fakes_start(1);
+	g_f[0].hello = FAKE_HELLO_UNAVAILABLE;
+	link_on(&l, idx, 1);
+	for (int i = 0; i < 4; i++) {
+		before = now_ms();
+		ck_assert_int_eq(link_connect(&l, true, &hello), -1);
+		ck_assert_ptr_null(hello);
+		/* Not the doubling back-off: a takeover ends within seconds. */
+		ck_assert_int_le(l.next_try_ms - before, LINK_TAKEOVER_RETRY_MS + 100);
+		ck_assert_msg(strstr(l.why, "unavailable"), "%s", l.why);
+	}
+	ck_assert_int_eq(g_f[0].hellos, 4);
+	link_close(&l);
+}
+END_TEST
+
 /* ---- the kolapp binary against fakes ------------------------------------ */
 
 /* kolapp with argv; the result in r. */
@@ -525,7 +601,7 @@ int main(void)
 {
 	Suite *s = suite_create("client follow");
 	TCase *hosts = tcase_create("hosts"), *follow = tcase_create("follow"),
-	      *bin = tcase_create("kolapp");
+	      *screens = tcase_create("screens"), *bin = tcase_create("kolapp");
 	SRunner *sr;
 	int failed;
 
@@ -550,6 +626,12 @@ int main(void)
 	tcase_add_test(follow, first_is_tried_before_the_list);
 	tcase_set_timeout(follow, 30);
 	suite_add_tcase(s, follow);
+
+	tcase_add_checked_fixture(screens, fakes_setup, fakes_teardown);
+	tcase_add_test(screens, link_follows_moved_and_says_where);
+	tcase_add_test(screens, link_retries_soon_while_unavailable);
+	tcase_set_timeout(screens, 30);
+	suite_add_tcase(s, screens);
 
 	tcase_add_checked_fixture(bin, fakes_setup, fakes_teardown);
 	tcase_add_test(bin, kolapp_follows_moved);
