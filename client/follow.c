@@ -166,6 +166,15 @@ static bool may_follow(struct follow *f, const struct round *r, const struct hos
 	return true;
 }
 
+static int connect_ms(const struct follow *f, int hops)
+{
+	bool alternatives = f->hosts->n > 1 || hops > 0;
+
+	return alternatives && f->timeout_ms > FOLLOW_CONNECT_MS
+		     ? FOLLOW_CONNECT_MS
+		     : f->timeout_ms;
+}
+
 /* Starts at h and follows `moved` answers from there. */
 static enum follow_status chain(struct follow *f, struct round *r, struct host_addr h,
 				struct conn *c, json_t **hello)
@@ -180,7 +189,7 @@ static enum follow_status chain(struct follow *f, struct round *r, struct host_a
 		host_format(&h, at, sizeof(at));
 		snprintf(trail + strlen(trail), sizeof(trail) - strlen(trail), "%s%s",
 			 hops ? " \u2192 " : "", at);
-		if (conn_open(c, h.host, h.port, f->timeout_ms, f->tls) < 0) {
+		if (conn_open(c, h.host, h.port, connect_ms(f, hops), f->tls) < 0) {
 			note_err(f, "%s", c->err);
 			return FOLLOW_UNREACHABLE;
 		}

@@ -23,6 +23,12 @@
 /* An owner hands over to another within seconds; a longer chain of
  * moves is a misconfiguration (a wrong --advertise), not a takeover. */
 #define FOLLOW_MAX_HOPS 3
+/* With more than one address to try, a connection may take this long
+ * at most (less when --timeout is shorter): a daemon on the office's
+ * network answers within milliseconds, and a host that vanished (its
+ * packets dropped, no refusal) must not hold up the next one for the
+ * whole --timeout. */
+#define FOLLOW_CONNECT_MS 3000
 #define FOLLOW_BACKOFF_MIN_MS 200
 #define FOLLOW_BACKOFF_MAX_MS 2000
 

@@ -41,6 +41,23 @@ int dead_port(int *fd)
 	return *fd < 0 ? -1 : port;
 }
 
+int blackhole_port(int fds[2])
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int port;
+
+	fds[1] = -1;
+	fds[0] = bind_loopback(&port, false);
+	if (fds[0] < 0 || listen(fds[0], 0) < 0)
+		return -1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)port);
+	fds[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fds[1] < 0 || connect(fds[1], (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	return port;
+}
+
 const char *fake_addr(const struct fake_daemon *f, char *buf, size_t size)
 {
 	snprintf(buf, size, "127.0.0.1:%d", f->port);

@@ -60,4 +60,9 @@ const char *fake_addr(const struct fake_daemon *f, char *buf, size_t size);
  * listening) stays open: no other process can take it meanwhile. */
 int dead_port(int *fd);
 
+/* A port whose connections hang, as to a host that vanished (its packets
+ * dropped): a listener with a backlog of 0, filled by one connection
+ * that is never accepted. fds[0] and fds[1] are to be closed after. */
+int blackhole_port(int fds[2]);
+
 #endif

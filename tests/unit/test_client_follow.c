@@ -183,6 +183,35 @@ START_TEST(dead_daemon_is_skipped)
 }
 END_TEST
 
+START_TEST(vanished_host_costs_seconds_not_the_timeout)
+{
+	char spec[128], err[256];
+	long long t0, took;
+	struct host_list l;
+	struct follow f;
+	struct conn c;
+	json_t *hello;
+	int bh[2], port;
+
+	fakes_start(1);
+	port = blackhole_port(bh);
+	ck_assert_int_gt(port, 0);
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d,127.0.0.1:%d", port, g_f[0].port);
+	ck_assert_int_eq(hosts_parse(&l, spec, "7878", err, sizeof(err)), 0);
+	follow_init(&f, &l, "tok", 20000, NULL);
+	t0 = mono_ms();
+	ck_assert_int_eq(follow_connect(&f, NULL, &c, &hello), FOLLOW_OK);
+	took = mono_ms() - t0;
+	ck_assert_msg(took >= FOLLOW_CONNECT_MS - 100 && took < FOLLOW_CONNECT_MS + 2000,
+		      "took %lld ms", took);
+	ck_assert_int_eq(atoi(f.at.port), g_f[0].port);
+	json_decref(hello);
+	conn_close(&c);
+	close(bh[0]);
+	close(bh[1]);
+}
+END_TEST
+
 START_TEST(moved_to_a_dead_owner_goes_on_down_the_list)
 {
 	int idx[] = { 0, 1 };
@@ -616,6 +645,7 @@ int main(void)
 	tcase_add_checked_fixture(follow, fakes_setup, fakes_teardown);
 	tcase_add_test(follow, moved_leads_to_the_owner);
 	tcase_add_test(follow, dead_daemon_is_skipped);
+	tcase_add_test(follow, vanished_host_costs_seconds_not_the_timeout);
 	tcase_add_test(follow, moved_to_a_dead_owner_goes_on_down_the_list);
 	tcase_add_test(follow, a_loop_is_noticed);
 	tcase_add_test(follow, a_long_chain_is_cut);
