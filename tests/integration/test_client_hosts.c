@@ -1,11 +1,13 @@
 /*
- * kolapp -H with a list, against a real PostgreSQL and a real kolappd:
- * an address that refuses is skipped for the next; issue --key through
- * the list stays one ticket; watch survives its daemon's restart,
- * reconnecting through the list and subscribing again. (Following
- * `moved` between daemons is tested against fake daemons in
- * tests/unit/test_client_follow.c until two real ones can split the
- * offices.)
+ * kolapp -H with a list, against a real PostgreSQL and real kolappd.
+ * One daemon: an address that refuses is skipped for the next; issue
+ * --key through the list stays one ticket; watch survives its daemon's
+ * restart. Two daemons with node names splitting the offices: a command
+ * sent to the one that does not serve the office follows moved to the
+ * one that does; watch follows its office when it is moved on purpose
+ * (kolapp.move_office) and when its owner is killed. (Loops, hop limits
+ * and lost answers are tested against scripted fakes in
+ * tests/unit/test_client_follow.c.)
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -196,6 +198,201 @@ START_TEST(watch_reconnects_after_a_restart)
 }
 END_TEST
 
+/* ---- two daemons -------------------------------------------------------- */
+
+struct cluster {
+	char *db;
+	struct h_daemon d[2];
+	struct o_office o[2];
+	char list[64]; /* "127.0.0.1:P0,127.0.0.1:P1" */
+};
+
+static void cluster_up(struct cluster *k)
+{
+	char args[32];
+
+	memset(k, 0, sizeof(*k));
+	ck_assert_int_eq(kr_init(), 0);
+	/* A database of its own: a daemon claims every office in it. */
+	k->db = h_create_db();
+	ck_assert_ptr_nonnull(k->db);
+	ck_assert_int_eq(h_migrate(k->db), 0);
+	o_seed_named(k->db, "cha", &k->o[0]);
+	o_seed_named(k->db, "chb", &k->o[1]);
+	for (int i = 0; i < 2; i++) {
+		snprintf(args, sizeof(args), "--node-name n%d", i);
+		ck_assert_int_eq(h_daemon_start(&k->d[i], k->db, args), 0);
+	}
+	snprintf(k->list, sizeof(k->list), "127.0.0.1:%d,127.0.0.1:%d", k->d[0].port, k->d[1].port);
+}
+
+static void cluster_down(struct cluster *k)
+{
+	for (int i = 0; i < 2; i++) {
+		if (k->d[i].pid > 0)
+			h_daemon_stop(&k->d[i]);
+		h_daemon_free(&k->d[i]);
+	}
+	h_drop_db(k->db);
+	free(k->db);
+	kr_cleanup();
+}
+
+/* The index of the daemon that serves office (0 or 1), polled until one
+ * does and, when not_this >= 0, it is not that one. */
+static int owner_of(const struct cluster *k, const char *office, int not_this, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	char sql[256], out[32];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT coalesce((SELECT node FROM kolapp.office_service WHERE office = '%s'"
+		 " AND served), '')",
+		 office);
+	for (;;) {
+		ck_assert_int_eq(h_psql(k->db, sql, out, sizeof(out)), 0);
+		if (out[0] == 'n' && out[1] - '0' != not_this)
+			return out[1] - '0';
+		ck_assert_msg(h_now_ms() < deadline, "office %s: served by '%s'", office, out);
+		poll(NULL, 0, 50);
+	}
+}
+
+/* Both daemons serve one office each (the first gives the second one). */
+static void wait_split(const struct cluster *k)
+{
+	long long deadline = h_now_ms() + 15000;
+
+	while (owner_of(k, k->o[0].code, -1, 15000) == owner_of(k, k->o[1].code, -1, 15000)) {
+		ck_assert_msg(h_now_ms() < deadline, "the daemons did not split the offices");
+		poll(NULL, 0, 50);
+	}
+}
+
+/* kolapp --json -H list issue S with the kiosk of office o; the code. */
+static void kolapp_issue(const char *list, const struct o_office *o, char *code, size_t size)
+{
+	struct kolapp_run r;
+	json_t *j;
+
+	kr_run((char *[]){ "kolapp", "--json", "-H", (char *)list, "issue", "S", NULL }, o->kiosk,
+	       &r);
+	ck_assert_msg(r.status == 0, "issue: exit %d: %s", r.status, r.err);
+	j = json_loads(r.out, JSON_DISABLE_EOF_CHECK, NULL);
+	snprintf(code, size, "%s",
+		 json_string_value(json_object_get(json_object_get(j, "ticket"), "code")));
+	json_decref(j);
+}
+
+/* Starts kolapp watch for office o through list; returns once it shows
+ * the events (issuing until one appears: it may subscribe after the
+ * first). */
+static pid_t watch_start(const struct cluster *k, const struct o_office *o, int *tag)
+{
+	char code[32], want[64], buf[16384];
+	bool seen = false;
+	pid_t pid;
+
+	pid = kr_spawn((char *[]){ "kolapp", "--json", "--timeout", "30", "-H", (char *)k->list,
+				   "watch", NULL },
+		       o->display, tag);
+	ck_assert_int_gt(pid, 0);
+	for (int i = 0; i < 20 && !seen; i++) {
+		kolapp_issue(k->list, o, code, sizeof(code));
+		snprintf(want, sizeof(want), "\"ticket\":\"%s\"", code);
+		seen = kr_wait_output(*tag, false, want, 1, 500, buf, sizeof(buf));
+	}
+	ck_assert_msg(seen, "watch showed no issued ticket: %s", buf);
+	return pid;
+}
+
+/* After the office changed hands: watch says it reconnected to daemon
+ * to, and shows a ticket issued there. */
+static void watch_moved_to(const struct cluster *k, const struct o_office *o, int tag, int to)
+{
+	char code[32], want[64], buf[16384];
+
+	snprintf(want, sizeof(want), "watching again through 127.0.0.1:%d", k->d[to].port);
+	ck_assert_msg(kr_wait_output(tag, true, want, 1, 20000, buf, sizeof(buf)),
+		      "watch did not follow the office to port %d: %s", k->d[to].port, buf);
+	kolapp_issue(k->list, o, code, sizeof(code));
+	snprintf(want, sizeof(want), "\"ticket\":\"%s\"", code);
+	ck_assert_msg(kr_wait_output(tag, false, want, 1, 5000, buf, sizeof(buf)),
+		      "no event from the new owner: %s", buf);
+}
+
+START_TEST(one_shot_follows_moved_between_daemons)
+{
+	struct cluster k;
+	char other[32], node[32], code[32];
+	struct kolapp_run r;
+
+	cluster_up(&k);
+	wait_split(&k);
+	for (int n = 0; n < 2; n++) {
+		int mine = owner_of(&k, k.o[n].code, -1, 5000);
+
+		/* Only the daemon that does not serve the office is named. */
+		snprintf(other, sizeof(other), "127.0.0.1:%d", k.d[1 - mine].port);
+		kr_run((char *[]){ "kolapp", "--json", "-H", other, "status", NULL }, k.o[n].kiosk,
+		       &r);
+		ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+		snprintf(node, sizeof(node), "\"node\":\"n%d\"", mine);
+		ck_assert_msg(strstr(r.out, node), "not answered by n%d: %s", mine, r.out);
+		kolapp_issue(other, &k.o[n], code, sizeof(code));
+		ck_assert_str_eq(code, "S-001");
+	}
+	cluster_down(&k);
+}
+END_TEST
+
+START_TEST(watch_follows_a_moved_office)
+{
+	struct cluster k;
+	char sql[256], out[64];
+	struct kolapp_run r;
+	int tag, from;
+	pid_t pid;
+
+	cluster_up(&k);
+	wait_split(&k);
+	pid = watch_start(&k, &k.o[0], &tag);
+	from = owner_of(&k, k.o[0].code, -1, 5000);
+	snprintf(sql, sizeof(sql), "SELECT kolapp.move_office('%s', 'n%d')", k.o[0].code, 1 - from);
+	ck_assert_int_eq(h_psql(k.db, sql, out, sizeof(out)), 0);
+	ck_assert_int_eq(owner_of(&k, k.o[0].code, from, 10000), 1 - from);
+	watch_moved_to(&k, &k.o[0], tag, 1 - from);
+	kill(pid, SIGINT);
+	kr_reap(pid, tag, 5000, &r);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	cluster_down(&k);
+}
+END_TEST
+
+START_TEST(watch_survives_the_owner_kill9)
+{
+	struct cluster k;
+	struct kolapp_run r;
+	long long killed;
+	int tag, victim;
+	pid_t pid;
+
+	cluster_up(&k);
+	wait_split(&k);
+	pid = watch_start(&k, &k.o[0], &tag);
+	victim = owner_of(&k, k.o[0].code, -1, 5000);
+	killed = h_now_ms();
+	h_daemon_kill9(&k.d[victim]);
+	watch_moved_to(&k, &k.o[0], tag, 1 - victim);
+	printf("watch: events again through the other daemon %lld ms after the SIGKILL\n",
+	       h_now_ms() - killed);
+	kill(pid, SIGINT);
+	kr_reap(pid, tag, 5000, &r);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	cluster_down(&k);
+}
+END_TEST
+
 static Suite *client_hosts_suite(void)
 {
 	Suite *s = suite_create("client hosts");
@@ -207,6 +404,13 @@ static Suite *client_hosts_suite(void)
 	tcase_add_test(tc, nothing_reachable_names_each_address);
 	tcase_add_test(tc, issue_with_key_through_the_list);
 	tcase_add_test(tc, watch_reconnects_after_a_restart);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("two daemons");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, one_shot_follows_moved_between_daemons);
+	tcase_add_test(tc, watch_follows_a_moved_office);
+	tcase_add_test(tc, watch_survives_the_owner_kill9);
 	suite_add_tcase(s, tc);
 	return s;
 }
