@@ -100,7 +100,8 @@ static void say_error(struct cscreen *s, const json_t *reply)
 		    "The office moved to another daemon \u2014 nothing was done; "
 		    "press again once reconnected");
 	else if (strcmp(code, "unavailable") == 0)
-		say(s, A_BOLD, "Database unreachable \u2014 nothing was changed, try again");
+		/* The database is away, or the office is changing hands. */
+		say(s, A_BOLD, "Nothing was changed (%s) \u2014 try again", m);
 	else if (strcmp(code, "conflict") == 0 && c && !jtrue(c, "open"))
 		say(s, A_BOLD, "The counter is closed: press o to open it");
 	else if (strcmp(code, "conflict") == 0 && c && !jstr(c, "ticket"))

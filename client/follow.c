@@ -255,9 +255,7 @@ static enum follow_status one_round(struct follow *f, const struct host_addr *fi
 	return r.answered ? FOLLOW_UNAVAILABLE : FOLLOW_UNREACHABLE;
 }
 
-/* Waits ms (a back-off, not a synchronisation: nothing to poll for);
- * false when *stop was set meanwhile. */
-static bool pause_ms(const struct follow *f, int ms)
+bool follow_pause(const struct follow *f, int ms)
 {
 	long long until = mono_ms() + ms;
 	long long left;
@@ -294,7 +292,7 @@ enum follow_status follow_connect(struct follow *f, const struct host_addr *firs
 		left = deadline - mono_ms();
 		if (left <= 0)
 			break;
-		if (!pause_ms(f, backoff < left ? backoff : (int)left))
+		if (!follow_pause(f, backoff < left ? backoff : (int)left))
 			return FOLLOW_STOPPED;
 		backoff = backoff * 2 > FOLLOW_BACKOFF_MAX_MS ? FOLLOW_BACKOFF_MAX_MS : backoff * 2;
 	}

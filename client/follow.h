@@ -73,6 +73,10 @@ void follow_init(struct follow *f, const struct host_list *hosts, const char *to
 enum follow_status follow_connect(struct follow *f, const struct host_addr *first, struct conn *c,
 				  json_t **hello);
 
+/* Waits ms (a back-off, not a synchronisation: there is nothing to poll
+ * for); false when *f->stop was set meanwhile. */
+bool follow_pause(const struct follow *f, int ms);
+
 /* The owner a `moved` reply names, in *owner; false when reply is not a
  * `moved` error or its owner is not ADDR:PORT. */
 bool follow_moved_owner(const json_t *reply, struct host_addr *owner);

@@ -395,9 +395,38 @@ static void finish(struct conn *c, const struct command *cmd, const struct optio
 	}
 }
 
+/*
+ * An answer unavailable means nothing was changed (PROTOCOL.md 8): the
+ * database is away, or the office is changing hands (15.2: its daemon
+ * then closes the connection, and another serves it within seconds). The
+ * request may be sent again, through the list, until --timeout has passed
+ * since the first such answer; true when it is to be.
+ */
+static bool try_again_later(const json_t *reply, const struct follow *f, const struct options *o,
+			    long long *since, int *backoff)
+{
+	const json_t *err = json_object_get(reply, "error");
+	long long left;
+
+	if (strcmp(jstr_or(err, "code", ""), "unavailable") != 0)
+		return false;
+	if (*since < 0) {
+		*since = now_ms();
+		fprintf(stderr, "kolapp: unavailable (%s): nothing was changed; trying again\n",
+			jstr_or(err, "message", "no message"));
+	}
+	left = *since + o->timeout_ms - now_ms();
+	if (left <= 0 || !follow_pause(f, *backoff < left ? *backoff : (int)left))
+		return false;
+	*backoff = *backoff * 2 > FOLLOW_BACKOFF_MAX_MS ? FOLLOW_BACKOFF_MAX_MS : *backoff * 2;
+	return true;
+}
+
 static int run_once(const struct command *cmd, const char *arg, const struct options *o)
 {
 	struct host_addr owner, *first = NULL;
+	long long unavailable_since = -1;
+	int backoff = FOLLOW_BACKOFF_MIN_MS;
 	enum conn_status st;
 	struct follow f;
 	json_t *hello, *reply;
@@ -405,23 +434,31 @@ static int run_once(const struct command *cmd, const char *arg, const struct opt
 	char *raw;
 
 	follow_setup(&f, cmd, o);
-	for (int attempt = 1;; attempt++) {
+	/* attempt counts the sends after a lost answer or a moved reply;
+	 * waiting out unavailable is bounded by time instead. */
+	for (int attempt = 1;;) {
 		follow_or_die(&f, first, &c, &hello, o);
 		json_decref(hello);
 		first = NULL;
 		st = exchange(&c, cmd, arg, o, &reply, &raw);
 		if (st != CONN_OK) {
-			answer_lost(&c, st, cmd, o, attempt);
+			answer_lost(&c, st, cmd, o, attempt++);
 			conn_close(&c);
 			continue;
 		}
 		/* An office that moved while we said hello: nothing was done,
 		 * so the request goes to its owner. */
-		if (follow_moved_owner(reply, &owner) && attempt < MAX_ATTEMPTS) {
+		if (follow_moved_owner(reply, &owner) && attempt++ < MAX_ATTEMPTS) {
 			json_decref(reply);
 			free(raw);
 			conn_close(&c);
 			first = &owner;
+			continue;
+		}
+		if (try_again_later(reply, &f, o, &unavailable_since, &backoff)) {
+			json_decref(reply);
+			free(raw);
+			conn_close(&c);
 			continue;
 		}
 		finish(&c, cmd, o, reply, raw);

@@ -159,6 +159,12 @@ static enum served on_request(struct fake_daemon *f, int fd, json_t *req)
 				    "code", "moved", "message", "moved", "owner", f->req_owner));
 		return KEEP;
 	}
+	if (f->unavailable > 0) {
+		f->unavailable--;
+		send_line(fd, error_reply(id, "unavailable",
+					  "the database is unreachable: nothing was changed"));
+		return KEEP;
+	}
 	if (f->lose > 0) {
 		f->lose--;
 		return HANG_UP; /* as if it died before answering */

@@ -32,6 +32,7 @@ struct fake_daemon {
 	char owner[64]; /* "127.0.0.1:PORT" for FAKE_HELLO_MOVED */
 	int ok_after;
 	int lose;             /* lose the answer to this many requests (close) */
+	int unavailable;      /* answer this many requests unavailable */
 	char req_owner[64];   /* when set, requests are answered moved here */
 	bool die_after_event; /* after subscribe: one event, then close and
 				 stop listening (the owner died) */

@@ -550,6 +550,40 @@ START_TEST(kolapp_lost_read_is_repeated)
 }
 END_TEST
 
+START_TEST(kolapp_request_unavailable_is_sent_again)
+{
+	int idx[] = { 0 };
+	struct kolapp_run r;
+
+	fakes_start(1);
+	g_f[0].unavailable = 2;
+	kolapp(&r, (char *[]){ "kolapp", "--json", "-H", (char *)hosts_arg(idx, 1), "call-next",
+			       NULL });
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_int_eq(g_f[0].requests, 3);
+	ck_assert_msg(strstr(r.err, "nothing was changed; trying again"), "%s", r.err);
+	/* One line, however many times it was sent again. */
+	ck_assert_int_eq((int)(strchr(r.err, '\n') - r.err) + 1, (int)strlen(r.err));
+}
+END_TEST
+
+START_TEST(kolapp_request_unavailable_is_bounded)
+{
+	int idx[] = { 0 };
+	struct kolapp_run r;
+
+	fakes_start(1);
+	g_f[0].unavailable = 1000;
+	kolapp(&r, (char *[]){ "kolapp", "--timeout", "1", "-H", (char *)hosts_arg(idx, 1),
+			       "call-next", NULL });
+	ck_assert_msg(r.status == 1, "exit %d: %s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "kolapp: unavailable: the database is unreachable"), "%s",
+		      r.err);
+	ck_assert_msg(r.ms >= 1000 && r.ms < 4000, "took %lld ms", r.ms);
+	ck_assert_int_le(g_f[0].requests, 6);
+}
+END_TEST
+
 START_TEST(kolapp_unavailable_is_bounded)
 {
 	int idx[] = { 0, -1 };
@@ -671,6 +705,8 @@ int main(void)
 	tcase_add_test(bin, kolapp_lost_issue_with_key_is_repeated);
 	tcase_add_test(bin, kolapp_lost_read_is_repeated);
 	tcase_add_test(bin, kolapp_unavailable_is_bounded);
+	tcase_add_test(bin, kolapp_request_unavailable_is_sent_again);
+	tcase_add_test(bin, kolapp_request_unavailable_is_bounded);
 	tcase_add_test(bin, kolapp_loop_is_an_error);
 	tcase_add_test(bin, kolapp_watch_survives_a_takeover);
 	tcase_add_test(bin, kolapp_help_names_the_list);
