@@ -145,6 +145,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ca_opt = NULL;
+	bool host_opt = false;
 	char why[300];
 	int ch;
 
@@ -157,7 +158,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":H:p:t:h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'H': o->host = optarg; break;
+		case 'H':
+			o->host = optarg;
+			host_opt = true;
+			break;
 		case 'p': o->port = optarg; break;
 		case 't': o->token = optarg; break;
 		case 'h': o->help = 1; break;
@@ -200,7 +204,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		o->port = "7878";
 	check_port(o->port);
 	if (hosts_parse(&o->hosts, o->host, o->port, why, sizeof(why)) < 0)
-		usage_error("-H: %s", why);
+		usage_error("%s: %s", host_opt ? "-H" : "KOLAPP_HOST", why);
 	if (o->token && !*o->token)
 		o->token = NULL;
 	/* Without TLS these would be silently ignored; a forgotten --tls
