@@ -1,10 +1,12 @@
 /*
  * How kolapp finds the daemon that serves an office (client/hosts.c,
- * client/follow.c, and the kolapp binary's use of them), against fake
- * daemons in this process (tests/unit/fake_daemon.c: real sockets on
- * free ports) whose answers to hello each test scripts: moved to an
- * owner, unavailable for a while, a loop, a chain too long, a refusal,
- * a lost answer, a daemon that dies under a watch.
+ * client/follow.c, the screens' link in client/screen.c, and the kolapp
+ * binary), against fake daemons in this process (tests/unit/fake_daemon.c:
+ * real sockets on free ports) whose answers each test scripts: moved to
+ * an owner, unavailable for a while, a loop, a chain too long, a
+ * refusal, a vanished host, a lost answer, a daemon that dies under a
+ * watch. The same against real daemons: tests/integration/
+ * test_client_hosts.c and tests/tui/two-daemons.
  */
 #include <check.h>
 #include <signal.h>
