@@ -70,6 +70,8 @@ static void draw_header(const struct board *b)
 	else if (jtrue(b->status, "stale"))
 		put_line(1, 1, A_REVERSE,
 			 " database unreachable \u2014 the board may be out of date ");
+	else if (*link_note(&b->l))
+		put_line(1, 1, A_DIM, "%s", link_note(&b->l));
 }
 
 static int draw_calls(const json_t *recent, int y)

@@ -99,7 +99,8 @@ static const struct command commands[] = {
 	  "A full-screen display board: the latest call large, the last few\n"
 	  "calls, each queue's waiting count and estimated wait, and a clock.\n"
 	  "Updates as things happen and reconnects by itself when kolappd goes\n"
-	  "away (showing \"offline\" meanwhile). q quits.\n",
+	  "away (showing \"offline\" meanwhile), through the -H list and to the\n"
+	  "office's new owner, saying where it went. q quits.\n",
 	  .render = NULL },
 	{ "counter", OP_CALL_NEXT, "[--counter NAME]",
 	  "work a counter full screen with single keys",
@@ -108,13 +109,18 @@ static const struct command commands[] = {
 	  "waiting counts of the counter's own queues. Keys: n next, r recall,\n"
 	  "s start, f finish, x no-show, p park, b call back the first parked\n"
 	  "ticket, t transfer (pick a queue with the arrows or its number,\n"
-	  "Enter; Esc cancels), o open, c close, q quit. Reconnects by itself.\n",
+	  "Enter; Esc cancels), o open, c close, q quit. Reconnects by itself,\n"
+	  "like board.\n",
 	  .render = NULL },
 	{ "watch", OP_SUBSCRIBE, "", "print the office's events as they happen",
 	  "Subscribes to the office's events and prints one line for each,\n"
 	  "such as \"15:42:01  called   S-042 → counter 3\", until Ctrl-C\n"
-	  "(exit 0) or until the server closes the connection (exit 3).\n"
-	  "With --json, prints each event line as received.\n",
+	  "(exit 0). When the connection drops (kolappd stopped, or another\n"
+	  "daemon took the office over) it reconnects through the -H list,\n"
+	  "subscribes again and says so in one line on stderr (events in\n"
+	  "between are not shown); exit 3 when no daemon serves the office\n"
+	  "again within --timeout. With --json, prints each event line as\n"
+	  "received.\n",
 	  .watch = true },
 };
 
@@ -168,9 +174,14 @@ const struct command *command_find(const char *name)
 
 static const char options_text[] =
 	"Options (anywhere on the line):\n"
-	"  -H, --host HOST      server address (default $KOLAPP_HOST or 127.0.0.1;\n"
-	"                       IPv6 literals such as ::1 work)\n"
-	"  -p, --port PORT      server port (default $KOLAPP_PORT or 7878)\n"
+	"  -H, --host ADDR[:PORT],...\n"
+	"                       the daemons to try, in order (default $KOLAPP_HOST\n"
+	"                       or 127.0.0.1; IPv6 as ::1 or [::1]:7879). kolapp\n"
+	"                       goes on to the owner of the office when a daemon\n"
+	"                       answers moved, and waits up to --timeout while no\n"
+	"                       daemon serves it (unavailable: a takeover)\n"
+	"  -p, --port PORT      the port of addresses without one (default\n"
+	"                       $KOLAPP_PORT or 7878)\n"
 	"  -t, --token TOKEN    access token (default $KOLAPP_TOKEN; the variable\n"
 	"                       keeps it out of the process list)\n"
 	"      --office CODE    act on another office (admin tokens)\n"
@@ -186,9 +197,12 @@ static const char options_text[] =
 	"  -h, --help           show this help, or the command's\n";
 
 static const char exit_text[] =
-	"Exit status: 0 done, 1 the server refused (an error reply), 2 usage\n"
-	"error, 3 cannot connect, connection lost or timed out (including a\n"
-	"failed TLS handshake or certificate verification).\n";
+	"Exit status: 0 done, 1 the server refused (an error reply, or unavailable\n"
+	"until --timeout), 2 usage error, 3 cannot connect, connection lost or\n"
+	"timed out (including a failed TLS handshake or certificate verification).\n"
+	"A request whose answer is lost with the connection is sent again only\n"
+	"when that is safe (reads, issue with --key, check-in); otherwise kolapp\n"
+	"says it is unknown whether it happened and exits 3.\n";
 
 void usage_print(FILE *f)
 {

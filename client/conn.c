@@ -253,6 +253,23 @@ enum conn_status conn_send(struct conn *c, const char *data, size_t len, int tim
 	return CONN_OK;
 }
 
+enum conn_status conn_send_json(struct conn *c, const json_t *req, int timeout_ms)
+{
+	char *line = json_dumps(req, JSON_COMPACT);
+	enum conn_status st;
+	size_t n;
+
+	if (!line) {
+		snprintf(c->err, sizeof(c->err), "out of memory");
+		return CONN_FAIL;
+	}
+	n = strlen(line);
+	line[n] = '\n'; /* replaces the NUL; the length is known */
+	st = conn_send(c, line, n + 1, timeout_ms);
+	free(line);
+	return st;
+}
+
 /* Makes room for one more read; the buffer never needs to exceed one
  * maximal line plus a chunk, because longer input is rejected. */
 static int grow(struct conn *c)

@@ -54,6 +54,9 @@ int conn_open(struct conn *c, const char *host, const char *port, int timeout_ms
 /* Writes all of data; timeout_ms bounds each wait for the socket. */
 enum conn_status conn_send(struct conn *c, const char *data, size_t len, int timeout_ms);
 
+/* Writes req as one compact line (req is not stolen). */
+enum conn_status conn_send_json(struct conn *c, const json_t *req, int timeout_ms);
+
 /*
  * Returns the next line (NUL-terminated, without "\r\n") in *line; it
  * stays valid until the next read. timeout_ms < 0 waits forever.

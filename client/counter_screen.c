@@ -95,8 +95,13 @@ static void say_error(struct cscreen *s, const json_t *reply)
 	const char *m = jstr_or(err, "message", "");
 	const json_t *c = my_counter(s);
 
-	if (strcmp(code, "unavailable") == 0)
-		say(s, A_BOLD, "Database unreachable \u2014 nothing was changed, try again");
+	if (strcmp(code, "moved") == 0)
+		say(s, A_BOLD,
+		    "The office moved to another daemon \u2014 nothing was done; "
+		    "press again once reconnected");
+	else if (strcmp(code, "unavailable") == 0)
+		/* The database is away, or the office is changing hands. */
+		say(s, A_BOLD, "Nothing was changed (%s) \u2014 try again", m);
 	else if (strcmp(code, "conflict") == 0 && c && !jtrue(c, "open"))
 		say(s, A_BOLD, "The counter is closed: press o to open it");
 	else if (strcmp(code, "conflict") == 0 && c && !jstr(c, "ticket"))
@@ -268,6 +273,8 @@ static void draw(const struct cscreen *s)
 			 s->l.why[0] ? s->l.why : "connecting");
 	else if (jtrue(s->status, "stale"))
 		put_line(1, 1, A_REVERSE, " database unreachable \u2014 shown state may be old ");
+	else if (*link_note(&s->l))
+		put_line(1, 1, A_DIM, "%s", link_note(&s->l));
 	if (s->status) {
 		draw_ticket(s, 3);
 		draw_parked(s, LINES > 20 ? 11 : 5);

@@ -1,9 +1,13 @@
 /*
  * kolapp: the command-line client of kolappd.
  *
- * Parses the command line, then runs one short session: hello (unless
- * ping), the command, bye. The requests are pipelined in one write; the
- * contract answers them in order, so the replies are read in turn.
+ * Parses the command line, then runs one short session: reach a daemon
+ * that serves the office and say hello there (unless ping; follow.c: the
+ * -H list in order, following `moved`), then the command and bye in one
+ * write. The contract answers them in order, so the replies are read in
+ * turn. An answer lost with the connection is asked for again only where
+ * a repeat is harmless; otherwise kolapp says that it cannot know what
+ * happened. watch reconnects the same way after a drop.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +20,8 @@
 #include "client/commands.h"
 #include "client/conn.h"
 #include "client/fmt.h"
+#include "client/follow.h"
+#include "client/hosts.h"
 #include "client/render.h"
 #include "client/screen.h"
 
@@ -29,8 +35,13 @@ enum {
  * clean close, not a reset); never worth more than this wait. */
 #define BYE_WAIT_MS 1000
 
+/* A request is sent again (after a lost answer where that is safe, or a
+ * `moved` reply) at most this many times in all. */
+#define MAX_ATTEMPTS 4
+
 struct options {
 	const char *host, *port, *token, *office, *counter, *key;
+	struct host_list hosts; /* host (a list) with port as the default */
 	const char *interpreter, *lang, *outcome;
 	const char *at, *reference; /* book */
 	int minutes;                /* book; 0: not given */
@@ -78,18 +89,6 @@ static void check_port(const char *s)
 	n = strtol(s, &end, 10);
 	if (errno || end == s || *end || n < 1 || n > 65535)
 		usage_error("the port must be a number from 1 to 65535, not '%s'", s);
-}
-
-/* "[::1]" as people write it in URLs; getaddrinfo wants "::1". */
-static const char *strip_brackets(const char *host)
-{
-	size_t n = strlen(host);
-	char *h;
-
-	if (n < 2 || host[0] != '[' || host[n - 1] != ']')
-		return host;
-	h = strndup(host + 1, n - 2);
-	return h ? h : host;
 }
 
 /* KOLAPP_TLS=1 turns TLS on; unset, empty or 0 leaves it off. */
@@ -146,6 +145,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ca_opt = NULL;
+	bool host_opt = false;
+	char why[300];
 	int ch;
 
 	o->host = getenv("KOLAPP_HOST");
@@ -157,7 +158,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":H:p:t:h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'H': o->host = optarg; break;
+		case 'H':
+			o->host = optarg;
+			host_opt = true;
+			break;
 		case 'p': o->port = optarg; break;
 		case 't': o->token = optarg; break;
 		case 'h': o->help = 1; break;
@@ -198,8 +202,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		o->host = "127.0.0.1";
 	if (!o->port || !*o->port)
 		o->port = "7878";
-	o->host = strip_brackets(o->host);
 	check_port(o->port);
+	if (hosts_parse(&o->hosts, o->host, o->port, why, sizeof(why)) < 0)
+		usage_error("%s: %s", host_opt ? "-H" : "KOLAPP_HOST", why);
 	if (o->token && !*o->token)
 		o->token = NULL;
 	/* Without TLS these would be silently ignored; a forgotten --tls
@@ -263,35 +268,207 @@ static json_t *command_request(const struct command *cmd, const char *arg, const
 	return req;
 }
 
+/* An error reply: on stdout too with --json (scripts read it there),
+ * "code: message" on stderr, exit 1. */
+static void refused(const json_t *reply, const char *raw, const struct options *o)
+	__attribute__((noreturn));
+
+static void refused(const json_t *reply, const char *raw, const struct options *o)
+{
+	const json_t *err = json_object_get(reply, "error");
+	char *dumped = raw ? NULL : json_dumps(reply, JSON_COMPACT);
+
+	if (o->json && (raw || dumped))
+		printf("%s\n", raw ? raw : dumped);
+	free(dumped);
+	fflush(stdout);
+	fprintf(stderr, "kolapp: %s: %s\n", jstr_or(err, "code", "error"),
+		jstr_or(err, "message", "(no message)"));
+	exit(EXIT_REFUSED);
+}
+
 static void die_conn(const struct conn *c)
 {
 	fprintf(stderr, "kolapp: %s\n", c->err);
 	exit(EXIT_CONNECT);
 }
 
-/* Reads the next reply; on an error reply reports it and exits 1. */
-static json_t *expect_ok(struct conn *c, const struct options *o, conn_event_fn on_event,
-			 bool print_raw)
+static void follow_setup(struct follow *f, const struct command *cmd, const struct options *o)
 {
-	const json_t *err;
-	json_t *reply;
+	follow_init(f, &o->hosts, command_needs_hello(cmd) ? o->token : NULL, o->timeout_ms,
+		    &o->tls);
+	f->stop = &stop_watch;
+}
+
+/* Reaches a daemon that serves the office, or exits: 1 when the daemons
+ * refuse (a bad token; unavailable until --timeout), 3 when none can be
+ * reached. *hello is the caller's to free. */
+static void follow_or_die(struct follow *f, const struct host_addr *first, struct conn *c,
+			  json_t **hello, const struct options *o)
+{
+	switch (follow_connect(f, first, c, hello)) {
+	case FOLLOW_OK: return;
+	case FOLLOW_REFUSED: refused(*hello, NULL, o);
+	case FOLLOW_UNAVAILABLE:
+		fprintf(stderr, "kolapp: unavailable: %s\n", f->err);
+		exit(EXIT_REFUSED);
+	case FOLLOW_STOPPED: exit(0);
+	case FOLLOW_UNREACHABLE: break;
+	}
+	fprintf(stderr, "kolapp: %s\n", f->err);
+	exit(EXIT_CONNECT);
+}
+
+/*
+ * Whether a request whose answer was lost may simply be sent again:
+ * it changes nothing, or a repeat returns what the first did (issue
+ * with a key, PROTOCOL.md 6.4; check_in, whose booking code is its key:
+ * "the same booking again returns the same ticket"). Other writes may or
+ * may not have happened, and a repeat would call or finish twice.
+ */
+static bool safe_to_repeat(const struct command *cmd, const struct options *o)
+{
+	if (!proto_op_spec(cmd->op)->writes)
+		return true;
+	return (cmd->op == OP_ISSUE && o->key) || cmd->op == OP_CHECK_IN;
+}
+
+/* Sends the command and bye, and reads the command's reply. */
+static enum conn_status exchange(struct conn *c, const struct command *cmd, const char *arg,
+				 const struct options *o, json_t **reply, char **raw)
+{
+	enum conn_status st;
+	char *out = NULL;
+	size_t outlen = 0;
+
+	add_request(&out, &outlen, command_request(cmd, arg, o));
+	add_request(&out, &outlen, json_pack("{s:i, s:s}", "id", 2, "op", "bye"));
+	st = conn_send(c, out, outlen, o->timeout_ms);
+	free(out);
+	if (st != CONN_OK)
+		return st;
+	return conn_read_reply(c, o->timeout_ms, NULL, NULL, reply, raw);
+}
+
+/* The answer was lost with the connection: exits unless the request may
+ * be sent again (then says so, on one line). */
+static void answer_lost(const struct conn *c, enum conn_status st, const struct command *cmd,
+			const struct options *o, int attempt)
+{
+	const char *op = proto_op_name(cmd->op);
+
+	/* A timeout is a daemon that is there but slow (a commit waiting
+	 * for the database): asking again would not be quicker. */
+	if (safe_to_repeat(cmd, o) && st != CONN_TIMEOUT && attempt < MAX_ATTEMPTS) {
+		fprintf(stderr,
+			"kolapp: %s before the answer to %s; asking again (safe to repeat)\n",
+			c->err, op);
+		return;
+	}
+	if (safe_to_repeat(cmd, o))
+		die_conn(c);
+	fprintf(stderr,
+		"kolapp: %s before the answer to %s: unknown whether it happened; "
+		"check with 'kolapp status' before repeating it%s\n",
+		c->err, op, cmd->op == OP_ISSUE ? " (issue --key KEY is safe to repeat)" : "");
+	exit(EXIT_CONNECT);
+}
+
+/* The reply is in: shows it (exit 1 for an error), waits briefly for bye. */
+static void finish(struct conn *c, const struct command *cmd, const struct options *o,
+		   json_t *reply, char *raw)
+{
+	json_t *bye;
+	char *bye_raw;
+
+	if (!jtrue(reply, "ok"))
+		refused(reply, raw, o);
+	if (o->json)
+		printf("%s\n", raw);
+	else
+		cmd->render(reply);
+	json_decref(reply);
+	free(raw);
+	fflush(stdout);
+	/* Best effort: the command is done whatever happens to bye. The bye
+	 * reply only lets the server close first (a clean close, not a
+	 * reset). */
+	if (conn_read_reply(c, BYE_WAIT_MS, NULL, NULL, &bye, &bye_raw) == CONN_OK) {
+		json_decref(bye);
+		free(bye_raw);
+	}
+}
+
+/*
+ * An answer unavailable means nothing was changed (PROTOCOL.md 8): the
+ * database is away, or the office is changing hands (15.2: its daemon
+ * then closes the connection, and another serves it within seconds). The
+ * request may be sent again, through the list, until --timeout has passed
+ * since the first such answer; true when it is to be.
+ */
+static bool try_again_later(const json_t *reply, const struct follow *f, const struct options *o,
+			    long long *since, int *backoff)
+{
+	const json_t *err = json_object_get(reply, "error");
+	long long left;
+
+	if (strcmp(jstr_or(err, "code", ""), "unavailable") != 0)
+		return false;
+	if (*since < 0) {
+		*since = now_ms();
+		fprintf(stderr, "kolapp: unavailable (%s): nothing was changed; trying again\n",
+			jstr_or(err, "message", "no message"));
+	}
+	left = *since + o->timeout_ms - now_ms();
+	if (left <= 0 || !follow_pause(f, *backoff < left ? *backoff : (int)left))
+		return false;
+	*backoff = *backoff * 2 > FOLLOW_BACKOFF_MAX_MS ? FOLLOW_BACKOFF_MAX_MS : *backoff * 2;
+	return true;
+}
+
+static int run_once(const struct command *cmd, const char *arg, const struct options *o)
+{
+	struct host_addr owner, *first = NULL;
+	long long unavailable_since = -1;
+	int backoff = FOLLOW_BACKOFF_MIN_MS;
+	enum conn_status st;
+	struct follow f;
+	json_t *hello, *reply;
+	struct conn c;
 	char *raw;
 
-	if (conn_read_reply(c, o->timeout_ms, on_event, NULL, &reply, &raw) != CONN_OK)
-		die_conn(c);
-	if (!jtrue(reply, "ok")) {
-		err = json_object_get(reply, "error");
-		/* Scripts using --json get the reply itself on stdout too. */
-		if (o->json)
-			printf("%s\n", raw);
-		fprintf(stderr, "kolapp: %s: %s\n", jstr_or(err, "code", "error"),
-			jstr_or(err, "message", "(no message)"));
-		exit(EXIT_REFUSED);
+	follow_setup(&f, cmd, o);
+	/* attempt counts the sends after a lost answer or a moved reply;
+	 * waiting out unavailable is bounded by time instead. */
+	for (int attempt = 1;;) {
+		follow_or_die(&f, first, &c, &hello, o);
+		json_decref(hello);
+		first = NULL;
+		st = exchange(&c, cmd, arg, o, &reply, &raw);
+		if (st != CONN_OK) {
+			answer_lost(&c, st, cmd, o, attempt++);
+			conn_close(&c);
+			continue;
+		}
+		/* An office that moved while we said hello: nothing was done,
+		 * so the request goes to its owner. */
+		if (follow_moved_owner(reply, &owner) && attempt++ < MAX_ATTEMPTS) {
+			json_decref(reply);
+			free(raw);
+			conn_close(&c);
+			first = &owner;
+			continue;
+		}
+		if (try_again_later(reply, &f, o, &unavailable_since, &backoff)) {
+			json_decref(reply);
+			free(raw);
+			conn_close(&c);
+			continue;
+		}
+		finish(&c, cmd, o, reply, raw);
+		conn_close(&c);
+		return 0;
 	}
-	if (print_raw)
-		printf("%s\n", raw);
-	free(raw);
-	return reply;
 }
 
 static void print_event(const char *line, const json_t *ev, int json)
@@ -304,14 +481,9 @@ static void print_event(const char *line, const json_t *ev, int json)
 	fflush(stdout);
 }
 
-static void on_event_json(const char *line, const json_t *ev, void *arg)
+static void on_event_print(const char *line, const json_t *ev, void *arg)
 {
-	print_event(line, ev, 1);
-}
-
-static void on_event_human(const char *line, const json_t *ev, void *arg)
-{
-	print_event(line, ev, 0);
+	print_event(line, ev, *(const int *)arg);
 }
 
 static void on_sigint(int sig)
@@ -319,13 +491,84 @@ static void on_sigint(int sig)
 	stop_watch = 1;
 }
 
-/* After subscribe: print events until Ctrl-C (0) or the server goes (3). */
-static int watch_loop(struct conn *c, const struct options *o, const char *office)
+/* After the connection dropped: what a one-shot command would do, except
+ * that every failure to find a daemon again is "connection lost" (3). */
+static void reconnect_or_die(struct follow *f, const struct host_addr *first, struct conn *c,
+			     json_t **hello, const struct options *o, const char *lost)
+{
+	switch (follow_connect(f, first, c, hello)) {
+	case FOLLOW_OK: return;
+	case FOLLOW_REFUSED: refused(*hello, NULL, o);
+	case FOLLOW_STOPPED: exit(0);
+	default: break;
+	}
+	fprintf(stderr, "kolapp: %s, and no daemon took over: %s\n", lost, f->err);
+	exit(EXIT_CONNECT);
+}
+
+/*
+ * Reaches a daemon that serves the office and subscribes; the office's
+ * code (from hello, or --office) in office. lost is NULL the first time,
+ * and after a drop says why it dropped.
+ */
+static void subscribe(struct follow *f, struct conn *c, const struct options *o, char *office,
+		      size_t size, const char *lost)
+{
+	struct host_addr owner, *first = NULL;
+	json_t *hello, *reply, *req;
+	char *raw;
+
+	for (int attempt = 1;; attempt++) {
+		if (lost)
+			reconnect_or_die(f, first, c, &hello, o, lost);
+		else
+			follow_or_die(f, first, c, &hello, o);
+		snprintf(office, size, "%s", o->office ? o->office : jstr_or(hello, "office", "?"));
+		json_decref(hello);
+		first = NULL;
+		req = command_request(command_find("watch"), NULL, o);
+		/* Events may slip in before the subscribe reply: show them. */
+		if (conn_send_json(c, req, o->timeout_ms) != CONN_OK ||
+		    conn_read_reply(c, o->timeout_ms, on_event_print, (void *)&o->json, &reply,
+				    &raw) != CONN_OK) {
+			json_decref(req);
+			if (attempt == MAX_ATTEMPTS)
+				die_conn(c);
+			conn_close(c);
+			continue;
+		}
+		json_decref(req);
+		if (follow_moved_owner(reply, &owner) && attempt < MAX_ATTEMPTS) {
+			json_decref(reply);
+			free(raw);
+			conn_close(c);
+			first = &owner;
+			continue;
+		}
+		if (!jtrue(reply, "ok"))
+			refused(reply, raw, o);
+		json_decref(reply);
+		free(raw);
+		return;
+	}
+}
+
+/*
+ * Prints events until Ctrl-C (0). When the connection drops (the daemon
+ * died, or handed the office over) it goes through the list again,
+ * follows `moved` and subscribes anew, saying so in one line on stderr;
+ * when no daemon serves the office within --timeout it exits 3.
+ */
+static int run_watch(const struct command *cmd, const struct options *o)
 {
 	struct sigaction sa;
 	enum conn_status st;
-	char *line;
+	char office[128], lost[600], at[300];
+	struct follow f;
+	struct conn c;
+	long long down_ms;
 	size_t len;
+	char *line;
 	json_t *v;
 
 	memset(&sa, 0, sizeof(sa));
@@ -333,69 +576,41 @@ static int watch_loop(struct conn *c, const struct options *o, const char *offic
 	/* No SA_RESTART: poll() must return so that we can leave cleanly. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	follow_setup(&f, cmd, o);
+	subscribe(&f, &c, o, office, sizeof(office), NULL);
+	/* From now on a daemon that does not answer may be one restarting,
+	 * or the owner that died while another takes over: keep trying. */
+	f.retry_unreachable = true;
 	if (!o->json)
 		fprintf(stderr, "Watching office %s; Ctrl-C to stop.\n", office);
 	for (;;) {
-		st = conn_read_line(c, &line, &len, -1, &stop_watch);
+		st = conn_read_line(&c, &line, &len, -1, &stop_watch);
 		if (st == CONN_INTR)
-			return 0;
-		if (st != CONN_OK)
-			die_conn(c);
-		v = conn_parse_line(c, line, len);
-		if (!v)
-			die_conn(c);
-		/* Replies have no business here after subscribe; drop them. */
-		if (json_object_get(v, "event"))
-			print_event(line, v, o->json);
-		json_decref(v);
+			break;
+		if (st == CONN_OK && (v = conn_parse_line(&c, line, len))) {
+			/* Replies have no business here after subscribe. */
+			if (json_object_get(v, "event"))
+				print_event(line, v, o->json);
+			json_decref(v);
+			continue;
+		}
+		snprintf(lost, sizeof(lost), "%s", c.err);
+		conn_close(&c);
+		down_ms = now_ms();
+		subscribe(&f, &c, o, office, sizeof(office), lost);
+		fprintf(stderr,
+			"kolapp: %s; watching again through %s after %.1f s "
+			"(events meanwhile are not shown)\n",
+			lost, host_format(&f.at, at, sizeof(at)),
+			(double)(now_ms() - down_ms) / 1000);
 	}
+	conn_close(&c);
+	return 0;
 }
 
 static int run(const struct command *cmd, const char *arg, const struct options *o)
 {
-	conn_event_fn on_event = NULL;
-	json_t *hello = NULL, *reply;
-	char *out = NULL, *raw;
-	size_t outlen = 0;
-	struct conn c;
-	int rc = 0;
-
-	if (command_needs_hello(cmd))
-		add_request(&out, &outlen,
-			    json_pack("{s:i, s:s, s:s}", "id", 0, "op", "hello", "token",
-				      o->token));
-	add_request(&out, &outlen, command_request(cmd, arg, o));
-	if (!cmd->watch)
-		add_request(&out, &outlen, json_pack("{s:i, s:s}", "id", 2, "op", "bye"));
-
-	if (conn_open(&c, o->host, o->port, o->timeout_ms, &o->tls) < 0)
-		die_conn(&c);
-	if (conn_send(&c, out, outlen, o->timeout_ms) != CONN_OK)
-		die_conn(&c);
-	free(out);
-
-	if (command_needs_hello(cmd))
-		hello = expect_ok(&c, o, NULL, false);
-	if (cmd->watch) {
-		/* Events may slip in before the subscribe reply: show them. */
-		on_event = o->json ? on_event_json : on_event_human;
-		json_decref(expect_ok(&c, o, on_event, false));
-		rc = watch_loop(&c, o, o->office ? o->office : jstr_or(hello, "office", "?"));
-	} else {
-		reply = expect_ok(&c, o, NULL, o->json);
-		if (!o->json)
-			cmd->render(reply);
-		json_decref(reply);
-		fflush(stdout);
-		/* Best effort: the command is done whatever happens to bye. */
-		if (conn_read_reply(&c, BYE_WAIT_MS, NULL, NULL, &reply, &raw) == CONN_OK) {
-			json_decref(reply);
-			free(raw);
-		}
-	}
-	json_decref(hello);
-	conn_close(&c);
-	return rc;
+	return cmd->watch ? run_watch(cmd, o) : run_once(cmd, arg, o);
 }
 
 int main(int argc, char **argv)
@@ -457,7 +672,7 @@ int main(int argc, char **argv)
 	if (command_needs_hello(cmd) && !o.token)
 		usage_error("%s needs a token: pass -t TOKEN or set KOLAPP_TOKEN", cmd->name);
 	if (strcmp(cmd->name, "board") == 0 || strcmp(cmd->name, "counter") == 0) {
-		struct screen_opts so = { o.host,    o.port,       o.token, o.office,
+		struct screen_opts so = { &o.hosts,  o.token,      o.office,
 					  o.counter, o.timeout_ms, &o.tls };
 
 		return cmd->name[0] == 'b' ? board_main(&so) : counter_main(&so);

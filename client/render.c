@@ -326,7 +326,12 @@ static void print_recent(const json_t *recent)
 
 void render_status(const json_t *reply)
 {
-	printf("Office %s\n", jstr_or(reply, "office", "?"));
+	/* With several daemons, which one answered (its node name). */
+	if (jstr(reply, "node"))
+		printf("Office %s (served by daemon %s)\n", jstr_or(reply, "office", "?"),
+		       jstr(reply, "node"));
+	else
+		printf("Office %s\n", jstr_or(reply, "office", "?"));
 	if (jtrue(reply, "stale"))
 		printf("(stale: database unreachable)\n");
 	printf("\n");

@@ -1,5 +1,7 @@
 #include "client/screen.h"
 
+#include "client/follow.h"
+
 #include <curses.h>
 #include <locale.h>
 #include <poll.h>
@@ -50,6 +52,8 @@ void link_init(struct link *l, const struct screen_opts *o, conn_event_fn on_eve
 
 void link_down(struct link *l, const char *why)
 {
+	if (l->up)
+		snprintf(l->lost, sizeof(l->lost), "%s", why);
 	if (l->up || l->c.fd >= 0)
 		conn_close(&l->c);
 	l->c.fd = -1;
@@ -74,33 +78,35 @@ void link_close(struct link *l)
 static int send_request(struct link *l, const char *op, json_t *args)
 {
 	json_t *req = args ? args : json_object();
-	char *line;
-	size_t n;
 	enum conn_status st;
 
 	json_object_set_new(req, "id", json_integer(++l->id));
 	json_object_set_new(req, "op", json_string(op));
-	if (strcmp(op, "hello") != 0) {
-		if (l->o->office)
-			json_object_set_new(req, "office", json_string(l->o->office));
-		if (l->o->counter)
-			json_object_set_new(req, "counter", json_string(l->o->counter));
-	}
-	line = json_dumps(req, JSON_COMPACT);
+	if (l->o->office)
+		json_object_set_new(req, "office", json_string(l->o->office));
+	if (l->o->counter)
+		json_object_set_new(req, "counter", json_string(l->o->counter));
+	st = conn_send_json(&l->c, req, l->o->timeout_ms);
 	json_decref(req);
-	if (!line) {
-		link_down(l, "out of memory");
-		return -1;
-	}
-	n = strlen(line);
-	line[n] = '\n'; /* replaces the NUL; the length is known */
-	st = conn_send(&l->c, line, n + 1, l->o->timeout_ms);
-	free(line);
 	if (st != CONN_OK) {
 		link_down(l, l->c.err);
 		return -1;
 	}
 	return 0;
+}
+
+/* The office went to another daemon while we were connected (the reply
+ * was moved: nothing was done). Reconnect at once, to the owner first. */
+static void moved(struct link *l)
+{
+	char to[300], why[400];
+
+	l->has_moved_to = true;
+	snprintf(why, sizeof(why), "the office moved to %s",
+		 host_format(&l->moved_to, to, sizeof(to)));
+	link_down(l, why);
+	l->backoff_ms = LINK_BACKOFF_MIN_MS;
+	l->next_try_ms = now_ms();
 }
 
 int link_request(struct link *l, const char *op, json_t *args, json_t **reply)
@@ -119,6 +125,8 @@ int link_request(struct link *l, const char *op, json_t *args, json_t **reply)
 		return -1;
 	}
 	free(raw);
+	if (follow_moved_owner(*reply, &l->moved_to))
+		moved(l);
 	return 0;
 }
 
@@ -142,17 +150,67 @@ static int expect_ok(struct link *l, const char *op, json_t *args, json_t **repl
 	return -1;
 }
 
+/* One round through the list (follow.c), following moved: the screen
+ * keeps its own clock and keys, so it never waits inside follow. */
+static int reach_daemon(struct link *l, json_t **hello)
+{
+	enum follow_status st;
+	struct follow f;
+	char why[1024];
+
+	follow_init(&f, l->o->hosts, l->o->token, l->o->timeout_ms, l->o->tls);
+	f.budget_ms = 0;
+	st = follow_connect(&f, l->has_moved_to ? &l->moved_to : NULL, &l->c, hello);
+	l->has_moved_to = false;
+	if (st == FOLLOW_OK) {
+		host_format(&f.at, l->at, sizeof(l->at));
+		return 0;
+	}
+	if (st == FOLLOW_REFUSED) {
+		const json_t *err = json_object_get(*hello, "error");
+		const char *m = json_string_value(json_object_get(err, "message"));
+
+		snprintf(why, sizeof(why), "hello refused: %s", m ? m : "?");
+		json_decref(*hello);
+		*hello = NULL;
+		link_down(l, why);
+		return -1;
+	}
+	link_down(l, f.err);
+	if (st == FOLLOW_UNAVAILABLE) {
+		/* A takeover in progress: it ends within seconds, and the
+		 * daemons are there to answer, so no need to back off. */
+		l->backoff_ms = LINK_BACKOFF_MIN_MS;
+		l->next_try_ms = now_ms() + LINK_TAKEOVER_RETRY_MS;
+	}
+	return -1;
+}
+
+/* After a reconnect: one line on what happened, for the screen. */
+static void note_reconnect(struct link *l)
+{
+	char clock[16];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	snprintf(l->note, sizeof(l->note), "%s: reconnected through %s (%s)", clock, l->at,
+		 l->lost[0] ? l->lost : "the connection dropped");
+	l->note_until_ms = now_ms() + LINK_NOTE_MS;
+}
+
+const char *link_note(const struct link *l)
+{
+	return l->note[0] && now_ms() < l->note_until_ms ? l->note : "";
+}
+
 int link_connect(struct link *l, bool subscribe, json_t **hello)
 {
 	json_t *r;
 
 	*hello = NULL;
-	if (conn_open(&l->c, l->o->host, l->o->port, l->o->timeout_ms, l->o->tls) < 0) {
-		l->c.fd = -1;
-		link_down(l, l->c.err);
-		return -1;
-	}
-	if (expect_ok(l, "hello", json_pack("{s:s}", "token", l->o->token), hello) < 0)
+	if (reach_daemon(l, hello) < 0)
 		return -1;
 	if (subscribe) {
 		if (expect_ok(l, "subscribe", NULL, &r) < 0) {
@@ -165,6 +223,9 @@ int link_connect(struct link *l, bool subscribe, json_t **hello)
 	l->up = true;
 	l->backoff_ms = LINK_BACKOFF_MIN_MS;
 	l->why[0] = '\0';
+	if (l->was_up)
+		note_reconnect(l);
+	l->was_up = true;
 	return 0;
 }
 

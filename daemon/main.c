@@ -115,8 +115,8 @@ static void office_lost(void *arg, int office_id, const char *office_code)
 
 	(void)office_id;
 	if (n)
-		log_info("office %s: closed %d connection(s); they reconnect to its daemon", office_code,
-			 n);
+		log_info("office %s: closed %d connection(s); they reconnect to its daemon",
+			 office_code, n);
 }
 
 /* The identity other daemons send clients to: by default the first

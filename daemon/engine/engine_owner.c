@@ -41,8 +41,7 @@ static struct owner_entry *add_entry(struct engine *e, int office_id)
 		e->capowners = e->capowners ? e->capowners * 2 : 16;
 		e->owners = xrealloc(e->owners, (size_t)e->capowners * sizeof *e->owners);
 	}
-	memmove(&e->owners[at + 1], &e->owners[at],
-		(size_t)(e->nowners - at) * sizeof *e->owners);
+	memmove(&e->owners[at + 1], &e->owners[at], (size_t)(e->nowners - at) * sizeof *e->owners);
 	e->nowners++;
 	memset(&e->owners[at], 0, sizeof e->owners[at]);
 	e->owners[at].office_id = office_id;

@@ -204,7 +204,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		ids_add(&own->released, own->release.v[i]);
 	own->release.n = 0;
 	orphans = ids_literal(&own->orphans);
-	const char *v[6] = { own->node, own->advertise, own->advertise_http, max, release, orphans };
+	const char *v[6] = {
+		own->node, own->advertise, own->advertise_http, max, release, orphans
+	};
 	job = pgw_job_new(false);
 	pgw_job_add(job, "d_node_tick", 6, v);
 	pgw_job_add(job, "d_nodes", 0, NULL);

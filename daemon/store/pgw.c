@@ -595,10 +595,16 @@ static void pgw_connect(struct pgw *pgw)
 		 * host is noticed here, and a vanished daemon host by the
 		 * server (ending its session and so its offices' locks), in
 		 * about 5 + 3 x 2 s instead of the kernel's two hours. */
-		static const char *const keys[] = { "keepalives",	   "keepalives_idle",
-						    "keepalives_interval", "keepalives_count",
-						    "options",		   "dbname",
-						    "fallback_application_name", NULL };
+		static const char *const keys[] = {
+			"keepalives",
+			"keepalives_idle",
+			"keepalives_interval",
+			"keepalives_count",
+			"options",
+			"dbname",
+			"fallback_application_name",
+			NULL
+		};
 		const char *vals[] = { "1",
 				       "5",
 				       "2",

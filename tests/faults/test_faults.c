@@ -351,11 +351,10 @@ static struct h_daemon *office_owner(void)
 {
 	char out[64];
 
-	if (nnodes == 1 ||
-	    h_psql(dbconn,
-		   "SELECT coalesce((SELECT node FROM kolapp.office_service WHERE office = '" F_OFFICE
-		   "' AND served), '')",
-		   out, sizeof out) != 0)
+	if (nnodes == 1 || h_psql(dbconn,
+				  "SELECT coalesce((SELECT node FROM kolapp.office_service WHERE "
+				  "office = '" F_OFFICE "' AND served), '')",
+				  out, sizeof out) != 0)
 		return &daemon_;
 	return strcmp(out, "f1") == 0 ? &daemon_b : &daemon_;
 }

@@ -190,15 +190,19 @@ static void load_verify(struct load *l, const char *db, const char *office)
 				       l->prefix, i, l->codes[i]);
 	snprintf(sql + at, cap - at,
 		 ") v(k, c) WHERE NOT EXISTS (SELECT 1 FROM kolapp.tickets t JOIN kolapp.offices o"
-		 " ON o.id = t.office_id WHERE o.code = '%s' AND t.idem_key = v.k AND t.code = v.c)",
+		 " ON o.id = t.office_id WHERE o.code = '%s' AND t.idem_key = v.k AND t.code = "
+		 "v.c)",
 		 office);
 	ck_assert_int_eq(o_count(db, sql), 0);
 	snprintf(sql, cap,
 		 "SELECT CASE WHEN count(*) = max(t.number) AND count(DISTINCT t.number) = count(*)"
-		 " THEN 1 ELSE 0 END FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = t.office_id"
-		 " JOIN kolapp.queues q ON q.id = t.origin_queue_id WHERE o.code = '%s' AND q.code = 'S'",
+		 " THEN 1 ELSE 0 END FROM kolapp.tickets t JOIN kolapp.offices o ON o.id = "
+		 "t.office_id"
+		 " JOIN kolapp.queues q ON q.id = t.origin_queue_id WHERE o.code = '%s' AND q.code "
+		 "= 'S'",
 		 office);
-	ck_assert_msg(o_count(db, sql) == 1, "office %s: the numbers have a gap or a repeat", office);
+	ck_assert_msg(o_count(db, sql) == 1, "office %s: the numbers have a gap or a repeat",
+		      office);
 	free(sql);
 	free(l->codes);
 	free(l->at_ms);

@@ -666,10 +666,9 @@ START_TEST(encode_errors)
 {
 	json_t *id = json_string("r-1");
 	static const char *const codes[] = {
-		"ok",           "too_large",   "bad_request",  "unknown_op",
-		"unauthorized", "forbidden",   "not_found",    "queue_closed",
-		"conflict",     "unavailable", "rate_limited", "moved",
-		"internal",
+		"ok",           "too_large", "bad_request",  "unknown_op", "unauthorized",
+		"forbidden",    "not_found", "queue_closed", "conflict",   "unavailable",
+		"rate_limited", "moved",     "internal",
 	};
 	char want[256];
 
