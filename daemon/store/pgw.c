@@ -624,6 +624,10 @@ static void pgw_connect(struct pgw *pgw)
 	} else {
 		st = PQconnectPoll(pgw->conn);
 	}
+	/* libpq may have closed the socket and opened another with the same
+	 * number (the next host of a multi-host conninfo): epoll forgot the
+	 * old one, so register anew rather than trust the number. */
+	set_io(pgw, 0);
 	switch (st) {
 	case PGRES_POLLING_READING: set_io(pgw, EV_READ); break;
 	case PGRES_POLLING_WRITING: set_io(pgw, EV_WRITE); break;
