@@ -161,6 +161,7 @@ bootstrap:
         tcp_keepalives_idle: 5
         tcp_keepalives_interval: 2
         tcp_keepalives_count: 3
+        tcp_user_timeout: 10000
         client_connection_check_interval: 2s
   initdb:
     - encoding: UTF8
