@@ -338,7 +338,7 @@ ha_conninfo() { # DIR DBNAME
 		hosts+="${hosts:+,}127.0.0.1"
 		ports+="${ports:+,}$(_ha_port_of "$1" "$n" PG)"
 	done
-	printf 'host=%s port=%s user=postgres dbname=%s target_session_attrs=read-write connect_timeout=2 keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3 tcp_user_timeout=9000\n' \
+	printf 'host=%s port=%s user=postgres dbname=%s target_session_attrs=read-write connect_timeout=2 keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3 tcp_user_timeout=10000\n' \
 		"$hosts" "$ports" "${2:-postgres}"
 }
 
@@ -352,10 +352,23 @@ _ha_postmaster_pid() { # DIR NODE
 	printf '%s\n' "$pid"
 }
 
+# The pids whose parent is PID (from /proc: no procps needed).
+_ha_children() {
+	local f stat rest state ppid
+	for f in /proc/[0-9]*/stat; do
+		{ stat=$(<"$f"); } 2>/dev/null || continue
+		rest=${stat##*) } # after the command name, which may hold blanks
+		read -r state ppid _ <<<"$rest"
+		f=${f%/stat}
+		[[ $ppid == "$1" ]] && printf '%s ' "${f#/proc/}"
+	done
+	: "$state"
+}
+
 _ha_kill_postmaster() { # DIR NODE: SIGKILL the postmaster and its children
 	local pm kids
 	pm=$(_ha_postmaster_pid "$1" "$2") || return 0
-	kids=$(ps -o pid= --ppid "$pm" 2>/dev/null | tr -s ' \n' ' ')
+	kids=$(_ha_children "$pm")
 	# shellcheck disable=SC2086
 	kill -KILL "$pm" $kids 2>/dev/null || true
 }
@@ -366,7 +379,7 @@ ha_kill_node() {
 	local dir=$1 node=$2 pids="" pm
 	[[ -s $dir/$node/patroni.pid ]] && pids=$(cat "$dir/$node/patroni.pid")
 	if pm=$(_ha_postmaster_pid "$dir" "$node"); then
-		pids+=" $pm $(ps -o pid= --ppid "$pm" 2>/dev/null | tr -s ' \n' ' ')"
+		pids+=" $pm $(_ha_children "$pm")"
 	fi
 	# shellcheck disable=SC2086
 	[[ -n ${pids// /} ]] && kill -KILL $pids 2>/dev/null
