@@ -163,6 +163,7 @@ bootstrap:
         tcp_keepalives_count: 3
         tcp_user_timeout: 10000
         client_connection_check_interval: 2s
+        wal_retrieve_retry_interval: 1s
   initdb:
     - encoding: UTF8
     - locale: C
@@ -253,7 +254,10 @@ ha_start_etcd() {
 	ha_wait "etcd answering" 30 _ha_etcd_up "$dir"
 }
 
-_ha_etcd_up() { curl -fsS -m 1 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"true"'; }
+_ha_etcd_up() {
+	local h
+	h=$(curl -fsS -m 1 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null) && [[ $h == *'"true"'* ]]
+}
 
 ha_start_node() {
 	local dir=$1 node=$2
@@ -319,10 +323,15 @@ ha_start() { # DIR [NODES]
 	local dir=$1 n
 	ha_prepare "$dir" "${2:-2}" || return 1
 	ha_start_etcd "$dir" || return 1
+	if [[ ! -f $dir/node1/data/PG_VERSION ]]; then
+		# A new cluster: node1 bootstraps, the others clone it.
+		ha_start_node "$dir" node1 || return 1
+		ha_wait "a primary" 90 ha_primary "$dir" >/dev/null || return 1
+	fi
+	# Otherwise all at once: with synchronous_mode only the last primary
+	# or its synchronous standby may lead, whichever node that is.
 	for n in $(ha_nodes "$dir"); do
 		ha_start_node "$dir" "$n" || return 1
-		# The first one bootstraps; the others clone it.
-		[[ $n == node1 ]] && { ha_wait "a primary" 90 ha_primary "$dir" >/dev/null || return 1; }
 	done
 	ha_wait "a primary with a streaming synchronous standby" 120 ha_healthy "$dir"
 }
@@ -424,6 +433,25 @@ ha_stop() {
 	fi
 	rm -f "$dir/etcd/etcd.pid"
 	return 0
+}
+
+# ha_promoted_at DIR NODE T: when NODE's server began to accept writes
+# after T (Unix seconds, both): the first "ready to accept connections"
+# in its log from then on. Nothing (status 1) before it has.
+ha_promoted_at() {
+	python3 - "$1/$2/log/postgresql.log" "$3" <<'EOF'
+import calendar, sys, time
+path, after = sys.argv[1], float(sys.argv[2])
+for line in open(path, errors="replace"):
+    if "database system is ready to accept connections" not in line:
+        continue
+    stamp = line[:23]  # 2026-11-30 16:48:20.298
+    t = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S")) + float(stamp[19:23])
+    if t >= after - 0.5:
+        print("%.3f" % t)
+        sys.exit(0)
+sys.exit(1)
+EOF
 }
 
 # One line per node: name, role, state, timeline, lag (Patroni's /cluster).
