@@ -1,6 +1,7 @@
 #include "daemon/store/pgw.h"
 #include "daemon/store/pgw_job.h"
 #include "daemon/store/pgarray.h"
+#include "daemon/store/pgstart.h"
 #include "daemon/util/log.h"
 #include "daemon/util/metrics.h"
 #include "daemon/util/xalloc.h"
@@ -20,7 +21,8 @@
 #define PGW_PIPELINE_DEPTH 2
 #endif
 #define PGW_BACKOFF_MIN_MS 100
-#define PGW_BACKOFF_MAX_MS 2000 /* the contract wants service back within 5 s */
+#define PGW_BACKOFF_MAX_MS 2000     /* the contract wants service back within 5 s */
+#define PGW_CONNECT_TIMEOUT_MS 3000 /* per attempt, unless the conninfo says */
 
 enum pgw_state { PGW_DOWN, PGW_CONNECTING, PGW_PREPARING, PGW_UP };
 
@@ -40,7 +42,10 @@ struct pgw {
 	struct event *io; /* on PQsocket(); re-made when it changes */
 	int io_fd;
 	short io_what;
-	struct event *retry;    /* reconnect timer */
+	struct event *retry;         /* reconnect timer */
+	struct event *connect_timer; /* an attempt that takes too long */
+	int connect_timeout_ms;
+	unsigned host_shift;    /* where a multi-host list starts (pgstart.h) */
 	struct event *deferred; /* sends or fails queued jobs outside callers' frames */
 	int backoff_ms;
 	bool was_up; /* for logging each transition once */
@@ -559,6 +564,7 @@ static void on_connected(struct pgw *pgw)
 {
 	struct pgw_job *prep = pgw_job_new(false);
 
+	evtimer_del(pgw->connect_timer);
 	PQsetNoticeProcessor(pgw->conn, notice_cb, NULL);
 	PQsetnonblocking(pgw->conn, 1);
 	if (!PQenterPipelineMode(pgw->conn)) {
@@ -590,31 +596,13 @@ static void pgw_connect(struct pgw *pgw)
 
 	if (!pgw->conn) {
 		/* application_name lets an in-doubt check recognise our old
-		 * backend. The keepalives come before dbname, so that the
-		 * conninfo's own settings win: with them a vanished database
-		 * host is noticed here, and a vanished daemon host by the
-		 * server (ending its session and so its offices' locks), in
-		 * about 5 + 3 x 2 s instead of the kernel's two hours. */
-		static const char *const keys[] = {
-			"keepalives",
-			"keepalives_idle",
-			"keepalives_interval",
-			"keepalives_count",
-			"options",
-			"dbname",
-			"fallback_application_name",
-			NULL
-		};
-		const char *vals[] = { "1",
-				       "5",
-				       "2",
-				       "3",
-				       "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 "
-				       "-c tcp_keepalives_count=3",
-				       pgw->conninfo,
-				       "kolappd",
-				       NULL };
-		pgw->conn = PQconnectStartParams(keys, vals, 1);
+		 * backend; keepalives notice a vanished host (pgstart.h). */
+		pgw->conn = pgstart(pgw->conninfo, pgw->host_shift);
+		if (pgw->conn) {
+			struct timeval tv = { pgw->connect_timeout_ms / 1000,
+					      (pgw->connect_timeout_ms % 1000) * 1000 };
+			evtimer_add(pgw->connect_timer, &tv);
+		}
 		if (!pgw->conn || PQstatus(pgw->conn) == CONNECTION_BAD) {
 			pgw_lost(pgw, pgw->conn ? PQerrorMessage(pgw->conn) : "out of memory");
 			return;
@@ -624,6 +612,10 @@ static void pgw_connect(struct pgw *pgw)
 	} else {
 		st = PQconnectPoll(pgw->conn);
 	}
+	/* libpq may have closed the socket and opened another with the same
+	 * number (the next host of a multi-host conninfo): epoll forgot the
+	 * old one, so register anew rather than trust the number. */
+	set_io(pgw, 0);
 	switch (st) {
 	case PGRES_POLLING_READING: set_io(pgw, EV_READ); break;
 	case PGRES_POLLING_WRITING: set_io(pgw, EV_WRITE); break;
@@ -635,6 +627,21 @@ static void pgw_connect(struct pgw *pgw)
 static void retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	pgw_connect(arg);
+}
+
+/* libpq does not time out an asynchronous connect: a host that drops
+ * packets would hold it for minutes. Start over one host further. */
+static void connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgw *pgw = arg;
+	char msg[96];
+
+	if (pgw->state != PGW_CONNECTING)
+		return;
+	pgw->host_shift++;
+	snprintf(msg, sizeof msg, "no connection within %d ms; trying the next host",
+		 pgw->connect_timeout_ms);
+	pgw_lost(pgw, msg);
 }
 
 static void deferred_cb(evutil_socket_t fd, short what, void *arg)
@@ -674,6 +681,8 @@ struct pgw *pgw_new(struct event_base *base, const char *conninfo, const struct 
 	pgw->backoff_ms = PGW_BACKOFF_MIN_MS;
 	pgw->next_seq = 1;
 	pgw->retry = evtimer_new(base, retry_cb, pgw);
+	pgw->connect_timer = evtimer_new(base, connect_timeout_cb, pgw);
+	pgw->connect_timeout_ms = pgstart_timeout_ms(conninfo, PGW_CONNECT_TIMEOUT_MS);
 	pgw->deferred = event_new(base, -1, 0, deferred_cb, pgw);
 	pgw->resolve_retry = evtimer_new(base, resolve_retry_cb, pgw);
 	pgw->forget = event_new(base, -1, EV_PERSIST, forget_cb, pgw);
@@ -723,6 +732,7 @@ void pgw_free(struct pgw *pgw)
 		pgw_job_free(job);
 	}
 	event_free(pgw->retry);
+	event_free(pgw->connect_timer);
 	event_free(pgw->deferred);
 	event_free(pgw->resolve_retry);
 	event_free(pgw->forget);

@@ -16,6 +16,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "tests/integration/harness.h"
 #include "tests/integration/office.h"
@@ -564,6 +567,84 @@ START_TEST(an_unnamed_daemon_does_not_join_named_ones)
 }
 END_TEST
 
+/* A listening socket that never completes a connection: its backlog is
+ * full, so SYNs are dropped as by a host that is switched off. */
+static int black_hole(int *port, int fill[8])
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+		  listen(fd, 0) == 0);
+	ck_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+	*port = ntohs(sa.sin_port);
+	for (int i = 0; i < 8; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		ck_assert(fill[i] >= 0);
+		connect(fill[i], (struct sockaddr *)&sa, sizeof sa); /* EINPROGRESS */
+	}
+	return fd;
+}
+
+/* libpq does not time out an asynchronous connect; kolappd gives each
+ * attempt 3 s and then starts one host further in the list, so a dead
+ * first host costs seconds, not the kernel's two minutes. */
+START_TEST(a_first_host_that_drops_packets_is_passed_over)
+{
+	struct cluster k;
+	PQconninfoOption *opts;
+	const char *pgport = NULL, *dbname = NULL, *user = NULL;
+	char ci[512];
+	int bh_port, fill[8], bh;
+	struct h_daemon d;
+	long long t0;
+	char *log;
+
+	cluster_seed(&k, 1);
+	opts = PQconninfoParse(k.db, NULL);
+	ck_assert(opts);
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!strcmp(o->keyword, "port"))
+			pgport = o->val;
+		else if (!strcmp(o->keyword, "dbname"))
+			dbname = o->val;
+		else if (!strcmp(o->keyword, "user"))
+			user = o->val;
+	}
+	ck_assert(pgport && dbname);
+	bh = black_hole(&bh_port, fill);
+	snprintf(ci, sizeof ci,
+		 "host=127.0.0.1,127.0.0.1 port=%d,%s dbname=%s%s%s "
+		 "target_session_attrs=read-write",
+		 bh_port, pgport, dbname, user ? " user=" : "", user ? user : "");
+	PQconninfoFree(opts);
+	memset(&d, 0, sizeof d);
+	d.port = h_free_port();
+	t0 = h_now_ms();
+	ck_assert_int_eq(h_daemon_spawn(&d, ci, "--node-name n0"), 0);
+	wait_answers(d.port, 30000);
+	printf("black hole first: kolappd answered %lld ms after its start\n", h_now_ms() - t0);
+	log = h_daemon_log(&d);
+	ck_assert_msg(log && strstr(log, "trying the next host"), "log: %s", log ? log : "");
+	free(log);
+	{
+		struct oc *c = o_login(d.port, k.o[0].kiosk);
+		json_t *r = oc_req(c, "{\"op\":\"issue\",\"queue\":\"S\"}");
+		ck_assert_msg(o_ok(r), "%s", o_js(r));
+		json_decref(r);
+		oc_close(c);
+	}
+	ck_assert_int_eq(h_daemon_stop(&d), 0);
+	h_daemon_free(&d);
+	for (int i = 0; i < 8; i++)
+		close(fill[i]);
+	close(bh);
+	cluster_down(&k);
+}
+END_TEST
+
 static PGresult *exec_ok(PGconn *c, const char *sql)
 {
 	PGresult *r = PQexec(c, sql);
@@ -659,6 +740,7 @@ static Suite *nodes_suite(void)
 	tcase_add_test(tc, move_office_under_load_loses_nothing);
 	tcase_add_test(tc, a_daemon_cut_off_cannot_write_for_a_taken_office);
 	tcase_add_test(tc, an_unnamed_daemon_does_not_join_named_ones);
+	tcase_add_test(tc, a_first_host_that_drops_packets_is_passed_over);
 	suite_add_tcase(s, tc);
 	/* Alone, for repetitions: CK_RUN_CASE=takeover (docs/OPERATIONS.md). */
 	tc = tcase_create("takeover");
