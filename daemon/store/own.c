@@ -1,4 +1,5 @@
 #include "daemon/store/own.h"
+#include "daemon/store/pgarray.h"
 #include "daemon/util/log.h"
 #include "daemon/util/xalloc.h"
 
@@ -60,20 +61,6 @@ static void ids_add(struct id_list *l, int id)
 		l->v = xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
 	}
 	l->v[l->n++] = id;
-}
-
-/* "{1,2,3}", the caller's. */
-static char *ids_literal(const struct id_list *l)
-{
-	size_t cap = (size_t)l->n * 12 + 3, at = 0;
-	char *s = xmalloc(cap);
-
-	s[at++] = '{';
-	for (int i = 0; i < l->n; i++)
-		at += (size_t)snprintf(s + at, cap - at, "%s%d", i ? "," : "", l->v[i]);
-	s[at++] = '}';
-	s[at] = '\0';
-	return s;
 }
 
 static void schedule(struct own *own, int ms)
@@ -197,13 +184,13 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (!own->up || own->in_flight)
 		return;
 	snprintf(max, sizeof max, "%d", own->max_offices);
-	release = ids_literal(&own->release);
+	release = pgarray_int_literal(own->release.v, NULL, own->release.n);
 	/* What this tick gives up is not an orphan in its answer. */
 	own->released.n = 0;
 	for (int i = 0; i < own->release.n; i++)
 		ids_add(&own->released, own->release.v[i]);
 	own->release.n = 0;
-	orphans = ids_literal(&own->orphans);
+	orphans = pgarray_int_literal(own->orphans.v, NULL, own->orphans.n);
 	const char *v[6] = {
 		own->node, own->advertise, own->advertise_http, max, release, orphans
 	};

@@ -1,6 +1,7 @@
 #include "daemon/store/pgarray.h"
 #include "daemon/util/xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,4 +49,18 @@ char *pgarray_literal(const char *const *elems, int n)
 	}
 	sb_put(&b, "}", 1);
 	return b.s;
+}
+
+char *pgarray_int_literal(const int *ints, const int64_t *longs, int n)
+{
+	size_t cap = (size_t)n * 21 + 3, at = 0;
+	char *s = xmalloc(cap);
+
+	s[at++] = '{';
+	for (int i = 0; i < n; i++)
+		at += (size_t)snprintf(s + at, cap - at, "%s%lld", i ? "," : "",
+				       ints ? (long long)ints[i] : (long long)longs[i]);
+	s[at++] = '}';
+	s[at] = '\0';
+	return s;
 }

@@ -220,21 +220,6 @@ static bool send_many(struct pgw *pgw, struct pgw_job *job, int first, int run)
 	return ok;
 }
 
-/* An array literal {1,2,3} of the ints or of the int64s. */
-static char *fence_literal(const int *ints, const int64_t *longs, int n)
-{
-	size_t cap = (size_t)n * 21 + 3, at = 0;
-	char *s = xmalloc(cap);
-
-	s[at++] = '{';
-	for (int i = 0; i < n; i++)
-		at += (size_t)snprintf(s + at, cap - at, "%s%lld", i ? "," : "",
-				       ints ? (long long)ints[i] : (long long)longs[i]);
-	s[at++] = '}';
-	s[at] = '\0';
-	return s;
-}
-
 static void send_job(struct pgw *pgw, struct pgw_job *job)
 {
 	PGconn *c = pgw->conn;
@@ -257,8 +242,8 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 			  v[1] ? " behind an unanswered batch" : "");
 		job->marked = true;
 		if (job->nfence) {
-			char *f[2] = { fence_literal(job->fence_office, NULL, job->nfence),
-				       fence_literal(NULL, job->fence_epoch, job->nfence) };
+			char *f[2] = { pgarray_int_literal(job->fence_office, NULL, job->nfence),
+				       pgarray_int_literal(NULL, job->fence_epoch, job->nfence) };
 			const char *vf[4] = { v[0], v[1], f[0], f[1] };
 			ok = PQsendQueryPrepared(c, "d_batch_mark_fenced", 4, vf, NULL, NULL, 0);
 			free(f[0]);

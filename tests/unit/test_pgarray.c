@@ -33,6 +33,23 @@ START_TEST(quotes_and_backslashes_escaped)
 }
 END_TEST
 
+/* The fence's offices and epochs, own.c's office lists. */
+START_TEST(integers)
+{
+	int ints[] = { 1, -2, 2147483647 };
+	int64_t longs[] = { 9007199254740993LL };
+	char *a = pgarray_int_literal(ints, NULL, 3), *b = pgarray_int_literal(NULL, longs, 1),
+	     *c = pgarray_int_literal(ints, NULL, 0);
+
+	ck_assert_str_eq(a, "{1,-2,2147483647}");
+	ck_assert_str_eq(b, "{9007199254740993}");
+	ck_assert_str_eq(c, "{}");
+	free(a);
+	free(b);
+	free(c);
+}
+END_TEST
+
 START_TEST(structure_characters_quoted)
 {
 	const char *const words[] = { "NULL", "{brace}", "comma,x", " padded " };
@@ -51,6 +68,7 @@ int main(void)
 	tcase_add_test(tc, plain_null_and_empty);
 	tcase_add_test(tc, quotes_and_backslashes_escaped);
 	tcase_add_test(tc, structure_characters_quoted);
+	tcase_add_test(tc, integers);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
