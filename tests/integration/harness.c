@@ -689,7 +689,7 @@ int h_daemon_wait(struct h_daemon *d, int timeout_ms)
 }
 
 /* Connect and ping once (short timeouts): true when the daemon answers. */
-static bool h_daemon_answers(int port)
+bool h_daemon_answers(int port)
 {
 	int fd = h_connect(port);
 	char *line;

@@ -50,6 +50,8 @@ int h_daemon_spawn_activated(struct h_daemon *d, const char *conninfo, int liste
 /* Wait for the process to exit (timeout_ms): exit status, or -1 (still
  * running, or killed by a signal). */
 int h_daemon_wait(struct h_daemon *d, int timeout_ms);
+/* Connects and pings once (short timeouts): true when a daemon answers. */
+bool h_daemon_answers(int port);
 /* SIGTERM, then wait 10 s: the exit status, or -1 (then it is SIGKILLed). */
 int h_daemon_stop(struct h_daemon *d);
 void h_daemon_kill9(struct h_daemon *d);

@@ -344,16 +344,7 @@ static void wait_answers(int port, int timeout_ms)
 {
 	long long deadline = h_now_ms() + timeout_ms;
 
-	for (;;) {
-		struct oc *c = oc_connect(port);
-		json_t *r = c ? oc_req(c, "{\"op\":\"ping\"}") : NULL;
-		bool up = r && o_ok(r);
-
-		json_decref(r);
-		if (c)
-			oc_close(c);
-		if (up)
-			return;
+	while (!h_daemon_answers(port)) {
 		ck_assert_msg(h_now_ms() < deadline, "no daemon answers on port %d", port);
 		pause_ms(20);
 	}
