@@ -462,6 +462,7 @@ void office_free(struct office *o)
 		free(o->counters[i]->for_me.v);
 		free(o->counters[i]->parked.v);
 		free(o->counters[i]->queues);
+		free(o->counters[i]->hours);
 		free(o->counters[i]->name);
 		free(o->counters[i]);
 	}

@@ -176,5 +176,9 @@ int engine_test_add_booking(struct engine *e, int office_id, const char *code, c
 int engine_test_set_checkin_window(struct engine *e, int office_id, int before_s, int after_s);
 int engine_test_set_weight(struct engine *e, int office_id, const char *counter, const char *queue,
 			   int weight);
+/* The counter's planned hours: n/2 intervals from, until (us); n 0 with
+ * a plan is closed all day; hours NULL forgets the plan. */
+int engine_test_set_counter_hours(struct engine *e, int office_id, const char *counter,
+				  const int64_t *hours, int n);
 
 #endif

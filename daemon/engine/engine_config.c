@@ -81,6 +81,26 @@ static void merge_queue(struct engine *e, struct office *o, const struct store_q
 		emit_now(e, o, queue_event(e, o, q, now));
 }
 
+bool counter_take_plan(struct counter *c, const struct store_counter *row)
+{
+	bool changed = c->planned != row->planned || c->nhours != row->nhours ||
+		       (row->nhours &&
+			memcmp(c->hours, row->hours, (size_t)row->nhours * sizeof *row->hours));
+
+	if (!changed)
+		return false;
+	free(c->hours);
+	c->hours = NULL;
+	c->nhours = 0;
+	c->planned = row->planned;
+	if (row->nhours > 0) {
+		c->hours = xmalloc((size_t)row->nhours * sizeof *c->hours);
+		memcpy(c->hours, row->hours, (size_t)row->nhours * sizeof *c->hours);
+		c->nhours = row->nhours;
+	}
+	return true;
+}
+
 static void merge_counter(struct engine *e, struct office *o, const struct store_counter *row,
 			  bool take_open, int64_t now)
 {
@@ -93,6 +113,7 @@ static void merge_counter(struct engine *e, struct office *o, const struct store
 		c = xcalloc(1, sizeof *c);
 		c->id = id;
 		c->open = open;
+		c->open_changed_at = row->open_changed_at;
 		o->counters = xrealloc(o->counters,
 				       (size_t)(o->ncounters + 1) * sizeof *o->counters);
 		o->counters[o->ncounters++] = c;
@@ -103,8 +124,10 @@ static void merge_counter(struct engine *e, struct office *o, const struct store
 	 * the snapshot may be older than memory. */
 	if (take_open && c->open != open) {
 		c->open = open;
+		c->open_changed_at = row->open_changed_at;
 		changed = true;
 	}
+	counter_take_plan(c, row); /* on_config's new gen redoes the estimates */
 	if (c->active != active)
 		changed = true;
 	c->active = active;

@@ -133,6 +133,13 @@ struct counter {
 	/* estimate.c: this counter's visits over its queues' usual, recent */
 	float pace[PACE_SAMPLES];
 	int npace, pace_pos;
+	/* Its planned hours (sql/015): nhours/2 intervals [from, until) in
+	 * us, by time, of the office's today and tomorrow; planned false:
+	 * no plan, open while it is open. */
+	int64_t *hours;
+	int nhours;
+	bool planned;
+	int64_t open_changed_at; /* us: last opened or closed; 0: before the load */
 };
 
 struct recent_call {
@@ -356,6 +363,8 @@ void engine_ops_dispatch(struct engine *e, struct office *o, const struct engine
 void queue_policy_from_row(struct queue_policy *p, const struct store_queue *row);
 /* Replaces the outcome lists of o's queues with the snapshot's. */
 void queues_take_outcomes(struct office *o, const struct store_snapshot *snap);
+/* Copies the row's planned hours into c; true when they changed. */
+bool counter_take_plan(struct counter *c, const struct store_counter *row);
 /* A fresh set of offices from a snapshot (tickets placed). */
 void engine_build_offices(struct engine *e, const struct store_snapshot *snap, struct office ***out,
 			  int *nout);

@@ -275,6 +275,8 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 		c->name = xstrdup(row->name);
 		c->open = row->open;
 		c->active = row->active;
+		c->open_changed_at = row->open_changed_at;
+		counter_take_plan(c, row);
 		o->counters = xrealloc(o->counters,
 				       (size_t)(o->ncounters + 1) * sizeof *o->counters);
 		o->counters[o->ncounters++] = c;

@@ -578,6 +578,7 @@ static void set_counter_open(const struct op *op, bool open)
 		return;
 	c = change_begin(op->e, op->o, op->reply, op->ctx);
 	ctr->open = open;
+	ctr->open_changed_at = now;
 	snprintf(id, sizeof id, "%d", ctr->id);
 	tzday_iso8601(now, at);
 	const char *v[] = { id, open ? "true" : "false", at };
@@ -696,6 +697,13 @@ void engine_rollover(struct engine *e, struct office *o)
 
 	if (tzday_compute(o->tz, now, &o->day, &o->day_end) < 0)
 		tzday_compute("UTC", now, &o->day, &o->day_end);
+	/* Counters' planned hours are read for today and tomorrow: read them
+	 * again for the new day's tomorrow. */
+	for (int i = 0; i < o->ncounters; i++)
+		if (o->counters[i]->planned) {
+			engine_config_changed(e);
+			break;
+		}
 	/* Carried tickets that have finished are done with for good. */
 	for (int i = 0; i < o->ncarried; i++) {
 		struct ticket *t = o->carried[i];

@@ -160,3 +160,17 @@ int engine_test_set_weight(struct engine *e, int office_id, const char *counter,
 		}
 	return -1;
 }
+
+int engine_test_set_counter_hours(struct engine *e, int office_id, const char *counter,
+				  const int64_t *hours, int n)
+{
+	struct office *o = engine_office(e, office_id);
+	struct counter *c = o ? office_counter(o, counter) : NULL;
+	struct store_counter row = { .planned = hours != NULL, .hours = hours, .nhours = n };
+
+	if (!c || n < 0 || n % 2)
+		return -1;
+	e->gen++;
+	counter_take_plan(c, &row);
+	return 0;
+}

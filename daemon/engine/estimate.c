@@ -2,7 +2,9 @@
  * Waiting-time estimates: the office's own calling rule run forward.
  *
  * From now, each open counter becomes free when its held ticket is
- * expected to end (or at once when it holds none). The counter that is
+ * expected to end (or at once when it holds none), and each counter
+ * planned to open later does at its planned time; a counter stops at the
+ * end of its planned interval (plan_start). The counter that is
  * free first calls the ticket next_ticket() would give it; that ticket's
  * call time is its estimate, and the counter is busy for the expected time
  * of a visit of that queue. Repeat until no counter can call anything.
@@ -163,10 +165,71 @@ static struct visit visit_pooled(const struct office *o)
 struct sim_counter {
 	struct counter *c;
 	int64_t free_at; /* INT64_MAX: calls nothing more */
+	int64_t until;   /* calls nothing from then until its next interval */
+	int next;        /* that interval, an index into c->hours' pairs */
 	double var;      /* of free_at, us^2 */
 	bool known;      /* every visit before free_at was known */
 	double pace;     /* counter_pace() */
 };
+
+/*
+ * Planned hours (sql/015). A counter without a plan serves while it is
+ * open, as far as anyone knows. With one, it calls nobody after the end of
+ * its interval (the visit under way still ends) and comes back at the
+ * start of its next one, today. What it does now overrules the plan for
+ * the interval at hand: open early, it works on to that interval's end;
+ * open past its last, it is taken to stay; closed within an interval it
+ * has not yet opened in, it is expected any moment; closed within one it
+ * closed in, it is taken to be away until the next.
+ */
+static void plan_start(struct sim_counter *s, const struct office *o, int64_t now)
+{
+	const struct counter *c = s->c;
+	int n = c->nhours / 2, i = 0, k;
+
+	s->until = INT64_MAX;
+	s->next = n;
+	if (!c->planned) {
+		s->free_at = c->open ? now : INT64_MAX;
+		return;
+	}
+	while (i < n && c->hours[2 * i + 1] <= now)
+		i++;
+	if (c->open || (i < n && c->hours[2 * i] <= now && c->open_changed_at < c->hours[2 * i])) {
+		s->free_at = now;
+		if (i < n) {
+			s->until = c->hours[2 * i + 1];
+			s->next = i + 1;
+		}
+		return;
+	}
+	k = i < n && c->hours[2 * i] <= now ? i + 1 : i;
+	if (k < n && c->hours[2 * k] < o->day_end) {
+		s->free_at = c->hours[2 * k];
+		s->until = c->hours[2 * k + 1];
+		s->next = k + 1;
+	} else {
+		s->free_at = INT64_MAX;
+	}
+}
+
+/* s has reached the end of its interval: on to its next one today. */
+static void plan_next(struct sim_counter *s, const struct office *o)
+{
+	const struct counter *c = s->c;
+	int n = c->nhours / 2;
+
+	while (s->next < n && c->hours[2 * s->next + 1] <= s->free_at)
+		s->next++;
+	if (s->next >= n || c->hours[2 * s->next] >= o->day_end) {
+		s->free_at = INT64_MAX;
+		return;
+	}
+	if (c->hours[2 * s->next] > s->free_at)
+		s->free_at = c->hours[2 * s->next];
+	s->until = c->hours[2 * s->next + 1];
+	s->next++;
+}
 
 /* A ticket added for the estimate of a ticket issued now, one per queue. */
 struct phantom {
@@ -327,7 +390,7 @@ void office_estimate(struct office *o, int64_t now)
 	int nbooked = 0;
 	uint64_t future_order = UINT64_MAX / 2; /* below the phantoms', above real ones */
 	int nlog = 0, remaining = 0;            /* real tickets (and phantoms) still to call */
-	bool any_open = false;
+	bool any_serving = false;
 	char reason[96];
 
 	o->est_gen = o->gen;
@@ -389,16 +452,16 @@ void office_estimate(struct office *o, int64_t now)
 
 		s->c = c;
 		s->pace = counter_pace(c);
-		if (!c->open || !c->active) {
+		plan_start(s, o, now);
+		if (!c->active || s->free_at == INT64_MAX) {
 			s->free_at = INT64_MAX;
 			continue;
 		}
-		s->free_at = now;
 		s->known = true;
-		any_open = true;
+		any_serving = true;
 		for (int k = 0; k < c->nqueues; k++)
 			c->queues[k].queue->est_servers++;
-		if (c->held) {
+		if (c->held && c->open) {
 			/* The rest of the visit in progress: what remains of
 			 * the expected time, or a little when it has run over. */
 			const struct visit *v = &visits[c->held->queue->est_index];
@@ -418,7 +481,7 @@ void office_estimate(struct office *o, int64_t now)
 	for (int i = 0; i < o->ncounters; i++)
 		if (sc[i].free_at != INT64_MAX)
 			remaining += o->counters[i]->for_me.n;
-	for (int step = 0; any_open && remaining > 0 && step < MAX_STEPS; step++) {
+	for (int step = 0; any_serving && remaining > 0 && step < MAX_STEPS; step++) {
 		struct sim_counter *s = NULL;
 		struct ticket *t;
 
@@ -427,6 +490,10 @@ void office_estimate(struct office *o, int64_t now)
 				s = &sc[i];
 		if (!s)
 			break;
+		if (s->free_at >= s->until) {
+			plan_next(s, o);
+			continue;
+		}
 		for (int i = 0; i < o->nqueues; i++)
 			future_arrive(&fut[i], s->free_at, &future_order);
 		t = next_ticket(s->c, s->free_at, reason, sizeof reason);

@@ -38,6 +38,10 @@ struct store_counter {
 	int id, office_id;
 	const char *name;
 	bool open, active;
+	int64_t open_changed_at; /* us: its last open or close, 0: never */
+	bool planned;            /* has planned hours (sql/015) */
+	const int64_t *hours;    /* today's and tomorrow's: from, until, ... (us) */
+	int nhours;
 };
 
 struct store_counter_queue {

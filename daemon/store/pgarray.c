@@ -1,6 +1,7 @@
 #include "daemon/store/pgarray.h"
 #include "daemon/util/xalloc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,4 +64,43 @@ char *pgarray_int_literal(const int *ints, const int64_t *longs, int n)
 	s[at++] = '}';
 	s[at] = '\0';
 	return s;
+}
+
+int pgarray_parse_int64(const char *lit, int64_t **out)
+{
+	const char *p = lit;
+	int64_t *v = NULL;
+	int cap = 0, n = 0;
+
+	*out = NULL;
+	if (!p || *p++ != '{')
+		return -1;
+	if (*p == '}' && !p[1])
+		return 0;
+	for (;;) {
+		char *end;
+		long long x;
+
+		if (!(*p == '-' || (*p >= '0' && *p <= '9')))
+			goto bad;
+		errno = 0;
+		x = strtoll(p, &end, 10);
+		if (errno || end == p)
+			goto bad;
+		v = xgrow(v, &cap, n + 1, sizeof *v);
+		v[n++] = x;
+		p = end;
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p == '}' && !p[1])
+			break;
+		goto bad;
+	}
+	*out = v;
+	return n;
+bad:
+	free(v);
+	return -1;
 }

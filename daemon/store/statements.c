@@ -20,8 +20,14 @@ const struct pgw_stmt kolapp_statements[] = {
 	  "FROM kolapp.queues ORDER BY office_id, id",
 	  0, NULL },
 	{ "load_counters",
-	  "SELECT id, office_id, name, open, active FROM kolapp.counters ORDER BY office_id, id", 0,
-	  NULL },
+	  /* with its last open or close (what the estimate makes of a closed
+	   * counter within its planned hours) and the plan (sql/015) */
+	  "SELECT c.id, c.office_id, c.name, c.open, c.active, " US(
+		  "ev.at") ", kolapp.d_counter_plan(c.id)::text FROM kolapp.counters c "
+			   "LEFT JOIN LATERAL (SELECT e.at FROM kolapp.counter_events e "
+			   "WHERE e.counter_id = c.id ORDER BY e.at DESC LIMIT 1) ev ON true "
+			   "ORDER BY c.office_id, c.id",
+	  0, NULL },
 	{ "load_counter_queues",
 	  "SELECT counter_id, queue_id, rank, weight FROM kolapp.counter_queues "
 	  "ORDER BY counter_id, rank, queue_id",

@@ -1,4 +1,5 @@
 #include "daemon/store/store_pg.h"
+#include "daemon/store/pgarray.h"
 #include "daemon/store/pgw.h"
 #include "daemon/util/pool.h"
 #include "daemon/util/xalloc.h"
@@ -191,10 +192,22 @@ static void decode(PGresult *const *r, bool tickets, struct store_snapshot *s)
 		};
 	s->ncounters = PQntuples(r[2]);
 	s->counters = counters = xcalloc((size_t)s->ncounters, sizeof *counters);
-	for (int i = 0; i < s->ncounters; i++)
-		counters[i] = (struct store_counter){ col_int(r[2], i, 0), col_int(r[2], i, 1),
-						      col_str(r[2], i, 2), col_bool(r[2], i, 3),
-						      col_bool(r[2], i, 4) };
+	for (int i = 0; i < s->ncounters; i++) {
+		int64_t *hours = NULL;
+		int n = col_str(r[2], i, 6) ? pgarray_parse_int64(col_str(r[2], i, 6), &hours) : -1;
+
+		counters[i] = (struct store_counter){
+			.id = col_int(r[2], i, 0),
+			.office_id = col_int(r[2], i, 1),
+			.name = col_str(r[2], i, 2),
+			.open = col_bool(r[2], i, 3),
+			.active = col_bool(r[2], i, 4),
+			.open_changed_at = col_i64(r[2], i, 5),
+			.planned = n >= 0,
+			.hours = hours,
+			.nhours = n >= 0 ? n - n % 2 : 0,
+		};
+	}
 	s->ncounter_queues = PQntuples(r[3]);
 	s->counter_queues = cqs = xcalloc((size_t)s->ncounter_queues, sizeof *cqs);
 	for (int i = 0; i < s->ncounter_queues; i++)
@@ -281,6 +294,8 @@ static void snapshot_free(struct store_snapshot *s)
 {
 	free((void *)s->offices);
 	free((void *)s->queues);
+	for (int i = 0; i < s->ncounters; i++)
+		free((void *)s->counters[i].hours);
 	free((void *)s->counters);
 	free((void *)s->counter_queues);
 	free((void *)s->outcomes);

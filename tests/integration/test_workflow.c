@@ -366,12 +366,10 @@ END_TEST
 /* A daemon started at opening time estimates from the first ticket: the
  * same weekday's visits of earlier weeks stand in until today has its own
  * (nine 10-minute visits in S a week ago, at this time of day). */
-START_TEST(estimate_seeded_from_same_weekday)
+/* Nine S visits of 600 s a week ago at this time of day, read by a
+ * restarted daemon as the estimator's first samples. */
+static void restart_with_last_weeks_visits(void)
 {
-	struct oc *k, *c1;
-	json_t *r, *w;
-	json_int_t s;
-
 	sql("INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, "
 	    "number, code, state, issued_at, sort_at, counter_id, called_at, started_at, "
 	    "finished_at) SELECT o.id, (now() AT TIME ZONE o.timezone)::date - 7, q.id, q.id, n, "
@@ -386,6 +384,15 @@ START_TEST(estimate_seeded_from_same_weekday)
 	    g_o.code);
 	ck_assert_int_eq(h_daemon_stop(&g_d), 0);
 	ck_assert_int_eq(h_daemon_start(&g_d, g_d.conninfo, NULL), 0);
+}
+
+START_TEST(estimate_seeded_from_same_weekday)
+{
+	struct oc *k, *c1;
+	json_t *r, *w;
+	json_int_t s;
+
+	restart_with_last_weeks_visits();
 	k = o_login(g_d.port, g_o.kiosk);
 	c1 = o_login(g_d.port, g_o.counter[0]);
 	json_decref(ok(oc_req(c1, "{\"op\":\"counter_open\"}")));
@@ -399,6 +406,63 @@ START_TEST(estimate_seeded_from_same_weekday)
 	json_decref(r);
 	oc_close(k);
 	oc_close(c1);
+}
+END_TEST
+
+/* The estimate of a ticket, polled until it is in [lo, hi] or the
+ * deadline passes; returns the last one seen (-1: none). */
+static json_int_t wait_estimate(struct oc *c, const char *code, json_int_t lo, json_int_t hi)
+{
+	json_int_t s = -1;
+
+	for (long long t0 = h_now_ms(); h_now_ms() - t0 < 5000;) {
+		json_t *r = ok(oc_req(c, "{\"op\":\"ticket\",\"ticket\":\"%s\"}", code));
+		json_t *w = json_object_get(json_object_get(r, "ticket"), "estimated_wait_s");
+
+		s = json_is_integer(w) ? json_integer_value(w) : -1;
+		json_decref(r);
+		if (s >= lo && s <= hi)
+			break;
+		usleep(50 * 1000); /* pacing the polls (and the rate limit), not synchronising */
+	}
+	return s;
+}
+
+/* Counters' planned hours set in psql reach the estimate: counter 2 is
+ * planned to close within five minutes, so after the two visitors called
+ * now (10-minute visits) counter 1 alone calls the next two: the fourth
+ * waits about 1200 s, not 600. Forgetting the plan gives 600 again. */
+START_TEST(planned_close_reaches_the_estimate)
+{
+	struct oc *k, *c1, *c2;
+	json_int_t s;
+
+	restart_with_last_weeks_visits();
+	k = o_login(g_d.port, g_o.kiosk);
+	c1 = o_login(g_d.port, g_o.counter[0]);
+	c2 = o_login(g_d.port, g_o.counter[1]);
+	json_decref(ok(oc_req(c1, "{\"op\":\"counter_open\"}")));
+	json_decref(ok(oc_req(c2, "{\"op\":\"counter_open\"}")));
+	for (int i = 0; i < 4; i++)
+		json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
+	s = wait_estimate(k, "S-004", 540, 660);
+	ck_assert_msg(s >= 540 && s <= 660, "fourth of two counters: %lld s", (long long)s);
+	/* From midnight to five minutes from now (or the day's end). */
+	sql("SELECT kolapp.set_counter_hours(o.code, '2', "
+	    "to_char(now() AT TIME ZONE o.timezone, 'YYYY-MM-DD'), '00:00-' || "
+	    "CASE WHEN (now() AT TIME ZONE o.timezone)::time >= '23:55' THEN '24:00' "
+	    "ELSE to_char(now() AT TIME ZONE o.timezone + interval '5 minutes', 'HH24:MI') END) "
+	    "FROM kolapp.offices o WHERE o.code = '%s'",
+	    g_o.code);
+	s = wait_estimate(k, "S-004", 1140, 1260);
+	ck_assert_msg(s >= 1140 && s <= 1260, "counter 2 closing soon: %lld s, want ~1200",
+		      (long long)s);
+	sql("SELECT kolapp.clear_counter_hours('%s', '2')", g_o.code);
+	s = wait_estimate(k, "S-004", 540, 660);
+	ck_assert_msg(s >= 540 && s <= 660, "plan forgotten: %lld s, want ~600", (long long)s);
+	oc_close(k);
+	oc_close(c1);
+	oc_close(c2);
 }
 END_TEST
 
@@ -416,6 +480,7 @@ static Suite *workflow_suite(void)
 	tcase_add_test(tc, new_states_survive_kill9);
 	tcase_add_test(tc, estimate_kept_with_ticket);
 	tcase_add_test(tc, estimate_seeded_from_same_weekday);
+	tcase_add_test(tc, planned_close_reaches_the_estimate);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -901,7 +901,11 @@ static void answer_load(struct fake_store *fs, struct job *j)
 	}
 	for (int i = 0; i < fs->ncounters; i++) {
 		const struct counter_row *c = &fs->counters[i];
-		counters[i] = (struct store_counter){ c->id, c->office_id, c->name, c->open, true };
+		counters[i] = (struct store_counter){ .id = c->id,
+						      .office_id = c->office_id,
+						      .name = c->name,
+						      .open = c->open,
+						      .active = true };
 	}
 	memcpy(cqs, fs->cqs, (size_t)fs->ncqs * sizeof *cqs);
 	for (int i = 0; i < fs->ncqs; i++)

@@ -4,6 +4,7 @@
  * Office "HQ", queues S(1) F(2) P(3); the engine's clock is now_us. */
 #include "tests/unit/engine_fixture.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,94 @@ START_TEST(slow_counter_frees_up_later)
 }
 END_TEST
 
+/* Sets counter's planned hours to intervals given in seconds from now. */
+static void plan(const char *counter, int n, ...)
+{
+	int64_t h[8];
+	va_list ap;
+
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		h[i] = now_us + va_arg(ap, int) * SEC;
+	va_end(ap);
+	ck_assert_int_eq(engine_test_set_counter_hours(eng, 1, counter, h, n), 0);
+}
+
+/* The waits, in seconds, of S-<first> .. S-<first + n - 1>. */
+static void expect_s_waits(int first, int n, const json_int_t *want)
+{
+	char code[16];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(code, sizeof code, "S-%03d", first + i);
+		if (want[i] < 0) {
+			assert_null(ticket(code), "estimated_wait_s");
+			continue;
+		}
+		ck_assert_msg(wait_of(code) == want[i], "%s: %lld s, want %lld", code,
+			      (long long)wait_of(code), (long long)want[i]);
+	}
+}
+
+/* A counter that will close: counter 1 is planned until 250 s from now,
+ * so it calls at 0, 100 and 200 s and no more; counter 2 carries on
+ * alone. Eight S visits of 100 s: 0 0 100 100 200 200 300 400, where
+ * without the plan the last two would go at 300 and 300. */
+START_TEST(counter_that_will_close)
+{
+	add_counter(1, "1", true, 1, 1, 1);
+	add_counter(2, "2", true, 1, 1, 1);
+	learn("1", "S", 3, 100);
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+	expect_s_waits(4, 8, (json_int_t[]){ 0, 0, 100, 100, 200, 200, 300, 300 });
+	plan("1", 2, -3600, 250);
+	expect_s_waits(4, 8, (json_int_t[]){ 0, 0, 100, 100, 200, 200, 300, 400 });
+	/* Alone and closing at 150 s: two calls today, then no estimate. */
+	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
+	plan("1", 2, -3600, 150);
+	expect_s_waits(4, 4, (json_int_t[]){ 0, 100, -1, -1 });
+}
+END_TEST
+
+/* A counter on its break comes back at the planned end of it: counter 2
+ * closed at the start of a break planned until 300 s from now, so from
+ * 300 s on two counters call. Closed with no plan, it is not expected. */
+START_TEST(counter_back_from_break)
+{
+	add_counter(1, "1", true, 1, 1, 1);
+	add_counter(2, "2", true, 1, 1, 1);
+	learn("1", "S", 3, 100);
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
+	expect_s_waits(4, 6, (json_int_t[]){ 0, 100, 200, 300, 400, 500 });
+	plan("2", 4, -3600, 0, 300, 3600);
+	expect_s_waits(4, 6, (json_int_t[]){ 0, 100, 200, 300, 300, 400 });
+	/* Not back before the day ends: as good as no plan. */
+	plan("2", 2, -3600, 0);
+	expect_s_waits(4, 6, (json_int_t[]){ 0, 100, 200, 300, 400, 500 });
+}
+END_TEST
+
+/* Closed within its planned hours without having opened in them (the
+ * clerk is late): expected any moment. Closed again within the same
+ * interval: away until the next. */
+START_TEST(late_counter_expected_now)
+{
+	add_counter(1, "1", true, 1, 1, 1);
+	add_counter(2, "2", false, 1, 1, 1);
+	learn("1", "S", 3, 100);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+	plan("2", 2, -60, 3600);
+	expect_s_waits(4, 4, (json_int_t[]){ 0, 0, 100, 100 });
+	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "2", NULL, NULL, NULL), PROTO_OK);
+	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
+	expect_s_waits(4, 4, (json_int_t[]){ 0, 100, 200, 300 });
+}
+END_TEST
+
 /* Weights: the rule at rank 1 balances S (weight 3) and F (weight 1). */
 START_TEST(weighted_queues_follow_the_rule)
 {
@@ -411,6 +500,9 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, held_ticket_frees_the_counter_later);
 	tcase_add_test(tc, weighted_queues_follow_the_rule);
 	tcase_add_test(tc, slow_counter_frees_up_later);
+	tcase_add_test(tc, counter_that_will_close);
+	tcase_add_test(tc, counter_back_from_break);
+	tcase_add_test(tc, late_counter_expected_now);
 	tcase_add_test(tc, calibrated_by_its_own_errors);
 	tcase_add_test(tc, newcomers_at_rank_one_delay_rank_two);
 	tcase_add_test(tc, newcomers_only_as_far_ahead_as_seen);

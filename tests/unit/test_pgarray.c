@@ -1,6 +1,7 @@
 /* Unit test of PostgreSQL array literals (daemon/store/pgarray.c): what
  * d_issue_many and the other batched calls receive. The integration test
- * test_batches checks the same keys round-trip through a real server. */
+ * test_batches checks the same keys round-trip through a real server;
+ * counters' planned hours come back as bigint[]. */
 #include "daemon/store/pgarray.h"
 
 #include <check.h>
@@ -58,6 +59,27 @@ START_TEST(structure_characters_quoted)
 }
 END_TEST
 
+/* Reading bigint[] back: what PostgreSQL prints, and nothing else. */
+START_TEST(parse_int64)
+{
+	int64_t *v;
+
+	ck_assert_int_eq(pgarray_parse_int64("{1,-2,1700000000000000}", &v), 3);
+	ck_assert(v[0] == 1 && v[1] == -2 && v[2] == INT64_C(1700000000000000));
+	free(v);
+	ck_assert_int_eq(pgarray_parse_int64("{}", &v), 0);
+	ck_assert_ptr_null(v);
+	ck_assert_int_eq(pgarray_parse_int64("{NULL}", &v), -1);
+	ck_assert_ptr_null(v);
+	ck_assert_int_eq(pgarray_parse_int64("{1,2", &v), -1);
+	ck_assert_int_eq(pgarray_parse_int64("{{1},{2}}", &v), -1);
+	ck_assert_int_eq(pgarray_parse_int64("{1,}", &v), -1);
+	ck_assert_int_eq(pgarray_parse_int64("{1}x", &v), -1);
+	ck_assert_int_eq(pgarray_parse_int64("{99999999999999999999}", &v), -1);
+	ck_assert_int_eq(pgarray_parse_int64(NULL, &v), -1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pgarray");
@@ -69,6 +91,7 @@ int main(void)
 	tcase_add_test(tc, quotes_and_backslashes_escaped);
 	tcase_add_test(tc, structure_characters_quoted);
 	tcase_add_test(tc, integers);
+	tcase_add_test(tc, parse_int64);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

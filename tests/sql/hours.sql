@@ -1,0 +1,75 @@
+-- Migration 15: counters' planned hours (issue 18). The weekly plan, a
+-- date's exception replacing it, what the daemon reads (today's and
+-- tomorrow's intervals as microseconds), the checks, and the roles.
+BEGIN;
+\ir fixture.psql
+SELECT plan(22);
+
+CREATE FUNCTION pg_temp.as_role(r text, q text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SET LOCAL ROLE %I', r);
+    EXECUTE q;
+    RESET ROLE;
+END $$;
+
+-- 2026-06-01 is a Monday; 2026-06-06 a Saturday.
+SELECT is(kolapp.set_counter_hours('tst', 'C1', 'mon-fri', '08:00-12:00, 13:00-16:30'), 10,
+          'mon-fri with a lunch break: ten rows');
+SELECT results_eq(format($$SELECT opens, closes FROM kolapp.counter_hours_on(%s, '2026-06-01')$$, :c1),
+                  $$VALUES ('08:00'::time, '12:00'::time), ('13:00', '16:30')$$,
+                  'a Monday has both intervals, in order');
+SELECT is_empty(format($$SELECT * FROM kolapp.counter_hours_on(%s, '2026-06-06')$$, :c1),
+                'a Saturday has none: closed');
+SELECT is(kolapp.set_counter_hours('tst', 'C1', 'mon', '09:00-11:00'), 1,
+          'setting Monday again replaces Monday');
+SELECT results_eq(format($$SELECT opens, closes FROM kolapp.counter_hours_on(%s, '2026-06-01')$$, :c1),
+                  $$VALUES ('09:00'::time, '11:00'::time)$$, 'only the new Monday');
+SELECT is((SELECT count(*)::int FROM kolapp.counter_hours_on(:c1, '2026-06-02')), 2,
+          'Tuesday kept its two');
+SELECT is(kolapp.set_counter_hours('tst', 'C1', '2026-06-02', '10:00-24:00'), 1,
+          'a date exception');
+SELECT results_eq(format($$SELECT opens, closes FROM kolapp.counter_hours_on(%s, '2026-06-02')$$, :c1),
+                  $$VALUES ('10:00'::time, '24:00'::time)$$,
+                  'the date replaces its weekday, up to the day''s end');
+SELECT is(kolapp.set_counter_hours('tst', 'C1', '2026-06-09', 'closed'), 0, 'a date closed');
+SELECT is_empty(format($$SELECT * FROM kolapp.counter_hours_on(%s, '2026-06-09')$$, :c1),
+                'closed that Tuesday, though Tuesdays have hours');
+
+-- What the daemon reads: C2 open all day every day; C3 without a plan.
+SELECT kolapp.set_counter_hours('tst', 'C2', 'daily', '00:00-24:00');
+SELECT is(kolapp.d_counter_plan(:c2),
+          (SELECT array_agg((extract(epoch FROM (d + x) AT TIME ZONE 'Europe/Stockholm')
+                             * 1000000)::bigint ORDER BY d, x)
+             FROM (SELECT (now() AT TIME ZONE 'Europe/Stockholm')::date + n AS d
+                     FROM generate_series(0, 1) n) days,
+                  (VALUES ('00:00'::time), ('24:00')) t (x)),
+          'd_counter_plan: today''s and tomorrow''s intervals, microseconds, local time');
+SELECT is(kolapp.d_counter_plan(:c3), NULL, 'no plan: NULL');
+SELECT kolapp.set_counter_hours('tst', 'C3', (now() AT TIME ZONE 'Europe/Stockholm')::date::text, 'closed');
+SELECT kolapp.set_counter_hours('tst', 'C3',
+    ((now() AT TIME ZONE 'Europe/Stockholm')::date + 1)::text, 'closed');
+SELECT is(kolapp.d_counter_plan(:c3), '{}'::bigint[], 'a plan with nothing today or tomorrow: empty');
+SELECT is(kolapp.clear_counter_hours('tst', 'C3'), 2, 'clear_counter_hours forgets the plan');
+
+-- Bad input changes nothing.
+SELECT throws_ok($$SELECT kolapp.set_counter_hours('tst', 'C1', 'mon-xyz', '08:00-12:00')$$,
+                 '22023', 'invalid days "mon-xyz"', 'unknown weekday');
+SELECT throws_ok($$SELECT kolapp.set_counter_hours('tst', 'C1', 'mon', '08:00-12:00,11:00-13:00')$$,
+                 '22023', 'intervals overlap in "08:00-12:00,11:00-13:00"', 'overlapping intervals');
+SELECT throws_ok($$SELECT kolapp.set_counter_hours('tst', 'C1', 'mon', '12:00-08:00')$$,
+                 '22023', 'interval "12:00-08:00" ends before it starts', 'backwards interval');
+SELECT throws_ok($$SELECT kolapp.set_counter_hours('tst', 'C1', '2026-02-30', '08:00-12:00')$$,
+                 '22023', 'invalid date "2026-02-30"', 'no such date');
+SELECT results_eq(format($$SELECT opens, closes FROM kolapp.counter_hours_on(%s, '2026-06-01')$$, :c1),
+                  $$VALUES ('09:00'::time, '11:00'::time)$$, 'Monday as it was');
+
+-- Roles: an administrator plans, a report reads, the daemon reads the plan.
+SELECT lives_ok($$SELECT pg_temp.as_role('kolapp_admin', 'SELECT kolapp.set_counter_hours(''tst'', ''C4'', ''sat'', ''10:00-14:00'')')$$,
+                'kolapp_admin sets hours');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_report', 'SELECT kolapp.set_counter_hours(''tst'', ''C4'', ''sat'', ''closed'')')$$,
+                 '42501', NULL, 'kolapp_report may not');
+SELECT lives_ok($$SELECT pg_temp.as_role('kolapp_daemon', 'SELECT c.id, c.office_id, c.name, c.open, c.active, (date_part(''epoch'', ev.at) * 1000000)::int8, kolapp.d_counter_plan(c.id)::text FROM kolapp.counters c LEFT JOIN LATERAL (SELECT e.at FROM kolapp.counter_events e WHERE e.counter_id = c.id ORDER BY e.at DESC LIMIT 1) ev ON true ORDER BY c.office_id, c.id')$$,
+                'kolapp_daemon runs load_counters');
+
+SELECT * FROM finish();
+ROLLBACK;
