@@ -69,9 +69,11 @@ END $$;
 -- Replaces the counter's plan for the days named: a weekday list
 -- ('mon-fri', 'sat', 'daily') or one date ('2026-12-24'). hours is
 -- 'HH:MM-HH:MM' intervals separated by commas ('08:00-12:00,
--- 13:00-16:30'); 'closed' (or '') for none. For a date, 'closed' is
--- stored as such and overrides the weekday's plan. Returns the number of
--- intervals stored.
+-- 13:00-16:30'; seconds may be given, HH:MM:SS); 'closed' (or '') for
+-- none: on a weekday, no hours that day. For a date, 'closed' is
+-- stored as such and overrides the weekday's plan. A counter with a plan
+-- is closed on the days it has no hours. Returns the number of rows
+-- stored (one per day and interval).
 CREATE FUNCTION kolapp.set_counter_hours(office text, counter text, days text, hours text)
 RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
@@ -114,7 +116,7 @@ BEGIN
     IF lower(btrim(hours)) NOT IN ('', 'closed') THEN
         spans := regexp_split_to_array(btrim(hours), '\s*,\s*');
         FOREACH span IN ARRAY spans LOOP
-            IF span !~ '^\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}$' THEN
+            IF span !~ '^\d{1,2}:\d{2}(:\d{2})?\s*-\s*\d{1,2}:\d{2}(:\d{2})?$' THEN
                 RAISE EXCEPTION 'invalid hours "%" in "%"', span, hours
                     USING ERRCODE = 'invalid_parameter_value',
                           HINT = 'Each interval is HH:MM-HH:MM, e.g. 08:00-12:00.';
