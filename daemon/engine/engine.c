@@ -447,6 +447,7 @@ void office_free(struct office *o)
 {
 	if (!o)
 		return;
+	free(o->est_log);
 	for (int i = 0; i < o->nqueues; i++) {
 		struct queue *q = o->queues[i];
 		for (int n = 0; n < q->ntoday; n++)

@@ -198,6 +198,10 @@ struct office {
 	bool cal_ready;
 	double cal_mid, cal_lo, cal_hi;
 	int64_t est_now;
+	/* estimate.c's undo log, kept between runs (malloc would consolidate
+	 * on freeing a big one each time); est_log_cap in bytes */
+	void *est_log;
+	size_t est_log_cap;
 	/* the key of its visitors' secrets (kolapp.office_keys); 0: none */
 	uint8_t vkey[VSECRET_KEY_MAX];
 	int vkeylen;

@@ -384,7 +384,7 @@ void office_estimate(struct office *o, int64_t now)
 	struct visit *visits = xcalloc((size_t)o->nqueues, sizeof *visits);
 	struct sim_counter *sc = xcalloc((size_t)o->ncounters, sizeof *sc);
 	struct phantom *ph = xcalloc((size_t)o->nqueues, sizeof *ph);
-	struct take *log = xmalloc(MAX_STEPS * sizeof *log);
+	struct take *log;
 	struct future *fut = xcalloc((size_t)o->nqueues, sizeof *fut);
 	struct ticket *booked = o->nbookings ? xcalloc((size_t)o->nbookings, sizeof *booked) : NULL;
 	int nbooked = 0;
@@ -439,13 +439,33 @@ void office_estimate(struct office *o, int64_t now)
 		nbooked++;
 	}
 	/* Room for the newcomers, made now: once the run has taken from a
-	 * list, growing it would move what the undo log points into. */
-	for (int i = 0; i < o->nqueues; i++)
-		if (fut[i].every_us > 0)
+	 * list, growing it would move what the undo log points into. The log
+	 * holds one entry per ticket the run can take, at most MAX_STEPS; it
+	 * is the office's, kept between runs: a block allocated and freed on
+	 * every run cost more than the run (freeing 64 KiB or more makes
+	 * malloc consolidate its free lists). */
+	int logmax = 0;
+
+	for (int i = 0; i < o->nqueues; i++) {
+		logmax += o->queues[i]->waiting.n;
+		if (fut[i].every_us > 0) {
 			o->queues[i]->waiting.v =
 				xgrow(o->queues[i]->waiting.v, &o->queues[i]->waiting.cap,
 				      o->queues[i]->waiting.n + FUTURE_MAX,
 				      sizeof(struct ticket *));
+			logmax += FUTURE_MAX;
+		}
+	}
+	for (int i = 0; i < o->ncounters; i++)
+		logmax += o->counters[i]->for_me.n;
+	size_t logsize = (size_t)(logmax < MAX_STEPS ? logmax + 1 : MAX_STEPS) * sizeof *log;
+
+	if (o->est_log_cap < logsize) {
+		free(o->est_log);
+		o->est_log = xmalloc(logsize);
+		o->est_log_cap = logsize;
+	}
+	log = o->est_log;
 	for (int i = 0; i < o->ncounters; i++) {
 		struct counter *c = o->counters[i];
 		struct sim_counter *s = &sc[i];
@@ -535,7 +555,6 @@ void office_estimate(struct office *o, int64_t now)
 		q->est_new_known = ph[i].t.est_known;
 		tlist_remove(&q->waiting, &ph[i].t);
 	}
-	free(log);
 	free(booked);
 	free(fut);
 	free(ph);
