@@ -3,7 +3,7 @@
 -- tomorrow's intervals as microseconds), the checks, and the roles.
 BEGIN;
 \ir fixture.psql
-SELECT plan(22);
+SELECT plan(24);
 
 CREATE FUNCTION pg_temp.as_role(r text, q text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -34,6 +34,11 @@ SELECT results_eq(format($$SELECT opens, closes FROM kolapp.counter_hours_on(%s,
 SELECT is(kolapp.set_counter_hours('tst', 'C1', '2026-06-09', 'closed'), 0, 'a date closed');
 SELECT is_empty(format($$SELECT * FROM kolapp.counter_hours_on(%s, '2026-06-09')$$, :c1),
                 'closed that Tuesday, though Tuesdays have hours');
+
+SELECT is(kolapp.set_counter_hours('tst', 'C1', 'sun', '09:30:15-17:00:00'), 1,
+          'seconds may be given');
+SELECT results_eq(format($$SELECT opens, closes FROM kolapp.counter_hours_on(%s, '2026-06-07')$$, :c1),
+                  $$VALUES ('09:30:15'::time, '17:00:00'::time)$$, 'and are kept');
 
 -- What the daemon reads: C2 open all day every day; C3 without a plan.
 SELECT kolapp.set_counter_hours('tst', 'C2', 'daily', '00:00-24:00');
