@@ -187,27 +187,40 @@ RETURNS TABLE (opens time, closes time) LANGUAGE sql STABLE AS $$
      ORDER BY h.opens
 $$;
 
--- Every counter's plan as the daemon reads it: its intervals of the
--- office's today and tomorrow, as microseconds since the epoch, in one
--- flat array (from, until, from, until...). NULL: the counter has no plan.
-CREATE FUNCTION kolapp.d_counter_plan(p_counter int) RETURNS bigint[]
+-- Every planned counter's plan as the daemon reads it: its intervals of
+-- the office's today and tomorrow, as microseconds since the epoch, in one
+-- flat array (from, until, from, until...), '{}' for none. Counters
+-- without a plan are not in it. One set-based query for all counters: a
+-- function called per counter cost about 0.3 s for 5,000 counters, on
+-- every configuration reload. An interval that a clock change leaves
+-- empty or backwards (02:30-03:00 on the spring-forward night) is left
+-- out.
+CREATE FUNCTION kolapp.d_counter_plans() RETURNS TABLE (counter_id int, plan bigint[])
 LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM kolapp.counter_hours h
-                                  WHERE h.counter_id = p_counter) THEN NULL
-           ELSE coalesce((
-        SELECT array_agg(p.v ORDER BY s.f, p.part)
-          FROM (SELECT (extract(epoch FROM (d.day + h.opens) AT TIME ZONE o.timezone)
-                        * 1000000)::bigint AS f,
-                       (extract(epoch FROM (d.day + h.closes) AT TIME ZONE o.timezone)
-                        * 1000000)::bigint AS u
-                  FROM kolapp.counters c
-                  JOIN kolapp.offices o ON o.id = c.office_id
-                  CROSS JOIN LATERAL (
-                      SELECT (now() AT TIME ZONE o.timezone)::date + n AS day
-                        FROM generate_series(0, 1) n) d
-                  CROSS JOIN LATERAL kolapp.counter_hours_on(c.id, d.day) h
-                 WHERE c.id = p_counter) s
-          CROSS JOIN LATERAL (VALUES (1, s.f), (2, s.u)) p (part, v)), '{}') END
+    WITH days AS (
+        SELECT c.id AS cid, o.timezone AS tz, (now() AT TIME ZONE o.timezone)::date + n AS day
+          FROM kolapp.counters c
+          JOIN kolapp.offices o ON o.id = c.office_id
+         CROSS JOIN generate_series(0, 1) n
+         WHERE EXISTS (SELECT 1 FROM kolapp.counter_hours h WHERE h.counter_id = c.id)
+    ), spans AS (
+        SELECT d.cid,
+               (extract(epoch FROM (d.day + h.opens) AT TIME ZONE d.tz) * 1000000)::bigint AS f,
+               (extract(epoch FROM (d.day + h.closes) AT TIME ZONE d.tz) * 1000000)::bigint AS u
+          FROM days d
+          JOIN kolapp.counter_hours h ON h.counter_id = d.cid
+         WHERE h.closes > h.opens
+           AND CASE WHEN EXISTS (SELECT 1 FROM kolapp.counter_hours x
+                                  WHERE x.counter_id = d.cid AND x.day = d.day)
+                    THEN h.day = d.day
+                    ELSE h.weekday = extract(isodow FROM d.day) END
+    )
+    SELECT p.cid,
+           coalesce(array_agg(v.x ORDER BY s.f, v.part) FILTER (WHERE s.u > s.f), '{}')
+      FROM (SELECT DISTINCT cid FROM days) p
+      LEFT JOIN spans s ON s.cid = p.cid
+      LEFT JOIN LATERAL (VALUES (1, s.f), (2, s.u)) v (part, x) ON true
+     GROUP BY p.cid
 $$;
 
 -- Functions run with their owner's rights; the roles get only what they call.

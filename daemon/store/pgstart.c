@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Defaults first: later keywords win in PQconnectStartParams. */
+/* Defaults first: later keywords win in PQconnectStartParams. JIT is
+ * off: the daemon's statements are short writes and whole-table loads,
+ * where compiling costs more than it saves (the counters' plans of 5,000
+ * counters: 430 ms with it, 76 ms without). */
 static const char *const default_keys[] = {
 	"keepalives",       "keepalives_idle", "keepalives_interval",
 	"keepalives_count", "options",         "fallback_application_name"
@@ -15,7 +18,7 @@ static const char *const default_vals[] = {
 	"5",
 	"2",
 	"3",
-	"-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3",
+	"-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 -c jit=off",
 	"kolappd"
 };
 #define NDEFAULTS (sizeof default_keys / sizeof default_keys[0])

@@ -23,9 +23,10 @@ const struct pgw_stmt kolapp_statements[] = {
 	  /* with its last open or close (what the estimate makes of a closed
 	   * counter within its planned hours) and the plan (sql/015) */
 	  "SELECT c.id, c.office_id, c.name, c.open, c.active, " US(
-		  "ev.at") ", kolapp.d_counter_plan(c.id)::text FROM kolapp.counters c "
+		  "ev.at") ", p.plan::text FROM kolapp.counters c "
 			   "LEFT JOIN LATERAL (SELECT e.at FROM kolapp.counter_events e "
 			   "WHERE e.counter_id = c.id ORDER BY e.at DESC LIMIT 1) ev ON true "
+			   "LEFT JOIN kolapp.d_counter_plans() p ON p.counter_id = c.id "
 			   "ORDER BY c.office_id, c.id",
 	  0, NULL },
 	{ "load_counter_queues",

@@ -23,7 +23,7 @@ SELECT lives_ok(format($$SELECT pg_temp.as_role('kolapp_daemon', %L)$$, q), 'dae
   FROM unnest(ARRAY[
     'SELECT id, code, name, timezone FROM kolapp.offices ORDER BY id',
     'SELECT id, office_id, code, name, open, active, min_calls, no_show_after_s, reactivate_within_s, require_outcome, allow_priority FROM kolapp.queues ORDER BY office_id, id',
-    'SELECT id, office_id, name, open, active FROM kolapp.counters ORDER BY office_id, id',
+    'SELECT c.id, c.office_id, c.name, c.open, c.active, (date_part(''epoch'', ev.at) * 1000000)::int8, p.plan::text FROM kolapp.counters c LEFT JOIN LATERAL (SELECT e.at FROM kolapp.counter_events e WHERE e.counter_id = c.id ORDER BY e.at DESC LIMIT 1) ev ON true LEFT JOIN kolapp.d_counter_plans() p ON p.counter_id = c.id ORDER BY c.office_id, c.id',
     'SELECT counter_id, queue_id, rank, weight FROM kolapp.counter_queues ORDER BY counter_id, rank, queue_id',
     'SELECT queue_id, code, name FROM kolapp.outcomes WHERE active ORDER BY queue_id, code',
     'SELECT office_id, business_day::text, origin_queue_id, queue_id, number, code, state, (date_part(''epoch'', issued_at) * 1000000)::int8, (date_part(''epoch'', sort_at) * 1000000)::int8, (date_part(''epoch'', called_at) * 1000000)::int8, (date_part(''epoch'', started_at) * 1000000)::int8, (date_part(''epoch'', finished_at) * 1000000)::int8, counter_id, recalls, idem_key, id, priority, interpreter, lang, outcome, for_counter_id FROM kolapp.tickets WHERE business_day >= current_date - 1 '
