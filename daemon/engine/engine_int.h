@@ -84,6 +84,15 @@ struct queue_text {
 	char *name, *description;
 };
 
+/* estimate.c's calibration: log((real + margin) / (told + margin)) of
+ * the last CAL_SAMPLES calls, and what they say (when ready). */
+struct calib {
+	float r[CAL_SAMPLES];
+	int n, pos;
+	bool ready;
+	double mid, lo, hi;
+};
+
 struct queue {
 	int id;
 	char code[8];
@@ -113,6 +122,7 @@ struct queue {
 	double est_visit_mean, est_visit_var;
 	int64_t est_new_at, est_new_sd;
 	bool est_new_done, est_new_known;
+	struct calib cal; /* its own calls' calibration, once it has enough */
 };
 
 struct counter_queue {
@@ -191,12 +201,7 @@ struct office {
 	bool status_stale;
 	int64_t status_at;                   /* when status_enc was built */
 	uint64_t est_gen, est_egen, est_run; /* what estimate.c's forecast was made for */
-	/* estimate.c's calibration: log((real + margin) / (told + margin)) of
-	 * the last CAL_SAMPLES calls, and what they say (when cal_ready) */
-	float cal[CAL_SAMPLES];
-	int ncal, cal_pos;
-	bool cal_ready;
-	double cal_mid, cal_lo, cal_hi;
+	struct calib cal;                    /* estimate.c: the office's calls, all queues */
 	int64_t est_now;
 	/* estimate.c's undo log, kept between runs (malloc would consolidate
 	 * on freeing a big one each time); est_log_cap in bytes */

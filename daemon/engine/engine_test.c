@@ -168,7 +168,7 @@ int engine_test_set_counter_hours(struct engine *e, int office_id, const char *c
 	struct counter *c = o ? office_counter(o, counter) : NULL;
 	struct store_counter row = { .planned = hours != NULL, .hours = hours, .nhours = n };
 
-	if (!c || n < 0 || n % 2)
+	if (!c || n < 0 || n % 2 || (!hours && n))
 		return -1;
 	e->gen++;
 	counter_take_plan(c, &row);

@@ -177,10 +177,12 @@ struct sim_counter {
  * open, as far as anyone knows. With one, it calls nobody after the end of
  * its interval (the visit under way still ends) and comes back at the
  * start of its next one, today. What it does now overrules the plan for
- * the interval at hand: open early, it works on to that interval's end;
- * open past its last, it is taken to stay; closed within an interval it
- * has not yet opened in, it is expected any moment; closed within one it
- * closed in, it is taken to be away until the next.
+ * the interval at hand: open before an interval (not having been open
+ * since the last one ended), it works on to that interval's end; still
+ * open after the end of the interval it opened in, it is finishing a
+ * visit and stops; closed within an interval it has not yet opened in, it
+ * is expected any moment; closed within one it closed in, it is taken to
+ * be away until the next.
  */
 static void plan_start(struct sim_counter *s, const struct office *o, int64_t now)
 {
@@ -195,6 +197,15 @@ static void plan_start(struct sim_counter *s, const struct office *o, int64_t no
 	}
 	while (i < n && c->hours[2 * i + 1] <= now)
 		i++;
+	if (c->open && i > 0 && (i == n || now < c->hours[2 * i]) &&
+	    c->open_changed_at < c->hours[2 * i - 1]) {
+		/* Open past the end of the interval it opened in: finishing a
+		 * visit before the break (or the day's end), not working on. */
+		s->free_at = now;
+		s->until = c->hours[2 * i - 1];
+		s->next = i;
+		return;
+	}
 	if (c->open || (i < n && c->hours[2 * i] <= now && c->open_changed_at < c->hours[2 * i])) {
 		s->free_at = now;
 		if (i < n) {
@@ -622,11 +633,15 @@ static bool forecast(const struct office *o, const struct ticket *t, int64_t *ca
 /*
  * Calibration: the office's own record of how its estimates turned out.
  * Whatever the model cannot know (a counter about to take a break, a
- * clerk's long phone call, newcomers with priority) shows as a ratio
+ * clerk's long phone call, newcomers with priority, a queue served second
+ * whose counters' first queues keep getting visitors) shows as a ratio
  * between the real wait and the model's: its median moves every estimate
  * (within CAL_LIMIT either way) and its 10th and 90th percentiles make the
  * 80 % range once CAL_MIN calls have been seen; before that, the model's
- * own spread. Ratios are of (wait + CAL_MARGIN), so that a visitor told
+ * own spread. What the model misses differs between queues (a queue
+ * served first at every counter has little to miss), so each queue keeps
+ * its own record and uses it once it has CAL_MIN calls; until then, the
+ * office's. Ratios are of (wait + CAL_MARGIN), so that a visitor told
  * "now" and called after ten seconds is not an error of infinity.
  */
 #define CAL_MIN 20
@@ -639,49 +654,62 @@ static int cmp_float(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void office_estimate_called(struct office *o, struct ticket *t, int64_t now)
+static void calib_add(struct calib *c, float r)
 {
 	float v[CAL_SAMPLES];
+
+	c->r[c->pos] = r;
+	c->pos = (c->pos + 1) % CAL_SAMPLES;
+	if (c->n < CAL_SAMPLES)
+		c->n++;
+	c->ready = c->n >= CAL_MIN;
+	if (!c->ready)
+		return;
+	memcpy(v, c->r, (size_t)c->n * sizeof *v);
+	qsort(v, (size_t)c->n, sizeof *v, cmp_float);
+	c->mid = v[c->n / 2];
+	c->lo = v[c->n / 10];
+	c->hi = v[c->n - 1 - c->n / 10];
+	if (c->mid > CAL_LIMIT)
+		c->mid = CAL_LIMIT;
+	if (c->mid < -CAL_LIMIT)
+		c->mid = -CAL_LIMIT;
+}
+
+void office_estimate_called(struct office *o, struct ticket *t, int64_t now)
+{
 	double real = (double)(now - t->issued_at);
+	float r;
 
 	if (!t->told_known)
 		return;
 	t->told_known = false; /* a later call (reactivated, transferred) is another wait */
-	o->cal[o->cal_pos] = (float)log(
-		(real + CAL_MARGIN_US) / ((double)t->told_raw_us + CAL_MARGIN_US));
-	o->cal_pos = (o->cal_pos + 1) % CAL_SAMPLES;
-	if (o->ncal < CAL_SAMPLES)
-		o->ncal++;
-	o->cal_ready = o->ncal >= CAL_MIN;
-	if (!o->cal_ready)
-		return;
-	memcpy(v, o->cal, (size_t)o->ncal * sizeof *v);
-	qsort(v, (size_t)o->ncal, sizeof *v, cmp_float);
-	o->cal_mid = v[o->ncal / 2];
-	o->cal_lo = v[o->ncal / 10];
-	o->cal_hi = v[o->ncal - 1 - o->ncal / 10];
-	if (o->cal_mid > CAL_LIMIT)
-		o->cal_mid = CAL_LIMIT;
-	if (o->cal_mid < -CAL_LIMIT)
-		o->cal_mid = -CAL_LIMIT;
+	r = (float)log((real + CAL_MARGIN_US) / ((double)t->told_raw_us + CAL_MARGIN_US));
+	calib_add(&o->cal, r);
+	if (t->origin)
+		calib_add(&t->origin->cal, r); /* it was told for the queue it was issued in */
 }
 
-/* What the visitor is told for a model's wait w (us, sd its spread): the
- * wait and its 80 % range, in us, calibrated when the office can. */
-static void told(const struct office *o, double w, double sd, double *mid, double *lo, double *hi)
+/* What the visitor is told for a model's wait w (us, sd its spread) in
+ * queue q: the wait and its 80 % range, in us, calibrated when the queue
+ * (else the office) can. */
+static void told(const struct office *o, const struct queue *q, double w, double sd, double *mid,
+		 double *lo, double *hi)
 {
+	const struct calib *c = q && q->cal.ready ? &q->cal : &o->cal;
+
 	if (w < 0)
 		w = 0;
-	if (!o->cal_ready) {
+	if (!c->ready) {
 		*mid = w;
 		*lo = w - Z80 * sd;
 		*hi = w + Z80 * sd;
 	} else {
 		double base = w + CAL_MARGIN_US;
 
-		*mid = base * exp(o->cal_mid) - CAL_MARGIN_US;
-		*lo = base * exp(o->cal_lo) - CAL_MARGIN_US;
-		*hi = base * exp(o->cal_hi) - CAL_MARGIN_US;
+		*mid = base * exp(c->mid) - CAL_MARGIN_US;
+		*lo = base * exp(c->lo) - CAL_MARGIN_US;
+		*hi = base * exp(c->hi) - CAL_MARGIN_US;
 		/* The model's own spread, where it is the wider. */
 		if (w - Z80 * sd < *lo)
 			*lo = w - Z80 * sd;
@@ -700,8 +728,8 @@ static json_int_t whole_s(double us)
 }
 
 /* estimated_wait_s, and estimated_wait_range_s when known, into obj. */
-static void told_json(json_t *obj, const struct office *o, bool done, bool known, int64_t call_at,
-		      int64_t sd, int64_t now)
+static void told_json(json_t *obj, const struct office *o, const struct queue *q, bool done,
+		      bool known, int64_t call_at, int64_t sd, int64_t now)
 {
 	double mid, lo, hi;
 
@@ -709,7 +737,7 @@ static void told_json(json_t *obj, const struct office *o, bool done, bool known
 		json_object_set_new(obj, "estimated_wait_s", json_null());
 		return;
 	}
-	told(o, (double)(call_at - now), (double)sd, &mid, &lo, &hi);
+	told(o, q, (double)(call_at - now), (double)sd, &mid, &lo, &hi);
 	json_object_set_new(obj, "estimated_wait_s", json_integer(whole_s(mid)));
 	json_object_set_new(obj, "estimated_wait_range_s",
 			    json_pack("[I, I]", whole_s(lo), whole_s(hi)));
@@ -723,14 +751,14 @@ void ticket_estimate_set(json_t *obj, const struct engine *e, const struct offic
 
 	ensure(e, o, now);
 	done = forecast(o, t, &call_at, &sd, &known);
-	told_json(obj, o, done, known, call_at, sd, now);
+	told_json(obj, o, t->queue, done, known, call_at, sd, now);
 }
 
 void queue_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
 			const struct queue *q)
 {
 	ensure(e, o, e->last_now);
-	told_json(obj, o, q->est_new_done, q->est_new_known, q->est_new_at, q->est_new_sd,
+	told_json(obj, o, q, q->est_new_done, q->est_new_known, q->est_new_at, q->est_new_sd,
 		  e->last_now);
 }
 
@@ -744,7 +772,7 @@ bool ticket_estimate_s(const struct engine *e, const struct office *o, const str
 	ensure(e, o, e->last_now);
 	if (!forecast(o, t, &call_at, &sd, &known) || !known)
 		return false;
-	told(o, (double)(call_at - e->last_now), (double)sd, &mid, &lo, &hi);
+	told(o, t->queue, (double)(call_at - e->last_now), (double)sd, &mid, &lo, &hi);
 	*secs = whole_s(mid);
 	return true;
 }

@@ -208,6 +208,33 @@ START_TEST(calibrated_by_its_own_errors)
 }
 END_TEST
 
+/* Each queue keeps its own record once it has 20 calls: S visitors are
+ * called when told (at once), F visitors a minute after being told "now"
+ * (something the model cannot see keeps F's counter busy). After 20 of
+ * each, a new S visitor at an idle counter is still told 0 and a new F
+ * visitor 39 s (the correction's cap, x1.65 of a minute's margin), where
+ * the office's one record would tell both the same. */
+START_TEST(each_queue_calibrated_by_its_own_errors)
+{
+	add_counter(1, "1", true, 1, 1, 1); /* S */
+	add_counter(2, "2", true, 1, 2, 1); /* F */
+	learn("1", "S", 3, 60);
+	learn("2", "F", 3, 60);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(issue_wait("S"), 0);
+		ck_assert_int_eq(sub(OP_CALL_NEXT, "1", NULL, NULL, NULL), PROTO_OK);
+		ck_assert_int_eq(sub(OP_NO_SHOW, "1", NULL, NULL, NULL), PROTO_OK);
+		json_int_t w = issue_wait("F");
+		ck_assert_msg(i < 17 || w > 0, "F told %lld s after %d of its calls", (long long)w, i);
+		now_us += 60 * SEC;
+		ck_assert_int_eq(sub(OP_CALL_NEXT, "2", NULL, NULL, NULL), PROTO_OK);
+		ck_assert_int_eq(sub(OP_NO_SHOW, "2", NULL, NULL, NULL), PROTO_OK);
+	}
+	ck_assert_int_eq(issue_wait("S"), 0);
+	ck_assert_int_eq(issue_wait("F"), 39);
+}
+END_TEST
+
 /* A counter whose visits take twice the usual (a clerk in training) frees
  * up later: the model learns each counter's pace over its queues' usual,
  * drawn towards 1 while there are few visits. Counter 1 serves ten S
@@ -301,6 +328,24 @@ START_TEST(counter_back_from_break)
 	/* Not back before the day ends: as good as no plan. */
 	plan("2", 2, -3600, 0);
 	expect_s_waits(4, 6, (json_int_t[]){ 0, 100, 200, 300, 400, 500 });
+}
+END_TEST
+
+/* Still open a minute after its interval ended (the clerk finishing a
+ * visit before lunch): it calls nobody more until its next interval, at
+ * 300 s. Opened after that end (overtime), it is taken to work on. */
+START_TEST(open_after_its_interval_is_finishing)
+{
+	add_counter(1, "1", true, 1, 1, 1);
+	add_counter(2, "2", true, 1, 1, 1);
+	learn("1", "S", 3, 100);
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+	plan("2", 4, -3600, -60, 300, 3600);
+	expect_s_waits(4, 6, (json_int_t[]){ 0, 100, 200, 300, 300, 400 });
+	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
+	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "2", NULL, NULL, NULL), PROTO_OK);
+	expect_s_waits(4, 6, (json_int_t[]){ 0, 0, 100, 100, 200, 200 });
 }
 END_TEST
 
@@ -503,7 +548,9 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, counter_that_will_close);
 	tcase_add_test(tc, counter_back_from_break);
 	tcase_add_test(tc, late_counter_expected_now);
+	tcase_add_test(tc, open_after_its_interval_is_finishing);
 	tcase_add_test(tc, calibrated_by_its_own_errors);
+	tcase_add_test(tc, each_queue_calibrated_by_its_own_errors);
 	tcase_add_test(tc, newcomers_at_rank_one_delay_rank_two);
 	tcase_add_test(tc, newcomers_only_as_far_ahead_as_seen);
 	tcase_add_test(tc, booking_ahead_takes_its_time);
