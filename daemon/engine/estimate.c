@@ -647,6 +647,9 @@ static bool forecast(const struct office *o, const struct ticket *t, int64_t *ca
 #define CAL_MIN 20
 #define CAL_MARGIN_US (60 * 1e6)
 #define CAL_LIMIT 0.5 /* |log| of the largest correction: x1.65 */
+/* A queue's record is its last calls only: what it corrects (a peak at
+ * the queue's first counters) passes within the hour. */
+#define CAL_QUEUE_SAMPLES 40
 
 static int cmp_float(const void *a, const void *b)
 {
@@ -654,13 +657,13 @@ static int cmp_float(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void calib_add(struct calib *c, float r)
+static void calib_add(struct calib *c, float r, int keep)
 {
 	float v[CAL_SAMPLES];
 
 	c->r[c->pos] = r;
-	c->pos = (c->pos + 1) % CAL_SAMPLES;
-	if (c->n < CAL_SAMPLES)
+	c->pos = (c->pos + 1) % keep;
+	if (c->n < keep)
 		c->n++;
 	c->ready = c->n >= CAL_MIN;
 	if (!c->ready)
@@ -685,9 +688,9 @@ void office_estimate_called(struct office *o, struct ticket *t, int64_t now)
 		return;
 	t->told_known = false; /* a later call (reactivated, transferred) is another wait */
 	r = (float)log((real + CAL_MARGIN_US) / ((double)t->told_raw_us + CAL_MARGIN_US));
-	calib_add(&o->cal, r);
-	if (t->origin)
-		calib_add(&t->origin->cal, r); /* it was told for the queue it was issued in */
+	calib_add(&o->cal, r, CAL_SAMPLES);
+	if (t->origin) /* it was told for the queue it was issued in */
+		calib_add(&t->origin->cal, r, CAL_QUEUE_SAMPLES);
 }
 
 /* What the visitor is told for a model's wait w (us, sd its spread) in
