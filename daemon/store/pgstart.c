@@ -18,7 +18,8 @@ static const char *const default_vals[] = {
 	"5",
 	"2",
 	"3",
-	"-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 -c jit=off",
+	"-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 "
+	"-c tcp_keepalives_count=3 -c jit=off",
 	"kolappd"
 };
 #define NDEFAULTS (sizeof default_keys / sizeof default_keys[0])

@@ -225,7 +225,8 @@ START_TEST(each_queue_calibrated_by_its_own_errors)
 		ck_assert_int_eq(sub(OP_CALL_NEXT, "1", NULL, NULL, NULL), PROTO_OK);
 		ck_assert_int_eq(sub(OP_NO_SHOW, "1", NULL, NULL, NULL), PROTO_OK);
 		json_int_t w = issue_wait("F");
-		ck_assert_msg(i < 17 || w > 0, "F told %lld s after %d of its calls", (long long)w, i);
+		ck_assert_msg(i < 17 || w > 0, "F told %lld s after %d of its calls", (long long)w,
+			      i);
 		now_us += 60 * SEC;
 		ck_assert_int_eq(sub(OP_CALL_NEXT, "2", NULL, NULL, NULL), PROTO_OK);
 		ck_assert_int_eq(sub(OP_NO_SHOW, "2", NULL, NULL, NULL), PROTO_OK);
