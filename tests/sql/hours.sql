@@ -5,13 +5,6 @@ BEGIN;
 \ir fixture.psql
 SELECT plan(23);
 
-CREATE FUNCTION pg_temp.as_role(r text, q text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', r);
-    EXECUTE q;
-    RESET ROLE;
-END $$;
-
 -- 2026-06-01 is a Monday; 2026-06-06 a Saturday.
 SELECT is(kolapp.set_counter_hours('tst', 'C1', 'mon-fri', '08:00-12:00, 13:00-16:30'), 10,
           'mon-fri with a lunch break: ten rows');

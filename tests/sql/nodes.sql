@@ -5,13 +5,6 @@ BEGIN;
 \ir fixture.psql
 SELECT plan(19);
 
-CREATE FUNCTION pg_temp.as_role(r text, q text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', r);
-    EXECUTE q;
-    RESET ROLE;
-END $$;
-
 SELECT set_eq($$SELECT office FROM kolapp.d_node_tick('n1', '127.0.0.1:7001', 'http://127.0.0.1:8001', 0, '{}', '{}') WHERE mine$$,
               ARRAY['tst', 'oth'], 'the only daemon takes every office');
 SELECT is((SELECT count(*)::int FROM kolapp.office_locks WHERE pid = pg_backend_pid()), 2,

@@ -3,14 +3,6 @@ BEGIN;
 \ir fixture.psql
 SELECT plan(66);
 
--- Runs q as role r; a failure rolls the SET ROLE back with the
--- subtransaction of throws_ok/lives_ok.
-CREATE FUNCTION pg_temp.as_role(r text, q text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', r);
-    EXECUTE q;
-    RESET ROLE;
-END $$;
 SELECT kolapp.create_token('counter', 'tst', 'C1') AS tok \gset
 SELECT id AS tid FROM kolapp.tokens \gset
 

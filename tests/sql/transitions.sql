@@ -6,13 +6,6 @@ BEGIN;
 \ir fixture.psql
 SELECT plan(38);
 
-CREATE FUNCTION pg_temp.as_role(r text, q text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', r);
-    EXECUTE q;
-    RESET ROLE;
-END $$;
-
 -- The tables
 SELECT has_table('kolapp', 'ticket_states', 'kolapp.ticket_states exists');
 SELECT has_table('kolapp', 'ticket_transitions', 'kolapp.ticket_transitions exists');

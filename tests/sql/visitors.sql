@@ -4,13 +4,6 @@ BEGIN;
 \ir fixture.psql
 SELECT plan(35);
 
-CREATE FUNCTION pg_temp.as_role(r text, q text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', r);
-    EXECUTE q;
-    RESET ROLE;
-END $$;
-
 -- ---- keys ----------------------------------------------------------------
 SELECT is((SELECT count(*)::int FROM kolapp.office_keys WHERE office_id IN (:tst, :oth)), 2,
           'every office gets a visitor key when it is added');

@@ -291,17 +291,24 @@ static void expect_s_waits(int first, int n, const json_int_t *want)
 	}
 }
 
+/* Counters 1 and 2 serve S (2 open or not), visits of 100 s learnt at
+ * counter 1, and n S tickets waiting from S-004 on. */
+static void two_counters_s_waiting(bool second_open, int n)
+{
+	add_counter(1, "1", true, 1, 1, 1);
+	add_counter(2, "2", second_open, 1, 1, 1);
+	learn("1", "S", 3, 100);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+}
+
 /* A counter that will close: counter 1 is planned until 250 s from now,
  * so it calls at 0, 100 and 200 s and no more; counter 2 carries on
  * alone. Eight S visits of 100 s: 0 0 100 100 200 200 300 400, where
  * without the plan the last two would go at 300 and 300. */
 START_TEST(counter_that_will_close)
 {
-	add_counter(1, "1", true, 1, 1, 1);
-	add_counter(2, "2", true, 1, 1, 1);
-	learn("1", "S", 3, 100);
-	for (int i = 0; i < 8; i++)
-		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+	two_counters_s_waiting(true, 8);
 	expect_s_waits(4, 8, (json_int_t[]){ 0, 0, 100, 100, 200, 200, 300, 300 });
 	plan("1", 2, -3600, 250);
 	expect_s_waits(4, 8, (json_int_t[]){ 0, 0, 100, 100, 200, 200, 300, 400 });
@@ -317,11 +324,7 @@ END_TEST
  * 300 s on two counters call. Closed with no plan, it is not expected. */
 START_TEST(counter_back_from_break)
 {
-	add_counter(1, "1", true, 1, 1, 1);
-	add_counter(2, "2", true, 1, 1, 1);
-	learn("1", "S", 3, 100);
-	for (int i = 0; i < 6; i++)
-		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+	two_counters_s_waiting(true, 6);
 	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
 	expect_s_waits(4, 6, (json_int_t[]){ 0, 100, 200, 300, 400, 500 });
 	plan("2", 4, -3600, 0, 300, 3600);
@@ -337,11 +340,7 @@ END_TEST
  * 300 s. Opened after that end (overtime), it is taken to work on. */
 START_TEST(open_after_its_interval_is_finishing)
 {
-	add_counter(1, "1", true, 1, 1, 1);
-	add_counter(2, "2", true, 1, 1, 1);
-	learn("1", "S", 3, 100);
-	for (int i = 0; i < 6; i++)
-		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+	two_counters_s_waiting(true, 6);
 	plan("2", 4, -3600, -60, 300, 3600);
 	expect_s_waits(4, 6, (json_int_t[]){ 0, 100, 200, 300, 300, 400 });
 	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
@@ -355,11 +354,7 @@ END_TEST
  * interval: away until the next. */
 START_TEST(late_counter_expected_now)
 {
-	add_counter(1, "1", true, 1, 1, 1);
-	add_counter(2, "2", false, 1, 1, 1);
-	learn("1", "S", 3, 100);
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
+	two_counters_s_waiting(false, 4);
 	plan("2", 2, -60, 3600);
 	expect_s_waits(4, 4, (json_int_t[]){ 0, 0, 100, 100 });
 	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "2", NULL, NULL, NULL), PROTO_OK);
