@@ -120,6 +120,8 @@ static void draw_queues(const json_t *queues, int y)
 		put_line(y, 2, 0, "%-4s %s", jstr_or(q, "code", "?"), jstr_or(q, "name", "?"));
 		if (!jtrue(q, "open"))
 			put_line(y, 33, 0, "closed");
+		else if (json_is_false(json_object_get(q, "issuing")))
+			put_line(y, 33, 0, "%7lld   no tickets now", jint(q, "waiting", 0));
 		else
 			put_line(y, 33, 0, "%7lld   %s", jint(q, "waiting", 0), w ? w : "-");
 		y++;

@@ -28,6 +28,13 @@ bool jtrue(const json_t *obj, const char *key)
 	return json_is_true(json_object_get(obj, key));
 }
 
+const char *fmt_queue_open(const json_t *queue)
+{
+	if (!jtrue(queue, "open"))
+		return "closed";
+	return json_is_false(json_object_get(queue, "issuing")) ? "no tickets" : "open";
+}
+
 /* Accepts what PostgreSQL and the daemon may write: "T" or a space
  * between date and time, optional fractional seconds, and "Z", "+hh",
  * "+hh:mm" or "+hhmm" as the offset. */

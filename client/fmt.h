@@ -26,6 +26,11 @@ const char *fmt_clock(const char *iso, char *buf, size_t size);
  * the value is null, absent or not a number (the wait is unknown). */
 const char *fmt_wait(const json_t *seconds, char *buf, size_t size);
 
+/* A queue (from status or its event) as "open", "closed", or "no tickets"
+ * when it is open but outside its ticket hours (issuing false; a 1.0
+ * daemon does not say, and its queues take tickets when open). */
+const char *fmt_queue_open(const json_t *queue);
+
 /* "waiting", "no-show", ...: the state as a person would say it. */
 const char *fmt_state(const char *state);
 

@@ -242,7 +242,7 @@ static void queue_cells(const json_t *q, const char **cells, char *num, size_t n
 		wait[0] = '~';
 	cells[0] = jstr_or(q, "code", "?");
 	cells[1] = jstr_or(q, "name", "");
-	cells[2] = jtrue(q, "open") ? "open" : "closed";
+	cells[2] = fmt_queue_open(q);
 	cells[3] = num;
 	cells[4] = w ? wait : "?";
 }
@@ -369,9 +369,8 @@ void render_event(const json_t *ev)
 			printf(" at counter %s", counter);
 	} else if (strcmp(kind, "queue") == 0) {
 		wait = fmt_wait(json_object_get(ev, "estimated_wait_s"), wbuf, sizeof(wbuf));
-		printf("%s %s, %lld waiting, %s%s", jstr_or(ev, "queue", "?"),
-		       jtrue(ev, "open") ? "open" : "closed", jint(ev, "waiting", 0),
-		       wait ? "~" : "wait unknown", wait ? wait : "");
+		printf("%s %s, %lld waiting, %s%s", jstr_or(ev, "queue", "?"), fmt_queue_open(ev),
+		       jint(ev, "waiting", 0), wait ? "~" : "wait unknown", wait ? wait : "");
 	} else if (strcmp(kind, "counter") == 0) {
 		printf("counter %s %s", counter ? counter : "?",
 		       jtrue(ev, "open") ? "opened" : "closed");

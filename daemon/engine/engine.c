@@ -456,6 +456,7 @@ void office_free(struct office *o)
 		free(q->waiting.v);
 		queue_outcomes_clear(q);
 		queue_texts_clear(q);
+		plan_free(&q->plan);
 		free(q->name);
 		free(q);
 	}
@@ -463,7 +464,7 @@ void office_free(struct office *o)
 		free(o->counters[i]->for_me.v);
 		free(o->counters[i]->parked.v);
 		free(o->counters[i]->queues);
-		free(o->counters[i]->hours);
+		plan_free(&o->counters[i]->plan);
 		free(o->counters[i]->name);
 		free(o->counters[i]);
 	}
@@ -559,6 +560,14 @@ void engine_emit(struct engine *e, int office_id, const json_t *event)
 	free(line);
 }
 
+void engine_emit_now(struct engine *e, struct office *o, json_t *ev)
+{
+	engine_emit(e, o->id, ev);
+	if (e->hooks.emit_flush)
+		e->hooks.emit_flush(e->hooks.emit_arg);
+	json_decref(ev);
+}
+
 static void change_done(void *arg, bool ok)
 {
 	struct change *c = arg;
@@ -633,6 +642,38 @@ void engine_db_state(struct engine *e, bool up)
 	}
 }
 
+bool queue_takes_tickets(const struct queue *q, int64_t now)
+{
+	return q->open && plan_covers(&q->plan, now);
+}
+
+bool office_has_plans(const struct office *o)
+{
+	for (int i = 0; i < o->ncounters; i++)
+		if (o->counters[i]->plan.planned)
+			return true;
+	for (int i = 0; i < o->nqueues; i++)
+		if (o->queues[i]->plan.planned)
+			return true;
+	return false;
+}
+
+/* Sends the queues whose ticket hours began or ended since the last
+ * tick, and has the estimates made again: newcomers stop or start. */
+static void office_ticket_hours_tick(struct engine *e, struct office *o, int64_t now)
+{
+	for (int i = 0; i < o->nqueues; i++) {
+		struct queue *q = o->queues[i];
+
+		if (!q->plan.planned || q->took_tickets == queue_takes_tickets(q, now))
+			continue;
+		q->took_tickets = !q->took_tickets;
+		o->gen++;
+		if (q->active)
+			engine_emit_now(e, o, queue_event(e, o, q, now));
+	}
+}
+
 void engine_tick(struct engine *e)
 {
 	int64_t now = engine_now(e);
@@ -645,6 +686,7 @@ void engine_tick(struct engine *e)
 		if (now >= e->offices[i]->day_end)
 			engine_rollover(e, e->offices[i]);
 		office_bookings_sweep(e, e->offices[i], now, false);
+		office_ticket_hours_tick(e, e->offices[i], now);
 	}
 }
 

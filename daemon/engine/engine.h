@@ -180,5 +180,9 @@ int engine_test_set_weight(struct engine *e, int office_id, const char *counter,
  * a plan is closed all day; hours NULL forgets the plan. */
 int engine_test_set_counter_hours(struct engine *e, int office_id, const char *counter,
 				  const int64_t *hours, int n);
+/* The queue's ticket hours, as engine_test_set_counter_hours; the change
+ * is sent as a queue event by the next engine_tick(). */
+int engine_test_set_queue_hours(struct engine *e, int office_id, const char *queue,
+				const int64_t *hours, int n);
 
 #endif

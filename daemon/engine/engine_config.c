@@ -10,14 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void emit_now(struct engine *e, struct office *o, json_t *ev)
-{
-	engine_emit(e, o->id, ev);
-	if (e->hooks.emit_flush)
-		e->hooks.emit_flush(e->hooks.emit_arg);
-	json_decref(ev);
-}
-
 static void set_str(char **dst, const char *v, bool *changed)
 {
 	if (*dst && !strcmp(*dst, v))
@@ -63,6 +55,7 @@ static void merge_queue(struct engine *e, struct office *o, const struct store_q
 	if (!q) {
 		q = xcalloc(1, sizeof *q);
 		q->id = id;
+		q->took_tickets = true;
 		o->queues = xrealloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
 		o->queues[o->nqueues++] = q;
 		changed = true;
@@ -77,28 +70,13 @@ static void merge_queue(struct engine *e, struct office *o, const struct store_q
 	q->open = open;
 	q->active = active;
 	queue_policy_from_row(&q->policy, row);
-	if (changed)
-		emit_now(e, o, queue_event(e, o, q, now));
-}
-
-bool counter_take_plan(struct counter *c, const struct store_counter *row)
-{
-	bool changed = c->planned != row->planned || c->nhours != row->nhours ||
-		       (row->nhours &&
-			memcmp(c->hours, row->hours, (size_t)row->nhours * sizeof *row->hours));
-
-	if (!changed)
-		return false;
-	free(c->hours);
-	c->hours = NULL;
-	c->nhours = 0;
-	c->planned = row->planned;
-	if (row->nhours > 0) {
-		c->hours = xmalloc((size_t)row->nhours * sizeof *c->hours);
-		memcpy(c->hours, row->hours, (size_t)row->nhours * sizeof *c->hours);
-		c->nhours = row->nhours;
+	plan_take(&q->plan, &row->plan);
+	if (q->took_tickets != queue_takes_tickets(q, now)) {
+		q->took_tickets = !q->took_tickets;
+		changed = true;
 	}
-	return true;
+	if (changed)
+		engine_emit_now(e, o, queue_event(e, o, q, now));
 }
 
 static void merge_counter(struct engine *e, struct office *o, const struct store_counter *row,
@@ -127,7 +105,7 @@ static void merge_counter(struct engine *e, struct office *o, const struct store
 		c->open_changed_at = row->open_changed_at;
 		changed = true;
 	}
-	counter_take_plan(c, row); /* on_config's new gen redoes the estimates */
+	plan_take(&c->plan, &row->plan); /* on_config's new gen redoes the estimates */
 	if (c->active != active)
 		changed = true;
 	c->active = active;
@@ -135,7 +113,7 @@ static void merge_counter(struct engine *e, struct office *o, const struct store
 		json_t *ev = office_event(o, "counter", now);
 		json_object_set_new(ev, "counter", json_string(c->name));
 		json_object_set_new(ev, "open", json_boolean(c->open));
-		emit_now(e, o, ev);
+		engine_emit_now(e, o, ev);
 	}
 }
 

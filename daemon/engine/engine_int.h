@@ -7,6 +7,7 @@
 #define KOLAPP_ENGINE_INT_H
 
 #include "daemon/engine/engine.h"
+#include "daemon/engine/plan.h"
 #include "daemon/engine/ticket_state.h"
 #include "daemon/util/vsecret.h"
 #include "daemon/util/xalloc.h"
@@ -44,6 +45,8 @@ struct ticket {
 	int64_t est_call_at, est_sd; /* us */
 	uint64_t est_run;            /* the run that set them (office est_run) */
 	bool est_known;
+	int est_acc_n;           /* the run's sampled plays that called it, */
+	int64_t est_acc_us;      /* and their waits' sum */
 	bool told_known;         /* the model's wait at issue, before calibration: */
 	int64_t told_raw_us;     /* compared with the real one when it is called */
 	char *key;               /* idempotency key or NULL */
@@ -122,7 +125,9 @@ struct queue {
 	double est_visit_mean, est_visit_var;
 	int64_t est_new_at, est_new_sd;
 	bool est_new_done, est_new_known;
-	struct calib cal; /* its own calls' calibration, once it has enough */
+	struct calib cal;  /* its own calls' calibration, once it has enough */
+	struct plan plan;  /* its ticket hours (sql/016) */
+	bool took_tickets; /* as last sent: engine_tick() sends a change */
 };
 
 struct counter_queue {
@@ -143,12 +148,8 @@ struct counter {
 	/* estimate.c: this counter's visits over its queues' usual, recent */
 	float pace[PACE_SAMPLES];
 	int npace, pace_pos;
-	/* Its planned hours (sql/015): nhours/2 intervals [from, until) in
-	 * us, by time, of the office's today and tomorrow; planned false:
-	 * no plan, open while it is open. */
-	int64_t *hours;
-	int nhours;
-	bool planned;
+	/* Its planned hours (sql/015); none: open while it is open. */
+	struct plan plan;
 	int64_t open_changed_at; /* us: last opened or closed; 0: before the load */
 };
 
@@ -297,6 +298,8 @@ void change_write(struct change *c, const char *stmt, int n, const char *const *
 void change_event(struct change *c, json_t *event);
 /* Encodes one event and hands it to the emit hook now. */
 void engine_emit(struct engine *e, int office_id, const json_t *event);
+/* engine_emit, flushed at once, for what no change carries; takes ev. */
+void engine_emit_now(struct engine *e, struct office *o, json_t *ev);
 /* The store batch the change joined (0: none yet). */
 uint64_t change_seq(const struct change *c);
 /* Makes a change without writes of its own wait for the batch with that
@@ -306,6 +309,10 @@ void change_wait_for(struct change *c, uint64_t seq);
  * with result (stolen). */
 void change_commit(struct change *c, json_t *result);
 
+/* Whether q issues tickets at now: open, and within its ticket hours. */
+bool queue_takes_tickets(const struct queue *q, int64_t now);
+/* Whether any of o's counters or queues has planned hours. */
+bool office_has_plans(const struct office *o);
 /* engine_json.c */
 json_t *ticket_json(const struct engine *e, const struct office *o, const struct ticket *t);
 json_t *counter_json(const struct counter *c);
@@ -372,8 +379,6 @@ void engine_ops_dispatch(struct engine *e, struct office *o, const struct engine
 void queue_policy_from_row(struct queue_policy *p, const struct store_queue *row);
 /* Replaces the outcome lists of o's queues with the snapshot's. */
 void queues_take_outcomes(struct office *o, const struct store_snapshot *snap);
-/* Copies the row's planned hours into c; true when they changed. */
-bool counter_take_plan(struct counter *c, const struct store_counter *row);
 /* A fresh set of offices from a snapshot (tickets placed). */
 void engine_build_offices(struct engine *e, const struct store_snapshot *snap, struct office ***out,
 			  int *nout);

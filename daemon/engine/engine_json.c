@@ -80,8 +80,10 @@ json_t *status_json(const struct engine *e, const struct office *o)
 
 		if (!q->active)
 			continue;
-		json_t *qj = json_pack("{s:s, s:s, s:b, s:i}", "code", q->code, "name", q->name,
-				       "open", q->open, "waiting", q->waiting.n);
+		json_t *qj = json_pack("{s:s, s:s, s:b, s:b, s:i}", "code", q->code, "name",
+				       q->name, "open", q->open, "issuing",
+				       queue_takes_tickets(q, e->last_now), "waiting",
+				       q->waiting.n);
 
 		queue_estimate_set(qj, e, o, q);
 		json_object_set_new(qj, "priority_waiting", json_integer(q->npriority));
@@ -136,6 +138,7 @@ json_t *queue_event(const struct engine *e, const struct office *o, const struct
 	json_t *ev = office_event(o, "queue", at);
 	json_object_set_new(ev, "queue", json_string(q->code));
 	json_object_set_new(ev, "open", json_boolean(q->open));
+	json_object_set_new(ev, "issuing", json_boolean(queue_takes_tickets(q, at)));
 	json_object_set_new(ev, "waiting", json_integer(q->waiting.n));
 	json_object_set_new(ev, "priority_waiting", json_integer(q->npriority));
 	queue_estimate_set(ev, e, o, q);

@@ -260,6 +260,8 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 		q->open = row->open;
 		q->active = row->active;
 		queue_policy_from_row(&q->policy, row);
+		plan_take(&q->plan, &row->plan);
+		q->took_tickets = queue_takes_tickets(q, engine_now(e));
 		o->queues = xrealloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
 		o->queues[o->nqueues++] = q;
 	}
@@ -276,7 +278,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 		c->open = row->open;
 		c->active = row->active;
 		c->open_changed_at = row->open_changed_at;
-		counter_take_plan(c, row);
+		plan_take(&c->plan, &row->plan);
 		o->counters = xrealloc(o->counters,
 				       (size_t)(o->ncounters + 1) * sizeof *o->counters);
 		o->counters[o->ncounters++] = c;

@@ -169,6 +169,10 @@ static void op_issue(const struct op *op)
 		refuse(op, PERR_QUEUE_CLOSED, "this queue is closed");
 		return;
 	}
+	if (!queue_takes_tickets(q, now)) {
+		refuse(op, PERR_QUEUE_CLOSED, "this queue takes no tickets now (its ticket hours)");
+		return;
+	}
 	if (req->args->priority == 1 && !q->policy.allow_priority) {
 		refuse(op, PERR_FORBIDDEN, "this queue takes no priority tickets");
 		return;
@@ -697,13 +701,10 @@ void engine_rollover(struct engine *e, struct office *o)
 
 	if (tzday_compute(o->tz, now, &o->day, &o->day_end) < 0)
 		tzday_compute("UTC", now, &o->day, &o->day_end);
-	/* Counters' planned hours are read for today and tomorrow: read them
-	 * again for the new day's tomorrow. */
-	for (int i = 0; i < o->ncounters; i++)
-		if (o->counters[i]->planned) {
-			engine_config_changed(e);
-			break;
-		}
+	/* Planned hours are read for today and tomorrow: read them again
+	 * for the new day's tomorrow. */
+	if (office_has_plans(o))
+		engine_config_changed(e);
 	/* Carried tickets that have finished are done with for good. */
 	for (int i = 0; i < o->ncarried; i++) {
 		struct ticket *t = o->carried[i];

@@ -70,7 +70,7 @@ int engine_test_add_queue(struct engine *e, int office_id, int id, const char *c
 	q->id = id;
 	snprintf(q->code, sizeof q->code, "%s", code);
 	q->name = xstrdup(name);
-	q->open = q->active = true;
+	q->open = q->active = q->took_tickets = true;
 	queue_policy_default(&q->policy);
 	o->queues = xrealloc(o->queues, (size_t)(o->nqueues + 1) * sizeof *o->queues);
 	o->queues[o->nqueues++] = q;
@@ -115,8 +115,10 @@ void engine_test_set_queue_open(struct engine *e, int office_id, const char *cod
 	struct queue *q = o ? office_queue(o, code) : NULL;
 
 	e->gen++;
-	if (q)
+	if (q) {
 		q->open = open;
+		q->took_tickets = queue_takes_tickets(q, engine_now(e));
+	}
 }
 
 int engine_test_set_queue_policy(struct engine *e, int office_id, const char *code, int min_calls,
@@ -161,16 +163,32 @@ int engine_test_set_weight(struct engine *e, int office_id, const char *counter,
 	return -1;
 }
 
+/* p (NULL: no such counter or queue) takes the hours; -1 when bad. */
+static int set_plan(struct engine *e, struct plan *p, const int64_t *hours, int n)
+{
+	struct store_plan row = { .planned = hours != NULL, .hours = hours, .nhours = n };
+
+	if (!p || n < 0 || n % 2 || (!hours && n))
+		return -1;
+	e->gen++;
+	plan_take(p, &row);
+	return 0;
+}
+
 int engine_test_set_counter_hours(struct engine *e, int office_id, const char *counter,
 				  const int64_t *hours, int n)
 {
 	struct office *o = engine_office(e, office_id);
 	struct counter *c = o ? office_counter(o, counter) : NULL;
-	struct store_counter row = { .planned = hours != NULL, .hours = hours, .nhours = n };
 
-	if (!c || n < 0 || n % 2 || (!hours && n))
-		return -1;
-	e->gen++;
-	counter_take_plan(c, &row);
-	return 0;
+	return set_plan(e, c ? &c->plan : NULL, hours, n);
+}
+
+int engine_test_set_queue_hours(struct engine *e, int office_id, const char *code,
+				const int64_t *hours, int n)
+{
+	struct office *o = engine_office(e, office_id);
+	struct queue *q = o ? office_queue(o, code) : NULL;
+
+	return set_plan(e, q ? &q->plan : NULL, hours, n);
 }

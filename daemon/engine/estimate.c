@@ -8,6 +8,8 @@
  * free first calls the ticket next_ticket() would give it; that ticket's
  * call time is its estimate, and the counter is busy for the expected time
  * of a visit of that queue. Repeat until no counter can call anything.
+ * The first calls are played again with visit times drawn from the
+ * samples, and told their mean (see SAMPLED_PLAYS).
  * The rule is the very function call_next uses: the simulation takes the
  * tickets it "calls" out of the real waiting lists and puts them back
  * before it returns (nothing else runs meanwhile).
@@ -24,18 +26,14 @@
  * rather than a confident number from one observation.
  */
 #include "daemon/engine/engine_int.h"
+#include "daemon/engine/visit_time.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MIN_SAMPLES 3                      /* a queue's own, else the office's pooled */
-#define MAX_STEPS 2000                     /* calls simulated per recomputation: beyond, unknown */
-#define REFRESH_US (15 * INT64_C(1000000)) /* recompute as time passes */
-/* Offices with more waiting than this re-simulate at most every
- * BIG_EVERY_US; tickets issued in between are extrapolated. */
-#define BIG_WAITING 64
-#define BIG_EVERY_US (250 * INT64_C(1000))
+#define MAX_STEPS 2000 /* calls simulated per recomputation: beyond, unknown */
+
 /* Visitors still to come, at each queue's rate over its last
  * ARRIVAL_COUNT tickets (at least ARRIVAL_MIN, within the last hour), and
  * only as far ahead as those tickets reach back: the past says no more of
@@ -50,126 +48,21 @@
 /* Bookings not yet checked in, up to this far ahead, are visitors who will
  * come at their time: a counter that has one at 14:30 is not free then. */
 #define BOOKED_AHEAD_US (2 * 60 * 60 * INT64_C(1000000))
-#define PACE_PRIOR 4 /* visits at the usual pace a counter's ratio starts from */
-#define Z80 1.2816   /* two-sided 80 %: the 10th and 90th percentiles */
-
-/* The expected time a counter spends on one visit of a queue, and its variance. */
-struct visit {
-	double mean_us, var_us2;
-	bool known;
-};
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/*
- * Mean and variance of n samples, each clipped at CLIP_MEDIANS times their
- * median. Visit times are skewed (a few long ones): a trimmed mean or the
- * median would say less than the time counters really spend on average,
- * and every estimate would come out low. Clipping only guards the mean
- * against a visit the clerk forgot to finish.
- */
-#define CLIP_MEDIANS 4
-static void robust_stats(const int64_t *samples, int n, double *mean, double *var)
-{
-	int64_t v[SERVICE_SAMPLES * 8];
-	double sum = 0, sq = 0, clip;
-
-	if (n > (int)(sizeof v / sizeof v[0]))
-		n = (int)(sizeof v / sizeof v[0]);
-	memcpy(v, samples, (size_t)n * sizeof *v);
-	qsort(v, (size_t)n, sizeof *v, cmp_i64);
-	clip = CLIP_MEDIANS * (n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + v[n / 2]) / 2);
-	for (int i = 0; i < n; i++)
-		sum += (double)v[i] < clip ? (double)v[i] : clip;
-	*mean = sum / n;
-	for (int i = 0; i < n; i++) {
-		double x = (double)v[i] < clip ? (double)v[i] : clip;
-		sq += (x - *mean) * (x - *mean);
-	}
-	*var = n > 1 ? sq / (n - 1) : 0;
-}
-
-static struct visit visit_of(const struct queue *q, const struct visit *pooled)
-{
-	struct visit v = { 0 };
-	double s_mean, s_var, ns_mean = 0, ns_var = 0, p = 0;
-
-	if (q->nservice < MIN_SAMPLES)
-		return *pooled;
-	robust_stats(q->service, q->nservice, &s_mean, &s_var);
-	if (q->nnoshow)
-		robust_stats(q->noshow, q->nnoshow, &ns_mean, &ns_var);
-	if (q->noutcomes_seen)
-		p = (double)q->noshows_seen / q->noutcomes_seen;
-	v.mean_us = (1 - p) * s_mean + p * ns_mean;
-	v.var_us2 = (1 - p) * s_var + p * ns_var;
-	v.known = true;
-	return v;
-}
-
-void counter_record_visit(struct counter *c, const struct queue *q, int64_t us)
-{
-	double mean, var, r;
-
-	if (q->nservice < MIN_SAMPLES || us <= 0)
-		return;
-	robust_stats(q->service, q->nservice, &mean, &var);
-	if (mean <= 0)
-		return;
-	r = (double)us / mean;
-	c->pace[c->pace_pos] = (float)(r < 1.0 / CLIP_MEDIANS ? 1.0 / CLIP_MEDIANS
-				       : r > CLIP_MEDIANS     ? CLIP_MEDIANS
-							      : r);
-	c->pace_pos = (c->pace_pos + 1) % PACE_SAMPLES;
-	if (c->npace < PACE_SAMPLES)
-		c->npace++;
-}
-
-/* How long this counter's visits take, as a multiple of its queues' usual:
- * the mean of its recent ratios, drawn towards 1 while there are few (a
- * single long visit says little about the clerk). */
-static double counter_pace(const struct counter *c)
-{
-	double sum = 0;
-
-	if (!c->npace)
-		return 1;
-	for (int i = 0; i < c->npace; i++)
-		sum += c->pace[i];
-	return (sum + PACE_PRIOR) / (c->npace + PACE_PRIOR);
-}
-
-/* Every queue's samples together, for queues with too few of their own. */
-static struct visit visit_pooled(const struct office *o)
-{
-	int64_t all[SERVICE_SAMPLES * 8];
-	int n = 0;
-	struct visit v = { 0 };
-
-	for (int i = 0; i < o->nqueues; i++)
-		for (int k = 0; k < o->queues[i]->nservice && n < (int)(sizeof all / sizeof all[0]);
-		     k++)
-			all[n++] = o->queues[i]->service[k];
-	if (n >= MIN_SAMPLES) {
-		robust_stats(all, n, &v.mean_us, &v.var_us2);
-		v.known = true;
-	}
-	return v;
-}
 
 /* One counter of the simulation. */
 struct sim_counter {
 	struct counter *c;
 	int64_t free_at; /* INT64_MAX: calls nothing more */
 	int64_t until;   /* calls nothing from then until its next interval */
-	int next;        /* that interval, an index into c->hours' pairs */
+	int next;        /* that interval, an index into c->plan's pairs */
 	double var;      /* of free_at, us^2 */
 	bool known;      /* every visit before free_at was known */
 	double pace;     /* counter_pace() */
+	int drawn;       /* visits drawn for it in this sampled play */
+	/* the visit in progress, for the sampled plays' draws */
+	const struct visit *held; /* NULL: none */
+	double held_for_us;       /* how long it has lasted */
+	bool may_noshow;          /* called, not yet started */
 };
 
 /*
@@ -187,37 +80,38 @@ struct sim_counter {
 static void plan_start(struct sim_counter *s, const struct office *o, int64_t now)
 {
 	const struct counter *c = s->c;
-	int n = c->nhours / 2, i = 0, k;
+	int n = c->plan.nhours / 2, i = 0, k;
 
 	s->until = INT64_MAX;
 	s->next = n;
-	if (!c->planned) {
+	if (!c->plan.planned) {
 		s->free_at = c->open ? now : INT64_MAX;
 		return;
 	}
-	while (i < n && c->hours[2 * i + 1] <= now)
+	while (i < n && c->plan.hours[2 * i + 1] <= now)
 		i++;
-	if (c->open && i > 0 && (i == n || now < c->hours[2 * i]) &&
-	    c->open_changed_at < c->hours[2 * i - 1]) {
+	if (c->open && i > 0 && (i == n || now < c->plan.hours[2 * i]) &&
+	    c->open_changed_at < c->plan.hours[2 * i - 1]) {
 		/* Open past the end of the interval it opened in: finishing a
 		 * visit before the break (or the day's end), not working on. */
 		s->free_at = now;
-		s->until = c->hours[2 * i - 1];
+		s->until = c->plan.hours[2 * i - 1];
 		s->next = i;
 		return;
 	}
-	if (c->open || (i < n && c->hours[2 * i] <= now && c->open_changed_at < c->hours[2 * i])) {
+	if (c->open ||
+	    (i < n && c->plan.hours[2 * i] <= now && c->open_changed_at < c->plan.hours[2 * i])) {
 		s->free_at = now;
 		if (i < n) {
-			s->until = c->hours[2 * i + 1];
+			s->until = c->plan.hours[2 * i + 1];
 			s->next = i + 1;
 		}
 		return;
 	}
-	k = i < n && c->hours[2 * i] <= now ? i + 1 : i;
-	if (k < n && c->hours[2 * k] < o->day_end) {
-		s->free_at = c->hours[2 * k];
-		s->until = c->hours[2 * k + 1];
+	k = i < n && c->plan.hours[2 * i] <= now ? i + 1 : i;
+	if (k < n && c->plan.hours[2 * k] < o->day_end) {
+		s->free_at = c->plan.hours[2 * k];
+		s->until = c->plan.hours[2 * k + 1];
 		s->next = k + 1;
 	} else {
 		s->free_at = INT64_MAX;
@@ -228,17 +122,17 @@ static void plan_start(struct sim_counter *s, const struct office *o, int64_t no
 static void plan_next(struct sim_counter *s, const struct office *o)
 {
 	const struct counter *c = s->c;
-	int n = c->nhours / 2;
+	int n = c->plan.nhours / 2;
 
-	while (s->next < n && c->hours[2 * s->next + 1] <= s->free_at)
+	while (s->next < n && c->plan.hours[2 * s->next + 1] <= s->free_at)
 		s->next++;
-	if (s->next >= n || c->hours[2 * s->next] >= o->day_end) {
+	if (s->next >= n || c->plan.hours[2 * s->next] >= o->day_end) {
 		s->free_at = INT64_MAX;
 		return;
 	}
-	if (c->hours[2 * s->next] > s->free_at)
-		s->free_at = c->hours[2 * s->next];
-	s->until = c->hours[2 * s->next + 1];
+	if (c->plan.hours[2 * s->next] > s->free_at)
+		s->free_at = c->plan.hours[2 * s->next];
+	s->until = c->plan.hours[2 * s->next + 1];
 	s->next++;
 }
 
@@ -254,6 +148,8 @@ static void record(struct ticket *t, const struct sim_counter *sc, uint64_t run)
 	t->est_sd = (int64_t)sqrt(sc->var);
 	t->est_known = sc->known;
 	t->est_run = run;
+	t->est_acc_us = 0;
+	t->est_acc_n = 0;
 }
 
 /*
@@ -334,7 +230,7 @@ static double arrival_every_us(const struct queue *q, int64_t now, int64_t *back
 	int n = 0;
 
 	*back = 0;
-	if (!q->open || !q->active)
+	if (!queue_takes_tickets(q, now) || !q->active)
 		return 0;
 	for (int i = q->ntoday; i-- > 0 && n < ARRIVAL_COUNT;) {
 		const struct ticket *t = q->today[i];
@@ -389,20 +285,139 @@ static int64_t next_arrival_for(const struct counter *c, const struct future *fu
 	return at >= (double)INT64_MAX ? INT64_MAX : (int64_t)at;
 }
 
+/* What the plays of one run share. */
+struct play {
+	struct office *o;
+	int64_t now;
+	const struct visit *visits;
+	const struct sim_counter *start; /* each counter as the run begins */
+	struct sim_counter *sc;          /* a play's own, from start */
+	struct future *fut;
+	struct take *log;
+	uint64_t future_order; /* the first newcomer's */
+	int remaining;         /* real tickets (and phantoms) to call */
+};
+
+/*
+ * One play of the office forward. The mean play (sample < 0) has every
+ * visit last its mean and records each call as the ticket's forecast;
+ * sampled play k draws the visits and adds the call times to the sums of
+ * the tickets the mean play recorded. At most max_steps calls; the lists
+ * are as before when it returns.
+ */
+static void play(struct play *p, int sample, int max_steps)
+{
+	struct office *o = p->o;
+	struct sim_counter *sc = p->sc;
+	uint64_t future_order = p->future_order;
+	int remaining = p->remaining, nlog = 0;
+	char reason[96];
+
+	memcpy(sc, p->start, (size_t)o->ncounters * sizeof *sc);
+	for (int i = 0; i < o->nqueues; i++) {
+		p->fut[i].next_at = (double)p->now + p->fut[i].every_us;
+		p->fut[i].n = 0;
+	}
+	for (int i = 0; sample >= 0 && i < o->ncounters; i++) {
+		struct sim_counter *s = &sc[i];
+		double rest, u[2];
+
+		strat_uniforms(sample, i, s->drawn++, u);
+		if (s->held &&
+		    visit_rest(s->held, s->pace, s->held_for_us, s->may_noshow, u, &rest))
+			s->free_at = p->now + (int64_t)rest;
+	}
+	for (int step = 0; remaining > 0 && step < max_steps; step++) {
+		struct sim_counter *s = NULL;
+		struct ticket *t;
+
+		for (int i = 0; i < o->ncounters; i++)
+			if (sc[i].free_at != INT64_MAX && (!s || sc[i].free_at < s->free_at))
+				s = &sc[i];
+		if (!s)
+			break;
+		if (s->free_at >= s->until) {
+			plan_next(s, o);
+			continue;
+		}
+		for (int i = 0; i < o->nqueues; i++)
+			future_arrive(&p->fut[i], s->free_at, &future_order);
+		t = next_ticket(s->c, s->free_at, reason, sizeof reason);
+		if (!t) {
+			/* Idle until someone comes for it, if anyone will. */
+			int64_t at = next_arrival_for(s->c, p->fut);
+
+			s->free_at = at > s->free_at ? at : INT64_MAX;
+			continue;
+		}
+		if (sample < 0) {
+			record(t, s, o->est_run);
+		} else if (t->est_run == o->est_run) {
+			t->est_acc_us += s->free_at - p->now;
+			t->est_acc_n++;
+		}
+		take(p->log, &nlog, t);
+		if (t->order < UINT64_MAX / 2)
+			remaining--;
+		/* A phantom asks when a new ticket would be called; it must
+		 * not delay the real ones behind it. */
+		if (t->order >= UINT64_MAX - (uint64_t)o->nqueues)
+			continue;
+		const struct visit *v = &p->visits[t->queue->est_index];
+
+		if (sample >= 0) {
+			double u[2];
+
+			strat_uniforms(sample, (int)(s - sc), s->drawn++, u);
+			s->free_at += (int64_t)visit_draw(v, s->pace, u);
+			continue;
+		}
+		s->free_at += (int64_t)(v->mean_us * s->pace);
+		s->var += v->var_us2 * s->pace * s->pace;
+		s->known = s->known && v->known;
+	}
+	untake(p->log, nlog);
+	/* Back as before the play: the newcomers are the lists' last. */
+	for (int i = 0; i < o->nqueues; i++)
+		o->queues[i]->waiting.n -= p->fut[i].n;
+}
+
+/* The tickets of l the sampled plays reached every time are told the mean
+ * of those calls. Plain tickets (no priority, no appointment) are called
+ * in the list's order: none is told less than one before it. */
+static void take_sampled(const struct office *o, const struct tlist *l, int64_t now)
+{
+	int64_t floor = 0;
+
+	for (int k = 0; k < l->n; k++) {
+		struct ticket *t = l->v[k];
+
+		if (t->est_run != o->est_run)
+			continue;
+		if (t->est_acc_n == SAMPLED_PLAYS)
+			t->est_call_at = now + t->est_acc_us / SAMPLED_PLAYS;
+		if (t->priority || t->appointment)
+			continue;
+		if (t->est_call_at < floor)
+			t->est_call_at = floor;
+		floor = t->est_call_at;
+	}
+}
+
 void office_estimate(struct office *o, int64_t now)
 {
-	struct visit pooled = visit_pooled(o);
+	int64_t pooled_samples[POOLED_MAX];
+	struct visit pooled = visit_pooled(o, pooled_samples);
 	struct visit *visits = xcalloc((size_t)o->nqueues, sizeof *visits);
+	struct sim_counter *start = xcalloc((size_t)o->ncounters, sizeof *start);
 	struct sim_counter *sc = xcalloc((size_t)o->ncounters, sizeof *sc);
 	struct phantom *ph = xcalloc((size_t)o->nqueues, sizeof *ph);
-	struct take *log;
 	struct future *fut = xcalloc((size_t)o->nqueues, sizeof *fut);
 	struct ticket *booked = o->nbookings ? xcalloc((size_t)o->nbookings, sizeof *booked) : NULL;
 	int nbooked = 0;
 	uint64_t future_order = UINT64_MAX / 2; /* below the phantoms', above real ones */
-	int nlog = 0, remaining = 0;            /* real tickets (and phantoms) still to call */
+	int remaining = 0;                      /* real tickets (and phantoms) still to call */
 	bool any_serving = false;
-	char reason[96];
 
 	o->est_gen = o->gen;
 	o->est_now = now;
@@ -427,8 +442,10 @@ void office_estimate(struct office *o, int64_t now)
 		int64_t back;
 
 		fut[i].every_us = arrival_every_us(q, now, &back);
-		fut[i].next_at = (double)now + fut[i].every_us;
-		fut[i].until = (double)(now + back);
+		/* None after the queue's ticket hours end. */
+		int64_t until = plan_next_change(&q->plan, now);
+
+		fut[i].until = (double)(now + back < until ? now + back : until);
 	}
 	/* Before any take (tlist_insert may move the list); they are not
 	 * among the tickets the run must call (their order is the newcomers'). */
@@ -469,17 +486,17 @@ void office_estimate(struct office *o, int64_t now)
 	}
 	for (int i = 0; i < o->ncounters; i++)
 		logmax += o->counters[i]->for_me.n;
-	size_t logsize = (size_t)(logmax < MAX_STEPS ? logmax + 1 : MAX_STEPS) * sizeof *log;
+	size_t logsize = (size_t)(logmax < MAX_STEPS ? logmax + 1 : MAX_STEPS) *
+			 sizeof(struct take);
 
 	if (o->est_log_cap < logsize) {
 		free(o->est_log);
 		o->est_log = xmalloc(logsize);
 		o->est_log_cap = logsize;
 	}
-	log = o->est_log;
 	for (int i = 0; i < o->ncounters; i++) {
 		struct counter *c = o->counters[i];
-		struct sim_counter *s = &sc[i];
+		struct sim_counter *s = &start[i];
 
 		s->c = c;
 		s->pace = counter_pace(c);
@@ -493,14 +510,19 @@ void office_estimate(struct office *o, int64_t now)
 		for (int k = 0; k < c->nqueues; k++)
 			c->queues[k].queue->est_servers++;
 		if (c->held && c->open) {
-			/* The rest of the visit in progress: what remains of
-			 * the expected time, or a little when it has run over. */
+			/* The rest of the visit in progress: what visits longer
+			 * than this one so far had left, or a little when it has
+			 * outlasted them all. */
 			const struct visit *v = &visits[c->held->queue->est_index];
-			double mean = v->mean_us * s->pace;
-			double left = mean - (double)(now - c->held->called_at);
+			double mean = v->mean_us * s->pace, rest;
 
+			s->held = v;
+			s->held_for_us = (double)(now - c->held->called_at);
+			s->may_noshow = c->held->state == TS_CALLED;
+			if (!visit_rest(v, s->pace, s->held_for_us, s->may_noshow, NULL, &rest))
+				rest = 0.1 * mean;
 			s->known = v->known;
-			s->free_at = now + (int64_t)(left > 0.1 * mean ? left : 0.1 * mean);
+			s->free_at = now + (int64_t)rest;
 			s->var = v->var_us2 * s->pace * s->pace / 4;
 		}
 	}
@@ -510,49 +532,22 @@ void office_estimate(struct office *o, int64_t now)
 		if (o->queues[i]->est_servers)
 			remaining += o->queues[i]->waiting.n;
 	for (int i = 0; i < o->ncounters; i++)
-		if (sc[i].free_at != INT64_MAX)
+		if (start[i].free_at != INT64_MAX)
 			remaining += o->counters[i]->for_me.n;
-	for (int step = 0; any_serving && remaining > 0 && step < MAX_STEPS; step++) {
-		struct sim_counter *s = NULL;
-		struct ticket *t;
-
-		for (int i = 0; i < o->ncounters; i++)
-			if (sc[i].free_at != INT64_MAX && (!s || sc[i].free_at < s->free_at))
-				s = &sc[i];
-		if (!s)
-			break;
-		if (s->free_at >= s->until) {
-			plan_next(s, o);
-			continue;
-		}
+	if (any_serving) {
+		struct play p = { o,   now,        visits,       start,    sc,
+				  fut, o->est_log, future_order, remaining };
+		play(&p, -1, MAX_STEPS);
+		for (int k = 0; k < SAMPLED_PLAYS; k++)
+			play(&p, k, SAMPLED_STEPS);
 		for (int i = 0; i < o->nqueues; i++)
-			future_arrive(&fut[i], s->free_at, &future_order);
-		t = next_ticket(s->c, s->free_at, reason, sizeof reason);
-		if (!t) {
-			/* Idle until someone comes for it, if anyone will. */
-			int64_t at = next_arrival_for(s->c, fut);
-
-			s->free_at = at > s->free_at ? at : INT64_MAX;
-			continue;
-		}
-		record(t, s, o->est_run);
-		take(log, &nlog, t);
-		if (t->order < UINT64_MAX / 2)
-			remaining--;
-		/* A phantom asks when a new ticket would be called; it must
-		 * not delay the real ones behind it. */
-		if (t->order >= UINT64_MAX - (uint64_t)o->nqueues)
-			continue;
-		s->free_at += (int64_t)(visits[t->queue->est_index].mean_us * s->pace);
-		s->var += visits[t->queue->est_index].var_us2 * s->pace * s->pace;
-		s->known = s->known && visits[t->queue->est_index].known;
+			take_sampled(o, &o->queues[i]->waiting, now);
+		for (int i = 0; i < o->ncounters; i++)
+			take_sampled(o, &o->counters[i]->for_me, now);
 	}
-	untake(log, nlog);
 	for (int i = 0; i < o->nqueues; i++) {
 		struct queue *q = o->queues[i];
 
-		/* Back as before the run: the arrivals are the list's last. */
-		q->waiting.n -= fut[i].n;
 		free(fut[i].t);
 		for (int k = 0; k < nbooked; k++)
 			if (booked[k].queue == q) {
@@ -570,226 +565,6 @@ void office_estimate(struct office *o, int64_t now)
 	free(fut);
 	free(ph);
 	free(sc);
+	free(start);
 	free(visits);
-}
-
-/* The estimates of o, recomputed when it changed or time moved on. The
- * cache is what changes, not what the office says: hence the cast. */
-static void ensure(const struct engine *e, const struct office *o, int64_t now)
-{
-	bool changed = o->est_gen != o->gen || o->est_egen != e->gen;
-	int waiting = 0;
-
-	if (changed)
-		for (int i = 0; i < o->nqueues; i++)
-			waiting += o->queues[i]->waiting.n;
-	if ((changed && (waiting <= BIG_WAITING || now - o->est_now >= BIG_EVERY_US)) ||
-	    now - o->est_now > REFRESH_US || now < o->est_now) {
-		office_estimate((struct office *)o, now);
-		((struct office *)o)->est_egen = e->gen;
-	}
-}
-
-/* A ticket the last run did not see (issued since, in a big office): the
- * run's "issued now" time of its queue, one visit per serving counter
- * later for each such ticket ahead of it. False when nothing fits. */
-static bool extrapolate(const struct office *o, const struct ticket *t, int64_t *call_at,
-			int64_t *sd, bool *known)
-{
-	const struct queue *q = t->queue;
-	const struct tlist *l = &q->waiting;
-	int ahead = 0;
-
-	if (t->for_counter || !q->est_new_done || q->est_servers == 0)
-		return false;
-	/* New tickets go last: those the run did not see are the ones
-	 * just before t, back to the newest the run did see. */
-	int at = l->n;
-
-	while (at-- > 0 && l->v[at] != t)
-		;
-	while (at-- > 0 && l->v[at]->est_run != o->est_run)
-		ahead++;
-	*call_at = q->est_new_at + (int64_t)(ahead * q->est_visit_mean / q->est_servers);
-	*sd = (int64_t)sqrt((double)q->est_new_sd * (double)q->est_new_sd +
-			    ahead * q->est_visit_var / ((double)q->est_servers * q->est_servers));
-	*known = q->est_new_known;
-	return true;
-}
-
-/* The forecast for t: from the last run, or extrapolated. */
-static bool forecast(const struct office *o, const struct ticket *t, int64_t *call_at, int64_t *sd,
-		     bool *known)
-{
-	if (t->est_run == o->est_run) {
-		*call_at = t->est_call_at;
-		*sd = t->est_sd;
-		*known = t->est_known;
-		return true;
-	}
-	return extrapolate(o, t, call_at, sd, known);
-}
-
-/*
- * Calibration: the office's own record of how its estimates turned out.
- * Whatever the model cannot know (a counter about to take a break, a
- * clerk's long phone call, newcomers with priority, a queue served second
- * whose counters' first queues keep getting visitors) shows as a ratio
- * between the real wait and the model's: its median moves every estimate
- * (within CAL_LIMIT either way) and its 10th and 90th percentiles make the
- * 80 % range once CAL_MIN calls have been seen; before that, the model's
- * own spread. What the model misses differs between queues (a queue
- * served first at every counter has little to miss), so each queue keeps
- * its own record and uses it once it has CAL_MIN calls; until then, the
- * office's. Ratios are of (wait + CAL_MARGIN), so that a visitor told
- * "now" and called after ten seconds is not an error of infinity.
- */
-#define CAL_MIN 20
-#define CAL_MARGIN_US (60 * 1e6)
-#define CAL_LIMIT 0.5 /* |log| of the largest correction: x1.65 */
-/* A queue's record is its last calls only: what it corrects (a peak at
- * the queue's first counters) passes within the hour. */
-#define CAL_QUEUE_SAMPLES 40
-
-static int cmp_float(const void *a, const void *b)
-{
-	float x = *(const float *)a, y = *(const float *)b;
-	return x < y ? -1 : x > y;
-}
-
-static void calib_add(struct calib *c, float r, int keep)
-{
-	float v[CAL_SAMPLES];
-
-	c->r[c->pos] = r;
-	c->pos = (c->pos + 1) % keep;
-	if (c->n < keep)
-		c->n++;
-	c->ready = c->n >= CAL_MIN;
-	if (!c->ready)
-		return;
-	memcpy(v, c->r, (size_t)c->n * sizeof *v);
-	qsort(v, (size_t)c->n, sizeof *v, cmp_float);
-	c->mid = v[c->n / 2];
-	c->lo = v[c->n / 10];
-	c->hi = v[c->n - 1 - c->n / 10];
-	if (c->mid > CAL_LIMIT)
-		c->mid = CAL_LIMIT;
-	if (c->mid < -CAL_LIMIT)
-		c->mid = -CAL_LIMIT;
-}
-
-void office_estimate_called(struct office *o, struct ticket *t, int64_t now)
-{
-	double real = (double)(now - t->issued_at);
-	float r;
-
-	if (!t->told_known)
-		return;
-	t->told_known = false; /* a later call (reactivated, transferred) is another wait */
-	r = (float)log((real + CAL_MARGIN_US) / ((double)t->told_raw_us + CAL_MARGIN_US));
-	calib_add(&o->cal, r, CAL_SAMPLES);
-	if (t->origin) /* it was told for the queue it was issued in */
-		calib_add(&t->origin->cal, r, CAL_QUEUE_SAMPLES);
-}
-
-/* What the visitor is told for a model's wait w (us, sd its spread) in
- * queue q: the wait and its 80 % range, in us, calibrated when the queue
- * (else the office) can. */
-static void told(const struct office *o, const struct queue *q, double w, double sd, double *mid,
-		 double *lo, double *hi)
-{
-	const struct calib *c = q && q->cal.ready ? &q->cal : &o->cal;
-
-	if (w < 0)
-		w = 0;
-	if (!c->ready) {
-		*mid = w;
-		*lo = w - Z80 * sd;
-		*hi = w + Z80 * sd;
-	} else {
-		double base = w + CAL_MARGIN_US;
-
-		*mid = base * exp(c->mid) - CAL_MARGIN_US;
-		*lo = base * exp(c->lo) - CAL_MARGIN_US;
-		*hi = base * exp(c->hi) - CAL_MARGIN_US;
-		/* The model's own spread, where it is the wider. */
-		if (w - Z80 * sd < *lo)
-			*lo = w - Z80 * sd;
-		if (w + Z80 * sd > *hi)
-			*hi = w + Z80 * sd;
-	}
-	*mid = *mid > 0 ? *mid : 0;
-	*lo = *lo > 0 ? *lo : 0;
-	*hi = *hi > *mid ? *hi : *mid;
-	*lo = *lo < *mid ? *lo : *mid;
-}
-
-static json_int_t whole_s(double us)
-{
-	return (json_int_t)(us / 1e6 + 0.5);
-}
-
-/* estimated_wait_s, and estimated_wait_range_s when known, into obj. */
-static void told_json(json_t *obj, const struct office *o, const struct queue *q, bool done,
-		      bool known, int64_t call_at, int64_t sd, int64_t now)
-{
-	double mid, lo, hi;
-
-	if (!done || !known) {
-		json_object_set_new(obj, "estimated_wait_s", json_null());
-		return;
-	}
-	told(o, q, (double)(call_at - now), (double)sd, &mid, &lo, &hi);
-	json_object_set_new(obj, "estimated_wait_s", json_integer(whole_s(mid)));
-	json_object_set_new(obj, "estimated_wait_range_s",
-			    json_pack("[I, I]", whole_s(lo), whole_s(hi)));
-}
-
-void ticket_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
-			 const struct ticket *t)
-{
-	int64_t now = e->last_now, call_at = 0, sd = 0;
-	bool known = false, done;
-
-	ensure(e, o, now);
-	done = forecast(o, t, &call_at, &sd, &known);
-	told_json(obj, o, t->queue, done, known, call_at, sd, now);
-}
-
-void queue_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
-			const struct queue *q)
-{
-	ensure(e, o, e->last_now);
-	told_json(obj, o, q, q->est_new_done, q->est_new_known, q->est_new_at, q->est_new_sd,
-		  e->last_now);
-}
-
-bool ticket_estimate_s(const struct engine *e, const struct office *o, const struct ticket *t,
-		       int64_t *secs)
-{
-	int64_t call_at, sd;
-	double mid, lo, hi;
-	bool known;
-
-	ensure(e, o, e->last_now);
-	if (!forecast(o, t, &call_at, &sd, &known) || !known)
-		return false;
-	told(o, t->queue, (double)(call_at - e->last_now), (double)sd, &mid, &lo, &hi);
-	*secs = whole_s(mid);
-	return true;
-}
-
-bool ticket_estimate_at_issue(const struct engine *e, const struct office *o, struct ticket *t,
-			      int64_t *secs)
-{
-	int64_t call_at, sd;
-	bool known;
-
-	if (!ticket_estimate_s(e, o, t, secs))
-		return false;
-	forecast(o, t, &call_at, &sd, &known);
-	t->told_known = true;
-	t->told_raw_us = call_at > e->last_now ? call_at - e->last_now : 0;
-	return true;
 }

@@ -26,12 +26,20 @@ struct store_office {
 	int checkin_before_s, checkin_after_s;
 };
 
+/* Planned hours: a counter's (sql/015), a queue's ticket hours (sql/016). */
+struct store_plan {
+	bool planned;         /* has a plan */
+	const int64_t *hours; /* today's and tomorrow's: from, until, ... (us) */
+	int nhours;
+};
+
 struct store_queue {
 	int id, office_id;
 	const char *code, *name;
 	bool open, active;
 	int min_calls, no_show_after_s, reactivate_within_s;
 	bool require_outcome, allow_priority;
+	struct store_plan plan; /* when it takes tickets */
 };
 
 struct store_counter {
@@ -39,9 +47,7 @@ struct store_counter {
 	const char *name;
 	bool open, active;
 	int64_t open_changed_at; /* us: its last open or close, 0: never */
-	bool planned;            /* has planned hours (sql/015) */
-	const int64_t *hours;    /* today's and tomorrow's: from, until, ... (us) */
-	int nhours;
+	struct store_plan plan;  /* when it is planned to be open */
 };
 
 struct store_counter_queue {

@@ -172,54 +172,6 @@ static void pgw_lost(struct pgw *pgw, const char *why)
 	schedule_retry(pgw);
 }
 
-/* ---- runs of one statement sent as one execution with arrays ---------- */
-
-static const struct pgw_stmt *find_stmt(const struct pgw *pgw, const char *name)
-{
-	for (int i = 0; i < pgw->nstmts; i++)
-		if (!strcmp(pgw->stmts[i].name, name))
-			return &pgw->stmts[i];
-	return NULL;
-}
-
-/* How many cmds from i on execute the same statement, when it has a
- * "many" form; 1 otherwise. */
-static int run_length(const struct pgw *pgw, const struct pgw_job *job, int i)
-{
-	const struct pgw_stmt *st = find_stmt(pgw, job->cmds[i].stmt);
-	int j = i + 1;
-
-	if (!st || !st->many)
-		return 1;
-	while (j < job->ncmds && job->cmds[j].kind == CMD_EXEC_PREPARED &&
-	       !strcmp(job->cmds[j].stmt, job->cmds[i].stmt) &&
-	       job->cmds[j].nparams == job->cmds[i].nparams)
-		j++;
-	return j - i;
-}
-
-static bool send_many(struct pgw *pgw, struct pgw_job *job, int first, int run)
-{
-	const struct pgw_cmd *cmd = &job->cmds[first];
-	const struct pgw_stmt *st = find_stmt(pgw, cmd->stmt);
-	char **arrays = xcalloc((size_t)cmd->nparams, sizeof *arrays);
-	const char **column = xcalloc((size_t)run, sizeof *column);
-	bool ok;
-
-	for (int p = 0; p < cmd->nparams; p++) {
-		for (int k = 0; k < run; k++)
-			column[k] = cmd[k].values[p];
-		arrays[p] = pgarray_literal(column, run);
-	}
-	ok = PQsendQueryPrepared(pgw->conn, st->many, cmd->nparams, (const char *const *)arrays,
-				 NULL, NULL, 0);
-	for (int p = 0; p < cmd->nparams; p++)
-		free(arrays[p]);
-	free(arrays);
-	free(column);
-	return ok;
-}
-
 static void send_job(struct pgw *pgw, struct pgw_job *job)
 {
 	PGconn *c = pgw->conn;
@@ -253,33 +205,8 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 		}
 		pgw->last_write = job;
 	}
-	job->query_cmd = xcalloc((size_t)job->ncmds, sizeof *job->query_cmd);
-	for (int i = 0; ok && i < job->ncmds; i++) {
-		struct pgw_cmd *cmd = &job->cmds[i];
-		int run;
-
-		job->query_cmd[job->nqueries++] = i;
-		switch (cmd->kind) {
-		case CMD_PREPARE:
-			ok = PQsendPrepare(c, cmd->stmt, cmd->values[0], cmd->prepare_nparams,
-					   NULL);
-			break;
-		case CMD_EXEC_SQL:
-			ok = PQsendQueryParams(c, cmd->stmt, 0, NULL, NULL, NULL, NULL, 0);
-			break;
-		case CMD_EXEC_PREPARED:
-			run = job->transaction ? run_length(pgw, job, i) : 1;
-			if (run > 1) {
-				ok = send_many(pgw, job, i, run);
-				i += run - 1;
-			} else {
-				ok = PQsendQueryPrepared(c, cmd->stmt, cmd->nparams,
-							 (const char *const *)cmd->values, NULL,
-							 NULL, 0);
-			}
-			break;
-		}
-	}
+	if (ok)
+		ok = pgw_job_send_cmds(job, c, pgw->stmts, pgw->nstmts);
 	if (ok)
 		ok = PQpipelineSync(c);
 	if (!ok) {
@@ -449,6 +376,17 @@ static void on_job_complete(struct pgw *pgw)
 		pgw_kick(pgw);
 }
 
+/* Between two queries' results: a streamed one's rows come one by one.
+ * libpq accepts this only before the query's first result; if it does
+ * not, the rows come as one result, which the rows callback takes too. */
+static void stream_next(struct pgw *pgw)
+{
+	const struct pgw_cmd *cmd;
+
+	if (pgw->ninflight > 0 && (cmd = pgw_job_result_cmd(pgw->head)) && cmd->rows)
+		PQsetSingleRowMode(pgw->conn);
+}
+
 /* Reads every result that has arrived for the in-flight job. */
 static void read_results(struct pgw *pgw)
 {
@@ -464,6 +402,7 @@ static void read_results(struct pgw *pgw)
 			if (last_null)
 				break; /* between queries and nothing more has arrived */
 			last_null = true;
+			stream_next(pgw);
 			continue;
 		}
 		last_null = false;
@@ -473,6 +412,7 @@ static void read_results(struct pgw *pgw)
 			on_job_complete(pgw);
 			if (!pgw->conn)
 				return;
+			stream_next(pgw);
 			continue;
 		}
 		if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED ||
@@ -485,10 +425,17 @@ static void read_results(struct pgw *pgw)
 			job->failed = true;
 		}
 		{
-			/* Map the result to its command; the mark comes first. An
-			 * error of the commit itself has no command. */
-			int q = job->nres - (job->marked ? 1 : 0);
-			int idx = q >= 0 && q < job->nqueries ? job->query_cmd[q] : -1;
+			/* Map the result to its command; the mark comes first. */
+			const struct pgw_cmd *cmd = pgw_job_result_cmd(job);
+			int idx = cmd ? (int)(cmd - job->cmds) : -1;
+
+			if (cmd && cmd->rows && !job->failed &&
+			    (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK))
+				cmd->rows(cmd->rows_arg, r);
+			if (st == PGRES_SINGLE_TUPLE) {
+				PQclear(r); /* one row; its query goes on */
+				continue;
+			}
 			if (idx >= 0 && !job->results[idx])
 				job->results[idx] = r;
 			else

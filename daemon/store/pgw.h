@@ -48,6 +48,9 @@ typedef void (*pgw_done_fn)(void *arg, const struct pgw_result *res);
 typedef void (*pgw_state_fn)(void *arg, bool up);
 /* Called for each NOTIFY received. */
 typedef void (*pgw_notify_fn)(void *arg, const char *channel, const char *payload);
+/* Called with the rows of a streamed statement as they arrive (see
+ * pgw_job_add_rows), one or more at a time; r is valid during the call. */
+typedef void (*pgw_rows_fn)(void *arg, const PGresult *r);
 
 /* Creates the connection manager; stmts must outlive it. */
 struct pgw *pgw_new(struct event_base *base, const char *conninfo, const struct pgw_stmt *stmts,
@@ -69,6 +72,13 @@ struct pgw_job *pgw_job_new(bool transaction);
 /* Appends one execution of a prepared statement; values are copied
  * (NULL entries are SQL NULL). */
 void pgw_job_add(struct pgw_job *job, const char *stmt, int nparams, const char *const *values);
+/* Appends a prepared statement without parameters whose rows go to fn as
+ * they arrive (libpq's single-row mode) instead of into one result: the
+ * daemon's load of 200,000 tickets was a 110 MB PGresult, memory touched
+ * once and thrown away. The job's result for it is the closing one, with
+ * no rows (or, where single-row mode could not be set, every row, which
+ * fn has had too). fn never runs after the job failed. */
+void pgw_job_add_rows(struct pgw_job *job, const char *stmt, pgw_rows_fn fn, void *arg);
 /* The job, a write batch, commits only while this daemon holds the
  * office with this ownership epoch (checked by d_batch_mark). */
 void pgw_job_fence(struct pgw_job *job, int office_id, int64_t epoch);

@@ -1,5 +1,6 @@
-/* Building, finishing and freeing pgw jobs (see pgw_job.h). */
+/* Building, sending, finishing and freeing pgw jobs (see pgw_job.h). */
 #include "daemon/store/pgw_job.h"
+#include "daemon/store/pgarray.h"
 #include "daemon/util/xalloc.h"
 
 #include <stdlib.h>
@@ -17,6 +18,13 @@ void pgw_job_add(struct pgw_job *job, const char *stmt, int nparams, const char 
 	pgw_job_add_cmd(job, CMD_EXEC_PREPARED, stmt, nparams, values);
 }
 
+void pgw_job_add_rows(struct pgw_job *job, const char *stmt, pgw_rows_fn fn, void *arg)
+{
+	pgw_job_add_cmd(job, CMD_EXEC_PREPARED, stmt, 0, NULL);
+	job->cmds[job->ncmds - 1].rows = fn;
+	job->cmds[job->ncmds - 1].rows_arg = arg;
+}
+
 void pgw_job_add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *stmt, int nparams,
 		     const char *const *values)
 {
@@ -29,6 +37,8 @@ void pgw_job_add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *st
 	c = &job->cmds[job->ncmds++];
 	c->kind = kind;
 	c->prepare_nparams = 0;
+	c->rows = NULL;
+	c->rows_arg = NULL;
 	c->nparams = nparams;
 	/* One block per statement, not one per value: a batch holds
 	 * thousands of them. */
@@ -125,4 +135,95 @@ void pgw_job_finish(struct pgw_job *job, bool ok, const char *error)
 	for (int i = 0; i < job->ncbs; i++)
 		job->cbs[i].fn(job->cbs[i].arg, &res);
 	pgw_job_free(job);
+}
+
+/* A run of executions of one statement that has a "many" form goes as
+ * one execution of that, with an array per parameter. */
+static const struct pgw_stmt *find_stmt(const struct pgw_stmt *stmts, int nstmts, const char *name)
+{
+	for (int i = 0; i < nstmts; i++)
+		if (!strcmp(stmts[i].name, name))
+			return &stmts[i];
+	return NULL;
+}
+
+/* How many cmds from i on execute the same statement, when it has a
+ * "many" form; 1 otherwise. */
+static int run_length(const struct pgw_stmt *stmts, int nstmts, const struct pgw_job *job, int i)
+{
+	const struct pgw_stmt *st = find_stmt(stmts, nstmts, job->cmds[i].stmt);
+	int j = i + 1;
+
+	if (!st || !st->many)
+		return 1;
+	while (j < job->ncmds && job->cmds[j].kind == CMD_EXEC_PREPARED &&
+	       !strcmp(job->cmds[j].stmt, job->cmds[i].stmt) &&
+	       job->cmds[j].nparams == job->cmds[i].nparams)
+		j++;
+	return j - i;
+}
+
+static bool send_many(PGconn *c, const struct pgw_stmt *st, struct pgw_job *job, int first, int run)
+{
+	const struct pgw_cmd *cmd = &job->cmds[first];
+	char **arrays = xcalloc((size_t)cmd->nparams, sizeof *arrays);
+	const char **column = xcalloc((size_t)run, sizeof *column);
+	bool ok;
+
+	for (int p = 0; p < cmd->nparams; p++) {
+		for (int k = 0; k < run; k++)
+			column[k] = cmd[k].values[p];
+		arrays[p] = pgarray_literal(column, run);
+	}
+	ok = PQsendQueryPrepared(c, st->many, cmd->nparams, (const char *const *)arrays, NULL, NULL,
+				 0);
+	for (int p = 0; p < cmd->nparams; p++)
+		free(arrays[p]);
+	free(arrays);
+	free(column);
+	return ok;
+}
+
+bool pgw_job_send_cmds(struct pgw_job *job, PGconn *c, const struct pgw_stmt *stmts, int nstmts)
+{
+	bool ok = true;
+
+	job->query_cmd = xcalloc((size_t)job->ncmds, sizeof *job->query_cmd);
+	for (int i = 0; ok && i < job->ncmds; i++) {
+		struct pgw_cmd *cmd = &job->cmds[i];
+		int run;
+
+		job->query_cmd[job->nqueries++] = i;
+		switch (cmd->kind) {
+		case CMD_PREPARE:
+			ok = PQsendPrepare(c, cmd->stmt, cmd->values[0], cmd->prepare_nparams,
+					   NULL);
+			break;
+		case CMD_EXEC_SQL:
+			ok = PQsendQueryParams(c, cmd->stmt, 0, NULL, NULL, NULL, NULL, 0);
+			break;
+		case CMD_EXEC_PREPARED:
+			run = job->transaction ? run_length(stmts, nstmts, job, i) : 1;
+			if (run > 1) {
+				ok = send_many(c, find_stmt(stmts, nstmts, cmd->stmt), job, i, run);
+				i += run - 1;
+			} else {
+				ok = PQsendQueryPrepared(c, cmd->stmt, cmd->nparams,
+							 (const char *const *)cmd->values, NULL,
+							 NULL, 0);
+			}
+			break;
+		}
+	}
+	return ok;
+}
+
+/* The command the next result of job belongs to, or NULL (the mark, or
+ * an error of the commit itself). */
+const struct pgw_cmd *pgw_job_result_cmd(const struct pgw_job *job)
+{
+	int q = job->nres - (job->marked ? 1 : 0);
+	int idx = q >= 0 && q < job->nqueries ? job->query_cmd[q] : -1;
+
+	return idx >= 0 ? &job->cmds[idx] : NULL;
 }

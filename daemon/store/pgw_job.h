@@ -23,6 +23,8 @@ struct pgw_cmd {
 	int nparams;
 	char **values;       /* values, their strings and stmt: one allocation */
 	int prepare_nparams; /* CMD_PREPARE: parameters of the statement */
+	pgw_rows_fn rows;    /* streamed (pgw_job_add_rows), else NULL */
+	void *rows_arg;
 };
 
 struct pgw_cb {
@@ -65,5 +67,13 @@ void pgw_job_add_cmd(struct pgw_job *job, enum pgw_cmd_kind kind, const char *st
 void pgw_job_finish(struct pgw_job *job, bool ok, const char *error);
 /* Frees the job and its results without callbacks. */
 void pgw_job_free(struct pgw_job *job);
+
+/* Sends job's commands on c (in pipeline mode, no Sync), filling
+ * query_cmd; stmts are pgw's (for the "many" forms). False when libpq
+ * refused one. */
+bool pgw_job_send_cmds(struct pgw_job *job, PGconn *c, const struct pgw_stmt *stmts, int nstmts);
+/* The command the next result of job belongs to, or NULL (the mark, or
+ * an error of the commit itself). */
+const struct pgw_cmd *pgw_job_result_cmd(const struct pgw_job *job);
 
 #endif

@@ -15,9 +15,12 @@ const struct pgw_stmt kolapp_statements[] = {
 	  "ORDER BY o.id",
 	  0, NULL },
 	{ "load_queues",
-	  "SELECT id, office_id, code, name, open, active, min_calls, no_show_after_s, "
-	  "reactivate_within_s, require_outcome, allow_priority "
-	  "FROM kolapp.queues ORDER BY office_id, id",
+	  /* with its ticket hours (sql/016) */
+	  "SELECT q.id, q.office_id, q.code, q.name, q.open, q.active, q.min_calls, "
+	  "q.no_show_after_s, q.reactivate_within_s, q.require_outcome, q.allow_priority, "
+	  "p.plan::text FROM kolapp.queues q "
+	  "LEFT JOIN kolapp.d_queue_plans() p ON p.queue_id = q.id "
+	  "ORDER BY q.office_id, q.id",
 	  0, NULL },
 	{ "load_counters",
 	  /* with its last open or close (what the estimate makes of a closed

@@ -143,7 +143,8 @@
       desc.textContent = tx.description;
       const count = document.createElement('span');
       count.className = 'count';
-      if (!q.open) {
+      // Open but outside its ticket hours (issuing false) is closed here too.
+      if (!q.open || q.issuing === false) {
         b.disabled = true;
         b.setAttribute('aria-disabled', 'true');
         count.textContent = t('closed');

@@ -2,7 +2,7 @@
 // tests/browser/run started (this script starts nothing itself).
 // Env: KOLAPP_HTTP_URL, KOLAPP_TCP_PORT, KOLAPP_DISPLAY_TOKEN,
 // KOLAPP_COUNTER_TOKEN (counter "3"), KOLAPP_KIOSK_TOKEN, KOLAPP_PID_FILE,
-// KOLAPP_RUNNER_PID (SIGUSR1 asks the runner to start kolappd again),
+// KOLAPP_RESTART_FIFO (a line there asks the runner to start kolappd again),
 // KOLAPP_CHROMIUM, KOLAPP_SCREENSHOT, and for the layout test
 // KOLAPP_LAYOUT{4,8}_{DISPLAY,KIOSK,COUNTER} (offices of 4 and 8 queues).
 import { test, before, after } from 'node:test';
@@ -158,7 +158,7 @@ test('the board shows offline while kolappd is stopped, and recovers', async () 
   assert.match(await text('#offline'), /Ingen anslutning|No connection/);
   kiosk.close();
   counter.close();
-  process.kill(Number(env('KOLAPP_RUNNER_PID')), 'SIGUSR1');
+  fs.writeFileSync(env('KOLAPP_RESTART_FIFO'), 'restart\n');
   await page.waitForSelector('#offline', { state: 'hidden', timeout: 20000 });
   // Live again: a call made now shows up.
   kiosk = await connect(KIOSK);

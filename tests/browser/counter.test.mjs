@@ -3,8 +3,8 @@
 // is counter "5" (queues K, M; K has two outcomes); counter "6" is another
 // clerk, driven over POST /api/op like the kiosk.
 // Env: KOLAPP_HTTP_URL, KOLAPP_KIOSK_TOKEN, KOLAPP_CLERK_TOKEN (counter 5),
-// KOLAPP_CLERK2_TOKEN (counter 6), KOLAPP_ADMIN_TOKEN, KOLAPP_DISPLAY_TOKEN, KOLAPP_PID_FILE, KOLAPP_RUNNER_PID
-// (SIGUSR1 asks the runner to start kolappd again), KOLAPP_CHROMIUM,
+// KOLAPP_CLERK2_TOKEN (counter 6), KOLAPP_ADMIN_TOKEN, KOLAPP_DISPLAY_TOKEN, KOLAPP_PID_FILE,
+// (KOLAPP_RESTART_FIFO: a line there asks the runner to start kolappd again), KOLAPP_CHROMIUM,
 // KOLAPP_COUNTER_SCREENSHOT.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -331,7 +331,7 @@ test('the page shows offline while kolappd is stopped, and recovers by itself', 
   await page.click('#do-recall');
   await page.waitForFunction(() => document.getElementById('message').classList.contains('error'), null, { timeout: 5000 });
   assert.match((await message()).text, /Ingen kontakt med servern/);
-  process.kill(Number(env('KOLAPP_RUNNER_PID')), 'SIGUSR1');
+  fs.writeFileSync(env('KOLAPP_RESTART_FIFO'), 'restart\n');
   await page.waitForSelector('#offline', { state: 'hidden', timeout: 20000 });
   // Back with the same picture, and live: the next call works.
   await ready(page);

@@ -1,6 +1,6 @@
 // The visitors' kiosk in headless chromium, against a kolappd that
 // tests/browser/run started (this script starts nothing itself), on its
-// own office "brwk": queues S (with Somali texts), F, and X (closed);
+// own office "brwk": queues S (with Somali texts), F, X (closed) and Y (outside its ticket hours);
 // counter 1 serves S and F.
 // Env: KOLAPP_HTTP_URL, KOLAPP_KIOSKV_KIOSK, KOLAPP_KIOSKV_COUNTER,
 // KOLAPP_CHROMIUM, KOLAPP_SHOT_DIR (screenshots: kiosk.png, receipt.png;
@@ -98,6 +98,10 @@ test('a visitor takes a ticket in Somali with an interpreter; receipt printed wi
   const x = page.locator('#queues button[data-queue="X"]');
   assert.equal(await x.isDisabled(), true);
   assert.equal(await x.locator('.count').textContent(), 'Hadda waa xiran yahay');
+  // Open, but outside its ticket hours: closed to the kiosk all the same.
+  const y = page.locator('#queues button[data-queue="Y"]');
+  assert.equal(await y.isDisabled(), true);
+  assert.equal(await y.locator('.count').textContent(), 'Hadda waa xiran yahay');
   // Targets of at least 20 mm (96 px per inch: 75.6 px).
   const small = await page.$$eval('button:not([hidden])', bs => bs.filter(b => b.offsetParent)
     .map(b => b.getBoundingClientRect()).filter(r => r.height < 75).length);

@@ -2,8 +2,8 @@
 // board works through any daemon, and when its daemon dies (SIGKILL) it
 // shows the next call, made through the other daemon, within 10 s.
 // tests/browser/run starts two named kolappd (a, b) for this file.
-// Env: KOLAPP_NODE_{A,B}_URL, KOLAPP_NODE_{A,B}_PID_FILE, KOLAPP_RUNNER_PID
-// (SIGUSR1: start the killed daemon again), KOLAPP_DISPLAY_TOKEN,
+// Env: KOLAPP_NODE_{A,B}_URL, KOLAPP_NODE_{A,B}_PID_FILE,
+// (KOLAPP_RESTART_FIFO: a line there starts the killed daemon again), KOLAPP_DISPLAY_TOKEN,
 // KOLAPP_COUNTER_TOKEN (counter "3" of office brw), KOLAPP_KIOSK_TOKEN,
 // KOLAPP_CHROMIUM, KOLAPP_CONNINFO (psql, for kolapp.move_office).
 import { test, before, after } from 'node:test';
@@ -135,7 +135,7 @@ async function killAndCall(dead, alive) {
   const shown = Date.now() - t0;
   console.log(`board: ${code} called through the other daemon ${tookOver} ms after the kill, shown at ${shown} ms`);
   assert.ok(shown < RECOVERY_MS, `shown ${shown} ms after the kill`);
-  process.kill(Number(env('KOLAPP_RUNNER_PID')), 'SIGUSR1');
+  fs.writeFileSync(env('KOLAPP_RESTART_FIFO'), 'restart\n');
   await until('the killed daemon back', 20000, () => served(dead));
 }
 
@@ -264,7 +264,7 @@ test('a clerk\'s page and a visitor\'s page on the killed daemon recover too', a
     const clerkAt = Date.now() - t0;
     console.log(`visitor's page: called shown at ${visitorAt} ms; clerk's page at ${clerkAt} ms after the kill`);
     assert.ok(Math.max(visitorAt, clerkAt) < RECOVERY_MS);
-    process.kill(Number(env('KOLAPP_RUNNER_PID')), 'SIGUSR1');
+    fs.writeFileSync(env('KOLAPP_RESTART_FIFO'), 'restart\n');
     await until('the killed daemon back', 20000, () => served(owner));
   } finally {
     await clerk.close();

@@ -466,6 +466,59 @@ START_TEST(planned_close_reaches_the_estimate)
 }
 END_TEST
 
+/* The next queue event for queue saying issuing is want; NULL when none
+ * came within 5 s. Caller frees it. */
+static json_t *wait_issuing(struct oc *d, const char *queue, bool want)
+{
+	for (long long t0 = h_now_ms(); h_now_ms() - t0 < 5000;) {
+		json_t *ev = oc_event(d, "queue", 5000 - (int)(h_now_ms() - t0));
+
+		if (!ev)
+			return NULL;
+		if (!strcmp(json_string_value(json_object_get(ev, "queue")) ?: "", queue) &&
+		    json_is_boolean(json_object_get(ev, "issuing")) &&
+		    json_is_true(json_object_get(ev, "issuing")) == want)
+			return ev;
+		json_decref(ev);
+	}
+	return NULL;
+}
+
+/* A queue's ticket hours set in psql close it to the kiosk and tell the
+ * board: closed for today, the queue's event says issuing false while it
+ * stays open (its visitors are still called); forgetting the hours opens
+ * it to the kiosk again. */
+START_TEST(ticket_hours_from_psql_close_the_kiosk)
+{
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *d = o_login(g_d.port, g_o.display);
+	json_t *ev;
+
+	ck_assert_ptr_nonnull(d);
+	json_decref(ok(oc_req(d, "{\"op\":\"subscribe\"}")));
+	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
+	sql("SELECT kolapp.set_queue_hours(o.code, 'S', "
+	    "to_char(now() AT TIME ZONE o.timezone, 'YYYY-MM-DD'), 'closed') "
+	    "FROM kolapp.offices o WHERE o.code = '%s'",
+	    g_o.code);
+	ev = wait_issuing(d, "S", false);
+	ck_assert_msg(ev, "no queue event saying S issues no tickets");
+	ck_assert(json_is_true(json_object_get(ev, "open")));
+	json_decref(ev);
+	want_err(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}"), "queue_closed",
+		 "this queue takes no tickets now (its ticket hours)");
+	json_decref(ok(oc_req(k, "{\"op\":\"ticket\",\"ticket\":\"S-001\"}")));
+	sql("SELECT kolapp.clear_queue_hours('%s', 'S')", g_o.code);
+	ev = wait_issuing(d, "S", true);
+	ck_assert_msg(ev, "no queue event saying S issues tickets again");
+	json_decref(ev);
+	ev = ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}"));
+	ck_assert_str_eq(o_tstr(ev, "code"), "S-002");
+	json_decref(ev);
+	oc_close(k);
+	oc_close(d);
+}
+END_TEST
+
 static Suite *workflow_suite(void)
 {
 	Suite *s = suite_create("workflow");
@@ -481,6 +534,7 @@ static Suite *workflow_suite(void)
 	tcase_add_test(tc, estimate_kept_with_ticket);
 	tcase_add_test(tc, estimate_seeded_from_same_weekday);
 	tcase_add_test(tc, planned_close_reaches_the_estimate);
+	tcase_add_test(tc, ticket_hours_from_psql_close_the_kiosk);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -45,11 +45,11 @@ SELECT throws_ok($$SELECT kolapp.purge_history(NULL)$$, '22023', NULL, 'purge_hi
 SELECT throws_ok($$SELECT kolapp.purge_history(30, NULL)$$, '22023', NULL, 'purge_history refuses a NULL anonymise');
 SELECT is(kolapp.purge_history(30, anonymise => true), 1::bigint, 'anonymise: one ticket had something to clear');
 SELECT results_eq($$SELECT count(*)::int, count(idem_key)::int FROM kolapp.tickets$$, $$VALUES (4, 1)$$, 'anonymise keeps the tickets, clears the old key only');
-SELECT is((SELECT count(detail)::int FROM kolapp.ticket_events e JOIN kolapp.tickets t ON t.id = e.ticket_id WHERE t.code = 'S-001' AND t.business_day < current_date - 30), 0, 'anonymise clears the event details');
+SELECT is((SELECT count(detail)::int FROM kolapp.ticket_events e JOIN kolapp.tickets t ON t.id = e.ticket_id WHERE t.code = 'S-001' AND t.business_day < :'today'::date - 30), 0, 'anonymise clears the event details');
 SELECT is(kolapp.purge_history(30, true), 0::bigint, 'anonymise twice: nothing left to clear');
 SELECT is(kolapp.purge_history(50), 0::bigint, 'nothing is older than 50 days');
 SELECT is(kolapp.purge_history(older_than_days => 30), 2::bigint, 'purge deletes the two finished old tickets');
-SELECT results_eq($$SELECT code, business_day = current_date FROM kolapp.tickets ORDER BY id$$,
+SELECT results_eq(format($$SELECT code, business_day = %L::date FROM kolapp.tickets ORDER BY id$$, :'today'),
     $$VALUES ('S-002'::text, false), ('S-001', true)$$, 'the unfinished old ticket and today''s stay');
 SELECT is((SELECT count(*)::int FROM kolapp.ticket_events e JOIN kolapp.tickets t ON t.id = e.ticket_id), (SELECT count(*)::int FROM kolapp.ticket_events), 'no event is left without its ticket');
 SELECT is((SELECT count(*)::int FROM kolapp.counter_events WHERE counter_id = :c2), 0, 'old counter history goes too');

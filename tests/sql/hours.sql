@@ -1,9 +1,21 @@
 -- Migration 15: counters' planned hours (issue 18). The weekly plan, a
 -- date's exception replacing it, what the daemon reads (today's and
 -- tomorrow's intervals as microseconds), the checks, and the roles.
+-- Migration 16: queues' ticket hours, in the same notation.
 BEGIN;
 \ir fixture.psql
-SELECT plan(23);
+SELECT plan(33);
+
+-- What the daemon should read for one interval every day in the test
+-- office's time zone: today's and tomorrow's, as microseconds.
+CREATE FUNCTION pg_temp.daily_plan(opens time, closes time) RETURNS bigint[]
+LANGUAGE sql STABLE AS $$
+    SELECT array_agg((extract(epoch FROM (d + x) AT TIME ZONE 'Europe/Stockholm')
+                      * 1000000)::bigint ORDER BY d, x)
+      FROM (SELECT (now() AT TIME ZONE 'Europe/Stockholm')::date + n AS d
+              FROM generate_series(0, 1) n) days,
+           (VALUES (opens), (closes)) t (x)
+$$;
 
 -- 2026-06-01 is a Monday; 2026-06-06 a Saturday.
 SELECT is(kolapp.set_counter_hours('tst', 'C1', 'mon-fri', '08:00-12:00, 13:00-16:30'), 10,
@@ -36,11 +48,7 @@ SELECT results_eq(format($$SELECT opens, closes FROM kolapp.counter_hours_on(%s,
 -- What the daemon reads: C2 open all day every day; C3 without a plan.
 SELECT kolapp.set_counter_hours('tst', 'C2', 'daily', '00:00-24:00');
 SELECT is((SELECT plan FROM kolapp.d_counter_plans() WHERE counter_id = :c2),
-          (SELECT array_agg((extract(epoch FROM (d + x) AT TIME ZONE 'Europe/Stockholm')
-                             * 1000000)::bigint ORDER BY d, x)
-             FROM (SELECT (now() AT TIME ZONE 'Europe/Stockholm')::date + n AS d
-                     FROM generate_series(0, 1) n) days,
-                  (VALUES ('00:00'::time), ('24:00')) t (x)),
+          pg_temp.daily_plan('00:00', '24:00'),
           'd_counter_plans: today''s and tomorrow''s intervals, microseconds, local time');
 SELECT is((SELECT plan FROM kolapp.d_counter_plans() WHERE counter_id = :c3), NULL, 'no plan: NULL');
 SELECT kolapp.set_counter_hours('tst', 'C3', (now() AT TIME ZONE 'Europe/Stockholm')::date::text, 'closed');
@@ -66,6 +74,30 @@ SELECT lives_ok($$SELECT pg_temp.as_role('kolapp_admin', 'SELECT kolapp.set_coun
                 'kolapp_admin sets hours');
 SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_report', 'SELECT kolapp.set_counter_hours(''tst'', ''C4'', ''sat'', ''closed'')')$$,
                  '42501', NULL, 'kolapp_report may not');
+
+-- Ticket hours (sql/016): the same notation, the same checks.
+SELECT is(kolapp.set_queue_hours('tst', 'S', 'mon-fri', '08:00-12:00, 13:00-16:30'), 10,
+          'a queue''s ticket hours: ten rows');
+SELECT is((SELECT count(*)::int FROM kolapp.queue_hours WHERE queue_id = :qs AND weekday = 1), 2,
+          'Monday''s two intervals');
+SELECT kolapp.set_queue_hours('tst', 'T', 'daily', '07:30-16:00');
+SELECT is((SELECT plan FROM kolapp.d_queue_plans() WHERE queue_id = :qt),
+          pg_temp.daily_plan('07:30', '16:00'),
+          'd_queue_plans: today''s and tomorrow''s intervals, microseconds, local time');
+SELECT is((SELECT plan FROM kolapp.d_queue_plans() WHERE queue_id = :qu), NULL,
+          'a queue without ticket hours: NULL');
+SELECT kolapp.set_queue_hours('tst', 'T', (now() AT TIME ZONE 'Europe/Stockholm')::date::text, 'closed');
+SELECT is(cardinality((SELECT plan FROM kolapp.d_queue_plans() WHERE queue_id = :qt)), 2,
+          'a date closed: only tomorrow''s interval');
+SELECT throws_ok($$SELECT kolapp.set_queue_hours('tst', 'S', 'mon', '08:00-12:00,11:00-13:00')$$,
+                 '22023', 'intervals overlap in "08:00-12:00,11:00-13:00"', 'overlapping ticket hours');
+SELECT throws_ok($$SELECT kolapp.set_queue_hours('tst', 'S', '', '08:00-12:00')$$,
+                 '22023', 'no days given for queue "S"', 'no days: the queue is named');
+SELECT throws_ok($$SELECT kolapp.set_queue_hours('tst', 'Q', 'mon', '08:00-12:00')$$,
+                 NULL, NULL, 'no such queue');
+SELECT is(kolapp.clear_queue_hours('tst', 'S'), 10, 'clear_queue_hours forgets them');
+SELECT throws_ok($$SELECT pg_temp.as_role('kolapp_report', 'SELECT kolapp.set_queue_hours(''tst'', ''U'', ''sat'', ''closed'')')$$,
+                 '42501', NULL, 'kolapp_report may not set ticket hours');
 
 SELECT * FROM finish();
 ROLLBACK;

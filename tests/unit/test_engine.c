@@ -63,6 +63,50 @@ START_TEST(issue_closed_and_unknown)
 }
 END_TEST
 
+/* Ticket hours (sql/016) close a queue to new tickets only: before and
+ * after them the kiosk is refused, the queue still shows open (its
+ * waiting visitors are still called) but not issuing, and the tick at
+ * each boundary sends the change. */
+START_TEST(ticket_hours_close_the_kiosk_only)
+{
+	int64_t hours[] = { now_us + 60 * SEC, now_us + 120 * SEC };
+	json_t *ev;
+
+	issue_ok("S", NULL, "S-001");
+	add_counter(1, "1", true, 1, 1, 1);
+	ck_assert_int_eq(engine_test_set_queue_hours(eng, 1, "S", hours, 2), 0);
+	engine_tick(eng);
+	ev = last_event("queue");
+	ck_assert_ptr_nonnull(ev);
+	ck_assert(json_is_false(json_object_get(ev, "issuing")));
+	ck_assert(json_is_true(json_object_get(ev, "open")));
+	ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PERR_QUEUE_CLOSED);
+	ck_assert_msg(strstr(r_msg, "ticket hours"), "%s", r_msg);
+	ck_assert(json_is_false(json_object_get(status_entry("queues", "code", "S"), "issuing")));
+	ck_assert(json_is_true(json_object_get(status_entry("queues", "code", "P"), "issuing")));
+	issue_ok("F", NULL, "F-001");     /* other queues are not concerned */
+	call_next_ok("1", "S-001", NULL); /* S's visitors are still called */
+
+	size_t before = json_array_size(events);
+
+	now_us += 60 * SEC;
+	engine_tick(eng);
+	ck_assert_int_eq(json_array_size(events), before + 1);
+	ck_assert(json_is_true(json_object_get(last_event("queue"), "issuing")));
+	issue_ok("S", NULL, "S-002");
+	before = json_array_size(events);
+	engine_tick(eng); /* nothing changed: nothing sent */
+	ck_assert_int_eq(json_array_size(events), before);
+	now_us += 60 * SEC;
+	engine_tick(eng);
+	ck_assert(json_is_false(json_object_get(last_event("queue"), "issuing")));
+	ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PERR_QUEUE_CLOSED);
+	/* Without a plan it takes tickets whenever it is open. */
+	ck_assert_int_eq(engine_test_set_queue_hours(eng, 1, "S", NULL, 0), 0);
+	issue_ok("S", NULL, "S-003");
+}
+END_TEST
+
 START_TEST(idempotency_key)
 {
 	issue_ok("S", "kiosk1-42", "S-001");
@@ -424,6 +468,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, numbering_per_queue);
 	tcase_add_test(tc, numbering_beyond_999);
 	tcase_add_test(tc, issue_closed_and_unknown);
+	tcase_add_test(tc, ticket_hours_close_the_kiosk_only);
 	tcase_add_test(tc, idempotency_key);
 	tcase_add_test(tc, rank_beats_age);
 	tcase_add_test(tc, equal_rank_oldest_wins);

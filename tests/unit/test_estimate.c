@@ -115,12 +115,61 @@ START_TEST(held_ticket_frees_the_counter_later)
 }
 END_TEST
 
-/* Visitors still to come take counters' time too: S has had a visitor
- * every 180 s over the last 24 minutes (six issued and cancelled 240 s
- * apart, then S-010 and S-011 now: 1440 s / 8), so after S-010 and S-011
- * (100 s each) the counter takes the S visitor due at 180 s before F,
- * served at rank 2 only: F-004 at 300 s, not 200. */
-START_TEST(newcomers_at_rank_one_delay_rank_two)
+/* S's visits of 50, 50, 150 and 150 s, learnt at counter 9, which then
+ * closes: the counters under test keep the usual pace. */
+static void learn_elsewhere_50_150(void)
+{
+	add_counter(9, "9", true, 1, 1, 1);
+	learn("9", "S", 2, 50);
+	learn("9", "S", 2, 150);
+	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "9", NULL, NULL, NULL), PROTO_OK);
+}
+
+/* A visit in progress ends as the visits that lasted longer did: with
+ * visits of 50 and 150 s, one at 120 s has 30 s left (not the mean's
+ * 100 - 120, nor "a little"). */
+START_TEST(visit_in_progress_ends_as_longer_ones_did)
+{
+	learn_elsewhere_50_150();
+	add_counter(1, "1", true, 1, 1, 1);
+	issue_ok("S", NULL, "S-005");
+	issue_ok("S", NULL, "S-006");
+	call_next_ok("1", "S-005", NULL);
+	ck_assert_int_eq(sub(OP_START, "1", NULL, NULL, NULL), PROTO_OK);
+	now_us += 120 * SEC;
+	ck_assert_int_eq(wait_of("S-006"), 30);
+	now_us += 40 * SEC; /* longer than any: a little is left, not nothing */
+	ck_assert_int_eq(wait_of("S-006"), 10);
+}
+END_TEST
+
+/* Two counters that have just called: the next visitor goes to whichever
+ * finishes first. With visits of 50 or 150 s (mean 100), the first of two
+ * is free after 75 s on average (50 unless both take 150), not after 100:
+ * a play at the means says 100. The third waits for the other, 125 s on
+ * average (a 50 and a 150 each way, or 50 + 50 on the same counter). */
+START_TEST(first_of_two_busy_counters)
+{
+	learn_elsewhere_50_150();
+	add_counter(1, "1", true, 1, 1, 1);
+	add_counter(2, "2", true, 1, 1, 1);
+	issue_ok("S", NULL, "S-005");
+	issue_ok("S", NULL, "S-006");
+	issue_ok("S", NULL, "S-007");
+	issue_ok("S", NULL, "S-008");
+	call_next_ok("1", "S-005", NULL);
+	call_next_ok("2", "S-006", NULL);
+	json_int_t first = wait_of("S-007"), second = wait_of("S-008");
+
+	ck_assert_msg(first >= 65 && first <= 85, "S-007: %lld s, not about 75", (long long)first);
+	ck_assert_msg(second >= 110 && second <= 140, "S-008: %lld s, not about 125",
+		      (long long)second);
+}
+END_TEST
+
+/* Counter 1 serves S at rank 1 and F at rank 2, 100 s a visit; six S
+ * visitors came 240 s apart and left (S-004..S-009). */
+static void s_every_240_s_before_f(void)
 {
 	add_counter(1, "1", true, 2, 1, 1, 2, 2); /* S rank 1, F rank 2 */
 	learn("1", "S", 3, 100);
@@ -131,11 +180,42 @@ START_TEST(newcomers_at_rank_one_delay_rank_two)
 				 PROTO_OK);
 		now_us += 240 * SEC;
 	}
+}
+
+/* Visitors still to come take counters' time too: S has had a visitor
+ * every 180 s over the last 24 minutes (six issued and cancelled 240 s
+ * apart, then S-010 and S-011 now: 1440 s / 8), so after S-010 and S-011
+ * (100 s each) the counter takes the S visitor due at 180 s before F,
+ * served at rank 2 only: F-004 at 300 s, not 200. */
+START_TEST(newcomers_at_rank_one_delay_rank_two)
+{
+	s_every_240_s_before_f();
 	issue_ok("S", NULL, "S-010");
 	issue_ok("S", NULL, "S-011");
 	issue_ok("F", NULL, "F-004");
 	ck_assert_int_eq(wait_of("S-010"), 0);
 	ck_assert_int_eq(wait_of("S-011"), 100);
+	ck_assert_int_eq(wait_of("F-004"), 300);
+}
+END_TEST
+
+/* No newcomers after a queue's ticket hours end: the same office as
+ * above, but S takes tickets for 120 s more, so the S visitor due at
+ * 180 s never comes and F-004 goes at 200 s. */
+START_TEST(newcomers_stop_when_ticket_hours_end)
+{
+	s_every_240_s_before_f();
+	int64_t hours[] = { now_us - 3600 * SEC, now_us + 120 * SEC };
+
+	ck_assert_int_eq(engine_test_set_queue_hours(eng, 1, "S", hours, 2), 0);
+	issue_ok("S", NULL, "S-010");
+	issue_ok("S", NULL, "S-011");
+	issue_ok("F", NULL, "F-004");
+	ck_assert_int_eq(wait_of("S-011"), 100);
+	ck_assert_int_eq(wait_of("F-004"), 200);
+	/* Hours that end later than the newcomer: it is expected again. */
+	hours[1] = now_us + 240 * SEC;
+	ck_assert_int_eq(engine_test_set_queue_hours(eng, 1, "S", hours, 2), 0);
 	ck_assert_int_eq(wait_of("F-004"), 300);
 }
 END_TEST
@@ -539,6 +619,8 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, idle_counters_and_positions);
 	tcase_add_test(tc, rank_two_waits_for_rank_one);
 	tcase_add_test(tc, held_ticket_frees_the_counter_later);
+	tcase_add_test(tc, visit_in_progress_ends_as_longer_ones_did);
+	tcase_add_test(tc, first_of_two_busy_counters);
 	tcase_add_test(tc, weighted_queues_follow_the_rule);
 	tcase_add_test(tc, slow_counter_frees_up_later);
 	tcase_add_test(tc, counter_that_will_close);
@@ -548,6 +630,7 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, calibrated_by_its_own_errors);
 	tcase_add_test(tc, each_queue_calibrated_by_its_own_errors);
 	tcase_add_test(tc, newcomers_at_rank_one_delay_rank_two);
+	tcase_add_test(tc, newcomers_stop_when_ticket_hours_end);
 	tcase_add_test(tc, newcomers_only_as_far_ahead_as_seen);
 	tcase_add_test(tc, booking_ahead_takes_its_time);
 	tcase_add_test(tc, priority_first);

@@ -1,0 +1,239 @@
+/*
+ * What visitors are told: the forecast of estimate.c's last run (or, in a
+ * big office, extrapolated from it), kept fresh, corrected by the
+ * office's own record of how its estimates turned out (calibration), as
+ * estimated_wait_s and its 80 % range.
+ */
+#include "daemon/engine/engine_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REFRESH_US (15 * INT64_C(1000000)) /* recompute as time passes */
+/* Offices with more waiting than this re-simulate at most every
+ * BIG_EVERY_US; tickets issued in between are extrapolated. */
+#define BIG_WAITING 64
+#define BIG_EVERY_US (250 * INT64_C(1000))
+#define Z80 1.2816 /* two-sided 80 %: the 10th and 90th percentiles */
+
+/* The estimates of o, recomputed when it changed or time moved on. The
+ * cache is what changes, not what the office says: hence the cast. */
+static void ensure(const struct engine *e, const struct office *o, int64_t now)
+{
+	bool changed = o->est_gen != o->gen || o->est_egen != e->gen;
+	int waiting = 0;
+
+	if (changed)
+		for (int i = 0; i < o->nqueues; i++)
+			waiting += o->queues[i]->waiting.n;
+	if ((changed && (waiting <= BIG_WAITING || now - o->est_now >= BIG_EVERY_US)) ||
+	    now - o->est_now > REFRESH_US || now < o->est_now) {
+		office_estimate((struct office *)o, now);
+		((struct office *)o)->est_egen = e->gen;
+	}
+}
+
+/* A ticket the last run did not see (issued since, in a big office): the
+ * run's "issued now" time of its queue, one visit per serving counter
+ * later for each such ticket ahead of it. False when nothing fits. */
+static bool extrapolate(const struct office *o, const struct ticket *t, int64_t *call_at,
+			int64_t *sd, bool *known)
+{
+	const struct queue *q = t->queue;
+	const struct tlist *l = &q->waiting;
+	int ahead = 0;
+
+	if (t->for_counter || !q->est_new_done || q->est_servers == 0)
+		return false;
+	/* New tickets go last: those the run did not see are the ones
+	 * just before t, back to the newest the run did see. */
+	int at = l->n;
+
+	while (at-- > 0 && l->v[at] != t)
+		;
+	while (at-- > 0 && l->v[at]->est_run != o->est_run)
+		ahead++;
+	*call_at = q->est_new_at + (int64_t)(ahead * q->est_visit_mean / q->est_servers);
+	*sd = (int64_t)sqrt((double)q->est_new_sd * (double)q->est_new_sd +
+			    ahead * q->est_visit_var / ((double)q->est_servers * q->est_servers));
+	*known = q->est_new_known;
+	return true;
+}
+
+/* The forecast for t: from the last run, or extrapolated. */
+static bool forecast(const struct office *o, const struct ticket *t, int64_t *call_at, int64_t *sd,
+		     bool *known)
+{
+	if (t->est_run == o->est_run) {
+		*call_at = t->est_call_at;
+		*sd = t->est_sd;
+		*known = t->est_known;
+		return true;
+	}
+	return extrapolate(o, t, call_at, sd, known);
+}
+
+/*
+ * Calibration: the office's own record of how its estimates turned out.
+ * Whatever the model cannot know (a counter about to take a break, a
+ * clerk's long phone call, newcomers with priority, a queue served second
+ * whose counters' first queues keep getting visitors) shows as a ratio
+ * between the real wait and the model's: its median moves every estimate
+ * (within CAL_LIMIT either way) and its 10th and 90th percentiles make the
+ * 80 % range once CAL_MIN calls have been seen; before that, the model's
+ * own spread. What the model misses differs between queues (a queue
+ * served first at every counter has little to miss), so each queue keeps
+ * its own record and uses it once it has CAL_MIN calls; until then, the
+ * office's. Ratios are of (wait + CAL_MARGIN), so that a visitor told
+ * "now" and called after ten seconds is not an error of infinity.
+ */
+#define CAL_MIN 20
+#define CAL_MARGIN_US (60 * 1e6)
+#define CAL_LIMIT 0.5 /* |log| of the largest correction: x1.65 */
+/* A queue's record is its last calls only: what it corrects (a peak at
+ * the queue's first counters) passes within the hour. */
+#define CAL_QUEUE_SAMPLES 40
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void calib_add(struct calib *c, float r, int keep)
+{
+	float v[CAL_SAMPLES];
+
+	c->r[c->pos] = r;
+	c->pos = (c->pos + 1) % keep;
+	if (c->n < keep)
+		c->n++;
+	c->ready = c->n >= CAL_MIN;
+	if (!c->ready)
+		return;
+	memcpy(v, c->r, (size_t)c->n * sizeof *v);
+	qsort(v, (size_t)c->n, sizeof *v, cmp_float);
+	c->mid = v[c->n / 2];
+	c->lo = v[c->n / 10];
+	c->hi = v[c->n - 1 - c->n / 10];
+	if (c->mid > CAL_LIMIT)
+		c->mid = CAL_LIMIT;
+	if (c->mid < -CAL_LIMIT)
+		c->mid = -CAL_LIMIT;
+}
+
+void office_estimate_called(struct office *o, struct ticket *t, int64_t now)
+{
+	double real = (double)(now - t->issued_at);
+	float r;
+
+	if (!t->told_known)
+		return;
+	t->told_known = false; /* a later call (reactivated, transferred) is another wait */
+	r = (float)log((real + CAL_MARGIN_US) / ((double)t->told_raw_us + CAL_MARGIN_US));
+	calib_add(&o->cal, r, CAL_SAMPLES);
+	if (t->origin) /* it was told for the queue it was issued in */
+		calib_add(&t->origin->cal, r, CAL_QUEUE_SAMPLES);
+}
+
+/* What the visitor is told for a model's wait w (us, sd its spread) in
+ * queue q: the wait and its 80 % range, in us, calibrated when the queue
+ * (else the office) can. */
+static void told(const struct office *o, const struct queue *q, double w, double sd, double *mid,
+		 double *lo, double *hi)
+{
+	const struct calib *c = q && q->cal.ready ? &q->cal : &o->cal;
+
+	if (w < 0)
+		w = 0;
+	if (!c->ready) {
+		*mid = w;
+		*lo = w - Z80 * sd;
+		*hi = w + Z80 * sd;
+	} else {
+		double base = w + CAL_MARGIN_US;
+
+		*mid = base * exp(c->mid) - CAL_MARGIN_US;
+		*lo = base * exp(c->lo) - CAL_MARGIN_US;
+		*hi = base * exp(c->hi) - CAL_MARGIN_US;
+		/* The model's own spread, where it is the wider. */
+		if (w - Z80 * sd < *lo)
+			*lo = w - Z80 * sd;
+		if (w + Z80 * sd > *hi)
+			*hi = w + Z80 * sd;
+	}
+	*mid = *mid > 0 ? *mid : 0;
+	*lo = *lo > 0 ? *lo : 0;
+	*hi = *hi > *mid ? *hi : *mid;
+	*lo = *lo < *mid ? *lo : *mid;
+}
+
+static json_int_t whole_s(double us)
+{
+	return (json_int_t)(us / 1e6 + 0.5);
+}
+
+/* estimated_wait_s, and estimated_wait_range_s when known, into obj. */
+static void told_json(json_t *obj, const struct office *o, const struct queue *q, bool done,
+		      bool known, int64_t call_at, int64_t sd, int64_t now)
+{
+	double mid, lo, hi;
+
+	if (!done || !known) {
+		json_object_set_new(obj, "estimated_wait_s", json_null());
+		return;
+	}
+	told(o, q, (double)(call_at - now), (double)sd, &mid, &lo, &hi);
+	json_object_set_new(obj, "estimated_wait_s", json_integer(whole_s(mid)));
+	json_object_set_new(obj, "estimated_wait_range_s",
+			    json_pack("[I, I]", whole_s(lo), whole_s(hi)));
+}
+
+void ticket_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
+			 const struct ticket *t)
+{
+	int64_t now = e->last_now, call_at = 0, sd = 0;
+	bool known = false, done;
+
+	ensure(e, o, now);
+	done = forecast(o, t, &call_at, &sd, &known);
+	told_json(obj, o, t->queue, done, known, call_at, sd, now);
+}
+
+void queue_estimate_set(json_t *obj, const struct engine *e, const struct office *o,
+			const struct queue *q)
+{
+	ensure(e, o, e->last_now);
+	told_json(obj, o, q, q->est_new_done, q->est_new_known, q->est_new_at, q->est_new_sd,
+		  e->last_now);
+}
+
+bool ticket_estimate_s(const struct engine *e, const struct office *o, const struct ticket *t,
+		       int64_t *secs)
+{
+	int64_t call_at, sd;
+	double mid, lo, hi;
+	bool known;
+
+	ensure(e, o, e->last_now);
+	if (!forecast(o, t, &call_at, &sd, &known) || !known)
+		return false;
+	told(o, t->queue, (double)(call_at - e->last_now), (double)sd, &mid, &lo, &hi);
+	*secs = whole_s(mid);
+	return true;
+}
+
+bool ticket_estimate_at_issue(const struct engine *e, const struct office *o, struct ticket *t,
+			      int64_t *secs)
+{
+	int64_t call_at, sd;
+	bool known;
+
+	if (!ticket_estimate_s(e, o, t, secs))
+		return false;
+	forecast(o, t, &call_at, &sd, &known);
+	t->told_known = true;
+	t->told_raw_us = call_at > e->last_now ? call_at - e->last_now : 0;
+	return true;
+}
