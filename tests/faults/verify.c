@@ -203,8 +203,13 @@ static bool placed_in(const struct f_req *rq, int n, int64_t at, const char *kin
 	bool placed = false;
 
 	*refused = -1;
-	/* Windows are sorted and disjoint but for the slack: find the first
-	 * request sent after at, then look a few back. */
+	/* A counter sends one request at a time, so windows are sorted and
+	 * disjoint but for the slack: find the first request sent after at,
+	 * then look back until a window ends before it. Not a fixed few: the
+	 * refusals right after a restart come in microseconds, and several of
+	 * them fall within the slack after the request that made the step. An
+	 * unanswered request further back cannot have committed this late: a
+	 * later one was sent only after the daemon that had it was gone. */
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
 
@@ -213,7 +218,9 @@ static bool placed_in(const struct f_req *rq, int n, int64_t at, const char *kin
 		else
 			hi = mid;
 	}
-	for (i = lo - 1; i >= 0 && i >= lo - 4; i--) {
+	for (i = lo - 1; i >= 0; i--) {
+		if (rq[i].end_us != INT64_MAX && rq[i].end_us + F_CLOCK_SLACK_US < at)
+			break;
 		if (!in_window(&rq[i], at) || !makes(kind, rq[i].op))
 			continue;
 		if (rq[i].outcome == FO_OK || rq[i].outcome == FO_LOST)
