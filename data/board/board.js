@@ -170,7 +170,10 @@
     ul.style.setProperty('--n', String(Math.max(1, state.queues.size)));
     ul.replaceChildren(...[...state.queues.values()].map(q => {
       const li = document.createElement('li');
-      li.className = q.open ? '' : 'closed';
+      // Outside its ticket hours (issuing false) a queue takes no one new:
+      // closed once its room is empty; while people wait, their wait.
+      const closed = !q.open || (q.issuing === false && !q.waiting);
+      li.className = closed ? 'closed' : '';
       li.dataset.queue = q.code;
       const code = document.createElement('span');
       code.className = 'qcode';
@@ -187,7 +190,7 @@
       wait.className = 'qwait';
       wait.lang = lang;
       wait.dir = dirOf(lang);
-      if (!q.open) wait.textContent = text(lang, 'closed');
+      if (closed) wait.textContent = text(lang, 'closed');
       else wait.textContent = waitText(lang, q.estimated_wait_s, q.estimated_wait_range_s);
       li.append(code, name, count, wait);
       return li;

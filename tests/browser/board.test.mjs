@@ -181,6 +181,24 @@ test('waits read as a visitor can trust them: soon, about, a range, unknown', as
   assert.deepEqual(said, ['wait unknown', 'soon', 'about 10 min', '10–25 min', '10–25 min', 'dhowaan']);
 });
 
+// The kiosk's office (tests/browser/run): S and F open, X closed, Y open
+// but outside its ticket hours with no one waiting: closed on the board.
+test('a queue outside its ticket hours reads closed, as a closed one', async () => {
+  const p = await context.newPage();
+  try {
+    await p.goto(`${HTTP}/board?token=${encodeURIComponent(env('KOLAPP_KIOSKV_DISPLAY'))}&lang=en&speech=0`);
+    await p.waitForFunction(() => document.querySelectorAll('#queues li').length === 4, null, { timeout: 10000 });
+    const rows = await p.evaluate(() => Object.fromEntries([...document.querySelectorAll('#queues li')].map(li =>
+      [li.dataset.queue, [li.className, li.querySelector('.qwait').textContent]])));
+    assert.deepEqual(rows.Y, ['closed', 'closed']);
+    assert.deepEqual(rows.X, ['closed', 'closed']);
+    assert.equal(rows.S[0], '');
+    assert.notEqual(rows.S[1], 'closed');
+  } finally {
+    await p.close();
+  }
+});
+
 test('a right-to-left language lays out right to left', async () => {
   const ar = await context.newPage();
   try {
