@@ -262,9 +262,9 @@ END_TEST
 /* The office's record of its own errors calibrates what visitors are told:
  * seventeen visitors told "now" (the model's 0 s) were each called after a
  * minute, a ratio of (60 + 60) / (0 + 60) = 2 that the model cannot see.
- * From the twentieth call on, the median ratio (limited to e^0.5) moves
- * the estimate: (0 + 60) x e^0.5 - 60 = 39 s, and the range spans what
- * was seen: [0, 60]. */
+ * From the twentieth call on, three quarters of the median log ratio
+ * (limited to 0.5) move the estimate: (0 + 60) x e^(0.75 x 0.5) - 60 =
+ * 27 s, and the range spans what was seen: [0, 60]. */
 START_TEST(calibrated_by_its_own_errors)
 {
 	json_t *t, *range;
@@ -281,7 +281,7 @@ START_TEST(calibrated_by_its_own_errors)
 	}
 	ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
 	t = res("ticket");
-	ck_assert_int_eq(num(t, "estimated_wait_s"), 39);
+	ck_assert_int_eq(num(t, "estimated_wait_s"), 27);
 	range = json_object_get(t, "estimated_wait_range_s");
 	ck_assert_int_eq(json_integer_value(json_array_get(range, 0)), 0);
 	ck_assert_int_eq(json_integer_value(json_array_get(range, 1)), 60);
@@ -292,7 +292,8 @@ END_TEST
  * called when told (at once), F visitors a minute after being told "now"
  * (something the model cannot see keeps F's counter busy). After 20 of
  * each, a new S visitor at an idle counter is still told 0 and a new F
- * visitor 39 s (the correction's cap, x1.65 of a minute's margin), where
+ * visitor 27 s (three quarters of the correction's cap on a minute's
+ * margin: x1.45), where
  * the office's one record would tell both the same. */
 START_TEST(each_queue_calibrated_by_its_own_errors)
 {
@@ -312,7 +313,7 @@ START_TEST(each_queue_calibrated_by_its_own_errors)
 		ck_assert_int_eq(sub(OP_NO_SHOW, "2", NULL, NULL, NULL), PROTO_OK);
 	}
 	ck_assert_int_eq(issue_wait("S"), 0);
-	ck_assert_int_eq(issue_wait("F"), 39);
+	ck_assert_int_eq(issue_wait("F"), 27);
 }
 END_TEST
 
