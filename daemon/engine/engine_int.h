@@ -225,6 +225,9 @@ struct engine {
 	bool loading;
 	bool stale; /* the last load failed or a batch failed */
 	bool reload_wanted;
+	bool history_loading; /* store->load_history in flight */
+	uint64_t loads;       /* successful loads; history_for: the one it is for */
+	uint64_t history_for;
 	uint64_t failed_seq; /* highest batch seq already handled as failed */
 	uint64_t order;      /* next ticket order */
 	bool config_loading; /* a configuration reload is in flight */
@@ -286,6 +289,9 @@ void queue_add_today(struct queue *q, struct ticket *t);
 /* A finished service, and the time a no-show cost its counter. */
 void queue_record_service(struct queue *q, int64_t us);
 void queue_record_noshow(struct queue *q, int64_t us);
+/* Earlier days' visits (by queue, the most telling last) put before the
+ * samples the queues already have, which stay the newest. */
+void queues_seed_earlier(struct office **offs, int noff, const struct store_visit *visits, int n);
 void office_record_call(struct office *o, const struct ticket *t, int64_t at);
 void office_free(struct office *o);
 void ticket_free(struct ticket *t);

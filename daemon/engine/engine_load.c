@@ -67,30 +67,6 @@ static void place_ticket(struct engine *e, struct office *o, struct ticket *t, b
 		queue_record_noshow(t->queue, t->finished_at - t->called_at);
 }
 
-/* Earlier days' visits first, so that today's, placed after, are the
- * newest samples: a daemon started at opening time estimates from the
- * first ticket instead of waiting for three services. Rows come by queue. */
-static void seed_samples(struct office **offs, int noff, const struct store_snapshot *snap)
-{
-	struct queue *q = NULL;
-
-	for (int i = 0; i < snap->nvisits; i++) {
-		const struct store_visit *v = &snap->visits[i];
-
-		if (!q || q->id != v->queue_id) {
-			q = NULL;
-			for (int k = 0; k < noff && !q; k++)
-				q = office_queue_by_id(offs[k], v->queue_id);
-			if (!q)
-				continue;
-		}
-		if (v->noshow)
-			queue_record_noshow(q, v->us);
-		else
-			queue_record_service(q, v->us);
-	}
-}
-
 static int cmp_recent(const void *a, const void *b)
 {
 	const struct ticket *x = *(struct ticket *const *)a, *y = *(struct ticket *const *)b;
@@ -302,7 +278,9 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 		queues_take_outcomes(offs[k], snap);
 		queues_take_texts(offs[k], snap);
 	}
-	seed_samples(offs, noff, snap);
+	/* Earlier days' visits first, so that today's, placed after, are the
+	 * newest samples (a store with load_history sends them later). */
+	queues_seed_earlier(offs, noff, snap->visits, snap->nvisits);
 	for (int i = 0; i < snap->ntickets; i++) {
 		struct office *o = find_in(offs, noff, snap->tickets[i].office_id, &hint);
 		struct ticket *t = o ? ticket_from_row(e, o, &snap->tickets[i]) : NULL;
@@ -320,6 +298,41 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 	}
 	*out = offs;
 	*nout = noff;
+}
+
+/* The same weekday's visits of earlier weeks, read after the load: a
+ * daemon started at opening time estimates from its first tickets
+ * instead of waiting for three services, and answers before they come
+ * (over months of history the read took about 0.1 s of the start-up). */
+static void load_history(struct engine *e);
+
+static void on_history(void *arg, const struct store_visit *visits, int n, const char *error)
+{
+	struct engine *e = arg;
+
+	e->history_loading = false;
+	if (e->history_for != e->loads) { /* for offices since replaced */
+		load_history(e);
+		return;
+	}
+	if (!visits) {
+		log_warn("engine: reading earlier weeks' visits failed: %s; estimates learn from "
+			 "today's",
+			 error ? error : "?");
+		return;
+	}
+	queues_seed_earlier(e->offices, e->noffices, visits, n);
+	for (int i = 0; i < e->noffices; i++)
+		e->offices[i]->gen++;
+}
+
+static void load_history(struct engine *e)
+{
+	if (!e->store.ops->load_history || e->history_loading)
+		return;
+	e->history_loading = true;
+	e->history_for = e->loads;
+	e->store.ops->load_history(e->store.self, on_history, e);
 }
 
 static void on_loaded(void *arg, const struct store_snapshot *snap, const char *error)
@@ -344,10 +357,12 @@ static void on_loaded(void *arg, const struct store_snapshot *snap, const char *
 	e->offices = offs;
 	e->noffices = n;
 	e->stale = false;
+	e->loads++;
 	log_info("engine: loaded %d office(s)", n);
 	engine_tick(e);
 	if (e->hooks.loaded)
 		e->hooks.loaded(e->hooks.loaded_arg, true);
+	load_history(e);
 	if (e->reload_wanted) {
 		e->reload_wanted = false;
 		engine_load(e);

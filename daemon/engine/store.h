@@ -117,13 +117,17 @@ struct store_snapshot {
 	int ntickets;
 	const struct store_booking *bookings; /* from yesterday on, by office, start */
 	int nbookings;
-	const struct store_visit *visits; /* by queue, the most telling last */
+	const struct store_visit *visits; /* by queue, the most telling last
+					     (none from a store with load_history) */
 	int nvisits;
 };
 
 /* snap is NULL when the load failed; error then says why. */
 typedef void (*store_loaded_fn)(void *arg, const struct store_snapshot *snap, const char *error);
 typedef void (*store_done_fn)(void *arg, bool ok);
+/* visits is NULL when the read failed; error then says why. */
+typedef void (*store_history_fn)(void *arg, const struct store_visit *visits, int n,
+				 const char *error);
 
 struct store_ops {
 	/* The database can be reached now. */
@@ -149,10 +153,14 @@ struct store_ops {
 	/* Fails every batch not yet sent: they were built on a failed one. */
 	void (*fail_unsent)(void *self);
 	/* Reads offices, queues, counters, their queue lists, outcomes,
-	 * queue texts and bookings and, with tickets, today's tickets,
-	 * earlier ones still open and recent visits of the same weekday; fn
-	 * runs once. */
+	 * queue texts and bookings and, with tickets, today's tickets and
+	 * earlier ones still open (and, where the store has no
+	 * load_history, recent visits of the same weekday); fn runs once. */
 	void (*load)(void *self, bool tickets, store_loaded_fn fn, void *arg);
+	/* Optional: reads recent visits of the same weekday, asked for after
+	 * a load so that the daemon answers without waiting for them; fn
+	 * runs once. */
+	void (*load_history)(void *self, store_history_fn fn, void *arg);
 };
 
 struct engine_store {

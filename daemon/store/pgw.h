@@ -84,6 +84,10 @@ void pgw_job_add_rows(struct pgw_job *job, const char *stmt, pgw_rows_fn fn, voi
 void pgw_job_fence(struct pgw_job *job, int office_id, int64_t epoch);
 /* Adds a completion callback; a job may have many (group commit). */
 void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg);
+/* The same for an arg from malloc that the job owns: freed after fn ran,
+ * or with the job when pgw_free drops it without callbacks (a read still
+ * in flight when the daemon stops). */
+void pgw_job_on_done_owned(struct pgw_job *job, pgw_done_fn fn, void *arg);
 /* Queues the job; pgw owns it from here. Callbacks never run inside
  * this call. */
 void pgw_submit(struct pgw *pgw, struct pgw_job *job);

@@ -79,16 +79,14 @@ struct load {
 };
 
 static const char *const load_stmts[] = {
-	"load_offices",        "load_queues",   "load_counters",
-	"load_counter_queues", "load_outcomes", "load_queue_texts",
-	"load_bookings",       "load_tickets",  "load_history",
+	"load_offices",  "load_queues",      "load_counters", "load_counter_queues",
+	"load_outcomes", "load_queue_texts", "load_bookings", "load_tickets",
 };
 #define LOAD_CONFIG 7 /* the first seven: configuration (and bookings) without tickets */
-#define LOAD_ALL 9
+#define LOAD_ALL 8
 #define R_QUEUE_TEXTS 5
 #define R_BOOKINGS 6
 #define R_TICKETS 7
-#define R_HISTORY 8
 
 static bool pg_is_up(void *self)
 {
@@ -322,14 +320,12 @@ static void ticket_rows_free(struct ticket_rows *rs)
 /* Column positions are those of the load statements in statements.c. */
 static void decode(PGresult *const *r, struct ticket_rows *rows, struct store_snapshot *s)
 {
-	bool tickets = rows != NULL;
 	struct store_office *offices;
 	struct store_queue *queues;
 	struct store_counter *counters;
 	struct store_counter_queue *cqs;
 	struct store_outcome *outs;
 	struct store_queue_text *texts;
-	struct store_visit *vs = NULL;
 
 	s->noffices = PQntuples(r[0]);
 	s->offices = offices = xcalloc((size_t)s->noffices, sizeof *offices);
@@ -400,13 +396,6 @@ static void decode(PGresult *const *r, struct ticket_rows *rows, struct store_sn
 		s->ntickets = rows->n;
 		s->tickets = tickets_in_order(rows);
 	}
-	s->nvisits = tickets ? PQntuples(r[R_HISTORY]) : 0;
-	if (tickets)
-		s->visits = vs = xcalloc((size_t)s->nvisits, sizeof *vs);
-	for (int i = 0; i < s->nvisits; i++)
-		vs[i] = (struct store_visit){ col_int(r[R_HISTORY], i, 0),
-					      col_bool(r[R_HISTORY], i, 1),
-					      col_i64(r[R_HISTORY], i, 2) };
 }
 
 static void snapshot_free(struct store_snapshot *s)
@@ -459,6 +448,41 @@ static void pg_load(void *self, bool tickets, store_loaded_fn fn, void *arg)
 	pgw_submit(self, job);
 }
 
+struct history {
+	store_history_fn fn;
+	void *arg;
+};
+
+static void on_history(void *arg, const struct pgw_result *res)
+{
+	struct history *h = arg;
+	const PGresult *r = res->ok && res->n == 1 ? res->results[0] : NULL;
+
+	if (!r) {
+		h->fn(h->arg, NULL, 0, res->error ? res->error : "no result");
+	} else {
+		int n = PQntuples(r);
+		struct store_visit *vs = xcalloc((size_t)n + 1, sizeof *vs);
+
+		for (int i = 0; i < n; i++)
+			vs[i] = (struct store_visit){ col_int(r, i, 0), col_bool(r, i, 1),
+						      col_i64(r, i, 2) };
+		h->fn(h->arg, vs, n, NULL);
+		free(vs);
+	}
+}
+
+static void pg_load_history(void *self, store_history_fn fn, void *arg)
+{
+	struct history *h = xmalloc(sizeof *h);
+	struct pgw_job *job = pgw_job_new(false);
+
+	*h = (struct history){ fn, arg };
+	pgw_job_add(job, "load_history", 0, NULL);
+	pgw_job_on_done_owned(job, on_history, h);
+	pgw_submit(self, job);
+}
+
 static const struct store_ops pg_ops = {
 	.is_up = pg_is_up,
 	.has_writes = pg_has_writes,
@@ -470,6 +494,7 @@ static const struct store_ops pg_ops = {
 	.on_done = pg_on_done,
 	.fail_unsent = pg_fail_unsent,
 	.load = pg_load,
+	.load_history = pg_load_history,
 };
 
 struct engine_store store_pg(struct pgw *pgw)
