@@ -286,7 +286,7 @@ int ticket_apply(struct ticket *t, enum ticket_action action, struct counter *ct
 /* "ticket S-001 is serving, not called": why action does not apply to t. */
 void ticket_refusal(const struct ticket *t, enum ticket_action action, char *buf, size_t bufsz);
 void queue_add_today(struct queue *q, struct ticket *t);
-/* A finished service, and the time a no-show cost its counter. */
+/* A finished service, and the time a no-show cost its counter (visit_time.c). */
 void queue_record_service(struct queue *q, int64_t us);
 void queue_record_noshow(struct queue *q, int64_t us);
 /* Earlier days' visits (by queue, the most telling last) put before the

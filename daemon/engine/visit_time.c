@@ -1,7 +1,9 @@
 /*
- * Visit times: what one visit of a queue costs a counter, learnt from its
- * finished services and no-shows (robust mean and variance), a counter's
- * own pace, and the draws of visit times for estimate.c's sampled plays.
+ * Visit times: the record of each queue's last visits, no-shows and
+ * outcomes (and each counter's pace) as the engine's ops and its load
+ * feed it; what one visit of a queue costs a counter, learnt from them
+ * (robust mean and variance); and the draws of visit times for
+ * estimate.c's sampled plays.
  */
 #include "daemon/engine/visit_time.h"
 
@@ -68,6 +70,100 @@ struct visit visit_of(const struct queue *q, const struct visit *pooled)
 	v.nns = q->nnoshow;
 	v.p_noshow = p;
 	return v;
+}
+
+/* ---- recording: the queues' last visits, no-shows and outcomes -------- */
+
+static void record_outcome(struct queue *q, bool noshow)
+{
+	if (q->noutcomes_seen == SERVICE_SAMPLES)
+		q->noshows_seen -= q->outcome_was_noshow[q->outcome_pos];
+	else
+		q->noutcomes_seen++;
+	q->outcome_was_noshow[q->outcome_pos] = noshow;
+	q->noshows_seen += noshow;
+	q->outcome_pos = (q->outcome_pos + 1) % SERVICE_SAMPLES;
+}
+
+static void push_service(struct queue *q, int64_t us)
+{
+	q->service[q->service_pos] = us;
+	q->service_pos = (q->service_pos + 1) % SERVICE_SAMPLES;
+	if (q->nservice < SERVICE_SAMPLES)
+		q->nservice++;
+}
+
+static void push_noshow(struct queue *q, int64_t us)
+{
+	q->noshow[q->noshow_pos] = us;
+	q->noshow_pos = (q->noshow_pos + 1) % NOSHOW_SAMPLES;
+	if (q->nnoshow < NOSHOW_SAMPLES)
+		q->nnoshow++;
+}
+
+void queue_record_service(struct queue *q, int64_t us)
+{
+	if (us <= 0)
+		return;
+	push_service(q, us);
+	record_outcome(q, false);
+}
+
+void queue_record_noshow(struct queue *q, int64_t us)
+{
+	push_noshow(q, us > 0 ? us : 0);
+	record_outcome(q, true);
+}
+
+/* The k-th oldest of a ring's n newest, pos being where the next goes. */
+static int ring_at(int pos, int n, int k, int size)
+{
+	return (pos - n + k + size) % size;
+}
+
+/* Puts n earlier visits of q before the samples q has: those are copied
+ * out, the earlier ones recorded, and they recorded again after them. */
+static void queue_seed_one(struct queue *q, const struct store_visit *v, int n)
+{
+	int64_t svc[SERVICE_SAMPLES], ns[NOSHOW_SAMPLES];
+	bool out[SERVICE_SAMPLES];
+	int nsvc = q->nservice, nns = q->nnoshow, nout = q->noutcomes_seen;
+
+	for (int k = 0; k < nsvc; k++)
+		svc[k] = q->service[ring_at(q->service_pos, nsvc, k, SERVICE_SAMPLES)];
+	for (int k = 0; k < nns; k++)
+		ns[k] = q->noshow[ring_at(q->noshow_pos, nns, k, NOSHOW_SAMPLES)];
+	for (int k = 0; k < nout; k++)
+		out[k] = q->outcome_was_noshow[ring_at(q->outcome_pos, nout, k, SERVICE_SAMPLES)];
+	q->nservice = q->service_pos = 0;
+	q->nnoshow = q->noshow_pos = 0;
+	q->noutcomes_seen = q->noshows_seen = q->outcome_pos = 0;
+	for (int i = 0; i < n; i++) {
+		if (v[i].noshow)
+			queue_record_noshow(q, v[i].us);
+		else
+			queue_record_service(q, v[i].us);
+	}
+	for (int k = 0; k < nsvc; k++)
+		push_service(q, svc[k]);
+	for (int k = 0; k < nns; k++)
+		push_noshow(q, ns[k]);
+	for (int k = 0; k < nout; k++)
+		record_outcome(q, out[k]);
+}
+
+void queues_seed_earlier(struct office **offs, int noff, const struct store_visit *visits, int n)
+{
+	for (int i = 0, j; i < n; i = j) {
+		struct queue *q = NULL;
+
+		for (j = i + 1; j < n && visits[j].queue_id == visits[i].queue_id; j++)
+			;
+		for (int k = 0; k < noff && !q; k++)
+			q = office_queue_by_id(offs[k], visits[i].queue_id);
+		if (q)
+			queue_seed_one(q, visits + i, j - i);
+	}
 }
 
 void counter_record_visit(struct counter *c, const struct queue *q, int64_t us)

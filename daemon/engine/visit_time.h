@@ -1,6 +1,9 @@
 /*
- * visit_time: the engine's knowledge of how long visits take (visit_time.c),
- * for the waiting-time estimates (estimate.c). Internal to the engine.
+ * visit_time: the engine's knowledge of how long visits take
+ * (visit_time.c): its record of each queue's visits (queue_record_*,
+ * declared in engine_int.h for the ops and the load) and what it makes
+ * of them for the waiting-time estimates (estimate.c). Internal to the
+ * engine.
  */
 #ifndef KOLAPP_VISIT_TIME_H
 #define KOLAPP_VISIT_TIME_H
