@@ -43,6 +43,8 @@ struct daemon {
 	int activated_fds; /* sockets passed by systemd */
 	struct event_base *base;
 	struct pgw *pgw;
+	struct pgw *reads; /* the estimator's history (store_pg.h) */
+	struct store_pg_conns conns;
 	struct engine *engine;
 	struct auth *auth;
 	struct server *server;
@@ -306,48 +308,40 @@ static int run_migrate(const char *conninfo)
 	return 0;
 }
 
-/* One blocking check before the loop starts: an unmigrated database is
- * an operator's mistake to report, not a state to retry. */
-/* A daemon without a node name serves every office: refused where named
- * daemons serve them (the two would both write the same offices). */
-static int check_alone(PGconn *conn, const char *node_name)
-{
-	PGresult *r;
-	int rc = 0;
+/* Start-up's check, on the daemon's own connection before its first
+ * load: an unmigrated database is an operator's mistake to report, not a
+ * state to retry. A daemon without a node name serves every office: it
+ * is refused where named daemons serve them (the two would both write
+ * the same offices). A database not reachable at start-up is checked
+ * when it is reached. */
+static const char *const startup_check_sql[] = {
+	migrate_version_sql,
+	"SELECT string_agg(name, ', ') FROM kolapp.live_nodes",
+};
 
-	if (node_name)
-		return 0;
-	r = PQexec(conn, "SELECT string_agg(name, ', ') FROM kolapp.live_nodes");
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0)) {
+static enum pgw_verdict startup_check(void *arg, PGresult *const *r, int n)
+{
+	struct daemon *d = arg;
+	char msg[1024];
+
+	(void)n;
+	if (migrate_judge(r[0], msg, sizeof msg) < 0) {
+		log_error("%s", msg);
+	} else if (d->cfg.node_name) {
+		return PGW_CHECK_PASS;
+	} else if (PQresultStatus(r[1]) != PGRES_TUPLES_OK) {
+		const char *m = PQresultErrorMessage(r[1]);
+
+		log_error("reading kolapp.live_nodes failed: %.*s", (int)strcspn(m, "\n"), m);
+	} else if (!PQgetisnull(r[1], 0, 0)) {
 		log_error("daemons with node names serve this database (%s): give this one a "
 			  "node_name too (PROTOCOL.md section 15)",
-			  PQgetvalue(r, 0, 0));
-		rc = -1;
-	}
-	PQclear(r);
-	return rc;
-}
-
-static int check_schema(const char *conninfo, const char *node_name)
-{
-	char msg[1024], *ci;
-	PGconn *conn;
-	int rc = 0;
-
-	ci = xasprintf("%s connect_timeout=5", conninfo);
-	conn = PQconnectdb(ci);
-	free(ci);
-	if (PQstatus(conn) != CONNECTION_OK) {
-		log_warn("database not reachable at start-up (%s); will keep trying",
-			 strtok(PQerrorMessage(conn), "\n"));
-	} else if (migrate_check_current(conn, msg, sizeof msg) < 0) {
-		log_error("%s", msg);
-		rc = -1;
+			  PQgetvalue(r[1], 0, 0));
 	} else {
-		rc = check_alone(conn, node_name);
+		return PGW_CHECK_PASS;
 	}
-	PQfinish(conn);
-	return rc;
+	fail_start(d);
+	return PGW_CHECK_STOP;
 }
 
 static void add_events(struct daemon *d)
@@ -376,6 +370,7 @@ static void free_all(struct daemon *d)
 {
 	server_free(d->server);
 	http_free(d->http);
+	pgw_free(d->reads);
 	pgw_free(d->pgw); /* before own: a job it fails may call own back */
 	own_free(d->own);
 	engine_free(d->engine);
@@ -419,10 +414,6 @@ int main(int argc, char **argv)
 		config_clear(&d.cfg);
 		return rc;
 	}
-	if (check_schema(d.cfg.conninfo, d.cfg.node_name) < 0) {
-		config_clear(&d.cfg);
-		return 1;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
 	if (!d.base) {
@@ -431,10 +422,15 @@ int main(int argc, char **argv)
 	}
 	d.pgw = pgw_new(d.base, d.cfg.conninfo, kolapp_statements, kolapp_statements_count,
 			on_db_state, &d);
+	pgw_set_check(d.pgw, startup_check_sql, 2, startup_check, &d);
 	struct engine_hooks hooks = {
 		.emit = emit_both, .emit_flush = emit_flush, .loaded = on_loaded, .loaded_arg = &d
 	};
-	struct engine_store store = store_pg(d.pgw);
+	d.reads = pgw_new(d.base, d.cfg.conninfo, kolapp_read_statements,
+			  kolapp_read_statements_count, NULL, NULL);
+	pgw_set_secondary(d.reads, "database (reads)");
+	d.conns = (struct store_pg_conns){ d.pgw, d.reads };
+	struct engine_store store = store_pg(&d.conns);
 	d.engine = engine_new(&store, &hooks);
 	struct auth_source tokens = tokens_source(d.pgw);
 	d.auth = auth_new(&tokens);

@@ -294,23 +294,29 @@ int migrate_run(const char *conninfo, char *msg, size_t msgsize)
 	return rc;
 }
 
-int migrate_check_current(PGconn *conn, char *msg, size_t msgsize)
+const char migrate_version_sql[] = "SELECT coalesce(max(version), 0) FROM kolapp.schema_version";
+
+int migrate_judge(const PGresult *r, char *msg, size_t msgsize)
 {
 	int latest = migrate_latest_version();
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	int current;
 
 	set_msg(msg, msgsize, "%s", "");
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		set_msg(msg, msgsize, "cannot check the schema version: not connected");
-		return -1;
-	}
-	if (read_version(conn, &current, msg, msgsize) != 0)
-		return -1;
-	if (current < 0) {
+	if (state && (!strcmp(state, "42P01") || !strcmp(state, "3F000"))) {
+		/* undefined_table, invalid_schema_name */
 		set_msg(msg, msgsize,
 			"the database has no kolapp schema: run kolappd --migrate --conninfo ...");
 		return -1;
 	}
+	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		const char *e = r ? PQresultErrorMessage(r) : "";
+
+		set_msg(msg, msgsize, "reading the schema version failed: %.*s",
+			first_line_len(e && *e ? e : "no result"), e && *e ? e : "no result");
+		return -1;
+	}
+	current = atoi(PQgetvalue(r, 0, 0));
 	if (current > latest) {
 		set_msg(msg, msgsize,
 			"database schema version %d is newer than this kolappd (knows up to %d): "

@@ -6,9 +6,8 @@
 
 /* Schema migrations embedded from sql/NNN_name.sql (daemon/store/migrations.c).
  *
- * These functions are synchronous: they run for `kolappd --migrate` and once
- * at start-up, before the event loop owns the connection. They never print;
- * every outcome is a one-line message in msg (always NUL-terminated when
+ * migrate_run is synchronous: it runs for `kolappd --migrate`. Nothing here
+ * prints; every outcome is a one-line message in msg (always NUL-terminated when
  * msgsize > 0, no trailing newline). */
 
 /* The advisory lock key (pg_advisory_lock, bigint) that serialises
@@ -23,10 +22,13 @@
  * (also when the database is newer than this binary). */
 int migrate_run(const char *conninfo, char *msg, size_t msgsize);
 
-/* For start-up, on an open blocking connection (not in pipeline mode):
- * 0 when the database is exactly at migrate_latest_version(), else -1 and
- * why (no schema, behind, newer, or the query failed). */
-int migrate_check_current(PGconn *conn, char *msg, size_t msgsize);
+/* Start-up's check, on the daemon's own connection (pgw_set_check):
+ * migrate_version_sql's result, error results included, to
+ * migrate_judge: 0 when the database is exactly at
+ * migrate_latest_version(), else -1 and why (no schema, behind, newer, or
+ * the query failed). */
+extern const char migrate_version_sql[];
+int migrate_judge(const PGresult *r, char *msg, size_t msgsize);
 
 /* The newest schema version this binary knows (0 when it knows none). */
 int migrate_latest_version(void);

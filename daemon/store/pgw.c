@@ -36,6 +36,15 @@ struct pgw {
 	const char *listen_channel;
 	pgw_notify_fn on_notify;
 	void *notify_arg;
+	const char *const *check_sql;
+	int ncheck;
+	pgw_check_fn check;
+	void *check_arg;
+	const char *name; /* in the log: "database", or "database (reads)" */
+	bool secondary;   /* pgw_set_secondary */
+	bool started;     /* pgw_start, or a secondary's first job */
+	bool checked;     /* the check has said PASS once */
+	bool stopped;     /* it said STOP: no more connecting */
 
 	PGconn *conn;
 	enum pgw_state state;
@@ -109,6 +118,8 @@ static void schedule_retry(struct pgw *pgw)
 	int delay;
 	struct timeval tv;
 
+	if (pgw->stopped)
+		return;
 	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
 		r = (uint32_t)pgw->next_seq * 2654435761u;
 	/* Full jitter in [backoff/2, backoff]: many daemons do not reconnect in step. */
@@ -130,10 +141,10 @@ static void pgw_lost(struct pgw *pgw, const char *why)
 	snprintf(msg, sizeof msg, "%s", why && *why ? why : "connection lost");
 	msg[strcspn(msg, "\n")] = '\0';
 	if (!pgw->lost_logged) {
-		log_warn("database: %s; retrying in the background", msg);
+		log_warn("%s: %s; retrying in the background", pgw->name, msg);
 		pgw->lost_logged = true;
 	} else {
-		log_debug("database: still unreachable: %s", msg);
+		log_debug("%s: still unreachable: %s", pgw->name, msg);
 	}
 	set_io(pgw, 0);
 	if (pgw->conn) {
@@ -159,9 +170,9 @@ static void pgw_lost(struct pgw *pgw, const char *why)
 				pp = &(*pp)->next;
 			job->next = NULL;
 			*pp = job;
-			log_warn("database: batch %llu is in doubt; its answers wait for the "
+			log_warn("%s: batch %llu is in doubt; its answers wait for the "
 				 "database",
-				 (unsigned long long)job->seq);
+				 pgw->name, (unsigned long long)job->seq);
 		} else {
 			pgw_job_finish(job, false, "database unavailable");
 		}
@@ -189,7 +200,7 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 		const char *v[2] = { job->token, pgw->last_write ? pgw->last_write->token : NULL };
 		snprintf(job->token, sizeof job->token, "%s-%llu", pgw->token_prefix,
 			 (unsigned long long)job->seq);
-		log_debug("database: batch %llu sent (%d statements)%s",
+		log_debug("%s: batch %llu sent (%d statements)%s", pgw->name,
 			  (unsigned long long)job->seq, job->ncmds,
 			  v[1] ? " behind an unanswered batch" : "");
 		job->marked = true;
@@ -304,7 +315,7 @@ static void resolved(struct pgw *pgw, struct pgw_job *target, const char *outcom
 	if (!*pp)
 		return;
 	*pp = target->next;
-	log_info("database: in-doubt batch %llu %s", (unsigned long long)target->seq,
+	log_info("%s: in-doubt batch %llu %s", pgw->name, (unsigned long long)target->seq,
 		 !strcmp(outcome, "committed") ? "had committed" : "had not committed");
 	if (!strcmp(outcome, "committed")) {
 		/* Results of its statements are gone; writers need only "ok". */
@@ -312,6 +323,21 @@ static void resolved(struct pgw *pgw, struct pgw_job *target, const char *outcom
 	} else {
 		pgw_job_finish(target, false, "database connection lost before the commit");
 	}
+}
+
+/* The check's verdict on the first commands of a preparation job; false
+ * when it said STOP (the connection is closed then, for good). */
+static bool judge_checks(struct pgw *pgw, struct pgw_job *job)
+{
+	if (pgw->check(pgw->check_arg, job->results, job->nchecks) == PGW_CHECK_PASS) {
+		pgw->checked = true;
+		return true;
+	}
+	pgw_job_free(job);
+	pgw->stopped = true;
+	pgw->lost_logged = true; /* the check said why; no "retrying" line */
+	pgw_lost(pgw, "stopped by the start-up check");
+	return false;
 }
 
 static void on_job_complete(struct pgw *pgw)
@@ -327,6 +353,9 @@ static void on_job_complete(struct pgw *pgw)
 		pgw->tail = NULL;
 	if (job->internal) {
 		struct pgw_job *target = job->resolves;
+
+		if (job->nchecks > 0 && !judge_checks(pgw, job))
+			return;
 		const char *outcome = target && ok && job->results[0] &&
 						      PQntuples(job->results[0]) == 1
 					    ? PQgetvalue(job->results[0], 0, 0)
@@ -353,16 +382,17 @@ static void on_job_complete(struct pgw *pgw)
 		pgw->state = PGW_UP;
 		pgw->backoff_ms = PGW_BACKOFF_MIN_MS;
 		if (pgw->lost_logged || !pgw->was_up)
-			log_info("database: connected");
+			log_info("%s: connected", pgw->name);
 		pgw->lost_logged = false;
 		pgw->was_up = true;
-		metrics_db_connected();
+		if (!pgw->secondary)
+			metrics_db_connected();
 		if (pgw->on_state)
 			pgw->on_state(pgw->state_arg, true);
 	} else {
 		if (!ok)
-			log_warn("database: batch %llu failed: %s", (unsigned long long)job->seq,
-				 job->error ? job->error : "?");
+			log_warn("%s: batch %llu failed: %s", pgw->name,
+				 (unsigned long long)job->seq, job->error ? job->error : "?");
 		if (job->transaction) {
 			struct timespec now;
 			clock_gettime(CLOCK_MONOTONIC, &now);
@@ -504,8 +534,15 @@ static void on_connected(struct pgw *pgw)
 		pgw_lost(pgw, PQerrorMessage(pgw->conn));
 		return;
 	}
-	/* Preparation goes first, before any queued job; the SQL rides in values[0]. */
+	/* Preparation goes first, before any queued job; the SQL rides in
+	 * values[0]. The check before it, in the same pipeline: its verdict
+	 * comes with the preparation's results, no round trip of its own. */
 	prep->internal = true;
+	if (pgw->check && !pgw->checked) {
+		for (int i = 0; i < pgw->ncheck; i++)
+			pgw_job_add_cmd(prep, CMD_EXEC_SQL, pgw->check_sql[i], 0, NULL);
+		prep->nchecks = pgw->ncheck;
+	}
 	for (int i = 0; i < pgw->nstmts; i++) {
 		const char *v[1] = { pgw->stmts[i].sql };
 		pgw_job_add_cmd(prep, CMD_PREPARE, pgw->stmts[i].name, 1, v);
@@ -609,6 +646,7 @@ struct pgw *pgw_new(struct event_base *base, const char *conninfo, const struct 
 	pgw->nstmts = nstmts;
 	pgw->on_state = on_state;
 	pgw->state_arg = state_arg;
+	pgw->name = "database";
 	pgw->io_fd = -1;
 	pgw->backoff_ms = PGW_BACKOFF_MIN_MS;
 	pgw->next_seq = 1;
@@ -630,6 +668,21 @@ struct pgw *pgw_new(struct event_base *base, const char *conninfo, const struct 
 	return pgw;
 }
 
+void pgw_set_secondary(struct pgw *pgw, const char *name)
+{
+	pgw->name = name;
+	pgw->secondary = true;
+	event_del(pgw->forget);
+}
+
+void pgw_set_check(struct pgw *pgw, const char *const *sql, int n, pgw_check_fn fn, void *arg)
+{
+	pgw->check_sql = sql;
+	pgw->ncheck = n;
+	pgw->check = fn;
+	pgw->check_arg = arg;
+}
+
 void pgw_set_listen(struct pgw *pgw, const char *channel, pgw_notify_fn fn, void *arg)
 {
 	pgw->listen_channel = channel;
@@ -639,6 +692,7 @@ void pgw_set_listen(struct pgw *pgw, const char *channel, pgw_notify_fn fn, void
 
 void pgw_start(struct pgw *pgw)
 {
+	pgw->started = true;
 	pgw_connect(pgw);
 }
 
@@ -691,9 +745,17 @@ void pgw_submit(struct pgw *pgw, struct pgw_job *job)
 		pgw->head = job;
 	pgw->tail = job;
 	/* Sent after the current loop iteration: writes made meanwhile
-	 * join the same batch, and no callback runs inside this call. */
-	if (pgw->state == PGW_UP || pgw->state == PGW_DOWN)
+	 * join the same batch, and no callback runs inside this call. A
+	 * secondary connects on its first job, from the loop too. */
+	if (pgw->secondary && !pgw->started) {
+		static const struct timeval now = { 0, 0 };
+
+		pgw->started = true;
+		pgw->state = PGW_CONNECTING;
+		evtimer_add(pgw->retry, &now);
+	} else if (pgw->state == PGW_UP || pgw->state == PGW_DOWN) {
 		event_active(pgw->deferred, 0, 0);
+	}
 }
 
 struct pgw_job *pgw_batch(struct pgw *pgw)

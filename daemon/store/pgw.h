@@ -64,6 +64,23 @@ bool pgw_is_up(const struct pgw *pgw);
 bool pgw_is_idle(const struct pgw *pgw);
 /* True when a write batch is queued or in flight. */
 bool pgw_has_batches(const struct pgw *pgw);
+/* A connection for reads beside the daemon's own: it connects when
+ * given its first job (no pgw_start: a daemon that never reads this way,
+ * or whose start-up check fails, opens none), is logged under name
+ * (static), is not counted in the metrics' connects, and keeps no batch
+ * tokens (it writes nothing). */
+void pgw_set_secondary(struct pgw *pgw, const char *name);
+/* What the first connection's check statements said (pgw_set_check). */
+enum pgw_verdict { PGW_CHECK_PASS, PGW_CHECK_STOP };
+/* Judges results[0..n-1] (each a result, error results included; the
+ * first error aborts the rest, PGRES_PIPELINE_ABORTED). STOP closes the
+ * connection for good: nothing is retried, the owner should exit. */
+typedef enum pgw_verdict (*pgw_check_fn)(void *arg, PGresult *const *results, int n);
+/* Statements (no parameters) run first on a connection, before the
+ * prepared statements, until fn has once said PASS: the daemon's
+ * start-up check on its own connection, not a connection of its own (a
+ * backend's start costs about 20 ms). sql must outlive pgw. */
+void pgw_set_check(struct pgw *pgw, const char *const *sql, int n, pgw_check_fn fn, void *arg);
 /* Statements to LISTEN on after each (re)connect, with a notify handler. */
 void pgw_set_listen(struct pgw *pgw, const char *channel, pgw_notify_fn fn, void *arg);
 

@@ -37,6 +37,7 @@ struct pgw_job {
 	struct pgw_job *next;
 	bool transaction;
 	bool internal; /* statement preparation after connect */
+	int nchecks;   /* internal: its first commands are pgw_set_check's */
 	uint64_t seq;
 	struct pgw_cmd *cmds;
 	int ncmds, cap;

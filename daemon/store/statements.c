@@ -60,9 +60,16 @@ const struct pgw_stmt kolapp_statements[] = {
 	 * on small keys; sorting the wide rows here spilled to disk beyond a
 	 * few ten thousand tickets (work_mem). */
 	{ "load_tickets",
-	  TICKET_COLUMNS "WHERE business_day >= current_date - 1 "
-			 "UNION ALL " TICKET_COLUMNS "WHERE business_day < current_date - 1 "
-			 "AND state IN ('waiting','called','serving','parked')",
+	  /* Of the last two days, all tickets of each office's own day
+	   * (sql/017) and only the open ones before it: the rest is a day of
+	   * finished tickets the engine would drop. The IN is hashed once. */
+	  TICKET_COLUMNS
+	  "WHERE business_day >= current_date - 1 "
+	  "AND (state IN ('waiting','called','serving','parked') "
+	  "OR (office_id, business_day) IN "
+	  "(SELECT d.office_id, d.day FROM kolapp.d_load_days() d)) "
+	  "UNION ALL " TICKET_COLUMNS "WHERE business_day < current_date - 1 "
+	  "AND state IN ('waiting','called','serving','parked')",
 	  0, NULL },
 	/* Bookings from yesterday on (the office's day is within a day of the
 	 * server's): check-in needs today's, unbook the future ones. */
@@ -75,40 +82,6 @@ const struct pgw_stmt kolapp_statements[] = {
 				 "b.ticket_id "
 				 "WHERE b.starts_at >= current_date - 1 ORDER BY b.office_id, "
 				 "b.starts_at, b.id",
-	  0, NULL },
-	/* Visits of the same weekday in the last four weeks, the ones nearest
-	 * to this time of day first in each queue (the estimator's seed until
-	 * today has samples of its own): the office's own day. Rows come
-	 * farthest first, so that the nearest end up the newest in the
-	 * engine's sample rings. The ANY(...) repeats the join's days as a
-	 * set the business_day index can use: there is no (office_id,
-	 * business_day) index since migration 7, and over 3 million tickets
-	 * the planner otherwise scans the table (about 1.1 s against 0.3 s,
-	 * machine shared); date_part, not extract, for the order (numeric). */
-	{ "load_history",
-	  "SELECT queue_id, state = 'no_show', us FROM ("
-	  "SELECT t.queue_id, t.state, " US(
-		  "t.finished_at - t.called_at") " AS us, "
-						 "row_number() OVER (PARTITION BY t.queue_id ORDER "
-						 "BY "
-						 "abs(date_part('epoch', t.finished_at - (now() - "
-						 "k * interval '7 days')))) AS n "
-						 "FROM kolapp.offices o CROSS JOIN "
-						 "generate_series(1, 4) AS k "
-						 "JOIN kolapp.tickets t ON t.office_id = o.id "
-						 "AND t.business_day = (now() AT TIME ZONE "
-						 "o.timezone)::date - 7 * k "
-						 "WHERE t.business_day = ANY (ARRAY(SELECT "
-						 "DISTINCT (now() AT TIME ZONE z.timezone)::date "
-						 "- 7 * w FROM kolapp.offices z, "
-						 "generate_series(1, 4) AS w)) "
-						 "AND t.state IN ('done', 'no_show') AND "
-						 "t.called_at IS NOT NULL "
-						 "AND t.finished_at > t.called_at AND (t.state = "
-						 "'no_show' "
-						 "OR t.started_at IS NOT NULL OR t.finished_at - "
-						 "t.called_at >= interval '1 second')"
-						 ") h WHERE n <= 32 ORDER BY queue_id, n DESC",
 	  0, NULL },
 	/* writes: one function each, so the event log is always written */
 	{ "d_issue",
@@ -183,3 +156,45 @@ const struct pgw_stmt kolapp_statements[] = {
 };
 
 const int kolapp_statements_count = sizeof kolapp_statements / sizeof kolapp_statements[0];
+
+/* The reads connection's (store_pg.h): long reads that nothing written
+ * waits for. */
+const struct pgw_stmt kolapp_read_statements[] = {
+	/* Visits of the same weekday in the last four weeks, the ones nearest
+	 * to this time of day first in each queue (the estimator's seed until
+	 * today has samples of its own): the office's own day. Rows come
+	 * farthest first, so that the nearest end up the newest in the
+	 * engine's sample rings. The ANY(...) repeats the join's days as a
+	 * set the business_day index can use: there is no (office_id,
+	 * business_day) index since migration 7, and over 3 million tickets
+	 * the planner otherwise scans the table (about 1.1 s against 0.3 s,
+	 * machine shared); date_part, not extract, for the order (numeric). */
+	{ "load_history",
+	  "SELECT queue_id, state = 'no_show', us FROM ("
+	  "SELECT t.queue_id, t.state, " US(
+		  "t.finished_at - t.called_at") " AS us, "
+						 "row_number() OVER (PARTITION BY t.queue_id ORDER "
+						 "BY "
+						 "abs(date_part('epoch', t.finished_at - (now() - "
+						 "k * interval '7 days')))) AS n "
+						 "FROM kolapp.offices o CROSS JOIN "
+						 "generate_series(1, 4) AS k "
+						 "JOIN kolapp.tickets t ON t.office_id = o.id "
+						 "AND t.business_day = (now() AT TIME ZONE "
+						 "o.timezone)::date - 7 * k "
+						 "WHERE t.business_day = ANY (ARRAY(SELECT "
+						 "DISTINCT (now() AT TIME ZONE z.timezone)::date "
+						 "- 7 * w FROM kolapp.offices z, "
+						 "generate_series(1, 4) AS w)) "
+						 "AND t.state IN ('done', 'no_show') AND "
+						 "t.called_at IS NOT NULL "
+						 "AND t.finished_at > t.called_at AND (t.state = "
+						 "'no_show' "
+						 "OR t.started_at IS NOT NULL OR t.finished_at - "
+						 "t.called_at >= interval '1 second')"
+						 ") h WHERE n <= 32 ORDER BY queue_id, n DESC",
+	  0, NULL },
+};
+
+const int kolapp_read_statements_count = sizeof kolapp_read_statements /
+					 sizeof kolapp_read_statements[0];

@@ -8,7 +8,10 @@
 #include <string.h>
 #include <libpq-fe.h>
 
-/* The store's batches are pgw's jobs: no record of our own. */
+/* The store's batches are pgw's jobs: no record of our own. self is the
+ * caller's struct store_pg_conns. */
+#define WRITES(self) (((const struct store_pg_conns *)(self))->writes)
+#define READS(self) (((const struct store_pg_conns *)(self))->reads)
 #define JOB(b) ((struct pgw_job *)(b))
 #define BATCH(j) ((struct store_batch *)(j))
 
@@ -90,17 +93,17 @@ static const char *const load_stmts[] = {
 
 static bool pg_is_up(void *self)
 {
-	return pgw_is_up(self);
+	return pgw_is_up(WRITES(self));
 }
 
 static bool pg_has_writes(void *self)
 {
-	return pgw_has_batches(self);
+	return pgw_has_batches(WRITES(self));
 }
 
 static struct store_batch *pg_batch(void *self)
 {
-	return BATCH(pgw_batch(self));
+	return BATCH(pgw_batch(WRITES(self)));
 }
 
 static void pg_add(void *self, struct store_batch *b, const char *stmt, int n,
@@ -122,7 +125,7 @@ static uint64_t pg_seq(void *self, const struct store_batch *b)
 
 static struct store_batch *pg_pending(void *self, uint64_t seq)
 {
-	return BATCH(pgw_find_pending(self, seq));
+	return BATCH(pgw_find_pending(WRITES(self), seq));
 }
 
 /* pgw's callback carries a result; the engine only wants to know ok.
@@ -153,7 +156,7 @@ static void pg_on_done(void *self, struct store_batch *b, store_done_fn fn, void
 
 static void pg_fail_unsent(void *self)
 {
-	pgw_fail_batches(self);
+	pgw_fail_batches(WRITES(self));
 }
 
 static bool col_bool(const PGresult *r, int row, int col)
@@ -445,7 +448,7 @@ static void pg_load(void *self, bool tickets, store_loaded_fn fn, void *arg)
 			pgw_job_add(job, load_stmts[i], 0, NULL);
 	}
 	pgw_job_on_done(job, on_loaded, l);
-	pgw_submit(self, job);
+	pgw_submit(WRITES(self), job);
 }
 
 struct history {
@@ -480,7 +483,7 @@ static void pg_load_history(void *self, store_history_fn fn, void *arg)
 	*h = (struct history){ fn, arg };
 	pgw_job_add(job, "load_history", 0, NULL);
 	pgw_job_on_done_owned(job, on_history, h);
-	pgw_submit(self, job);
+	pgw_submit(READS(self), job);
 }
 
 static const struct store_ops pg_ops = {
@@ -497,7 +500,7 @@ static const struct store_ops pg_ops = {
 	.load_history = pg_load_history,
 };
 
-struct engine_store store_pg(struct pgw *pgw)
+struct engine_store store_pg(const struct store_pg_conns *conns)
 {
-	return (struct engine_store){ &pg_ops, pgw };
+	return (struct engine_store){ &pg_ops, (void *)conns };
 }

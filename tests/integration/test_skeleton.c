@@ -51,27 +51,69 @@ START_TEST(migrate_twice)
 }
 END_TEST
 
-START_TEST(unmigrated_refuses_to_start)
+/* Starts kolappd on db, which must refuse to start: exits non-zero with
+ * want in its log, within 10 s. */
+static void assert_refuses_to_start(const char *db, const char *want)
 {
 	struct h_daemon d = { 0 };
-	char *db = h_create_db();
 	char *log;
 	int rc;
 
-	ck_assert_ptr_nonnull(db);
 	ck_assert_int_eq(h_daemon_spawn(&d, db, NULL), 0);
 	rc = h_daemon_wait(&d, 10000);
 	if (d.pid > 0)
 		h_daemon_kill9(&d);
 	log = h_daemon_log(&d);
-	ck_assert_msg(rc > 0, "kolappd on an unmigrated database: status %d (want non-zero exit)",
-		      rc);
+	ck_assert_msg(rc > 0, "kolappd: status %d (want non-zero exit)", rc);
 	ck_assert_ptr_nonnull(log);
-	ck_assert_msg(strstr(log, "--migrate") != NULL, "log does not mention --migrate: %s", log);
+	ck_assert_msg(strstr(log, want) != NULL, "log does not say \"%s\": %s", want, log);
+	ck_assert_msg(strstr(log, "ready") == NULL, "kolappd said ready: %s", log);
 	free(log);
 	h_daemon_free(&d);
+}
+
+START_TEST(unmigrated_refuses_to_start)
+{
+	char *db = h_create_db();
+
+	ck_assert_ptr_nonnull(db);
+	assert_refuses_to_start(db, "no kolapp schema: run kolappd --migrate");
 	h_drop_db(db);
 	free(db);
+}
+END_TEST
+
+/* A migrated database changed by sql (which returns a row), on which
+ * kolappd must refuse to start saying want. The check runs on the
+ * daemon's own connection, before it prepares its statements (which a
+ * schema one version behind may well accept). */
+static void assert_changed_schema_refused(const char *sql, const char *want)
+{
+	char *db = h_create_db(), out[64];
+
+	ck_assert_ptr_nonnull(db);
+	ck_assert_int_eq(h_migrate(db), 0);
+	ck_assert_int_eq(h_psql(db, sql, out, sizeof out), 0);
+	assert_refuses_to_start(db, want);
+	h_drop_db(db);
+	free(db);
+}
+
+START_TEST(schema_behind_refuses_to_start)
+{
+	assert_changed_schema_refused("DELETE FROM kolapp.schema_version WHERE version = "
+				      "(SELECT max(version) FROM kolapp.schema_version) "
+				      "RETURNING version",
+				      "is behind this kolappd");
+}
+END_TEST
+
+START_TEST(schema_newer_refuses_to_start)
+{
+	assert_changed_schema_refused("INSERT INTO kolapp.schema_version (version, name) "
+				      "SELECT max(version) + 1, 'from the future' "
+				      "FROM kolapp.schema_version RETURNING version",
+				      "is newer than this kolappd");
 }
 END_TEST
 
@@ -230,6 +272,8 @@ static Suite *skeleton_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, migrate_twice);
 	tcase_add_test(tc, unmigrated_refuses_to_start);
+	tcase_add_test(tc, schema_behind_refuses_to_start);
+	tcase_add_test(tc, schema_newer_refuses_to_start);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("protocol");

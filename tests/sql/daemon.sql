@@ -1,7 +1,7 @@
 -- The daemon's functions added by migration 2, and retention.
 BEGIN;
 \ir fixture.psql
-SELECT plan(28);
+SELECT plan(30);
 
 -- d_token_lookup / d_token_used
 SELECT kolapp.create_token('counter', 'tst', 'C1') AS tok \gset
@@ -65,5 +65,17 @@ SELECT is((SELECT count(*) FROM (
                 FROM generate_series(-22000, 22000) g) x
             WHERE (date_part('epoch', t) * 1000000)::int8 <> (extract(epoch FROM t) * 1000000)::int8),
           0::bigint, 'microseconds through date_part equal extract''s, now -73 to +73 years');
+
+-- d_load_days (migration 17): the days of each office the start-up load
+-- reads all tickets of: its own day as of an hour ago, to the server's
+-- tomorrow.
+SELECT is((SELECT min(day) FROM kolapp.d_load_days() WHERE office_id = :tst),
+          ((now() - interval '1 hour') AT TIME ZONE 'Europe/Stockholm')::date,
+          'd_load_days: from the office''s own day, an hour ago');
+SELECT is((SELECT array_agg(day ORDER BY day) = array_agg(DISTINCT day ORDER BY day)
+                  AND max(day) = current_date + 1
+                  AND bool_and(day >= current_date - 1)
+             FROM kolapp.d_load_days() WHERE office_id = :oth),
+          true, 'd_load_days: each day once, until the server''s tomorrow');
 SELECT * FROM finish();
 ROLLBACK;
