@@ -3,6 +3,8 @@
  * (see server.h, server_emit). */
 #include "daemon/net/server.h"
 #include "daemon/net/server_int.h"
+#include "daemon/net/sendmany.h"
+#include "daemon/util/log.h"
 #include "daemon/util/xalloc.h"
 
 #include <stdlib.h>
@@ -62,13 +64,41 @@ static void shared_unref(const void *data, size_t len, void *arg)
 	}
 }
 
+/* Room for n subscribers in the fan-out's arrays. */
+static void fan_reserve(struct server *srv, int n)
+{
+	if (n <= srv->fan_cap)
+		return;
+	srv->fan_cap = n + n / 2 + 64;
+	srv->fan_fds = xrealloc(srv->fan_fds, (size_t)srv->fan_cap * sizeof *srv->fan_fds);
+	srv->fan_conns = xrealloc(srv->fan_conns, (size_t)srv->fan_cap * sizeof *srv->fan_conns);
+	srv->fan_sent = xrealloc(srv->fan_sent, (size_t)srv->fan_cap * sizeof *srv->fan_sent);
+}
+
+/* Queues what c did not take of the shared line, after what it holds. */
+static void fan_queue_rest(struct conn *c, struct shared_line *sl, size_t from)
+{
+	if (from == SENDMANY_UNKNOWN) {
+		conn_close(c, "the kernel lost track of what it sent to this subscriber");
+		return;
+	}
+	if (from >= sl->len)
+		return;
+	sl->refs++;
+	evbuffer_add_reference(bufferevent_get_output(c->bev), sl->data + from, sl->len - from,
+			       shared_unref, sl);
+	if (conn_output_over_limit(c))
+		conn_close(c, "subscriber does not read its events");
+}
+
 /* Writes the gathered events to every subscriber of their office: one
- * shared copy, one send() each where the socket takes it at once. */
+ * shared copy; to the sockets with nothing queued before, in one batch
+ * of sends (sendmany.h), and what they do not take queued after. */
 void server_emit_flush(struct server *srv)
 {
 	struct shared_line *sl = NULL;
 	struct conn *c, *next;
-	int office_id = srv->gathered_office;
+	int office_id = srv->gathered_office, n = 0;
 	size_t len = srv->gathered ? evbuffer_get_length(srv->gathered) : 0;
 
 	srv->gathered_office = 0;
@@ -84,20 +114,28 @@ void server_emit_flush(struct server *srv)
 	sl->len = len;
 	sl->refs = 1;
 	for (c = srv->subs[office_id].head; c; c = next) {
-		size_t n;
-
-		next = c->sub_next;
+		next = c->sub_next; /* c may be closed and freed below */
 		if (c->draining)
 			continue;
-		n = conn_write_now(c, sl->data, sl->len);
-		if (n == sl->len)
+		if (!conn_writable_now(c)) {
+			fan_queue_rest(c, sl, 0);
 			continue;
-		sl->refs++;
-		evbuffer_add_reference(bufferevent_get_output(c->bev), sl->data + n, sl->len - n,
-				       shared_unref, sl);
-		if (conn_output_over_limit(c))
-			conn_close(c, "subscriber does not read its events");
+		}
+		fan_reserve(srv, n + 1);
+		srv->fan_fds[n] = bufferevent_getfd(c->bev);
+		srv->fan_conns[n++] = c;
 	}
+	if (!srv->sendmany) { /* made once there is a subscriber to write to */
+		srv->sendmany = sendmany_new(true);
+		log_info("events to subscribers: %s",
+			 sendmany_batched(srv->sendmany) ? "sent in batches (io_uring)"
+							 : "one send() each (no io_uring)");
+	}
+	/* No callback runs in between: nothing else is written to these
+	 * sockets before their rest is queued. */
+	sendmany_send(srv->sendmany, srv->fan_fds, n, sl->data, sl->len, srv->fan_sent);
+	for (int i = 0; i < n; i++)
+		fan_queue_rest(srv->fan_conns[i], sl, srv->fan_sent[i]);
 	shared_unref(NULL, 0, sl);
 }
 

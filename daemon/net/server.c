@@ -1,5 +1,6 @@
 #include "daemon/net/server.h"
 #include "daemon/net/server_int.h"
+#include "daemon/net/sendmany.h"
 #include "daemon/util/addr.h"
 #include "daemon/util/log.h"
 #include "daemon/util/pool.h"
@@ -133,11 +134,16 @@ bool conn_output_over_limit(struct conn *c)
  * replies and events then cost one send() instead of an epoll_ctl to
  * wait for writability, a loop round and another epoll_ctl after. Returns
  * the bytes written; the caller queues the rest. */
+bool conn_writable_now(struct conn *c)
+{
+	return c->plain && !evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
 size_t conn_write_now(struct conn *c, const char *data, size_t len)
 {
 	ssize_t n;
 
-	if (!c->plain || evbuffer_get_length(bufferevent_get_output(c->bev)))
+	if (!conn_writable_now(c))
 		return 0;
 	n = send(bufferevent_getfd(c->bev), data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	/* An error shows again on the queued write, which reports it. */
@@ -604,6 +610,10 @@ void server_free(struct server *srv)
 	free(srv->subs);
 	if (srv->gathered)
 		evbuffer_free(srv->gathered);
+	sendmany_free(srv->sendmany);
+	free(srv->fan_fds);
+	free(srv->fan_conns);
+	free(srv->fan_sent);
 	free(srv);
 	pool_drain(&slot_pool);
 }

@@ -64,6 +64,11 @@ struct server {
 	SSL_CTX *tls;              /* NULL until a certificate is loaded */
 	struct evbuffer *gathered; /* encoded events not yet written */
 	int gathered_office;
+	struct sendmany *sendmany; /* the fan-out's sends (fanout.c) */
+	int *fan_fds;              /* its subscribers' sockets, reused */
+	struct conn **fan_conns;
+	size_t *fan_sent;
+	int fan_cap;
 };
 
 /* More output queued for c than the limit allows. */
@@ -71,6 +76,8 @@ bool conn_output_over_limit(struct conn *c);
 /* Writes to the socket at once when nothing is queued before (plain TCP
  * only); returns the bytes written, the caller queues the rest. */
 size_t conn_write_now(struct conn *c, const char *data, size_t len);
+/* Whether conn_write_now would write to the socket. */
+bool conn_writable_now(struct conn *c);
 /* Takes c off its office's subscriber list (fanout.c). */
 void fanout_unlink(struct conn *c);
 
