@@ -81,6 +81,12 @@ struct conn {
 	struct inflight *fl; /* ring of pipeline+4 entries */
 	unsigned fl_head, fl_len, fl_cap;
 	unsigned limit; /* requests in flight allowed once ready */
+	/* A subscriber, once set up, reads its events with read() on an
+	 * event of its own, not through the bufferevent (kolapp-bench.c,
+	 * raw_read_cb); carry holds a line's start until its end comes. */
+	struct event *raw;
+	char *carry;
+	size_t carry_len;
 };
 
 struct bench_cfg {
