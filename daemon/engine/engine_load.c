@@ -154,18 +154,45 @@ void office_take_key(struct office *o, const struct store_office *row)
 	o->vkeylen = n;
 }
 
+/* Copies s (NULL: "") into out of size bytes, cut to fit. */
+static void copy_field(char *out, size_t size, const char *s)
+{
+	size_t n = s ? strnlen(s, size - 1) : 0;
+
+	memcpy(out, s ? s : "", n);
+	out[n] = '\0';
+}
+
+/* The last business day parsed: rows come by office and day, so nearly
+ * every row's is the one before's (tzday_parse is a sscanf). */
+struct day_memo {
+	char text[16];
+	int32_t day;
+	int rc;
+};
+
+static int parse_day(struct day_memo *m, const char *text, int32_t *day)
+{
+	if (!text || strncmp(m->text, text, sizeof m->text)) {
+		m->rc = tzday_parse(text, &m->day);
+		copy_field(m->text, sizeof m->text, text);
+	}
+	*day = m->day;
+	return m->rc;
+}
+
 static struct ticket *ticket_from_row(struct engine *e, struct office *o,
-				      const struct store_ticket *row)
+				      const struct store_ticket *row, struct day_memo *days)
 {
 	struct ticket *t = xcalloc(1, sizeof *t);
 	int state = ticket_state_parse(row->state);
 
-	if (tzday_parse(row->day, &t->day) < 0)
+	if (parse_day(days, row->day, &t->day) < 0)
 		t->day = o->day;
 	t->origin = office_queue_by_id(o, row->origin_queue_id);
 	t->queue = office_queue_by_id(o, row->queue_id);
 	t->number = row->number;
-	snprintf(t->code, sizeof t->code, "%s", row->code);
+	copy_field(t->code, sizeof t->code, row->code);
 	t->state = state < 0 ? TS_WAITING : (enum ticket_state)state;
 	t->issued_at = row->issued_at;
 	t->sort_at = row->sort_at;
@@ -176,9 +203,8 @@ static struct ticket *ticket_from_row(struct engine *e, struct office *o,
 	t->recalls = row->recalls;
 	t->key = row->key ? xstrdup(row->key) : NULL;
 	t->priority = row->priority;
-	snprintf(t->interpreter, sizeof t->interpreter, "%s",
-		 row->interpreter ? row->interpreter : "");
-	snprintf(t->lang, sizeof t->lang, "%s", row->lang ? row->lang : "");
+	copy_field(t->interpreter, sizeof t->interpreter, row->interpreter);
+	copy_field(t->lang, sizeof t->lang, row->lang);
 	t->outcome = row->outcome ? xstrdup(row->outcome) : NULL;
 	t->for_counter = row->for_counter_id ? office_counter_by_id(o, row->for_counter_id) : NULL;
 	t->appointment = row->appointment;
@@ -203,6 +229,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 	struct office **offs = xcalloc((size_t)noff, sizeof *offs);
 	int64_t now = engine_now(e);
 	int hint = 0;
+	struct day_memo days = { .text = "\x01" }; /* matches no day */
 
 	for (int i = 0; i < noff; i++) {
 		const struct store_office *row = &snap->offices[i];
@@ -286,7 +313,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 	queues_seed_earlier(offs, noff, snap->visits, snap->nvisits);
 	for (int i = 0; i < snap->ntickets; i++) {
 		struct office *o = find_in(offs, noff, snap->tickets[i].office_id, &hint);
-		struct ticket *t = o ? ticket_from_row(e, o, &snap->tickets[i]) : NULL;
+		struct ticket *t = o ? ticket_from_row(e, o, &snap->tickets[i], &days) : NULL;
 		bool expire = false;
 
 		if (!t)
