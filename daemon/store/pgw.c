@@ -1,5 +1,6 @@
 #include "daemon/store/pgw.h"
 #include "daemon/store/pgw_job.h"
+#include "daemon/store/pgw_int.h"
 #include "daemon/store/pgarray.h"
 #include "daemon/store/pgstart.h"
 #include "daemon/util/log.h"
@@ -12,71 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PGW_BATCH_MAX 1024 /* statements in one group commit */
-/* Write batches sent before the previous one has answered. The backend
- * runs them one after the other, so the next batch is ready the moment a
- * commit ends instead of a round trip later; each one is guarded by the
- * token of the one before it (see d_batch_mark). */
-#ifndef PGW_PIPELINE_DEPTH
-#define PGW_PIPELINE_DEPTH 2
-#endif
-#define PGW_BACKOFF_MIN_MS 100
-#define PGW_BACKOFF_MAX_MS 2000     /* the contract wants service back within 5 s */
-#define PGW_CONNECT_TIMEOUT_MS 3000 /* per attempt, unless the conninfo says */
-
-enum pgw_state { PGW_DOWN, PGW_CONNECTING, PGW_PREPARING, PGW_UP };
-
-struct pgw {
-	struct event_base *base;
-	char *conninfo;
-	const struct pgw_stmt *stmts;
-	int nstmts;
-	pgw_state_fn on_state;
-	void *state_arg;
-	const char *listen_channel;
-	pgw_notify_fn on_notify;
-	void *notify_arg;
-	const char *const *check_sql;
-	int ncheck;
-	pgw_check_fn check;
-	void *check_arg;
-	const char *name; /* in the log: "database", or "database (reads)" */
-	bool secondary;   /* pgw_set_secondary */
-	bool started;     /* pgw_start, or a secondary's first job */
-	bool checked;     /* the check has said PASS once */
-	bool stopped;     /* it said STOP: no more connecting */
-
-	PGconn *conn;
-	enum pgw_state state;
-	struct event *io; /* on PQsocket(); re-made when it changes */
-	int io_fd;
-	short io_what;
-	struct event *retry;         /* reconnect timer */
-	struct event *connect_timer; /* an attempt that takes too long */
-	int connect_timeout_ms;
-	unsigned host_shift;    /* where a multi-host list starts (pgstart.h) */
-	struct event *deferred; /* sends or fails queued jobs outside callers' frames */
-	int backoff_ms;
-	bool was_up; /* for logging each transition once */
-	bool lost_logged;
-
-	struct pgw_job *head, *tail; /* queue; the first ninflight are sent */
-	int ninflight;
-	struct pgw_job *last_write; /* the newest write batch sent, until it completes */
-	uint64_t next_seq;
-
-	/* Batches whose COMMIT may or may not have happened when the
-	 * connection dropped: answered only once the database says which. */
-	struct pgw_job *indoubt;
-	int old_pid; /* the backend that ran them */
-	struct event *resolve_retry;
-	struct event *forget; /* clears old batch tokens now and then */
-	char token_prefix[32];
-};
-
 static void pgw_io_cb(evutil_socket_t fd, short what, void *arg);
 static void pgw_connect(struct pgw *pgw);
-static void pgw_kick(struct pgw *pgw);
 
 static void set_io(struct pgw *pgw, short what)
 {
@@ -246,7 +184,7 @@ static struct pgw_job *first_unsent(const struct pgw *pgw)
 /* Sends queued jobs while the pipeline has room: one at a time until the
  * connection is up (statement preparation, in-doubt questions), then up
  * to PGW_PIPELINE_DEPTH. */
-static void pgw_kick(struct pgw *pgw)
+void pgw_kick(struct pgw *pgw)
 {
 	struct pgw_job *job;
 
@@ -267,61 +205,6 @@ static void deliver_notifies(struct pgw *pgw)
 		if (pgw->on_notify)
 			pgw->on_notify(pgw->notify_arg, n->relname, n->extra);
 		PQfreemem(n);
-	}
-}
-
-static void queue_front(struct pgw *pgw, struct pgw_job *job);
-
-/* One question per in-doubt batch, asked before anything else is sent. */
-static void queue_resolutions(struct pgw *pgw)
-{
-	for (struct pgw_job *d = pgw->indoubt; d; d = d->next) {
-		struct pgw_job *q = pgw_job_new(false);
-		char pid[16];
-		snprintf(pid, sizeof pid, "%d", pgw->old_pid);
-		const char *v[] = { d->token, pid };
-		q->internal = true;
-		q->resolves = d;
-		pgw_job_add(q, "d_batch_resolve", 2, v);
-		q->seq = pgw->next_seq++;
-		queue_front(pgw, q);
-	}
-}
-
-static void resolve_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pgw *pgw = arg;
-
-	if (pgw->state != PGW_PREPARING || !pgw->indoubt)
-		return;
-	queue_resolutions(pgw);
-	pgw_kick(pgw);
-}
-
-/* The database said what became of an in-doubt batch. */
-static void resolved(struct pgw *pgw, struct pgw_job *target, const char *outcome)
-{
-	static const struct timeval soon = { 0, 100000 };
-	struct pgw_job **pp;
-
-	if (!strcmp(outcome, "pending")) {
-		/* The old backend was still there and has been asked to end. */
-		if (!evtimer_pending(pgw->resolve_retry, NULL))
-			evtimer_add(pgw->resolve_retry, &soon);
-		return;
-	}
-	for (pp = &pgw->indoubt; *pp && *pp != target; pp = &(*pp)->next)
-		;
-	if (!*pp)
-		return;
-	*pp = target->next;
-	log_info("%s: in-doubt batch %llu %s", pgw->name, (unsigned long long)target->seq,
-		 !strcmp(outcome, "committed") ? "had committed" : "had not committed");
-	if (!strcmp(outcome, "committed")) {
-		/* Results of its statements are gone; writers need only "ok". */
-		pgw_job_finish(target, true, NULL);
-	} else {
-		pgw_job_finish(target, false, "database connection lost before the commit");
 	}
 }
 
@@ -366,7 +249,7 @@ static void on_job_complete(struct pgw *pgw)
 		if (ok && target && !outcome)
 			ok = false;
 		if (ok && target)
-			resolved(pgw, target, outcome);
+			pgw_indoubt_answered(pgw, target, outcome);
 		pgw_job_free(job);
 		if (!ok) {
 			pgw_lost(pgw, why);
@@ -375,7 +258,7 @@ static void on_job_complete(struct pgw *pgw)
 		if (pgw->indoubt || (pgw->head && pgw->head->internal)) {
 			if (pgw->indoubt && !(pgw->head && pgw->head->internal) &&
 			    !evtimer_pending(pgw->resolve_retry, NULL))
-				queue_resolutions(pgw);
+				pgw_indoubt_ask(pgw);
 			pgw_kick(pgw);
 			return;
 		}
@@ -505,7 +388,7 @@ static void pgw_io_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void queue_front(struct pgw *pgw, struct pgw_job *job)
+void pgw_queue_front(struct pgw *pgw, struct pgw_job *job)
 {
 	job->next = pgw->head;
 	pgw->head = job;
@@ -554,7 +437,7 @@ static void on_connected(struct pgw *pgw)
 		pgw_job_add_cmd(prep, CMD_EXEC_SQL, sql, 0, NULL);
 	}
 	pgw->state = PGW_PREPARING;
-	queue_front(pgw, prep);
+	pgw_queue_front(pgw, prep);
 	set_io(pgw, EV_READ);
 	pgw_kick(pgw);
 }
@@ -623,18 +506,6 @@ static void deferred_cb(evutil_socket_t fd, short what, void *arg)
 		pgw_kick(pgw);
 }
 
-static void forget_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pgw *pgw = arg;
-	struct pgw_job *job;
-
-	if (pgw->state != PGW_UP)
-		return;
-	job = pgw_job_new(false);
-	pgw_job_add(job, "d_batch_forget", 0, NULL);
-	pgw_submit(pgw, job);
-}
-
 struct pgw *pgw_new(struct event_base *base, const char *conninfo, const struct pgw_stmt *stmts,
 		    int nstmts, pgw_state_fn on_state, void *state_arg)
 {
@@ -654,8 +525,8 @@ struct pgw *pgw_new(struct event_base *base, const char *conninfo, const struct 
 	pgw->connect_timer = evtimer_new(base, connect_timeout_cb, pgw);
 	pgw->connect_timeout_ms = pgstart_timeout_ms(conninfo, PGW_CONNECT_TIMEOUT_MS);
 	pgw->deferred = event_new(base, -1, 0, deferred_cb, pgw);
-	pgw->resolve_retry = evtimer_new(base, resolve_retry_cb, pgw);
-	pgw->forget = event_new(base, -1, EV_PERSIST, forget_cb, pgw);
+	pgw->resolve_retry = evtimer_new(base, pgw_indoubt_retry_cb, pgw);
+	pgw->forget = event_new(base, -1, EV_PERSIST, pgw_forget_cb, pgw);
 	{
 		static const struct timeval minute = { 60, 0 };
 		struct timespec ts;
