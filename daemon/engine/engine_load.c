@@ -163,32 +163,15 @@ static void copy_field(char *out, size_t size, const char *s)
 	out[n] = '\0';
 }
 
-/* The last business day parsed: rows come by office and day, so nearly
- * every row's is the one before's (tzday_parse is a sscanf). */
-struct day_memo {
-	char text[16];
-	int32_t day;
-	int rc;
-};
-
-static int parse_day(struct day_memo *m, const char *text, int32_t *day)
-{
-	if (!text || strncmp(m->text, text, sizeof m->text)) {
-		m->rc = tzday_parse(text, &m->day);
-		copy_field(m->text, sizeof m->text, text);
-	}
-	*day = m->day;
-	return m->rc;
-}
+_Static_assert(STORE_HASH_LEN == VSECRET_HASH, "the store's hash is the visitor secret's");
 
 static struct ticket *ticket_from_row(struct engine *e, struct office *o,
-				      const struct store_ticket *row, struct day_memo *days)
+				      const struct store_ticket *row)
 {
 	struct ticket *t = xcalloc(1, sizeof *t);
 	int state = ticket_state_parse(row->state);
 
-	if (parse_day(days, row->day, &t->day) < 0)
-		t->day = o->day;
+	t->day = row->day;
 	t->origin = office_queue_by_id(o, row->origin_queue_id);
 	t->queue = office_queue_by_id(o, row->queue_id);
 	t->number = row->number;
@@ -208,8 +191,9 @@ static struct ticket *ticket_from_row(struct engine *e, struct office *o,
 	t->outcome = row->outcome ? xstrdup(row->outcome) : NULL;
 	t->for_counter = row->for_counter_id ? office_counter_by_id(o, row->for_counter_id) : NULL;
 	t->appointment = row->appointment;
-	t->has_vhash = row->visitor_hash &&
-		       vsecret_unhex(row->visitor_hash, t->vhash, sizeof t->vhash) == VSECRET_HASH;
+	t->has_vhash = row->visitor_hash != NULL;
+	if (t->has_vhash)
+		memcpy(t->vhash, row->visitor_hash, sizeof t->vhash);
 	t->rated = row->rated;
 	t->order = ++e->order;
 	/* The database's constraints make these impossible; a row that breaks
@@ -229,7 +213,6 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 	struct office **offs = xcalloc((size_t)noff, sizeof *offs);
 	int64_t now = engine_now(e);
 	int hint = 0;
-	struct day_memo days = { .text = "\x01" }; /* matches no day */
 
 	for (int i = 0; i < noff; i++) {
 		const struct store_office *row = &snap->offices[i];
@@ -313,7 +296,7 @@ void engine_build_offices(struct engine *e, const struct store_snapshot *snap, s
 	queues_seed_earlier(offs, noff, snap->visits, snap->nvisits);
 	for (int i = 0; i < snap->ntickets; i++) {
 		struct office *o = find_in(offs, noff, snap->tickets[i].office_id, &hint);
-		struct ticket *t = o ? ticket_from_row(e, o, &snap->tickets[i], &days) : NULL;
+		struct ticket *t = o ? ticket_from_row(e, o, &snap->tickets[i]) : NULL;
 		bool expire = false;
 
 		if (!t)

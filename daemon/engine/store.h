@@ -65,9 +65,11 @@ struct store_queue_text {
 	const char *lang, *name, *description;
 };
 
+#define STORE_HASH_LEN 32
+
 struct store_ticket {
 	int office_id;
-	const char *day; /* business day, YYYY-MM-DD */
+	int32_t day; /* business day, days since 1970-01-01 (tzday) */
 	int origin_queue_id, queue_id, number;
 	const char *code, *state;
 	int64_t issued_at, sort_at, called_at, started_at, finished_at;
@@ -78,9 +80,10 @@ struct store_ticket {
 	const char *interpreter, *lang; /* NULL: none */
 	const char *outcome;            /* NULL: none */
 	int for_counter_id;             /* 0: none */
-	const char *visitor_hash;       /* hex SHA-256 of its visitor secret, NULL: none */
-	bool rated;                     /* the visitor has rated the visit */
-	int64_t appointment;            /* 0: none */
+	const unsigned char
+		*visitor_hash; /* SHA-256 of its visitor secret (STORE_HASH_LEN), NULL: none */
+	bool rated;            /* the visitor has rated the visit */
+	int64_t appointment;   /* 0: none */
 };
 
 struct store_booking {

@@ -94,7 +94,10 @@ void pgw_job_add(struct pgw_job *job, const char *stmt, int nparams, const char 
  * daemon's load of 200,000 tickets was a 110 MB PGresult, memory touched
  * once and thrown away. The job's result for it is the closing one, with
  * no rows (or, where single-row mode could not be set, every row, which
- * fn has had too). fn never runs after the job failed. */
+ * fn has had too). fn never runs after the job failed. The rows come in
+ * binary format: for a read this size, the server's text output and the
+ * client's parsing of it were half of the time (pin every column's type
+ * in the SQL and check PQftype). */
 void pgw_job_add_rows(struct pgw_job *job, const char *stmt, pgw_rows_fn fn, void *arg);
 /* The job, a write batch, commits only while this daemon holds the
  * office with this ownership epoch (checked by d_batch_mark). */

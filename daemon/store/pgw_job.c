@@ -219,7 +219,7 @@ bool pgw_job_send_cmds(struct pgw_job *job, PGconn *c, const struct pgw_stmt *st
 			} else {
 				ok = PQsendQueryPrepared(c, cmd->stmt, cmd->nparams,
 							 (const char *const *)cmd->values, NULL,
-							 NULL, 0);
+							 NULL, cmd->rows ? 1 : 0);
 			}
 			break;
 		}

@@ -46,16 +46,17 @@ const struct pgw_stmt kolapp_statements[] = {
 /* Today's tickets (the office's day is within a day of the server's)
 	 * plus any earlier ticket not yet in a final state: two arms, so that
 	 * each uses its index (business_day; the partial index on open states)
-	 * instead of an OR that scans a year of history. */
+	 * instead of an OR that scans a year of history. Read in binary
+	 * (pgw_job_add_rows), each type pinned by a cast: store_pg.c checks
+	 * them and reads the bytes, with no text to make or parse. */
 #define TICKET_COLUMNS \
-	"SELECT office_id, business_day::text, origin_queue_id, queue_id, number, code, " \
-	"state, " US("issued_at") ", " US("sort_at") ", " US("called_at") ", " US( \
-		"started_at") ", " US("finished_at") ", counter_id, recalls, idem_key, id, " \
-						     "priority, interpreter, lang, " \
-						     "outcome, for_counter_id, " \
-						     "encode(visitor_hash, 'hex'), rated, " US( \
-							     "appointment") " FROM " \
-									    "kolapp.tickets "
+	"SELECT office_id::int4, business_day::date, origin_queue_id::int4, " \
+	"queue_id::int4, number::int4, code::text, state::text, " \
+	"issued_at::timestamptz, sort_at::timestamptz, called_at::timestamptz, " \
+	"started_at::timestamptz, finished_at::timestamptz, counter_id::int4, " \
+	"recalls::int4, idem_key::text, id::int8, priority::bool, interpreter::text, " \
+	"lang::text, outcome::text, for_counter_id::int4, visitor_hash::bytea, " \
+	"rated::bool, appointment::timestamptz FROM kolapp.tickets "
 	/* Unordered: store_pg.c sorts the rows (by office, day, sort time, id)
 	 * on small keys; sorting the wide rows here spilled to disk beyond a
 	 * few ten thousand tickets (work_mem). */

@@ -25,15 +25,12 @@ struct strings {
 	char data[STRINGS_BLOCK];
 };
 
-static const char *strings_dup(struct strings **head, const char *s)
+static const char *strings_dup(struct strings **head, const char *s, size_t len)
 {
-	size_t n;
+	size_t n = len + 1;
 	char *p;
 
-	if (!s)
-		return NULL;
-	n = strlen(s) + 1;
-	if (n > STRINGS_BLOCK)
+	if (!s || n > STRINGS_BLOCK)
 		return NULL; /* no column of ours is a megabyte */
 	if (!*head || (*head)->used + n > STRINGS_BLOCK) {
 		struct strings *b = xmalloc(sizeof *b);
@@ -42,7 +39,9 @@ static const char *strings_dup(struct strings **head, const char *s)
 		b->used = 0;
 		*head = b;
 	}
-	p = memcpy((*head)->data + (*head)->used, s, n);
+	p = (*head)->data + (*head)->used;
+	memcpy(p, s, len);
+	p[len] = '\0';
 	(*head)->used += n;
 	return p;
 }
@@ -62,7 +61,7 @@ static void strings_free(struct strings *b)
  * the order to us, so the sort runs on these keys and not on wide rows. */
 struct ticket_key {
 	int office_id, row;
-	int32_t day; /* YYYYMMDD */
+	int32_t day;
 	int64_t sort_at, id;
 };
 
@@ -71,7 +70,9 @@ struct ticket_rows {
 	struct store_ticket *v;
 	struct ticket_key *keys;
 	int n, cap;
-	bool sorted; /* so far, in the engine's order */
+	bool sorted;       /* so far, in the engine's order */
+	bool checked;      /* the columns' types */
+	const char *error; /* set: the rows are not what we asked for */
 	struct strings *strings;
 };
 
@@ -205,29 +206,96 @@ static int cmp_ticket_key(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* YYYY-MM-DD as YYYYMMDD, which orders days as their text does. */
-static int32_t day_number(const char *s)
-{
-	int32_t n = 0;
+/* Binary values (load_tickets): network byte order; dates and times
+ * count from 2000-01-01, ours from 1970-01-01 (tzday's days, unix us). */
+#define PG_EPOCH_DAYS 10957
+#define PG_EPOCH_US (PG_EPOCH_DAYS * INT64_C(86400000000))
 
-	for (; s && *s; s++)
-		if (*s >= '0' && *s <= '9')
-			n = n * 10 + (*s - '0');
-	return n;
+static uint64_t be_bytes(const char *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | (unsigned char)p[i];
+	return v;
+}
+
+static int bin_int(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : (int)(int32_t)be_bytes(PQgetvalue(r, row, col), 4);
+}
+
+static int64_t bin_i64(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : (int64_t)be_bytes(PQgetvalue(r, row, col), 8);
+}
+
+static int64_t bin_us(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : bin_i64(r, row, col) + PG_EPOCH_US;
+}
+
+static bool bin_bool(const PGresult *r, int row, int col)
+{
+	return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] != 0;
+}
+
+static const char *bin_str(struct strings **strings, const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	return strings_dup(strings, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+/* The types TICKET_COLUMNS pins (pg_type's OIDs, fixed since 7.x): a
+ * change to one side without the other fails the load, not the data.
+ * Checked once (each row's result has the same columns); the binary
+ * forms of these types have fixed sizes, which the readers rely on. */
+enum {
+	T_BOOL = 16,
+	T_BYTEA = 17,
+	T_INT8 = 20,
+	T_INT4 = 23,
+	T_TEXT = 25,
+	T_DATE = 1082,
+	T_TSTZ = 1184
+};
+static const unsigned ticket_types[] = {
+	T_INT4, T_DATE, T_INT4, T_INT4, T_INT4, T_TEXT,  T_TEXT, T_TSTZ,
+	T_TSTZ, T_TSTZ, T_TSTZ, T_TSTZ, T_INT4, T_INT4,  T_TEXT, T_INT8,
+	T_BOOL, T_TEXT, T_TEXT, T_TEXT, T_INT4, T_BYTEA, T_BOOL, T_TSTZ,
+};
+#define TICKET_NCOLS ((int)(sizeof ticket_types / sizeof ticket_types[0]))
+
+static bool ticket_columns_ok(const PGresult *t)
+{
+	if (PQnfields(t) != TICKET_NCOLS)
+		return false;
+	for (int c = 0; c < TICKET_NCOLS; c++)
+		if (PQftype(t, c) != ticket_types[c] || PQfformat(t, c) != 1)
+			return false;
+	return true;
 }
 
 /* pgw's rows callback for load_tickets: each row becomes a store_ticket
- * whose strings are copies (the row's result is freed after this). Rows
- * of one day share its string. */
+ * whose strings are copies (the row's result is freed after this). */
 static void on_ticket_rows(void *arg, const PGresult *t)
 {
 	struct ticket_rows *rs = &((struct load *)arg)->rows;
 	int n = PQntuples(t);
 
+	if (rs->error)
+		return;
+	if (!rs->checked && n > 0) {
+		if (!ticket_columns_ok(t)) {
+			rs->error = "load_tickets: the columns are not the types the daemon reads";
+			return;
+		}
+		rs->checked = true;
+	}
 	for (int i = 0; i < n; i++) {
-		const char *day = col_str(t, i, 1);
 		struct store_ticket *row;
-		struct ticket_key *k;
+		const char *hash;
 
 		if (rs->n == rs->cap) {
 			rs->cap = rs->cap ? rs->cap * 2 : 1024;
@@ -235,45 +303,39 @@ static void on_ticket_rows(void *arg, const PGresult *t)
 			rs->keys = xrealloc(rs->keys, (size_t)rs->cap * sizeof *rs->keys);
 		}
 		row = &rs->v[rs->n];
-		k = &rs->keys[rs->n];
-		int32_t day_key;
-
-		if (!rs->n || !day || !rs->v[rs->n - 1].day || strcmp(day, rs->v[rs->n - 1].day)) {
-			day = strings_dup(&rs->strings, day);
-			day_key = day_number(day);
-		} else {
-			day = rs->v[rs->n - 1].day;
-			day_key = rs->keys[rs->n - 1].day;
-		}
+		hash = PQgetisnull(t, i, 21) || PQgetlength(t, i, 21) != STORE_HASH_LEN
+			     ? NULL
+			     : bin_str(&rs->strings, t, i, 21);
 		*row = (struct store_ticket){
-			.office_id = col_int(t, i, 0),
-			.day = day,
-			.origin_queue_id = col_int(t, i, 2),
-			.queue_id = col_int(t, i, 3),
-			.number = col_int(t, i, 4),
-			.code = strings_dup(&rs->strings, col_str(t, i, 5)),
-			.state = strings_dup(&rs->strings, col_str(t, i, 6)),
-			.issued_at = col_i64(t, i, 7),
-			.sort_at = col_i64(t, i, 8),
-			.called_at = col_i64(t, i, 9),
-			.started_at = col_i64(t, i, 10),
-			.finished_at = col_i64(t, i, 11),
-			.counter_id = col_int(t, i, 12),
-			.recalls = col_int(t, i, 13),
-			.key = strings_dup(&rs->strings, col_str(t, i, 14)),
+			.office_id = bin_int(t, i, 0),
+			.day = bin_int(t, i, 1) + PG_EPOCH_DAYS,
+			.origin_queue_id = bin_int(t, i, 2),
+			.queue_id = bin_int(t, i, 3),
+			.number = bin_int(t, i, 4),
+			.code = bin_str(&rs->strings, t, i, 5),
+			.state = bin_str(&rs->strings, t, i, 6),
+			.issued_at = bin_us(t, i, 7),
+			.sort_at = bin_us(t, i, 8),
+			.called_at = bin_us(t, i, 9),
+			.started_at = bin_us(t, i, 10),
+			.finished_at = bin_us(t, i, 11),
+			.counter_id = bin_int(t, i, 12),
+			.recalls = bin_int(t, i, 13),
+			.key = bin_str(&rs->strings, t, i, 14),
 			/* 15 is the id, for the ordering */
-			.priority = col_bool(t, i, 16),
-			.interpreter = strings_dup(&rs->strings, col_str(t, i, 17)),
-			.lang = strings_dup(&rs->strings, col_str(t, i, 18)),
-			.outcome = strings_dup(&rs->strings, col_str(t, i, 19)),
-			.for_counter_id = col_int(t, i, 20),
-			.visitor_hash = strings_dup(&rs->strings, col_str(t, i, 21)),
-			.rated = col_bool(t, i, 22),
-			.appointment = col_i64(t, i, 23),
+			.priority = bin_bool(t, i, 16),
+			.interpreter = bin_str(&rs->strings, t, i, 17),
+			.lang = bin_str(&rs->strings, t, i, 18),
+			.outcome = bin_str(&rs->strings, t, i, 19),
+			.for_counter_id = bin_int(t, i, 20),
+			.visitor_hash = (const unsigned char *)hash,
+			.rated = bin_bool(t, i, 22),
+			.appointment = bin_us(t, i, 23),
 		};
-		*k = (struct ticket_key){ row->office_id, rs->n, day_key, row->sort_at,
-					  col_i64(t, i, 15) };
-		if (rs->n && rs->sorted && cmp_ticket_key(&rs->keys[rs->n - 1], k) > 0)
+		rs->keys[rs->n] = (struct ticket_key){ row->office_id, rs->n, row->day,
+						       row->sort_at, bin_i64(t, i, 15) };
+		if (rs->n && rs->sorted &&
+		    cmp_ticket_key(&rs->keys[rs->n - 1], &rs->keys[rs->n]) > 0)
 			rs->sorted = false;
 		rs->n++;
 	}
@@ -469,6 +531,8 @@ static void on_loaded(void *arg, const struct pgw_result *res)
 
 	if (!res->ok || res->n != want) {
 		l->fn(l->arg, NULL, res->error ? res->error : "the load returned no rows");
+	} else if (l->rows.error) {
+		l->fn(l->arg, NULL, l->rows.error);
 	} else {
 		decode(res->results, l->tickets ? &l->rows : NULL, &snap);
 		l->fn(l->arg, &snap, NULL);

@@ -126,6 +126,57 @@ START_TEST(queue_order_survives_moved_rows)
 }
 END_TEST
 
+/* load_tickets reads its rows in binary (store_pg.c): each column a
+ * client sees comes back unchanged, times to the millisecond included. */
+static json_t *ticket_of(struct oc *c, const char *code)
+{
+	json_t *r = ok(oc_req(c, "{\"op\":\"ticket\",\"ticket\":\"%s\"}", code)), *t;
+
+	t = json_incref(json_object_get(r, "ticket"));
+	json_decref(r);
+	/* what the estimator says may change with a restart */
+	json_object_del(t, "estimated_wait_s");
+	json_object_del(t, "estimated_wait_range_s");
+	return t;
+}
+
+START_TEST(ticket_fields_survive_kill9)
+{
+	static const char *const codes[] = { "S-001", "S-002", "S-003" };
+	struct oc *k = o_login(g_d.port, g_o.kiosk), *c = o_login(g_d.port, g_o.counter[0]);
+	json_t *before[3];
+
+	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"lang\":\"en\"}")));
+	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\",\"priority\":true,"
+				 "\"interpreter\":\"so\",\"lang\":\"so\"}")));
+	json_decref(ok(oc_req(k, "{\"op\":\"issue\",\"queue\":\"S\"}")));
+	json_decref(ok(oc_req(c, "{\"op\":\"counter_open\"}")));
+	json_decref(ok(oc_req(c, "{\"op\":\"call_next\"}"))); /* S-002, the priority */
+	json_decref(ok(oc_req(c, "{\"op\":\"recall\"}")));
+	for (int i = 0; i < 3; i++)
+		before[i] = ticket_of(k, codes[i]);
+	ck_assert_str_eq(json_string_value(json_object_get(before[1], "state")), "called");
+	ck_assert_int_eq(json_integer_value(json_object_get(before[1], "recalls")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(before[1], "interpreter")), "so");
+	oc_close(k);
+	oc_close(c);
+	restart_after_kill9();
+	k = o_login(g_d.port, g_o.kiosk);
+	for (int i = 0; i < 3; i++) {
+		json_t *after = ticket_of(k, codes[i]);
+		char *b = json_dumps(before[i], JSON_SORT_KEYS),
+		     *a = json_dumps(after, JSON_SORT_KEYS);
+
+		ck_assert_str_eq(a, b);
+		free(a);
+		free(b);
+		json_decref(after);
+		json_decref(before[i]);
+	}
+	oc_close(k);
+}
+END_TEST
+
 /* ---- kill -9 under load ---------------------------------------------------- */
 
 
@@ -425,6 +476,7 @@ static Suite *recovery_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, idempotent_key_survives_kill9);
 	tcase_add_test(tc, queue_order_survives_moved_rows);
+	tcase_add_test(tc, ticket_fields_survive_kill9);
 	tcase_add_test(tc, kill9_mid_load);
 	suite_add_tcase(s, tc);
 

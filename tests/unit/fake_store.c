@@ -862,9 +862,6 @@ static void answer_load(struct fake_store *fs, struct job *j)
 	struct store_counter_queue cqs[CONFIG_MAX * CONFIG_MAX];
 	const struct fake_ticket **sel = xcalloc((size_t)fs->ntickets, sizeof *sel);
 	struct store_ticket *rows = xcalloc((size_t)fs->ntickets, sizeof *rows);
-	struct {
-		char s[16];
-	} *days = xcalloc((size_t)fs->ntickets, sizeof *days);
 	int32_t today = (int32_t)(fs->clock(fs->clock_arg) / (INT64_C(86400) * 1000000));
 	struct store_snapshot snap = {
 		.offices = offices,
@@ -922,10 +919,9 @@ static void answer_load(struct fake_store *fs, struct job *j)
 	qsort(sel, (size_t)n, sizeof *sel, cmp_ticket);
 	for (int i = 0; i < n; i++) {
 		const struct fake_ticket *t = sel[i];
-		tzday_format(t->day, days[i].s);
 		rows[i] = (struct store_ticket){
 			.office_id = t->office_id,
-			.day = days[i].s,
+			.day = t->day,
 			.origin_queue_id = t->origin_queue_id,
 			.queue_id = t->queue_id,
 			.number = t->number,
@@ -950,7 +946,6 @@ static void answer_load(struct fake_store *fs, struct job *j)
 	j->loaded(j->loaded_arg, &snap, NULL);
 	free(sel);
 	free(rows);
-	free(days);
 }
 
 /* ---- what the test drives --------------------------------------------- */
