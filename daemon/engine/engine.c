@@ -733,6 +733,7 @@ void engine_free(struct engine *e)
 	for (int i = 0; i < e->noffices; i++)
 		office_free(e->offices[i]);
 	free(e->offices);
+	engine_drop_ticket_rows(e); /* of a load still streaming */
 	engine_owners_free(e);
 	free(e);
 }

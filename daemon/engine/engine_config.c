@@ -195,5 +195,5 @@ void engine_config_changed(struct engine *e)
 		return;
 	}
 	e->config_loading = true;
-	e->store.ops->load(e->store.self, false, on_config, e);
+	e->store.ops->load(e->store.self, false, NULL, on_config, e);
 }

@@ -223,6 +223,10 @@ struct engine {
 	struct office **offices;
 	int noffices;
 	bool loading;
+	struct loaded_rows { /* engine_load.c: the load's tickets, not placed yet */
+		struct loaded_row *v;
+		int n, cap;
+	} loaded_rows;
 	bool stale; /* the last load failed or a batch failed */
 	bool reload_wanted;
 	bool history_loading; /* store->load_history in flight */
@@ -385,7 +389,13 @@ void engine_ops_dispatch(struct engine *e, struct office *o, const struct engine
 void queue_policy_from_row(struct queue_policy *p, const struct store_queue *row);
 /* Replaces the outcome lists of o's queues with the snapshot's. */
 void queues_take_outcomes(struct office *o, const struct store_snapshot *snap);
-/* A fresh set of offices from a snapshot (tickets placed). */
+/* Makes the ticket of a load's row at once; engine_build_offices places
+ * it (store_ticket_fn). */
+void engine_take_ticket_row(struct engine *e, const struct store_ticket *row);
+/* Frees the rows taken and not placed (a failed load). */
+void engine_drop_ticket_rows(struct engine *e);
+/* A fresh set of offices from a snapshot, the rows taken placed in the
+ * snapshot's ticket_order (and then dropped). */
 void engine_build_offices(struct engine *e, const struct store_snapshot *snap, struct office ***out,
 			  int *nout);
 /* Replaces the texts of o's queues with the snapshot's. */

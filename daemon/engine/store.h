@@ -116,7 +116,10 @@ struct store_snapshot {
 	int noutcomes;
 	const struct store_queue_text *queue_texts; /* by queue, lang */
 	int nqueue_texts;
-	const struct store_ticket *tickets; /* by office, day, sort time */
+	/* The ticket rows given to the load's store_ticket_fn, in the engine's
+	 * order (by office, day, sort time, id) as their numbers: 0 is the
+	 * first row given. */
+	const int *ticket_order;
 	int ntickets;
 	const struct store_booking *bookings; /* from yesterday on, by office, start */
 	int nbookings;
@@ -125,6 +128,9 @@ struct store_snapshot {
 	int nvisits;
 };
 
+/* A ticket row of a load, as it arrives (in no order); row and its
+ * strings are valid only during the call. */
+typedef void (*store_ticket_fn)(void *arg, const struct store_ticket *row);
 /* snap is NULL when the load failed; error then says why. */
 typedef void (*store_loaded_fn)(void *arg, const struct store_snapshot *snap, const char *error);
 typedef void (*store_done_fn)(void *arg, bool ok);
@@ -158,8 +164,11 @@ struct store_ops {
 	/* Reads offices, queues, counters, their queue lists, outcomes,
 	 * queue texts and bookings and, with tickets, today's tickets and
 	 * earlier ones still open (and, where the store has no
-	 * load_history, recent visits of the same weekday); fn runs once. */
-	void (*load)(void *self, bool tickets, store_loaded_fn fn, void *arg);
+	 * load_history, recent visits of the same weekday); fn runs once.
+	 * The tickets go to on_ticket one by one before fn runs, never after
+	 * (a load without tickets takes NULL). */
+	void (*load)(void *self, bool tickets, store_ticket_fn on_ticket, store_loaded_fn fn,
+		     void *arg);
 	/* Optional: reads recent visits of the same weekday, asked for after
 	 * a load so that the daemon answers without waiting for them; fn
 	 * runs once. */

@@ -16,46 +16,6 @@
 #define JOB(b) ((struct pgw_job *)(b))
 #define BATCH(j) ((struct store_batch *)(j))
 
-/* Strings copied out of rows whose results are freed as they stream in:
- * blocks that only grow, freed together after the load. */
-#define STRINGS_BLOCK (1024 * 1024)
-struct strings {
-	struct strings *next;
-	size_t used;
-	char data[STRINGS_BLOCK];
-};
-
-static const char *strings_dup(struct strings **head, const char *s, size_t len)
-{
-	size_t n = len + 1;
-	char *p;
-
-	if (!s || n > STRINGS_BLOCK)
-		return NULL; /* no column of ours is a megabyte */
-	if (!*head || (*head)->used + n > STRINGS_BLOCK) {
-		struct strings *b = xmalloc(sizeof *b);
-
-		b->next = *head;
-		b->used = 0;
-		*head = b;
-	}
-	p = (*head)->data + (*head)->used;
-	memcpy(p, s, len);
-	p[len] = '\0';
-	(*head)->used += n;
-	return p;
-}
-
-static void strings_free(struct strings *b)
-{
-	while (b) {
-		struct strings *next = b->next;
-
-		free(b);
-		b = next;
-	}
-}
-
 /* The engine wants today's tickets by office, day, sort time and id (the
  * id breaks ties as the daemon's order of issue did); load_tickets leaves
  * the order to us, so the sort runs on these keys and not on wide rows. */
@@ -65,19 +25,18 @@ struct ticket_key {
 	int64_t sort_at, id;
 };
 
-/* load_tickets' rows, decoded as they arrive. */
+/* load_tickets' rows: handed on as they arrive, their keys kept. */
 struct ticket_rows {
-	struct store_ticket *v;
 	struct ticket_key *keys;
 	int n, cap;
 	bool sorted;       /* so far, in the engine's order */
 	bool checked;      /* the columns' types */
 	const char *error; /* set: the rows are not what we asked for */
-	struct strings *strings;
 };
 
 struct load {
 	bool tickets;
+	store_ticket_fn on_ticket;
 	store_loaded_fn fn;
 	void *arg;
 	struct ticket_rows rows;
@@ -240,11 +199,10 @@ static bool bin_bool(const PGresult *r, int row, int col)
 	return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] != 0;
 }
 
-static const char *bin_str(struct strings **strings, const PGresult *r, int row, int col)
+/* The row's result holds the string (NUL-terminated by libpq). */
+static const char *bin_str(const PGresult *r, int row, int col)
 {
-	if (PQgetisnull(r, row, col))
-		return NULL;
-	return strings_dup(strings, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
 
 /* The types TICKET_COLUMNS pins (pg_type's OIDs, fixed since 7.x): a
@@ -277,11 +235,12 @@ static bool ticket_columns_ok(const PGresult *t)
 	return true;
 }
 
-/* pgw's rows callback for load_tickets: each row becomes a store_ticket
- * whose strings are copies (the row's result is freed after this). */
+/* pgw's rows callback for load_tickets: each row goes to the engine as
+ * a store_ticket pointing into the row's result (freed after this). */
 static void on_ticket_rows(void *arg, const PGresult *t)
 {
-	struct ticket_rows *rs = &((struct load *)arg)->rows;
+	struct load *l = arg;
+	struct ticket_rows *rs = &l->rows;
 	int n = PQntuples(t);
 
 	if (rs->error)
@@ -294,26 +253,15 @@ static void on_ticket_rows(void *arg, const PGresult *t)
 		rs->checked = true;
 	}
 	for (int i = 0; i < n; i++) {
-		struct store_ticket *row;
-		const char *hash;
-
-		if (rs->n == rs->cap) {
-			rs->cap = rs->cap ? rs->cap * 2 : 1024;
-			rs->v = xrealloc(rs->v, (size_t)rs->cap * sizeof *rs->v);
-			rs->keys = xrealloc(rs->keys, (size_t)rs->cap * sizeof *rs->keys);
-		}
-		row = &rs->v[rs->n];
-		hash = PQgetisnull(t, i, 21) || PQgetlength(t, i, 21) != STORE_HASH_LEN
-			     ? NULL
-			     : bin_str(&rs->strings, t, i, 21);
-		*row = (struct store_ticket){
+		bool hashed = !PQgetisnull(t, i, 21) && PQgetlength(t, i, 21) == STORE_HASH_LEN;
+		struct store_ticket row = {
 			.office_id = bin_int(t, i, 0),
 			.day = bin_int(t, i, 1) + PG_EPOCH_DAYS,
 			.origin_queue_id = bin_int(t, i, 2),
 			.queue_id = bin_int(t, i, 3),
 			.number = bin_int(t, i, 4),
-			.code = bin_str(&rs->strings, t, i, 5),
-			.state = bin_str(&rs->strings, t, i, 6),
+			.code = bin_str(t, i, 5),
+			.state = bin_str(t, i, 6),
 			.issued_at = bin_us(t, i, 7),
 			.sort_at = bin_us(t, i, 8),
 			.called_at = bin_us(t, i, 9),
@@ -321,23 +269,29 @@ static void on_ticket_rows(void *arg, const PGresult *t)
 			.finished_at = bin_us(t, i, 11),
 			.counter_id = bin_int(t, i, 12),
 			.recalls = bin_int(t, i, 13),
-			.key = bin_str(&rs->strings, t, i, 14),
+			.key = bin_str(t, i, 14),
 			/* 15 is the id, for the ordering */
 			.priority = bin_bool(t, i, 16),
-			.interpreter = bin_str(&rs->strings, t, i, 17),
-			.lang = bin_str(&rs->strings, t, i, 18),
-			.outcome = bin_str(&rs->strings, t, i, 19),
+			.interpreter = bin_str(t, i, 17),
+			.lang = bin_str(t, i, 18),
+			.outcome = bin_str(t, i, 19),
 			.for_counter_id = bin_int(t, i, 20),
-			.visitor_hash = (const unsigned char *)hash,
+			.visitor_hash = hashed ? (const unsigned char *)PQgetvalue(t, i, 21) : NULL,
 			.rated = bin_bool(t, i, 22),
 			.appointment = bin_us(t, i, 23),
 		};
-		rs->keys[rs->n] = (struct ticket_key){ row->office_id, rs->n, row->day,
-						       row->sort_at, bin_i64(t, i, 15) };
+
+		if (rs->n == rs->cap) {
+			rs->cap = rs->cap ? rs->cap * 2 : 1024;
+			rs->keys = xrealloc(rs->keys, (size_t)rs->cap * sizeof *rs->keys);
+		}
+		rs->keys[rs->n] = (struct ticket_key){ row.office_id, rs->n, row.day, row.sort_at,
+						       bin_i64(t, i, 15) };
 		if (rs->n && rs->sorted &&
 		    cmp_ticket_key(&rs->keys[rs->n - 1], &rs->keys[rs->n]) > 0)
 			rs->sorted = false;
 		rs->n++;
+		l->on_ticket(l->arg, &row);
 	}
 }
 
@@ -383,45 +337,22 @@ static void sort_ticket_keys(struct ticket_key *keys, int n)
 	}
 }
 
-/* The streamed tickets in the engine's order, handed over (the caller
- * frees the array). A single office's rows come in order (the table is
- * written in the order of issue); several offices' interleave. The rows
- * are put in order where they are, cycle by cycle of the sorted keys'
- * permutation: a sorted copy was 34 MB more memory touched for 200,000. */
-static struct store_ticket *tickets_in_order(struct ticket_rows *rs)
+/* The streamed rows' numbers in the engine's order; the caller frees
+ * the array. */
+static int *ticket_order(struct ticket_rows *rs)
 {
-	struct store_ticket *v = rs->v;
-	struct ticket_key *keys = rs->keys;
+	int *order = xmalloc((size_t)(rs->n ? rs->n : 1) * sizeof *order);
 
-	if (!rs->sorted) {
-		sort_ticket_keys(keys, rs->n);
-		for (int k = 0; k < rs->n; k++) {
-			struct store_ticket hold;
-			int j = k;
-
-			if (keys[k].row == k)
-				continue;
-			hold = v[k];
-			while (keys[j].row != k) {
-				int from = keys[j].row;
-
-				v[j] = v[from];
-				keys[j].row = j;
-				j = from;
-			}
-			v[j] = hold;
-			keys[j].row = j;
-		}
-	}
-	rs->v = NULL;
-	return v;
+	if (!rs->sorted)
+		sort_ticket_keys(rs->keys, rs->n);
+	for (int i = 0; i < rs->n; i++)
+		order[i] = rs->keys[i].row;
+	return order;
 }
 
 static void ticket_rows_free(struct ticket_rows *rs)
 {
-	free(rs->v);
 	free(rs->keys);
-	strings_free(rs->strings);
 	*rs = (struct ticket_rows){ 0 };
 }
 
@@ -502,7 +433,7 @@ static void decode(PGresult *const *r, struct ticket_rows *rows, struct store_sn
 	}
 	if (rows) {
 		s->ntickets = rows->n;
-		s->tickets = tickets_in_order(rows);
+		s->ticket_order = ticket_order(rows);
 	}
 }
 
@@ -518,7 +449,7 @@ static void snapshot_free(struct store_snapshot *s)
 	free((void *)s->counter_queues);
 	free((void *)s->outcomes);
 	free((void *)s->queue_texts);
-	free((void *)s->tickets);
+	free((void *)s->ticket_order);
 	free((void *)s->bookings);
 	free((void *)s->visits);
 }
@@ -542,12 +473,13 @@ static void on_loaded(void *arg, const struct pgw_result *res)
 	free(l);
 }
 
-static void pg_load(void *self, bool tickets, store_loaded_fn fn, void *arg)
+static void pg_load(void *self, bool tickets, store_ticket_fn on_ticket, store_loaded_fn fn,
+		    void *arg)
 {
 	struct load *l = xmalloc(sizeof *l);
 	struct pgw_job *job = pgw_job_new(false);
 
-	*l = (struct load){ tickets, fn, arg, .rows.sorted = true };
+	*l = (struct load){ tickets, on_ticket, fn, arg, .rows.sorted = true };
 	for (int i = 0; i < (tickets ? LOAD_ALL : LOAD_CONFIG); i++) {
 		if (i == R_TICKETS)
 			pgw_job_add_rows(job, load_stmts[i], on_ticket_rows, l);

@@ -45,6 +45,7 @@ struct job {
 	struct job *next;
 	uint64_t seq;
 	bool load, tickets;
+	store_ticket_fn on_ticket;
 	store_loaded_fn loaded;
 	void *loaded_arg;
 	bool sent;       /* no longer open to new changes */
@@ -800,11 +801,13 @@ static void f_fail_unsent(void *self)
 	fail_jobs(self, unsent_batch);
 }
 
-static void f_load(void *self, bool tickets, store_loaded_fn fn, void *arg)
+static void f_load(void *self, bool tickets, store_ticket_fn on_ticket, store_loaded_fn fn,
+		   void *arg)
 {
 	struct job *j = job_new(self, true);
 
 	j->tickets = tickets;
+	j->on_ticket = on_ticket;
 	j->loaded = fn;
 	j->loaded_arg = arg;
 }
@@ -861,7 +864,7 @@ static void answer_load(struct fake_store *fs, struct job *j)
 	struct store_counter counters[CONFIG_MAX];
 	struct store_counter_queue cqs[CONFIG_MAX * CONFIG_MAX];
 	const struct fake_ticket **sel = xcalloc((size_t)fs->ntickets, sizeof *sel);
-	struct store_ticket *rows = xcalloc((size_t)fs->ntickets, sizeof *rows);
+	int *order = xcalloc((size_t)fs->ntickets + 1, sizeof *order);
 	int32_t today = (int32_t)(fs->clock(fs->clock_arg) / (INT64_C(86400) * 1000000));
 	struct store_snapshot snap = {
 		.offices = offices,
@@ -872,7 +875,7 @@ static void answer_load(struct fake_store *fs, struct job *j)
 		.ncounters = fs->ncounters,
 		.counter_queues = cqs,
 		.ncounter_queues = fs->ncqs,
-		.tickets = rows,
+		.ticket_order = order,
 	};
 	int n = 0;
 
@@ -917,9 +920,11 @@ static void answer_load(struct fake_store *fs, struct job *j)
 			sel[n++] = t;
 	}
 	qsort(sel, (size_t)n, sizeof *sel, cmp_ticket);
-	for (int i = 0; i < n; i++) {
+	/* The rows go out last first, as a server may send them: the engine
+	 * must follow ticket_order, not the order of arrival. */
+	for (int i = n - 1; i >= 0; i--) {
 		const struct fake_ticket *t = sel[i];
-		rows[i] = (struct store_ticket){
+		const struct store_ticket row = {
 			.office_id = t->office_id,
 			.day = t->day,
 			.origin_queue_id = t->origin_queue_id,
@@ -941,11 +946,14 @@ static void answer_load(struct fake_store *fs, struct job *j)
 			.outcome = t->outcome[0] ? t->outcome : NULL,
 			.for_counter_id = t->for_counter_id,
 		};
+
+		j->on_ticket(j->loaded_arg, &row);
+		order[i] = n - 1 - i;
 	}
 	snap.ntickets = n;
 	j->loaded(j->loaded_arg, &snap, NULL);
 	free(sel);
-	free(rows);
+	free(order);
 }
 
 /* ---- what the test drives --------------------------------------------- */

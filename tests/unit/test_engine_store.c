@@ -335,17 +335,20 @@ START_TEST(load_places_interleaved_offices)
 		  .issued_at = T0,
 		  .sort_at = T0 },
 	};
+	static const int order[4] = { 0, 1, 2, 3 };
 	const struct store_snapshot snap = {
 		.offices = offices,
 		.noffices = 2,
 		.queues = queues,
 		.nqueues = 2,
-		.tickets = t,
+		.ticket_order = order,
 		.ntickets = 4
 	};
 	struct office **offs;
 	int n;
 
+	for (int i = 0; i < 4; i++)
+		engine_take_ticket_row(eng, &t[i]);
 	engine_build_offices(eng, &snap, &offs, &n);
 	ck_assert_int_eq(n, 2);
 	for (int i = 0; i < 2; i++) {
