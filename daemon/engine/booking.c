@@ -310,7 +310,7 @@ void booking_op_check_in(struct engine *e, struct office *o, const struct engine
 	snprintf(t->interpreter, sizeof t->interpreter, "%s", b->interpreter);
 	t->number = q->ntoday + 1;
 	t->day = o->day;
-	snprintf(t->code, sizeof t->code, "%s-%03d", q->code, t->number);
+	ticket_set_code(t, q);
 	t->origin = t->queue = q;
 	t->state = TS_WAITING;
 	t->issued_at = t->sort_at = now;

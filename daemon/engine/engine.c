@@ -379,6 +379,13 @@ void office_record_call(struct office *o, const struct ticket *t, int64_t at)
 		o->nrecent++;
 }
 
+void ticket_set_code(struct ticket *t, const struct queue *q)
+{
+	/* Queue codes have up to 4 characters (the database's check), and a
+	 * positive int at most 10 digits: CODE_MAX holds any code. */
+	snprintf(t->code, sizeof t->code, "%.4s-%03u", q->code, (unsigned)t->number);
+}
+
 void ticket_free(struct ticket *t)
 {
 	if (!t)

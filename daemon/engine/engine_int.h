@@ -12,7 +12,8 @@
 #include "daemon/util/vsecret.h"
 #include "daemon/util/xalloc.h"
 
-#define CODE_MAX 24
+/* A ticket code: a queue code of up to 4, "-", an int of up to 10 digits. */
+#define CODE_MAX 16
 #define RECENT_MAX 10
 #define SERVICE_SAMPLES 32
 #define NOSHOW_SAMPLES 16
@@ -23,36 +24,39 @@
 struct queue;
 struct counter;
 
+/* Kept small: a start-up makes one for each of the day's tickets, and
+ * first touches of memory were most of its time (hence the order of the
+ * members, which leaves no holes). */
 struct ticket {
 	char code[CODE_MAX];
 	int number;
 	int32_t day;          /* business day it belongs to */
 	struct queue *origin; /* the queue its code belongs to */
 	struct queue *queue;  /* the queue it waits in now */
-	enum ticket_state state;
 	int64_t issued_at, sort_at, called_at, started_at, finished_at; /* us */
 	struct counter *counter;     /* the counter that called (or parked) it */
 	struct counter *for_counter; /* transferred to this counter only, or NULL */
-	int recalls;
-	bool priority;
-	char interpreter[LANG_MAX]; /* "" for none */
-	char lang[LANG_MAX];        /* "" for none */
-	char *outcome;              /* a code of its queue's outcomes, or NULL */
-	int64_t appointment;        /* a checked-in booking's start, us; 0: none */
-	uint64_t order;             /* tie-break within one sort_at */
-	uint64_t issue_seq;         /* store batch that issued it (0: loaded) */
-	/* estimate.c\'s forecast while waiting */
+	char *outcome;               /* a code of its queue's outcomes, or NULL */
+	int64_t appointment;         /* a checked-in booking's start, us; 0: none */
+	uint64_t order;              /* tie-break within one sort_at */
+	uint64_t issue_seq;          /* store batch that issued it (0: loaded) */
+	/* estimate.c's forecast while waiting */
 	int64_t est_call_at, est_sd; /* us */
 	uint64_t est_run;            /* the run that set them (office est_run) */
-	bool est_known;
-	int est_acc_n;           /* the run's sampled plays that called it, */
-	int64_t est_acc_us;      /* and their waits' sum */
-	bool told_known;         /* the model's wait at issue, before calibration: */
-	int64_t told_raw_us;     /* compared with the real one when it is called */
+	int64_t est_acc_us;          /* the run's sampled plays' waits' sum, */
+	int est_acc_n;               /* and how many called it */
+	enum ticket_state state;
+	int64_t told_raw_us;     /* the model's wait at issue, before calibration, */
 	char *key;               /* idempotency key or NULL */
 	struct ticket *key_next; /* chain in the office's key table */
 	/* engine_visitor.c: the hash of its visitor's secret (/t/<secret>) */
 	uint8_t vhash[VSECRET_HASH];
+	int recalls;
+	char interpreter[LANG_MAX]; /* "" for none */
+	char lang[LANG_MAX];        /* "" for none */
+	bool priority;
+	bool est_known;
+	bool told_known; /* told_raw_us is set: compared with the real wait when called */
 	bool has_vhash;
 	bool rated; /* the visitor rated the visit (once) */
 };
@@ -298,6 +302,8 @@ void queue_record_noshow(struct queue *q, int64_t us);
 void queues_seed_earlier(struct office **offs, int noff, const struct store_visit *visits, int n);
 void office_record_call(struct office *o, const struct ticket *t, int64_t at);
 void office_free(struct office *o);
+/* Sets t->code from q's code and t->number: "S-042". */
+void ticket_set_code(struct ticket *t, const struct queue *q);
 void ticket_free(struct ticket *t);
 
 /* A change in flight: reply and events are released once it commits. */

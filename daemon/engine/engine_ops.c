@@ -186,7 +186,7 @@ static void op_issue(const struct op *op)
 	snprintf(t->lang, sizeof t->lang, "%s", req->args->lang ? req->args->lang : "");
 	t->number = q->ntoday + 1;
 	t->day = o->day;
-	snprintf(t->code, sizeof t->code, "%s-%03d", q->code, t->number);
+	ticket_set_code(t, q);
 	t->origin = t->queue = q;
 	t->state = TS_WAITING;
 	t->issued_at = t->sort_at = now;
