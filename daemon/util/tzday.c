@@ -32,12 +32,45 @@ static void civil_from_days(int32_t z, int *y, unsigned *m, unsigned *d)
 	*y = (int)yoe + era * 400 + (*m <= 2);
 }
 
-int tzday_compute(const char *tz, int64_t now_us, int32_t *day, int64_t *next_midnight_us)
+/* The days computed lately, by zone: glibc reads a zone's file at every
+ * tzset(), twice a call here, and a start-up asks for every office's day
+ * (for 150 offices that was a third of kolappd's CPU over a year of
+ * history). An entry answers while the time asked is within its day;
+ * the daemon is one thread. */
+#define MEMO_ZONES 16
+static struct day_memo {
+	char tz[64];
+	int64_t from_us, next_us; /* the day's local midnight and the next */
+	int32_t day;
+} memo[MEMO_ZONES];
+static unsigned memo_next;
+
+static const struct day_memo *memo_find(const char *tz, int64_t now_us)
+{
+	for (int i = 0; i < MEMO_ZONES; i++)
+		if (memo[i].next_us > now_us && memo[i].from_us <= now_us &&
+		    !strcmp(memo[i].tz, tz))
+			return &memo[i];
+	return NULL;
+}
+
+static void memo_keep(const char *tz, int64_t from_us, int64_t next_us, int32_t day)
+{
+	struct day_memo *m = &memo[memo_next++ % MEMO_ZONES];
+
+	if (strlen(tz) >= sizeof m->tz)
+		return;
+	*m = (struct day_memo){ .from_us = from_us, .next_us = next_us, .day = day };
+	strcpy(m->tz, tz);
+}
+
+static int tzday_compute_uncached(const char *tz, int64_t now_us, int32_t *day,
+				  int64_t *next_midnight_us)
 {
 	char *saved = getenv("TZ") ? xstrdup(getenv("TZ")) : NULL;
 	time_t now = (time_t)(now_us / 1000000);
 	struct tm tm;
-	time_t next;
+	time_t from, next;
 	char path[512];
 	int rc = 0;
 
@@ -58,6 +91,13 @@ int tzday_compute(const char *tz, int64_t now_us, int32_t *day, int64_t *next_mi
 		goto out;
 	}
 	*day = days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	from = mktime(&tm);
+	/* A zone whose day starts at 01:00 (a change of clocks at midnight):
+	 * the memo holds from now on, not before. */
+	if (from == (time_t)-1 || from > now)
+		from = now;
 	tm.tm_mday += 1;
 	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 	tm.tm_isdst = -1;
@@ -65,6 +105,7 @@ int tzday_compute(const char *tz, int64_t now_us, int32_t *day, int64_t *next_mi
 	if (next == (time_t)-1 || next <= now)
 		next = now + 86400; /* cannot happen with sane zone data */
 	*next_midnight_us = (int64_t)next * 1000000;
+	memo_keep(tz, (int64_t)from * 1000000, *next_midnight_us, *day);
 out:
 	if (saved) {
 		setenv("TZ", saved, 1);
@@ -74,6 +115,18 @@ out:
 	}
 	tzset();
 	return rc;
+}
+
+int tzday_compute(const char *tz, int64_t now_us, int32_t *day, int64_t *next_midnight_us)
+{
+	const struct day_memo *m = tz ? memo_find(tz, now_us) : NULL;
+
+	if (m) {
+		*day = m->day;
+		*next_midnight_us = m->next_us;
+		return 0;
+	}
+	return tzday_compute_uncached(tz, now_us, day, next_midnight_us);
 }
 
 void tzday_format(int32_t day, char *buf)

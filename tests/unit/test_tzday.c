@@ -68,6 +68,54 @@ START_TEST(compute_dst_days)
 }
 END_TEST
 
+/* The memo of recent days (tzday.c) answers per zone and per day only:
+ * the same instant in other zones, the next midnight, an earlier day and
+ * more zones than it holds all come out as computed afresh. */
+START_TEST(compute_memo_per_zone_and_day)
+{
+	static const char *const zones[] = {
+		"UTC",
+		"Europe/Stockholm",
+		"America/New_York",
+		"Asia/Tokyo",
+		"Australia/Sydney",
+		"Europe/London",
+		"Asia/Kolkata",
+		"America/Los_Angeles",
+		"Africa/Nairobi",
+		"Europe/Helsinki",
+		"Asia/Dubai",
+		"America/Sao_Paulo",
+		"Pacific/Auckland",
+		"Europe/Lisbon",
+		"Asia/Singapore",
+		"America/Chicago",
+		"Europe/Oslo",
+		"Atlantic/Reykjavik",
+	};
+	int32_t first[18];
+
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 18; i++) {
+			int32_t day;
+			int64_t next;
+
+			/* 2026-06-10T22:30Z: the 10th in UTC, the 11th in Stockholm */
+			ck_assert_int_eq(tzday_compute(zones[i], INT64_C(1781130600) * SEC, &day,
+						       &next),
+					 0);
+			if (round == 0)
+				first[i] = day;
+			ck_assert_int_eq(day, first[i]);
+		}
+	ck_assert_int_ne(first[0], first[1]);
+	expect_day("Europe/Stockholm", 1781130600, "2026-06-11", 1781128800 + 86400);
+	expect_day("Europe/Stockholm", 1781128800 + 86400, "2026-06-12", 1781128800 + 2 * 86400);
+	expect_day("Europe/Stockholm", 1781128800 - 1, "2026-06-10", 1781128800);
+	expect_day("UTC", 1781130600, "2026-06-10", 1781136000);
+}
+END_TEST
+
 START_TEST(compute_bad_zone)
 {
 	int32_t day = 7;
@@ -166,6 +214,7 @@ static Suite *tzday_suite(void)
 	tcase_add_test(tc, compute_utc);
 	tcase_add_test(tc, compute_stockholm);
 	tcase_add_test(tc, compute_dst_days);
+	tcase_add_test(tc, compute_memo_per_zone_and_day);
 	tcase_add_test(tc, compute_bad_zone);
 	tcase_add_test(tc, compute_keeps_tz);
 	tcase_add_test(tc, iso8601);
