@@ -180,6 +180,9 @@ void engine_take_ticket_row(struct engine *e, const struct store_ticket *row)
 {
 	struct ticket *t = xcalloc(1, sizeof *t);
 	struct loaded_rows *rs = &e->loaded_rows;
+	/* A code too long for the ticket would be cut and then name another
+	 * (the database allows leading zeros): such a row is left out. */
+	bool fits = row->code && strlen(row->code) < sizeof t->code;
 
 	if (rs->n == rs->cap) {
 		rs->cap = rs->cap ? rs->cap * 2 : 1024;
@@ -192,7 +195,7 @@ void engine_take_ticket_row(struct engine *e, const struct store_ticket *row)
 		row->queue_id,
 		row->counter_id,
 		row->for_counter_id,
-		ticket_state_parse(row->state)
+		fits ? ticket_state_parse(row->state) : -1
 	};
 	t->day = row->day;
 	t->number = row->number;

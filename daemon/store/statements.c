@@ -2,8 +2,8 @@
 
 /* Microseconds since 1970 as int8. date_part's float8 gives the same
  * microseconds as extract's numeric for any time before 2106 (53 bits;
- * tests/sql/daemon.sql checks it) at a fraction of the cost: five per
- * ticket row were much of the backend's time in the load. */
+ * tests/sql/daemon.sql checks it) at a fraction of the cost. (The
+ * tickets' load reads its times in binary instead: TICKET_COLUMNS.) */
 #define US(col) "(date_part('epoch', " col ") * 1000000)::int8"
 
 const struct pgw_stmt kolapp_statements[] = {

@@ -1,6 +1,7 @@
 #include "daemon/store/store_pg.h"
 #include "daemon/store/pgarray.h"
 #include "daemon/store/pgw.h"
+#include "daemon/util/log.h"
 #include "daemon/util/pool.h"
 #include "daemon/util/xalloc.h"
 
@@ -199,6 +200,32 @@ static bool bin_bool(const PGresult *r, int row, int col)
 	return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] != 0;
 }
 
+/* 'infinity' and '-infinity' are the extremes of the binary forms: not
+ * a time a ticket can have, and our epoch's offset would overflow them.
+ * (As text, they made the load fail: bigint out of range.) */
+static bool bin_finite(const PGresult *r, int row, int col, int size)
+{
+	uint64_t v;
+
+	if (PQgetisnull(r, row, col))
+		return true;
+	v = be_bytes(PQgetvalue(r, row, col), size);
+	return size == 8 ? v != (uint64_t)INT64_MAX && v != (uint64_t)INT64_MIN
+			 : v != (uint32_t)INT32_MAX && v != (uint32_t)INT32_MIN;
+}
+
+static bool ticket_row_finite(const PGresult *t, int i)
+{
+	static const int times[] = { 7, 8, 9, 10, 11, 23 };
+
+	if (!bin_finite(t, i, 1, 4))
+		return false;
+	for (size_t k = 0; k < sizeof times / sizeof times[0]; k++)
+		if (!bin_finite(t, i, times[k], 8))
+			return false;
+	return true;
+}
+
 /* The row's result holds the string (NUL-terminated by libpq). */
 static const char *bin_str(const PGresult *r, int row, int col)
 {
@@ -254,7 +281,14 @@ static void on_ticket_rows(void *arg, const PGresult *t)
 	}
 	for (int i = 0; i < n; i++) {
 		bool hashed = !PQgetisnull(t, i, 21) && PQgetlength(t, i, 21) == STORE_HASH_LEN;
-		struct store_ticket row = {
+		struct store_ticket row;
+
+		if (!ticket_row_finite(t, i)) {
+			log_warn("load_tickets: ticket %s has an infinite date or time: skipped",
+				 bin_str(t, i, 5));
+			continue;
+		}
+		row = (struct store_ticket){
 			.office_id = bin_int(t, i, 0),
 			.day = bin_int(t, i, 1) + PG_EPOCH_DAYS,
 			.origin_queue_id = bin_int(t, i, 2),

@@ -94,8 +94,8 @@ static int tzday_compute_uncached(const char *tz, int64_t now_us, int32_t *day,
 	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 	tm.tm_isdst = -1;
 	from = mktime(&tm);
-	/* A zone whose day starts at 01:00 (a change of clocks at midnight):
-	 * the memo holds from now on, not before. */
+	/* Where a midnight happens twice (clocks back at 01:00 to 00:00)
+	 * mktime may pick the later one: the memo then holds from now on. */
 	if (from == (time_t)-1 || from > now)
 		from = now;
 	tm.tm_mday += 1;

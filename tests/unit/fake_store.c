@@ -61,7 +61,8 @@ struct fake_store {
 	int64_t (*clock)(void *arg);
 	void *clock_arg;
 	bool up;
-	int bookings_no_show; /* d_bookings_no_show calls committed or not */
+	int loads_fail_midway; /* the next this many loads fail after their rows */
+	int bookings_no_show;  /* d_bookings_no_show calls committed or not */
 	struct office_row offices[CONFIG_MAX];
 	int noffices;
 	struct queue_row queues[CONFIG_MAX];
@@ -951,7 +952,12 @@ static void answer_load(struct fake_store *fs, struct job *j)
 		order[i] = n - 1 - i;
 	}
 	snap.ntickets = n;
-	j->loaded(j->loaded_arg, &snap, NULL);
+	if (fs->loads_fail_midway > 0) {
+		fs->loads_fail_midway--;
+		j->loaded(j->loaded_arg, NULL, "connection lost during the load");
+	} else {
+		j->loaded(j->loaded_arg, &snap, NULL);
+	}
 	free(sel);
 	free(order);
 }
@@ -1057,6 +1063,11 @@ int fake_store_commit_next(struct fake_store *fs, bool ok)
 			k->doomed = true;
 	job_finish(fs, j, ok);
 	return ok;
+}
+
+void fake_store_fail_loads_midway(struct fake_store *fs, int n)
+{
+	fs->loads_fail_midway = n;
 }
 
 int fake_store_run_loads(struct fake_store *fs)

@@ -87,6 +87,9 @@ int fake_store_commit_next(struct fake_store *fs, bool ok);
 /* Answers the loads at the head of the queue from the tables (while
  * up); returns how many ran. */
 int fake_store_run_loads(struct fake_store *fs);
+/* The next n loads hand over all their ticket rows and then fail, as a
+ * connection lost in the middle of a load does. */
+void fake_store_fail_loads_midway(struct fake_store *fs, int n);
 /* Commits every batch and runs every load, in order, until nothing is
  * queued or the store is down. */
 void fake_store_settle(struct fake_store *fs);

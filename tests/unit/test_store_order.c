@@ -21,7 +21,7 @@ static struct ticket_key *day_keys(int n, int noffices, int idbase)
 		seed = seed * 1103515245u + 12345u;
 		k[i] = (struct ticket_key){ .office_id = idbase + (int)(seed >> 16) % noffices,
 					    .row = i,
-					    .day = 20261201,
+					    .day = 20788, /* 2026-12-01 */
 					    .sort_at = 1000000LL * i,
 					    .id = i + 1 };
 		if (k[i].office_id == idbase + 3 && i % 7 == 0 && i > 0)
