@@ -108,6 +108,10 @@ void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg);
  * or with the job when pgw_free drops it without callbacks (a read still
  * in flight when the daemon stops). */
 void pgw_job_on_done_owned(struct pgw_job *job, pgw_done_fn fn, void *arg);
+/* The same for an arg that free_arg frees (one that holds allocations of
+ * its own). */
+void pgw_job_on_done_owned_by(struct pgw_job *job, pgw_done_fn fn, void *arg,
+			      void (*free_arg)(void *arg));
 /* Queues the job; pgw owns it from here. Callbacks never run inside
  * this call. */
 void pgw_submit(struct pgw *pgw, struct pgw_job *job);

@@ -73,13 +73,19 @@ void pgw_job_on_done(struct pgw_job *job, pgw_done_fn fn, void *arg)
 		job->cbcap = job->cbcap ? job->cbcap * 2 : 4;
 		job->cbs = xrealloc(job->cbs, (size_t)job->cbcap * sizeof *job->cbs);
 	}
-	job->cbs[job->ncbs++] = (struct pgw_cb){ fn, arg, false };
+	job->cbs[job->ncbs++] = (struct pgw_cb){ fn, arg, NULL };
 }
 
 void pgw_job_on_done_owned(struct pgw_job *job, pgw_done_fn fn, void *arg)
 {
+	pgw_job_on_done_owned_by(job, fn, arg, free);
+}
+
+void pgw_job_on_done_owned_by(struct pgw_job *job, pgw_done_fn fn, void *arg,
+			      void (*free_arg)(void *arg))
+{
 	pgw_job_on_done(job, fn, arg);
-	job->cbs[job->ncbs - 1].owns_arg = true;
+	job->cbs[job->ncbs - 1].free_arg = free_arg;
 }
 
 void pgw_job_fence(struct pgw_job *job, int office_id, int64_t epoch)
@@ -125,8 +131,8 @@ void pgw_job_free(struct pgw_job *job)
 	free(job->query_cmd);
 	free(job->cmds);
 	for (int i = 0; i < job->ncbs; i++)
-		if (job->cbs[i].owns_arg)
-			free(job->cbs[i].arg);
+		if (job->cbs[i].free_arg)
+			job->cbs[i].free_arg(job->cbs[i].arg);
 	free(job->cbs);
 	free(job->error);
 	free(job);

@@ -30,7 +30,7 @@ struct pgw_cmd {
 struct pgw_cb {
 	pgw_done_fn fn;
 	void *arg;
-	bool owns_arg; /* pgw_job_on_done_owned: freed with the job */
+	void (*free_arg)(void *arg); /* pgw_job_on_done_owned: frees arg with the job */
 };
 
 struct pgw_job {

@@ -503,6 +503,14 @@ static void on_loaded(void *arg, const struct pgw_result *res)
 		l->fn(l->arg, &snap, NULL);
 		snapshot_free(&snap);
 	}
+}
+
+/* The job owns the load: freed after on_loaded, or with the job when the
+ * daemon stops in the middle of a load. */
+static void load_free(void *arg)
+{
+	struct load *l = arg;
+
 	ticket_rows_free(&l->rows);
 	free(l);
 }
@@ -520,7 +528,7 @@ static void pg_load(void *self, bool tickets, store_ticket_fn on_ticket, store_l
 		else
 			pgw_job_add(job, load_stmts[i], 0, NULL);
 	}
-	pgw_job_on_done(job, on_loaded, l);
+	pgw_job_on_done_owned_by(job, on_loaded, l, load_free);
 	pgw_submit(WRITES(self), job);
 }
 
