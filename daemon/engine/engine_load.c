@@ -445,6 +445,5 @@ void engine_load(struct engine *e)
 		return;
 	}
 	e->loading = true;
-	engine_drop_ticket_rows(e); /* none can be left, but a load starts empty */
 	e->store.ops->load(e->store.self, true, on_ticket_row, on_loaded, e);
 }
