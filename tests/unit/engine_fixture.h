@@ -3,8 +3,9 @@
  * an engine without a database on an injectable clock, one office "HQ"
  * with queues S F P, every emitted event kept, and helpers that submit a
  * request and check its reply. setup/teardown are Check's checked fixture.
- * test_engine_store makes its engine on a store with fixture_hooks() and
- * uses the helpers for reads, which answer at once there too.
+ * store_fixture.c makes its engine on a store with fixture_hooks(), and
+ * the tests on it use the helpers for reads, which answer at once there
+ * too.
  */
 #ifndef KOLAPP_TESTS_ENGINE_FIXTURE_H
 #define KOLAPP_TESTS_ENGINE_FIXTURE_H
