@@ -1,6 +1,7 @@
 /*
  * The fixture of the tests of the engine on the fake store
- * (test_engine_store, test_fake_store): office HQ in the fake database, the engine made on it with fixture_hooks() and
+ * (test_engine_store, test_engine_model, test_fake_store): office HQ in
+ * the fake database, the engine made on it with fixture_hooks() and
  * loaded, requests whose reply waits for a commit, and the check that
  * what the engine shows is the database's rows. store_setup and
  * store_teardown are Check's checked fixture.
