@@ -6,50 +6,54 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct strbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void sb_put(struct strbuf *b, const char *s, size_t n)
+/* The literal's length without its NUL: measured first so that it is built
+ * in one allocation, since growing it by realloc made the allocator
+ * consolidate its free lists on every batch (perf, issue 17). */
+static size_t literal_len(const char *const *elems, int n)
 {
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
+	size_t len = 2 + (n > 1 ? (size_t)n - 1 : 0);
+
+	for (int k = 0; k < n; k++) {
+		const char *v = elems[k];
+
+		if (!v) {
+			len += 4;
+			continue;
+		}
+		len += 2;
+		for (const char *p = v; *p; p++)
+			len += (*p == '"' || *p == '\\') ? 2 : 1;
 	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
+	return len;
 }
 
 char *pgarray_literal(const char *const *elems, int n)
 {
-	struct strbuf b = { 0 };
+	size_t len = literal_len(elems, n);
+	char *s = xmalloc(len + 1), *at = s;
 
-	sb_put(&b, "{", 1);
+	*at++ = '{';
 	for (int k = 0; k < n; k++) {
 		const char *v = elems[k];
 
 		if (k)
-			sb_put(&b, ",", 1);
+			*at++ = ',';
 		if (!v) {
-			sb_put(&b, "NULL", 4);
+			memcpy(at, "NULL", 4);
+			at += 4;
 			continue;
 		}
-		sb_put(&b, "\"", 1);
+		*at++ = '"';
 		for (const char *p = v; *p; p++) {
-			size_t plain = strcspn(p, "\"\\");
-			sb_put(&b, p, plain);
-			p += plain;
-			if (!*p)
-				break;
-			sb_put(&b, "\\", 1);
-			sb_put(&b, p, 1);
+			if (*p == '"' || *p == '\\')
+				*at++ = '\\';
+			*at++ = *p;
 		}
-		sb_put(&b, "\"", 1);
+		*at++ = '"';
 	}
-	sb_put(&b, "}", 1);
-	return b.s;
+	*at++ = '}';
+	*at = '\0';
+	return s;
 }
 
 char *pgarray_int_literal(const int *ints, const int64_t *longs, int n)

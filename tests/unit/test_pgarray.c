@@ -5,7 +5,9 @@
 #include "daemon/store/pgarray.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void expect(const char *const *elems, int n, const char *want)
 {
@@ -80,6 +82,36 @@ START_TEST(parse_int64)
 }
 END_TEST
 
+/* A batch's worth: the literal is sized before it is built, so a long
+ * mix of plain, escaped and NULL elements must come out whole (ASan in
+ * tools/check catches a byte written past it). */
+START_TEST(long_mixed_run)
+{
+	enum { N = 500 };
+	const char *elems[N];
+	char storage[N][16];
+	char want[N * 24] = "{";
+
+	for (int i = 0; i < N; i++) {
+		if (i % 7 == 3) {
+			elems[i] = NULL;
+			strcat(want, i ? ",NULL" : "NULL");
+			continue;
+		}
+		snprintf(storage[i], sizeof storage[i], i % 5 ? "S-%03d" : "q\"%d\\", i);
+		elems[i] = storage[i];
+		strcat(want, i ? ",\"" : "\"");
+		if (i % 5)
+			strcat(want, storage[i]);
+		else
+			sprintf(want + strlen(want), "q\\\"%d\\\\", i);
+		strcat(want, "\"");
+	}
+	strcat(want, "}");
+	expect(elems, N, want);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pgarray");
@@ -90,6 +122,7 @@ int main(void)
 	tcase_add_test(tc, plain_null_and_empty);
 	tcase_add_test(tc, quotes_and_backslashes_escaped);
 	tcase_add_test(tc, structure_characters_quoted);
+	tcase_add_test(tc, long_mixed_run);
 	tcase_add_test(tc, integers);
 	tcase_add_test(tc, parse_int64);
 	suite_add_tcase(s, tc);
