@@ -1,7 +1,7 @@
 -- Constraints and triggers on tickets, events and the daemon functions.
 BEGIN;
 \ir fixture.psql
-SELECT plan(45);
+SELECT plan(53);
 
 -- a ticket through the daemon functions
 SELECT lives_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 1, 'S-001', 'k1', now() - interval '10 minutes', false, NULL, NULL)$$, :tst, :qs, :'today'), 'd_issue');
@@ -53,6 +53,24 @@ SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, o
 -- a ticket's office exists and keeps existing (through its queue's key)
 SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state, issued_at, sort_at) VALUES (%s, %L, %s, %s, 41, 'T-041', 'waiting', now(), now())$$, :tst + 100000, :'today', :qt, :qt), '23503', NULL, 'a ticket of an office that does not exist');
 SELECT throws_ok(format($$DELETE FROM kolapp.offices WHERE id = %s$$, :tst), '23503', NULL, 'an office with tickets cannot be deleted');
+
+-- a ticket's origin queue is a queue of its office, and stays (migration
+-- 18 checks it per statement instead of by a foreign key)
+SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state, issued_at, sort_at) VALUES (%s, %L, %s, %s, 50, 'S-050', 'waiting', now(), now())$$, :tst, :'today', :qos, :qt), '23503',
+    format('ticket S-050: its origin queue %s is not a queue of office %s', :qos, :tst), 'an origin queue of another office');
+SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state, issued_at, sort_at) VALUES (%s, %L, %s, %s, 51, 'S-051', 'waiting', now(), now())$$, :tst, :'today', :qt + 100000, :qt), '23503', NULL, 'an origin queue that does not exist');
+SELECT throws_ok(format($$INSERT INTO kolapp.tickets (office_id, business_day, origin_queue_id, queue_id, number, code, state, issued_at, sort_at) SELECT %s, %L, %s, %s, n, c, 'waiting', now(), now() FROM (VALUES (60, 'S-060'), (61, 'S-061'), (62, 'T-062')) v(n, c)$$, :tst, :'today', :qs, :qs), '23514',
+    'ticket code T-062 does not start with its queue''s code S', 'one statement of several tickets: each is checked');
+SELECT kolapp.add_queue('tst', 'V', 'Visas') AS qv \gset
+SELECT kolapp.d_issue(:tst, :qv, :'today', 1, 'V-001', NULL, now() - interval '2 minutes', false, NULL, NULL);
+SELECT kolapp.d_call(:tst, :'today', 'V-001', :c3, now() - interval '1 minute');
+SELECT kolapp.d_transfer(:tst, :'today', 'V-001', :qt, now());
+SELECT is((SELECT (origin_queue_id, queue_id, state) FROM kolapp.tickets WHERE code = 'V-001'), (:qv, :qt, 'waiting'::text), 'V-001 came from V and waits in T');
+SELECT throws_ok(format($$DELETE FROM kolapp.queues WHERE id = %s$$, :qv), '23503', format('queue V (id %s) has tickets issued to it', :qv), 'a queue tickets were issued to cannot be deleted');
+SELECT throws_ok(format($$UPDATE kolapp.queues SET id = id + 100000 WHERE id = %s$$, :qv), '23503', NULL, 'nor its id changed');
+SELECT lives_ok($$UPDATE kolapp.queues SET name = 'Visas and permits' WHERE code = 'V'$$, 'its other columns can change');
+SELECT kolapp.add_queue('tst', 'W', 'Unused') AS qw \gset
+SELECT lives_ok(format($$DELETE FROM kolapp.queues WHERE id = %s$$, :qw), 'a queue no ticket was issued to can be deleted');
 
 -- one held ticket per counter
 SELECT kolapp.d_issue(:tst, :qt, :'today', 30, 'T-030', NULL, now(), false, NULL, NULL);

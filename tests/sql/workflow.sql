@@ -33,7 +33,7 @@ SELECT is((SELECT indexdef FROM pg_indexes WHERE schemaname = 'kolapp' AND index
     'CREATE UNIQUE INDEX tickets_counter_held_idx ON kolapp.tickets USING btree (counter_id) WHERE (state = ANY (ARRAY[''called''::text, ''serving''::text]))',
     'one held ticket per counter: called and serving, not parked');
 SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgrelid = 'kolapp.tickets'::regclass AND NOT tgisinternal
-            AND (tgtype & 4) <> 0), 1, 'no new trigger on insert into tickets: still tickets_check_insert alone');
+            AND (tgtype & 4) <> 0), 1, 'one trigger on insert into tickets: tickets_check_inserted (migration 18)');
 
 -- ---------------------------------------------------------------------
 -- set_queue_policy

@@ -192,7 +192,7 @@ static int check_row(struct fake_db *db, const struct fake_ticket *t)
 
 /* The code's CHECKs: "<queue code>-<at least 3 digits>", the digits the
  * number zero-padded (tickets_code_number), the prefix the origin
- * queue's code (tickets_check_insert). */
+ * queue's code (tickets_check_inserted). */
 static bool code_fits(const char *code, const char *qcode, int number)
 {
 	const char *dash = strchr(code, '-'), *d;
