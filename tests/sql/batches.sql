@@ -1,8 +1,8 @@
--- The batched writes of migration 6 and the guard between pipelined
--- batches.
+-- The batched writes of migrations 6 and 19 and the guard between
+-- pipelined batches.
 BEGIN;
 \ir fixture.psql
-SELECT plan(20);
+SELECT plan(29);
 
 -- d_issue_many: one ticket per element, in element order, each with its event
 SELECT lives_ok(format($$SELECT kolapp.d_issue_many(ARRAY[%s, %s, %s], ARRAY[%s, %s, %s],
@@ -57,6 +57,46 @@ SELECT throws_ok(format($$SELECT kolapp.d_set_state_many(ARRAY[%s], ARRAY[%L]::d
 SELECT throws_ok(format($$SELECT kolapp.d_call_many(ARRAY[%s, %s], ARRAY[%L]::date[], ARRAY['S-002'],
         ARRAY[%s], ARRAY[now()])$$, :tst, :tst, :'today', :c1),
     '22023', NULL, 'd_call_many: arrays of unequal length are refused');
+
+-- Migration 19: a run without a ticket twice is one UPDATE; what it
+-- refuses, and the order of its events, are as one at a time
+SELECT kolapp.d_issue_many(ARRAY[:tst, :tst], ARRAY[:qs, :qs], ARRAY[:'today', :'today']::date[],
+    ARRAY[3, 4], ARRAY['S-003', 'S-004'], ARRAY[NULL, NULL]::text[], ARRAY[now(), now()],
+    ARRAY[false, false], ARRAY[NULL, NULL]::text[], ARRAY[NULL, NULL]::text[]);
+SELECT throws_ok(format($$SELECT kolapp.d_call_many(ARRAY[%s, %s], ARRAY[%L, %L]::date[],
+        ARRAY['S-003', 'S-001'], ARRAY[%s, %s], ARRAY[now(), now()])$$,
+        :tst, :tst, :'today', :'today', :c1, :c3),
+    '55000', 'cannot call: ticket S-001 is done, expected waiting or parked',
+    'd_call_many: the first ticket of the run that cannot be called names the refusal');
+SELECT is((SELECT state FROM kolapp.tickets WHERE office_id = :tst AND code = 'S-003'), 'waiting',
+    'and the ticket before it in the run is not called either');
+SELECT max(id) AS ev0 FROM kolapp.ticket_events \gset
+SELECT lives_ok(format($$SELECT kolapp.d_call_many(ARRAY[%s, %s], ARRAY[%L, %L]::date[],
+        ARRAY['S-003', 'S-002'], ARRAY[%s, %s], ARRAY[now(), now()])$$,
+        :tst, :tst, :'today', :'today', :c1, :c4), 'd_call_many of two different tickets');
+SELECT lives_ok(format($$SELECT kolapp.d_set_state_many(ARRAY[%s, %s, %s], ARRAY[%L, %L, %L]::date[],
+        ARRAY['S-002', 'T-001', 'S-003'], ARRAY['serving', 'serving', 'no_show'], ARRAY[now(), now(), now()])$$,
+        :tst, :tst, :tst, :'today', :'today', :'today'), 'd_set_state_many of three different tickets');
+SELECT results_eq(format($$SELECT t.code, e.kind, e.counter_id FROM kolapp.ticket_events e
+                             JOIN kolapp.tickets t ON t.id = e.ticket_id WHERE e.id > %s ORDER BY e.id$$, :ev0),
+    format($$VALUES ('S-003'::text, 'called'::text, %s), ('S-002', 'called', %s), ('S-002', 'serving', %s),
+                    ('T-001', 'serving', %s), ('S-003', 'no_show', %s)$$, :c1, :c4, :c4, :c2, :c1),
+    'their events are logged in the order of the runs');
+SELECT results_eq(format($$SELECT code, state, counter_id, started_at IS NOT NULL, finished_at IS NOT NULL
+                             FROM kolapp.tickets WHERE office_id = %s AND code IN ('S-002', 'S-003', 'T-001')
+                            ORDER BY code$$, :tst),
+    format($$VALUES ('S-002'::text, 'serving'::text, %s, true, false), ('S-003', 'no_show', %s, false, true),
+                    ('T-001', 'serving', %s, true, false)$$, :c4, :c1, :c2),
+    'each ticket has its new state and times');
+SELECT throws_ok(format($$SELECT kolapp.d_set_state_many(ARRAY[%s, %s], ARRAY[%L, %L]::date[],
+        ARRAY['S-002', 'S-004'], ARRAY['done', 'done'], ARRAY[now(), now()])$$,
+        :tst, :tst, :'today', :'today'),
+    '55000', NULL, 'd_set_state_many: a waiting ticket cannot be done, and the run fails');
+SELECT is((SELECT state FROM kolapp.tickets WHERE office_id = :tst AND code = 'S-002'), 'serving',
+    'the ticket before it in the run is not done either');
+SELECT throws_ok(format($$SELECT kolapp.d_call_many(ARRAY[%s], ARRAY[%L]::date[], ARRAY['S-099'],
+        ARRAY[%s], ARRAY[now()])$$, :tst, :'today', :c1),
+    'P0002', NULL, 'd_call_many: a ticket that does not exist');
 
 -- d_batch_mark: a batch sent behind another commits only if that one did
 SELECT lives_ok($$SELECT kolapp.d_batch_mark('tap-1', NULL)$$, 'd_batch_mark with nothing ahead');
