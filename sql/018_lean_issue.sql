@@ -20,7 +20,14 @@
 --   * concurrency: at insert the origin queue is locked FOR KEY SHARE as
 --     the foreign key did. When origin and queue are the same, which is
 --     every insert the daemon makes, the queue_id foreign key takes that
---     lock already, so the statement takes it only for other rows.
+--     lock already, so the statement takes it only for other rows. The
+--     queue's side reads tickets with its transaction's snapshot, which
+--     in REPEATABLE READ or SERIALIZABLE could miss a ticket committed
+--     since (a foreign key checks with a newer one): so a queue is
+--     deleted or renumbered in READ COMMITTED only (55000 otherwise).
+-- What differs: a statement with several faults may be refused for
+-- another of them than before (the checks now run after the row's own
+-- CHECKs and keys), and the origin error names no constraint.
 -- The foreign key of queue_id stays: it moves with transfers.
 
 DROP TRIGGER tickets_check_insert ON kolapp.tickets;
@@ -41,6 +48,7 @@ BEGIN
       FROM inserted n
       LEFT JOIN kolapp.queues q ON q.id = n.origin_queue_id AND q.office_id = n.office_id
      WHERE q.code IS DISTINCT FROM split_part(n.code, '-', 1)
+     ORDER BY n.id
      LIMIT 1;
     IF NOT FOUND THEN
         RETURN NULL;
@@ -65,6 +73,13 @@ LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN
         RETURN NEW;
+    END IF;
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'queue % (id %) can be deleted or renumbered only in READ COMMITTED',
+            OLD.code, OLD.id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'In ' || pg_catalog.current_setting('transaction_isolation')
+                           || ' a ticket issued to it since the transaction began would not be seen.';
     END IF;
     IF EXISTS (SELECT 1 FROM kolapp.tickets t WHERE t.origin_queue_id = OLD.id) THEN
         RAISE EXCEPTION 'queue % (id %) has tickets issued to it', OLD.code, OLD.id

@@ -13,9 +13,12 @@
 -- statement and logs their events in another, in the run's order. A run
 -- that names a ticket twice (started, then finished, in one batch) goes
 -- one ticket at a time as before: the second change must see the first.
--- What is refused is refused as before, with the same error, and the
--- first ticket of the run that could not change names it; the whole run
--- is undone then, as it was.
+-- What is refused is refused as before and the whole run is undone, as
+-- it was. With one fault in a run the error is the same as before: the
+-- first ticket of the run that could not change names it. With several,
+-- a later ticket's fault that the UPDATE itself meets (a key, a CHECK,
+-- the one held ticket per counter) may be reported instead of an earlier
+-- ticket's refusal. kolappd only tells failure from success here.
 
 CREATE OR REPLACE FUNCTION kolapp.d_call_many(p_office int[], p_day date[], p_code text[],
                                               p_counter int[], p_at timestamptz[])

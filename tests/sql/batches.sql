@@ -2,7 +2,7 @@
 -- pipelined batches.
 BEGIN;
 \ir fixture.psql
-SELECT plan(29);
+SELECT plan(30);
 
 -- d_issue_many: one ticket per element, in element order, each with its event
 SELECT lives_ok(format($$SELECT kolapp.d_issue_many(ARRAY[%s, %s, %s], ARRAY[%s, %s, %s],
@@ -68,8 +68,15 @@ SELECT throws_ok(format($$SELECT kolapp.d_call_many(ARRAY[%s, %s], ARRAY[%L, %L]
         :tst, :tst, :'today', :'today', :c1, :c3),
     '55000', 'cannot call: ticket S-001 is done, expected waiting or parked',
     'd_call_many: the first ticket of the run that cannot be called names the refusal');
-SELECT is((SELECT state FROM kolapp.tickets WHERE office_id = :tst AND code = 'S-003'), 'waiting',
-    'and the ticket before it in the run is not called either');
+SELECT throws_ok(format($$SELECT kolapp.d_call_many(ARRAY[%s, %s], ARRAY[%L, %L]::date[],
+        ARRAY['S-001', 'S-099'], ARRAY[%s, %s], ARRAY[now(), now()])$$,
+        :tst, :tst, :'today', :'today', :c1, :c3),
+    '55000', 'cannot call: ticket S-001 is done, expected waiting or parked',
+    'd_call_many: of two refused tickets the first is named ...');
+SELECT throws_ok(format($$SELECT kolapp.d_call_many(ARRAY[%s, %s], ARRAY[%L, %L]::date[],
+        ARRAY['S-099', 'S-001'], ARRAY[%s, %s], ARRAY[now(), now()])$$,
+        :tst, :tst, :'today', :'today', :c1, :c3),
+    'P0002', NULL, '... whichever it is');
 SELECT max(id) AS ev0 FROM kolapp.ticket_events \gset
 SELECT lives_ok(format($$SELECT kolapp.d_call_many(ARRAY[%s, %s], ARRAY[%L, %L]::date[],
         ARRAY['S-003', 'S-002'], ARRAY[%s, %s], ARRAY[now(), now()])$$,
@@ -88,12 +95,16 @@ SELECT results_eq(format($$SELECT code, state, counter_id, started_at IS NOT NUL
     format($$VALUES ('S-002'::text, 'serving'::text, %s, true, false), ('S-003', 'no_show', %s, false, true),
                     ('T-001', 'serving', %s, true, false)$$, :c4, :c1, :c2),
     'each ticket has its new state and times');
-SELECT throws_ok(format($$SELECT kolapp.d_set_state_many(ARRAY[%s, %s], ARRAY[%L, %L]::date[],
+SELECT throws_like(format($$SELECT kolapp.d_set_state_many(ARRAY[%s, %s], ARRAY[%L, %L]::date[],
         ARRAY['S-002', 'S-004'], ARRAY['done', 'done'], ARRAY[now(), now()])$$,
         :tst, :tst, :'today', :'today'),
-    '55000', NULL, 'd_set_state_many: a waiting ticket cannot be done, and the run fails');
-SELECT is((SELECT state FROM kolapp.tickets WHERE office_id = :tst AND code = 'S-002'), 'serving',
-    'the ticket before it in the run is not done either');
+    'cannot set state done: ticket S-004 is waiting, expected %',
+    'd_set_state_many: a waiting ticket cannot be done; d_set_state says so, and the run fails');
+SELECT throws_ok(format($$SELECT kolapp.d_set_state_many(ARRAY[%s, %s], ARRAY[%L, %L]::date[],
+        ARRAY['S-002', 'S-004'], ARRAY['done', 'bogus'], ARRAY[now(), now()])$$,
+        :tst, :tst, :'today', :'today'),
+    '22023', 'd_set_state: state bogus is not serving, done, no_show or cancelled',
+    'd_set_state_many: a state it does not set is refused as by d_set_state');
 SELECT throws_ok(format($$SELECT kolapp.d_call_many(ARRAY[%s], ARRAY[%L]::date[], ARRAY['S-099'],
         ARRAY[%s], ARRAY[now()])$$, :tst, :'today', :c1),
     'P0002', NULL, 'd_call_many: a ticket that does not exist');
