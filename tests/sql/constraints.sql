@@ -1,7 +1,7 @@
 -- Constraints and triggers on tickets, events and the daemon functions.
 BEGIN;
 \ir fixture.psql
-SELECT plan(53);
+SELECT plan(58);
 
 -- a ticket through the daemon functions
 SELECT lives_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 1, 'S-001', 'k1', now() - interval '10 minutes', false, NULL, NULL)$$, :tst, :qs, :'today'), 'd_issue');
@@ -77,6 +77,19 @@ SELECT kolapp.d_issue(:tst, :qt, :'today', 30, 'T-030', NULL, now(), false, NULL
 SELECT kolapp.d_issue(:tst, :qt, :'today', 31, 'T-031', NULL, now(), false, NULL, NULL);
 SELECT kolapp.d_call(:tst, :'today', 'T-030', :c2, now());
 SELECT throws_ok(format($$SELECT kolapp.d_call(%s, %L, 'T-031', %s, now())$$, :tst, :'today', :c2), '23505', NULL, 'a counter holds one ticket at a time');
+
+-- a ticket's counter is a counter of its office, an event's a counter,
+-- and a counter either names stays (migration 20: checks per statement)
+SELECT throws_ok(format($$UPDATE kolapp.tickets SET counter_id = %s WHERE code = 'T-030'$$, :cx), '23503',
+    format('ticket T-030: its counter %s is not a counter of office %s', :cx, :tst), 'a counter of another office');
+SELECT throws_ok(format($$EXECUTE ins('T-060', 'called', %s, now(), now(), NULL, NULL)$$, :cx), '23503', NULL,
+    'nor when the ticket is inserted with it');
+SELECT throws_ok(format($$DELETE FROM kolapp.counters WHERE id = %s$$, :c2), '23503',
+    format('counter C2 (id %s) has served tickets', :c2), 'a counter a ticket names cannot be deleted');
+SELECT throws_ok(format($$DELETE FROM kolapp.counters WHERE id = %s$$, :c3), '23503', NULL,
+    'nor one only events name (C3 called V-001, which was then transferred)');
+SELECT kolapp.add_counter('tst', 'C9', ARRAY['T']) AS c9 \gset
+SELECT lives_ok(format($$DELETE FROM kolapp.counters WHERE id = %s$$, :c9), 'a counter nothing names can be deleted');
 
 -- append-only log, deletions only through purge_history
 SELECT throws_ok($$UPDATE kolapp.ticket_events SET detail = NULL$$, '42501', 'kolapp.ticket_events is append-only: UPDATE is not allowed', 'events cannot be updated');
