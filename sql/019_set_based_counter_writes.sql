@@ -10,7 +10,11 @@
 -- is three such writes against an issue's share of one statement.
 --
 -- Now a run whose tickets are all different updates them in one
--- statement and logs their events in another, in the run's order. A run
+-- statement and logs their events in another, in the run's order. The
+-- tickets are found by their key first and updated by id: joined on
+-- the key with the state's condition, a table without statistics yet
+-- (a new database's first minutes) made the planner scan every open
+-- ticket through tickets_office_open_idx for each run. A run
 -- that names a ticket twice (started, then finished, in one batch) goes
 -- one ticket at a time as before: the second change must see the first.
 -- What is refused is refused as before and the whole run is undone, as
@@ -40,13 +44,17 @@ BEGIN
         END LOOP;
         RETURN;
     END IF;
-    WITH u AS (
+    WITH r AS (
+        SELECT r.k, r.a, r.i, hit.id
+          FROM unnest(p_office, p_day, p_code, p_counter, p_at) WITH ORDINALITY AS r(o, d, c, k, a, i)
+          JOIN LATERAL (SELECT t.id FROM kolapp.tickets t
+                         WHERE t.office_id = r.o AND t.business_day = r.d AND t.code = r.c) hit ON true
+    ), u AS (
         UPDATE kolapp.tickets t
            SET state = 'called', counter_id = r.k, called_at = r.a, started_at = NULL,
                recalls = 0, for_counter_id = NULL
-          FROM unnest(p_office, p_day, p_code, p_counter, p_at) WITH ORDINALITY AS r(o, d, c, k, a, i)
-         WHERE t.office_id = r.o AND t.business_day = r.d AND t.code = r.c
-           AND t.state IN ('waiting', 'parked')
+          FROM r
+         WHERE t.id = r.id AND t.state IN ('waiting', 'parked')
         RETURNING t.id, t.office_id, t.queue_id, r.k, r.a, r.i
     ), logged AS (
         INSERT INTO kolapp.ticket_events (ticket_id, office_id, at, kind, counter_id, queue_id)
@@ -85,15 +93,19 @@ BEGIN
         END LOOP;
         RETURN;
     END IF;
-    WITH u AS (
+    WITH r AS (
+        SELECT r.s, r.a, r.i, hit.id
+          FROM unnest(p_office, p_day, p_code, p_state, p_at) WITH ORDINALITY AS r(o, d, c, s, a, i)
+          JOIN LATERAL (SELECT t.id FROM kolapp.tickets t
+                         WHERE t.office_id = r.o AND t.business_day = r.d AND t.code = r.c) hit ON true
+    ), u AS (
         UPDATE kolapp.tickets t
            SET state = r.s,
                started_at = CASE WHEN r.s = 'serving' THEN r.a ELSE t.started_at END,
                finished_at = CASE WHEN r.s = 'serving' THEN t.finished_at ELSE r.a END,
                for_counter_id = NULL
-          FROM unnest(p_office, p_day, p_code, p_state, p_at) WITH ORDINALITY AS r(o, d, c, s, a, i)
-         WHERE t.office_id = r.o AND t.business_day = r.d AND t.code = r.c
-           AND kolapp.ticket_transition_allowed(t.state, r.s)
+          FROM r
+         WHERE t.id = r.id AND kolapp.ticket_transition_allowed(t.state, r.s)
         RETURNING t.id, t.office_id, t.queue_id, t.counter_id, r.s, r.a, r.i
     ), logged AS (
         INSERT INTO kolapp.ticket_events (ticket_id, office_id, at, kind, counter_id, queue_id)
