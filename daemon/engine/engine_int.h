@@ -363,7 +363,8 @@ bool ticket_estimate_s(const struct engine *e, const struct office *o, const str
 /* next.c: the rule for the next ticket (PROTOCOL.md, call_next). */
 /* An appointment ticket becomes a candidate this long before its start. */
 #define APPOINTMENT_LEAD_US (120LL * 1000000)
-/* The ticket ctr calls next at now, or NULL; why, in one line, in reason. */
+/* The ticket ctr calls next at now, or NULL; why, in one line, in reason
+ * (NULL: not wanted). */
 struct ticket *next_ticket(const struct counter *ctr, int64_t now, char *reason, size_t reasonsz);
 
 /* booking.c: bookings in memory and the ops on them. */

@@ -311,7 +311,6 @@ static void play(struct play *p, int sample, int max_steps)
 	struct sim_counter *sc = p->sc;
 	uint64_t future_order = p->future_order;
 	int remaining = p->remaining, nlog = 0;
-	char reason[96];
 
 	memcpy(sc, p->start, (size_t)o->ncounters * sizeof *sc);
 	for (int i = 0; i < o->nqueues; i++) {
@@ -342,7 +341,7 @@ static void play(struct play *p, int sample, int max_steps)
 		}
 		for (int i = 0; i < o->nqueues; i++)
 			future_arrive(&p->fut[i], s->free_at, &future_order);
-		t = next_ticket(s->c, s->free_at, reason, sizeof reason);
+		t = next_ticket(s->c, s->free_at, NULL, 0);
 		if (!t) {
 			/* Idle until someone comes for it, if anyone will. */
 			int64_t at = next_arrival_for(s->c, p->fut);
