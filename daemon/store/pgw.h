@@ -28,6 +28,13 @@ struct pgw_stmt {
 	 * consecutive executions of this statement in one transaction is sent
 	 * as one execution of that one (see pgw.c, send_job). */
 	const char *many;
+	/* With many, optional: the parameter (from 1) that names what its
+	 * executions depend on (the office). Executions in one transaction
+	 * with different values of it may be sent in another order than
+	 * added, so that they join one run (pgw_order.h); those with the
+	 * same value, and every command of a statement without it, keep
+	 * their order. 0: sent as added. */
+	int order_param;
 };
 
 /* What a finished job reports. results[i] is the result of the i-th

@@ -1,6 +1,7 @@
 /* Building, sending, finishing and freeing pgw jobs (see pgw_job.h). */
 #include "daemon/store/pgw_job.h"
 #include "daemon/store/pgarray.h"
+#include "daemon/store/pgw_order.h"
 #include "daemon/util/xalloc.h"
 
 #include <stdlib.h>
@@ -162,33 +163,36 @@ static const struct pgw_stmt *find_stmt(const struct pgw_stmt *stmts, int nstmts
 	return NULL;
 }
 
-/* How many cmds from i on execute the same statement, when it has a
- * "many" form; 1 otherwise. */
-static int run_length(const struct pgw_stmt *stmts, int nstmts, const struct pgw_job *job, int i)
+/* How many of the cmds at order[at..n) execute the same statement, when
+ * it has a "many" form; 1 otherwise. */
+static int run_length(const struct pgw_stmt *stmts, int nstmts, const struct pgw_job *job,
+		      const int *order, int at)
 {
-	const struct pgw_stmt *st = find_stmt(stmts, nstmts, job->cmds[i].stmt);
-	int j = i + 1;
+	const struct pgw_cmd *first = &job->cmds[order[at]];
+	const struct pgw_stmt *st = find_stmt(stmts, nstmts, first->stmt);
+	int j = at + 1;
 
 	if (!st || !st->many)
 		return 1;
-	while (j < job->ncmds && job->cmds[j].kind == CMD_EXEC_PREPARED &&
-	       !strcmp(job->cmds[j].stmt, job->cmds[i].stmt) &&
-	       job->cmds[j].nparams == job->cmds[i].nparams)
+	while (j < job->ncmds && job->cmds[order[j]].kind == CMD_EXEC_PREPARED &&
+	       !strcmp(job->cmds[order[j]].stmt, first->stmt) &&
+	       job->cmds[order[j]].nparams == first->nparams)
 		j++;
-	return j - i;
+	return j - at;
 }
 
-static bool send_many(PGconn *c, const struct pgw_stmt *st, struct pgw_job *job, int first, int run)
+static bool send_many(PGconn *c, const struct pgw_stmt *st, struct pgw_job *job, const int *run,
+		      int n)
 {
-	const struct pgw_cmd *cmd = &job->cmds[first];
+	const struct pgw_cmd *cmd = &job->cmds[run[0]];
 	char **arrays = xcalloc((size_t)cmd->nparams, sizeof *arrays);
-	const char **column = xcalloc((size_t)run, sizeof *column);
+	const char **column = xcalloc((size_t)n, sizeof *column);
 	bool ok;
 
 	for (int p = 0; p < cmd->nparams; p++) {
-		for (int k = 0; k < run; k++)
-			column[k] = cmd[k].values[p];
-		arrays[p] = pgarray_literal(column, run);
+		for (int k = 0; k < n; k++)
+			column[k] = job->cmds[run[k]].values[p];
+		arrays[p] = pgarray_literal(column, n);
 	}
 	ok = PQsendQueryPrepared(c, st->many, cmd->nparams, (const char *const *)arrays, NULL, NULL,
 				 0);
@@ -199,16 +203,46 @@ static bool send_many(PGconn *c, const struct pgw_stmt *st, struct pgw_job *job,
 	return ok;
 }
 
+/* The order to send a job's cmds in: a transaction's regrouped so that
+ * runs are long (pgw_order.h), anything else as added. The caller frees. */
+static int *send_order(const struct pgw_job *job, const struct pgw_stmt *stmts, int nstmts)
+{
+	int *order = xcalloc((size_t)job->ncmds + 1, sizeof *order);
+	struct pgw_order_cmd *oc;
+
+	if (!job->transaction) {
+		for (int i = 0; i < job->ncmds; i++)
+			order[i] = i;
+		return order;
+	}
+	oc = xcalloc((size_t)job->ncmds + 1, sizeof *oc);
+	for (int i = 0; i < job->ncmds; i++) {
+		const struct pgw_cmd *cmd = &job->cmds[i];
+		const struct pgw_stmt *st =
+			cmd->kind == CMD_EXEC_PREPARED ? find_stmt(stmts, nstmts, cmd->stmt) : NULL;
+		int p = st && st->many ? st->order_param : 0;
+
+		oc[i].stmt = cmd->stmt;
+		oc[i].nparams = cmd->nparams;
+		oc[i].key = p > 0 && p <= cmd->nparams ? cmd->values[p - 1] : NULL;
+	}
+	pgw_order(oc, job->ncmds, order);
+	free(oc);
+	return order;
+}
+
 bool pgw_job_send_cmds(struct pgw_job *job, PGconn *c, const struct pgw_stmt *stmts, int nstmts)
 {
+	int *order = send_order(job, stmts, nstmts);
 	bool ok = true;
 
 	job->query_cmd = xcalloc((size_t)job->ncmds, sizeof *job->query_cmd);
-	for (int i = 0; ok && i < job->ncmds; i++) {
-		struct pgw_cmd *cmd = &job->cmds[i];
+	for (int at = 0; ok && at < job->ncmds; at++) {
+		struct pgw_cmd *cmd = &job->cmds[order[at]];
 		int run;
 
-		job->query_cmd[job->nqueries++] = i;
+		/* a run's result is its first command's */
+		job->query_cmd[job->nqueries++] = order[at];
 		switch (cmd->kind) {
 		case CMD_PREPARE:
 			ok = PQsendPrepare(c, cmd->stmt, cmd->values[0], cmd->prepare_nparams,
@@ -218,10 +252,11 @@ bool pgw_job_send_cmds(struct pgw_job *job, PGconn *c, const struct pgw_stmt *st
 			ok = PQsendQueryParams(c, cmd->stmt, 0, NULL, NULL, NULL, NULL, 0);
 			break;
 		case CMD_EXEC_PREPARED:
-			run = job->transaction ? run_length(stmts, nstmts, job, i) : 1;
+			run = job->transaction ? run_length(stmts, nstmts, job, order, at) : 1;
 			if (run > 1) {
-				ok = send_many(c, find_stmt(stmts, nstmts, cmd->stmt), job, i, run);
-				i += run - 1;
+				ok = send_many(c, find_stmt(stmts, nstmts, cmd->stmt), job,
+					       order + at, run);
+				at += run - 1;
 			} else {
 				ok = PQsendQueryPrepared(c, cmd->stmt, cmd->nparams,
 							 (const char *const *)cmd->values, NULL,
@@ -230,6 +265,7 @@ bool pgw_job_send_cmds(struct pgw_job *job, PGconn *c, const struct pgw_stmt *st
 			break;
 		}
 	}
+	free(order);
 	return ok;
 }
 

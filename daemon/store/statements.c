@@ -13,7 +13,7 @@ const struct pgw_stmt kolapp_statements[] = {
 	  "o.checkin_before_s, o.checkin_after_s "
 	  "FROM kolapp.offices o LEFT JOIN kolapp.office_keys k ON k.office_id = o.id "
 	  "ORDER BY o.id",
-	  0, NULL },
+	  0, NULL, 0 },
 	{ "load_queues",
 	  /* with its ticket hours (sql/016) */
 	  "SELECT q.id, q.office_id, q.code, q.name, q.open, q.active, q.min_calls, "
@@ -21,7 +21,7 @@ const struct pgw_stmt kolapp_statements[] = {
 	  "p.plan::text FROM kolapp.queues q "
 	  "LEFT JOIN kolapp.d_queue_plans() p ON p.queue_id = q.id "
 	  "ORDER BY q.office_id, q.id",
-	  0, NULL },
+	  0, NULL, 0 },
 	{ "load_counters",
 	  /* with its last open or close (what the estimate makes of a closed
 	   * counter within its planned hours) and the plan (sql/015) */
@@ -31,18 +31,18 @@ const struct pgw_stmt kolapp_statements[] = {
 			   "WHERE e.counter_id = c.id ORDER BY e.at DESC LIMIT 1) ev ON true "
 			   "LEFT JOIN kolapp.d_counter_plans() p ON p.counter_id = c.id "
 			   "ORDER BY c.office_id, c.id",
-	  0, NULL },
+	  0, NULL, 0 },
 	{ "load_counter_queues",
 	  "SELECT counter_id, queue_id, rank, weight FROM kolapp.counter_queues "
 	  "ORDER BY counter_id, rank, queue_id",
-	  0, NULL },
+	  0, NULL, 0 },
 	{ "load_outcomes",
 	  "SELECT queue_id, code, name FROM kolapp.outcomes WHERE active ORDER BY queue_id, code",
-	  0, NULL },
+	  0, NULL, 0 },
 	{ "load_queue_texts",
 	  "SELECT queue_id, lang, name, description FROM kolapp.queue_texts "
 	  "ORDER BY queue_id, lang",
-	  0, NULL },
+	  0, NULL, 0 },
 /* Today's tickets (the office's day is within a day of the server's)
 	 * plus any earlier ticket not yet in a final state: two arms, so that
 	 * each uses its index (the day's; the partial index on open states)
@@ -71,7 +71,7 @@ const struct pgw_stmt kolapp_statements[] = {
 	  "(SELECT d.office_id, d.day FROM kolapp.d_load_days() d)) "
 	  "UNION ALL " TICKET_COLUMNS "WHERE business_day < current_date - 1 "
 	  "AND state IN ('waiting','called','serving','parked')",
-	  0, NULL },
+	  0, NULL, 0 },
 	/* Bookings from yesterday on (the office's day is within a day of the
 	 * server's): check-in needs today's, unbook the future ones. */
 	{ "load_bookings",
@@ -83,77 +83,79 @@ const struct pgw_stmt kolapp_statements[] = {
 				 "b.ticket_id "
 				 "WHERE b.starts_at >= current_date - 1 ORDER BY b.office_id, "
 				 "b.starts_at, b.id",
-	  0, NULL },
-	/* writes: one function each, so the event log is always written */
+	  0, NULL, 0 },
+	/* writes: one function each, so the event log is always written;
+	 * those with a run form are regrouped by office (pgw_order.h) */
 	{ "d_issue",
 	  "SELECT kolapp.d_issue($1::int, $2::int, $3::date, $4::int, $5::text, $6::text, "
 	  "$7::timestamptz, $8::boolean, $9::text, $10::text, $11::int, $12::text)",
-	  12, "d_issue_many" },
+	  12, "d_issue_many", 1 },
 	{ "d_call", "SELECT kolapp.d_call($1::int, $2::date, $3::text, $4::int, $5::timestamptz)",
-	  5, "d_call_many" },
+	  5, "d_call_many", 1 },
 	{ "d_recall", "SELECT kolapp.d_recall($1::int, $2::date, $3::text, $4::timestamptz)", 4,
-	  NULL },
+	  NULL, 0 },
 	{ "d_set_state",
 	  "SELECT kolapp.d_set_state($1::int, $2::date, $3::text, $4::text, $5::timestamptz)", 5,
-	  "d_set_state_many" },
+	  "d_set_state_many", 1 },
 	{ "d_transfer",
 	  "SELECT kolapp.d_transfer($1::int, $2::date, $3::text, $4::int, $5::timestamptz)", 5,
-	  NULL },
+	  NULL, 0 },
 	{ "d_transfer_counter",
 	  "SELECT kolapp.d_transfer_counter($1::int, $2::date, $3::text, $4::int, "
 	  "$5::timestamptz)",
-	  5, NULL },
-	{ "d_park", "SELECT kolapp.d_park($1::int, $2::date, $3::text, $4::timestamptz)", 4, NULL },
+	  5, NULL, 0 },
+	{ "d_park", "SELECT kolapp.d_park($1::int, $2::date, $3::text, $4::timestamptz)", 4, NULL,
+	  0 },
 	{ "d_reactivate",
-	  "SELECT kolapp.d_reactivate($1::int, $2::date, $3::text, $4::timestamptz)", 4, NULL },
+	  "SELECT kolapp.d_reactivate($1::int, $2::date, $3::text, $4::timestamptz)", 4, NULL, 0 },
 	{ "d_set_outcome", "SELECT kolapp.d_set_outcome($1::int, $2::date, $3::text, $4::text)", 4,
-	  NULL },
+	  NULL, 0 },
 	{ "d_counter_set_open",
-	  "SELECT kolapp.d_counter_set_open($1::int, $2::boolean, $3::timestamptz)", 3, NULL },
-	{ "d_rate", "SELECT kolapp.d_rate($1::int, $2::date, $3::text, $4::int)", 4, NULL },
-	{ "d_expire", "SELECT kolapp.d_expire($1::int, $2::date, $3::timestamptz)", 3, NULL },
+	  "SELECT kolapp.d_counter_set_open($1::int, $2::boolean, $3::timestamptz)", 3, NULL, 0 },
+	{ "d_rate", "SELECT kolapp.d_rate($1::int, $2::date, $3::text, $4::int)", 4, NULL, 0 },
+	{ "d_expire", "SELECT kolapp.d_expire($1::int, $2::date, $3::timestamptz)", 3, NULL, 0 },
 	{ "d_book",
 	  "SELECT kolapp.d_book($1::int, $2::int, $3::text, $4::timestamptz, $5::int, $6::text, "
 	  "$7::text, $8::timestamptz)",
-	  8, NULL },
-	{ "d_unbook", "SELECT kolapp.d_unbook($1::int, $2::text, $3::timestamptz)", 3, NULL },
+	  8, NULL, 0 },
+	{ "d_unbook", "SELECT kolapp.d_unbook($1::int, $2::text, $3::timestamptz)", 3, NULL, 0 },
 	{ "d_check_in",
 	  "SELECT kolapp.d_check_in($1::int, $2::int, $3::date, $4::int, $5::text, "
 	  "$6::timestamptz, $7::text, $8::text, $9::int, $10::text)",
-	  10, NULL },
+	  10, NULL, 0 },
 	{ "d_bookings_no_show", "SELECT kolapp.d_bookings_no_show($1::int, $2::timestamptz)", 2,
-	  NULL },
+	  NULL, 0 },
 	/* runs of the writes above in one execution (sql/006_batch_writes.sql) */
 	{ "d_issue_many",
 	  "SELECT kolapp.d_issue_many($1::int[], $2::int[], $3::date[], $4::int[], "
 	  "$5::text[], $6::text[], $7::timestamptz[], $8::boolean[], $9::text[], $10::text[], "
 	  "$11::int[], $12::text[])",
-	  12, NULL },
+	  12, NULL, 0 },
 	{ "d_call_many",
 	  "SELECT kolapp.d_call_many($1::int[], $2::date[], $3::text[], $4::int[], "
 	  "$5::timestamptz[])",
-	  5, NULL },
+	  5, NULL, 0 },
 	{ "d_set_state_many",
 	  "SELECT kolapp.d_set_state_many($1::int[], $2::date[], $3::text[], "
 	  "$4::text[], $5::timestamptz[])",
-	  5, NULL },
+	  5, NULL, 0 },
 	/* in-doubt commits (sql/003_batches.sql) */
-	{ "d_batch_mark", "SELECT kolapp.d_batch_mark($1::text, $2::text)", 2, NULL },
+	{ "d_batch_mark", "SELECT kolapp.d_batch_mark($1::text, $2::text)", 2, NULL, 0 },
 	{ "d_batch_mark_fenced",
-	  "SELECT kolapp.d_batch_mark($1::text, $2::text, $3::int[], $4::bigint[])", 4, NULL },
+	  "SELECT kolapp.d_batch_mark($1::text, $2::text, $3::int[], $4::bigint[])", 4, NULL, 0 },
 	{ "d_node_tick",
 	  "SELECT office_id, office, node, advertise, advertise_http, epoch, mine, release "
 	  "FROM kolapp.d_node_tick($1::text, $2::text, $3::text, $4::int, $5::int[], $6::int[])",
-	  6, NULL },
-	{ "d_nodes", "SELECT name, advertise, advertise_http FROM kolapp.d_nodes()", 0, NULL },
-	{ "d_batch_resolve", "SELECT kolapp.d_batch_resolve($1::text, $2::int)", 2, NULL },
-	{ "d_batch_forget", "SELECT kolapp.d_batch_forget()", 0, NULL },
+	  6, NULL, 0 },
+	{ "d_nodes", "SELECT name, advertise, advertise_http FROM kolapp.d_nodes()", 0, NULL, 0 },
+	{ "d_batch_resolve", "SELECT kolapp.d_batch_resolve($1::text, $2::int)", 2, NULL, 0 },
+	{ "d_batch_forget", "SELECT kolapp.d_batch_forget()", 0, NULL, 0 },
 	/* auth */
 	{ "d_token_lookup",
 	  "SELECT token_id, role, office_id, office_code, counter_id, counter_name "
 	  "FROM kolapp.d_token_lookup($1::bytea)",
-	  1, NULL },
-	{ "d_token_used", "SELECT kolapp.d_token_used($1::int, $2::text)", 2, NULL },
+	  1, NULL, 0 },
+	{ "d_token_used", "SELECT kolapp.d_token_used($1::int, $2::text)", 2, NULL, 0 },
 };
 
 const int kolapp_statements_count = sizeof kolapp_statements / sizeof kolapp_statements[0];
@@ -193,7 +195,7 @@ const struct pgw_stmt kolapp_read_statements[] = {
 						 "OR t.started_at IS NOT NULL OR t.finished_at - "
 						 "t.called_at >= interval '1 second')"
 						 ") h WHERE n <= 32 ORDER BY queue_id, n DESC",
-	  0, NULL },
+	  0, NULL, 0 },
 };
 
 const int kolapp_read_statements_count = sizeof kolapp_read_statements /
