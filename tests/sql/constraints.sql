@@ -1,7 +1,7 @@
 -- Constraints and triggers on tickets, events and the daemon functions.
 BEGIN;
 \ir fixture.psql
-SELECT plan(58);
+SELECT plan(61);
 
 -- a ticket through the daemon functions
 SELECT lives_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 1, 'S-001', 'k1', now() - interval '10 minutes', false, NULL, NULL)$$, :tst, :qs, :'today'), 'd_issue');
@@ -88,6 +88,14 @@ SELECT throws_ok(format($$DELETE FROM kolapp.counters WHERE id = %s$$, :c2), '23
     format('counter C2 (id %s) has served tickets', :c2), 'a counter a ticket names cannot be deleted');
 SELECT throws_ok(format($$DELETE FROM kolapp.counters WHERE id = %s$$, :c3), '23503', NULL,
     'nor one only events name (C3 called V-001, which was then transferred)');
+-- migration 22: only what a statement changes is checked, several
+-- counters at once, and the error still names the fault
+SELECT kolapp.d_call(:tst, :'today', 'T-031', :c1, now());
+SELECT throws_ok(format($$UPDATE kolapp.tickets SET counter_id = CASE code WHEN 'T-030' THEN %s ELSE %s END WHERE code IN ('T-030', 'T-031')$$, :c3, :cx), '23503',
+    format('ticket T-031: its counter %s is not a counter of office %s', :cx, :tst), 'two counters in one statement, one of another office');
+SELECT lives_ok($$UPDATE kolapp.tickets SET recalls = recalls WHERE code IN ('T-030', 'T-031')$$, 'a statement that changes no counter');
+SELECT throws_ok(format($$INSERT INTO kolapp.ticket_events (ticket_id, office_id, at, kind, counter_id) SELECT id, office_id, now(), 'called', c FROM kolapp.tickets, unnest(ARRAY[%s, %s, %s]) c WHERE code = 'T-022'$$, :c1, :c1, :cx + 1000),
+    '23503', format('an event names counter %s, which does not exist', :cx + 1000), 'events naming a counter twice and a missing one');
 SELECT kolapp.add_counter('tst', 'C9', ARRAY['T']) AS c9 \gset
 SELECT lives_ok(format($$DELETE FROM kolapp.counters WHERE id = %s$$, :c9), 'a counter nothing names can be deleted');
 
