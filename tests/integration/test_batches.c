@@ -1,7 +1,8 @@
 /* Integration test of group commit against a real PostgreSQL: a run of
  * issues sent as one batched call keeps every idempotency key byte for
- * byte, and a batch the database refuses is answered `unavailable`,
- * changes nothing, and leaves the daemon's connection usable. */
+ * byte, a batch that interleaves offices goes as runs, and a batch the
+ * database refuses is answered `unavailable`, changes nothing, and leaves
+ * the daemon's connection usable. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +298,140 @@ START_TEST(batch_behind_a_refused_one_does_not_commit)
 }
 END_TEST
 
+/* Tickets of queue S waiting at the office c is signed in to, from
+ * memory (status is answered by the engine, not the database). */
+static json_int_t s_waiting(struct oc *c)
+{
+	json_t *r = oc_req(c, "{\"op\":\"status\"}"), *q;
+	json_int_t n = -1;
+	size_t i;
+
+	ck_assert_msg(o_ok(r), "%s", o_js(r));
+	json_array_foreach(json_object_get(r, "queues"), i, q)
+		if (!strcmp(json_string_value(json_object_get(q, "code")), "S"))
+			n = json_integer_value(json_object_get(q, "waiting"));
+	json_decref(r);
+	return n;
+}
+
+/* Sends line on c and waits until the engine shows S's waiting count at
+ * the office of d moved by delta. */
+static void send_until(struct oc *c, const char *line, struct oc *d, int delta)
+{
+	json_int_t want = s_waiting(d) + delta;
+	long long deadline = h_now_ms() + 10000;
+
+	ck_assert_int_eq(oc_send(c, line), 0);
+	while (s_waiting(d) != want) {
+		if (h_now_ms() >= deadline) {
+			char *got = oc_line(c, 100);
+
+			ck_abort_msg("%s did not reach the engine (%s)", line, got ? got : "no answer");
+		}
+		usleep(10 * 1000);
+	}
+}
+
+/* A batch that interleaves two offices' issues and calls goes as one run
+ * of each statement (pgw_order.c). Held behind two batches that wait for a
+ * lock, an issue at office A, a call at office B, an issue at A and a
+ * call at B share the third batch, in that order; the database then runs
+ * d_call_many for the two calls, never d_call alone (in the order they
+ * came, each would have been an execution of its own). */
+START_TEST(interleaved_offices_go_as_runs)
+{
+	struct o_office other;
+	struct oc *ka, *kb, *c1, *c2, *da, *db;
+	PGconn *pg;
+	PGresult *r;
+	json_t *rep;
+	long long deadline;
+	long many;
+
+	o_daemon_down(&g_d);
+	o_seed_named(g_db, "e", &other);
+	o_daemon_up(&g_d, g_db, "--log-level debug");
+	ka = o_login(g_d.port, g_o.kiosk);
+	da = o_login(g_d.port, g_o.display);
+	kb = o_login(g_d.port, other.kiosk);
+	db = o_login(g_d.port, other.display);
+	c1 = o_login(g_d.port, other.counter[0]);
+	c2 = o_login(g_d.port, other.counter[1]);
+	for (int i = 0; i < 2; i++) {
+		rep = oc_req(kb, "{\"op\":\"issue\",\"queue\":\"S\"}");
+		ck_assert_msg(o_ok(rep), "%s", o_js(rep));
+		json_decref(rep);
+		rep = oc_req(i ? c2 : c1, "{\"op\":\"counter_open\"}");
+		ck_assert_msg(o_ok(rep), "%s", o_js(rep));
+		json_decref(rep);
+	}
+
+	pg = PQconnectdb(g_db);
+	ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+	r = PQexec(pg, "BEGIN; LOCK TABLE kolapp.tickets IN EXCLUSIVE MODE");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	/* Batches 1 and 2 wait for the lock; the third stays open. */
+	ck_assert_int_eq(oc_send(ka, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"held-a\"}\n"), 0);
+	deadline = h_now_ms() + 10000;
+	while (o_count(g_db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+			     "'kolappd' AND wait_event_type = 'Lock'") < 1) {
+		ck_assert_msg(h_now_ms() < deadline, "kolappd's batch never waited for the lock");
+		usleep(20 * 1000);
+	}
+	ck_assert_int_eq(oc_send(kb, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"held-b\"}\n"), 0);
+	deadline = h_now_ms() + 10000;
+	while (!log_has("behind an unanswered batch")) {
+		ck_assert_msg(h_now_ms() < deadline, "the second batch was not sent");
+		usleep(20 * 1000);
+	}
+	send_until(ka, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"run-a1\"}\n", da, 1);
+	send_until(c1, "{\"op\":\"call_next\"}\n", db, -1);
+	send_until(ka, "{\"op\":\"issue\",\"queue\":\"S\",\"key\":\"run-a2\"}\n", da, 1);
+	send_until(c2, "{\"op\":\"call_next\"}\n", db, -1);
+	r = PQexec(pg, "COMMIT");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(pg);
+
+	for (int i = 0; i < 3; i++) {
+		rep = oc_reply(ka, 10000);
+		ck_assert_msg(o_ok(rep), "issue %d at A: %s", i, o_js(rep));
+		json_decref(rep);
+	}
+	rep = oc_reply(kb, 10000);
+	ck_assert_msg(o_ok(rep), "issue at B: %s", o_js(rep));
+	json_decref(rep);
+	rep = oc_reply(c1, 10000);
+	ck_assert_msg(o_ok(rep), "call at B: %s", o_js(rep));
+	ck_assert_str_eq(o_tstr(rep, "code"), "S-001");
+	json_decref(rep);
+	rep = oc_reply(c2, 10000);
+	ck_assert_msg(o_ok(rep), "second call at B: %s", o_js(rep));
+	ck_assert_str_eq(o_tstr(rep, "code"), "S-002");
+	json_decref(rep);
+	ck_assert_int_eq(count_where(g_o.code, "t.idem_key IN ('held-a', 'run-a1', 'run-a2')"), 3);
+	ck_assert_int_eq(count_where(other.code, "t.state = 'called'"), 2);
+
+	/* The backend reports its counts when idle, within about 10 s. */
+	deadline = h_now_ms() + 20000;
+	while ((many = o_count(g_db, "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions "
+				     "WHERE funcname = 'd_call_many'")) < 1 &&
+	       h_now_ms() < deadline)
+		usleep(100 * 1000);
+	ck_assert_int_eq(many, 1);
+	ck_assert_int_eq(o_count(g_db, "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions "
+				       "WHERE funcname = 'd_call'"),
+			 0);
+	oc_close(ka);
+	oc_close(da);
+	oc_close(kb);
+	oc_close(db);
+	oc_close(c1);
+	oc_close(c2);
+}
+END_TEST
+
 static Suite *batches_suite(void)
 {
 	Suite *s = suite_create("batches");
@@ -307,6 +442,7 @@ static Suite *batches_suite(void)
 	tcase_add_test(tc, batched_issues_keep_keys_verbatim);
 	tcase_add_test(tc, refused_batch_is_unavailable_and_recovers);
 	tcase_add_test(tc, batch_behind_a_refused_one_does_not_commit);
+	tcase_add_test(tc, interleaved_offices_go_as_runs);
 	suite_add_tcase(s, tc);
 	return s;
 }
