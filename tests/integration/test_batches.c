@@ -326,7 +326,8 @@ static void send_until(struct oc *c, const char *line, struct oc *d, int delta)
 		if (h_now_ms() >= deadline) {
 			char *got = oc_line(c, 100);
 
-			ck_abort_msg("%s did not reach the engine (%s)", line, got ? got : "no answer");
+			ck_abort_msg("%s did not reach the engine (%s)", line,
+				     got ? got : "no answer");
 		}
 		usleep(10 * 1000);
 	}
