@@ -164,19 +164,17 @@ static const struct pgw_stmt *find_stmt(const struct pgw_stmt *stmts, int nstmts
 }
 
 /* How many of the cmds at order[at..n) execute the same statement, when
- * it has a "many" form; 1 otherwise. */
-static int run_length(const struct pgw_stmt *stmts, int nstmts, const struct pgw_job *job,
+ * it has a "many" form; 1 otherwise. stmt_of: each cmd's statement. */
+static int run_length(const struct pgw_job *job, const struct pgw_stmt *const *stmt_of,
 		      const int *order, int at)
 {
-	const struct pgw_cmd *first = &job->cmds[order[at]];
-	const struct pgw_stmt *st = find_stmt(stmts, nstmts, first->stmt);
+	const struct pgw_stmt *st = stmt_of[order[at]];
 	int j = at + 1;
 
 	if (!st || !st->many)
 		return 1;
-	while (j < job->ncmds && job->cmds[order[j]].kind == CMD_EXEC_PREPARED &&
-	       !strcmp(job->cmds[order[j]].stmt, first->stmt) &&
-	       job->cmds[order[j]].nparams == first->nparams)
+	while (j < job->ncmds && stmt_of[order[j]] == st &&
+	       job->cmds[order[j]].nparams == job->cmds[order[at]].nparams)
 		j++;
 	return j - at;
 }
@@ -204,12 +202,19 @@ static bool send_many(PGconn *c, const struct pgw_stmt *st, struct pgw_job *job,
 }
 
 /* The order to send a job's cmds in: a transaction's regrouped so that
- * runs are long (pgw_order.h), anything else as added. The caller frees. */
-static int *send_order(const struct pgw_job *job, const struct pgw_stmt *stmts, int nstmts)
+ * runs are long (pgw_order.h), anything else as added. Fills stmt_of with
+ * each executed cmd's statement (NULL for the others), looked up once.
+ * The caller frees the order. */
+static int *send_order(const struct pgw_job *job, const struct pgw_stmt *stmts, int nstmts,
+		       const struct pgw_stmt **stmt_of)
 {
 	int *order = xcalloc((size_t)job->ncmds + 1, sizeof *order);
 	struct pgw_order_cmd *oc;
 
+	for (int i = 0; i < job->ncmds; i++)
+		stmt_of[i] = job->cmds[i].kind == CMD_EXEC_PREPARED
+				   ? find_stmt(stmts, nstmts, job->cmds[i].stmt)
+				   : NULL;
 	if (!job->transaction) {
 		for (int i = 0; i < job->ncmds; i++)
 			order[i] = i;
@@ -218,9 +223,7 @@ static int *send_order(const struct pgw_job *job, const struct pgw_stmt *stmts, 
 	oc = xcalloc((size_t)job->ncmds + 1, sizeof *oc);
 	for (int i = 0; i < job->ncmds; i++) {
 		const struct pgw_cmd *cmd = &job->cmds[i];
-		const struct pgw_stmt *st =
-			cmd->kind == CMD_EXEC_PREPARED ? find_stmt(stmts, nstmts, cmd->stmt) : NULL;
-		int p = st && st->many ? st->order_param : 0;
+		int p = stmt_of[i] && stmt_of[i]->many ? stmt_of[i]->order_param : 0;
 
 		oc[i].stmt = cmd->stmt;
 		oc[i].nparams = cmd->nparams;
@@ -233,7 +236,8 @@ static int *send_order(const struct pgw_job *job, const struct pgw_stmt *stmts, 
 
 bool pgw_job_send_cmds(struct pgw_job *job, PGconn *c, const struct pgw_stmt *stmts, int nstmts)
 {
-	int *order = send_order(job, stmts, nstmts);
+	const struct pgw_stmt **stmt_of = xcalloc((size_t)job->ncmds + 1, sizeof *stmt_of);
+	int *order = send_order(job, stmts, nstmts, stmt_of);
 	bool ok = true;
 
 	job->query_cmd = xcalloc((size_t)job->ncmds, sizeof *job->query_cmd);
@@ -252,10 +256,9 @@ bool pgw_job_send_cmds(struct pgw_job *job, PGconn *c, const struct pgw_stmt *st
 			ok = PQsendQueryParams(c, cmd->stmt, 0, NULL, NULL, NULL, NULL, 0);
 			break;
 		case CMD_EXEC_PREPARED:
-			run = job->transaction ? run_length(stmts, nstmts, job, order, at) : 1;
+			run = job->transaction ? run_length(job, stmt_of, order, at) : 1;
 			if (run > 1) {
-				ok = send_many(c, find_stmt(stmts, nstmts, cmd->stmt), job,
-					       order + at, run);
+				ok = send_many(c, stmt_of[order[at]], job, order + at, run);
 				at += run - 1;
 			} else {
 				ok = PQsendQueryPrepared(c, cmd->stmt, cmd->nparams,
@@ -266,6 +269,7 @@ bool pgw_job_send_cmds(struct pgw_job *job, PGconn *c, const struct pgw_stmt *st
 		}
 	}
 	free(order);
+	free(stmt_of);
 	return ok;
 }
 
