@@ -431,6 +431,7 @@ void office_free(struct office *o)
 		queue_outcomes_clear(q);
 		queue_texts_clear(q);
 		plan_free(&q->plan);
+		arrival_history_free(&q->arrivals);
 		free(q->name);
 		free(q);
 	}
@@ -651,16 +652,23 @@ static void office_ticket_hours_tick(struct engine *e, struct office *o, int64_t
 void engine_tick(struct engine *e)
 {
 	int64_t now = engine_now(e);
+	bool new_day = false;
 
 	if (engine_is_stale(e))
 		return;
 	for (int i = 0; i < e->noffices; i++) {
 		if (!office_served(e->offices[i]))
 			continue; /* its owner writes its day's end */
-		if (now >= e->offices[i]->day_end)
+		if (now >= e->offices[i]->day_end) {
 			engine_rollover(e, e->offices[i]);
+			new_day = true;
+		}
 		office_bookings_sweep(e, e->offices[i], now, false);
 		office_ticket_hours_tick(e, e->offices[i], now);
+	}
+	if (new_day) { /* the earlier weeks of the new day's weekday */
+		e->arrivals_wanted++;
+		engine_load_arrivals(e);
 	}
 }
 

@@ -184,5 +184,11 @@ int engine_test_set_counter_hours(struct engine *e, int office_id, const char *c
  * is sent as a queue event by the next engine_tick(). */
 int engine_test_set_queue_hours(struct engine *e, int office_id, const char *queue,
 				const int64_t *hours, int n);
+/* When visitors came to the queue on the same weekday of earlier weeks:
+ * at[i], a time of today, in week[i] (1: a week ago); n of them, any
+ * order. Taken as the store's load_arrivals would give them (every
+ * other queue then has none). 0, or -1 when there is no such queue. */
+int engine_test_set_arrivals(struct engine *e, int office_id, const char *queue, const int *week,
+			     const int64_t *at, int n);
 
 #endif

@@ -6,6 +6,7 @@
 #ifndef KOLAPP_ENGINE_INT_H
 #define KOLAPP_ENGINE_INT_H
 
+#include "daemon/engine/arrivals.h"
 #include "daemon/engine/engine.h"
 #include "daemon/engine/plan.h"
 #include "daemon/engine/ticket_state.h"
@@ -129,9 +130,10 @@ struct queue {
 	double est_visit_mean, est_visit_var;
 	int64_t est_new_at, est_new_sd;
 	bool est_new_done, est_new_known;
-	struct calib cal;  /* its own calls' calibration, once it has enough */
-	struct plan plan;  /* its ticket hours (sql/016) */
-	bool took_tickets; /* as last sent: engine_tick() sends a change */
+	struct calib cal;                /* its own calls' calibration, once it has enough */
+	struct plan plan;                /* its ticket hours (sql/016) */
+	bool took_tickets;               /* as last sent: engine_tick() sends a change */
+	struct arrival_history arrivals; /* earlier weeks' (estimate.c) */
 };
 
 struct counter_queue {
@@ -236,6 +238,10 @@ struct engine {
 	bool history_loading; /* store->load_history in flight */
 	uint64_t loads;       /* successful loads; history_for: the one it is for */
 	uint64_t history_for;
+	/* store->load_arrivals: in flight; the loads and days (rollovers)
+	 * the read in flight is for, and those it must be for */
+	bool arrivals_loading;
+	uint64_t arrivals_for, arrivals_wanted;
 	uint64_t failed_seq; /* highest batch seq already handled as failed */
 	uint64_t order;      /* next ticket order */
 	bool config_loading; /* a configuration reload is in flight */
@@ -300,6 +306,11 @@ void queue_record_noshow(struct queue *q, int64_t us);
 /* Earlier days' visits (by queue, the most telling last) put before the
  * samples the queues already have, which stay the newest. */
 void queues_seed_earlier(struct office **offs, int noff, const struct store_visit *visits, int n);
+/* engine_load.c: reads the earlier weeks' arrivals (store->load_arrivals)
+ * unless a read is in flight; engine_take_arrivals() gives every queue
+ * its rows (by queue) and every other queue none. */
+void engine_load_arrivals(struct engine *e);
+void engine_take_arrivals(struct engine *e, const struct store_arrival *rows, int n);
 void office_record_call(struct office *o, const struct ticket *t, int64_t at);
 void office_free(struct office *o);
 /* Sets t->code from q's code and t->number: "S-042". */

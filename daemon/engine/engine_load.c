@@ -396,6 +396,92 @@ static void load_history(struct engine *e)
 	e->store.ops->load_history(e->store.self, on_history, e);
 }
 
+/* When visitors came on the same weekday of the last weeks, for the
+ * estimator's newcomers (arrivals.h): read after each load and again
+ * when an office's day changes (the points are moved onto one day). */
+static void on_arrivals(void *arg, const struct store_arrival *rows, int n, const char *error)
+{
+	struct engine *e = arg;
+
+	e->arrivals_loading = false;
+	if (e->arrivals_for != e->arrivals_wanted) { /* a new load or day since */
+		engine_load_arrivals(e);
+		return;
+	}
+	if (!rows) {
+		log_warn("engine: reading earlier weeks' arrivals failed: %s; newcomers are "
+			 "expected at today's pace",
+			 error ? error : "?");
+		return;
+	}
+	engine_take_arrivals(e, rows, n);
+}
+
+void engine_load_arrivals(struct engine *e)
+{
+	if (!e->has_store || !e->store.ops->load_arrivals || e->arrivals_loading)
+		return;
+	e->arrivals_loading = true;
+	e->arrivals_for = e->arrivals_wanted;
+	e->store.ops->load_arrivals(e->store.self, on_arrivals, e);
+}
+
+static struct queue *queue_of_id(struct engine *e, int id, int *office)
+{
+	for (int i = 0; i < e->noffices; i++) {
+		struct queue *q = office_queue_by_id(e->offices[i], id);
+
+		if (q) {
+			*office = i;
+			return q;
+		}
+	}
+	return NULL;
+}
+
+void engine_take_arrivals(struct engine *e, const struct store_arrival *rows, int n)
+{
+	unsigned *weeks = xcalloc((size_t)e->noffices + 1, sizeof *weeks);
+	int64_t *at = xmalloc(((size_t)n + 1) * sizeof *at);
+
+	/* An office's weeks are those it had any ticket in: a queue nobody
+	 * came to in one of them had none that week. */
+	for (int i = 0, j, k; i < n; i = j) {
+		for (j = i + 1; j < n && rows[j].queue_id == rows[i].queue_id; j++)
+			;
+		if (!queue_of_id(e, rows[i].queue_id, &k))
+			continue;
+		for (int r = i; r < j; r++)
+			if (rows[r].week >= 1 && rows[r].week <= 16)
+				weeks[k] |= 1u << (rows[r].week - 1);
+	}
+	for (int i = 0; i < e->noffices; i++) {
+		struct office *o = e->offices[i];
+
+		for (int k = 0; k < o->nqueues; k++)
+			arrival_history_set(&o->queues[k]->arrivals, o->day, 0, NULL, 0);
+		o->gen++;
+	}
+	for (int i = 0, j, k; i < n; i = j) {
+		struct queue *q;
+		int m = 0;
+
+		for (j = i + 1; j < n && rows[j].queue_id == rows[i].queue_id; j++)
+			;
+		if (!(q = queue_of_id(e, rows[i].queue_id, &k)))
+			continue;
+		for (int r = i; r < j; r++)
+			at[m++] = rows[r].at_us;
+		arrival_history_set(&q->arrivals, e->offices[k]->day, __builtin_popcount(weeks[k]),
+				    at, m);
+	}
+	log_info("engine: %d ticket(s) of the same weekday of earlier weeks read for the "
+		 "newcomers",
+		 n);
+	free(at);
+	free(weeks);
+}
+
 static void on_ticket_row(void *arg, const struct store_ticket *row)
 {
 	engine_take_ticket_row(arg, row);
@@ -430,6 +516,8 @@ static void on_loaded(void *arg, const struct store_snapshot *snap, const char *
 	if (e->hooks.loaded)
 		e->hooks.loaded(e->hooks.loaded_arg, true);
 	load_history(e);
+	e->arrivals_wanted++;
+	engine_load_arrivals(e);
 	if (e->reload_wanted) {
 		e->reload_wanted = false;
 		engine_load(e);

@@ -192,3 +192,20 @@ int engine_test_set_queue_hours(struct engine *e, int office_id, const char *cod
 
 	return set_plan(e, q ? &q->plan : NULL, hours, n);
 }
+
+int engine_test_set_arrivals(struct engine *e, int office_id, const char *code, const int *week,
+			     const int64_t *at, int n)
+{
+	struct office *o = engine_office(e, office_id);
+	struct queue *q = o ? office_queue(o, code) : NULL;
+	struct store_arrival *rows;
+
+	if (!q)
+		return -1;
+	rows = xcalloc((size_t)n + 1, sizeof *rows);
+	for (int i = 0; i < n; i++)
+		rows[i] = (struct store_arrival){ q->id, week[i], at[i] };
+	engine_take_arrivals(e, rows, n);
+	free(rows);
+	return 0;
+}

@@ -45,6 +45,10 @@
 #define ARRIVAL_MIN 3
 #define ARRIVAL_MAX_BACK_US (60 * 60 * INT64_C(1000000))
 #define FUTURE_MAX 128
+/* Where the same weekday of earlier weeks says when visitors come
+ * (arrivals.h), newcomers are expected along it this far ahead, at
+ * today's pace against theirs; past the look-back, as the weeks say. */
+#define ARRIVAL_AHEAD_US (2 * 60 * 60 * INT64_C(1000000))
 /* Bookings not yet checked in, up to this far ahead, are visitors who will
  * come at their time: a counter that has one at 14:30 is not free then. */
 #define BOOKED_AHEAD_US (2 * 60 * 60 * INT64_C(1000000))
@@ -216,20 +220,23 @@ static void untake(const struct take *log, int nlog)
  */
 struct future {
 	struct queue *q;
-	double every_us; /* 0: none expected */
+	double every_us;            /* 0: none expected */
+	struct arrival_forecast fc; /* when fc.at: they come as it says */
+	double start;               /* now, as a double */
 	double next_at, until;
 	struct ticket *t; /* FUTURE_MAX of them, made when the first comes */
 	int n;            /* appended so far */
 };
 
 /* The time between arrivals in q, 0 when unknown or the queue takes no
- * tickets; *back: how far back they were seen. */
-static double arrival_every_us(const struct queue *q, int64_t now, int64_t *back)
+ * tickets; *back: how far back they were seen, *seen: how many. */
+static double arrival_every_us(const struct queue *q, int64_t now, int64_t *back, int *seen)
 {
 	int64_t since = now - ARRIVAL_MAX_BACK_US, first = now;
 	int n = 0;
 
 	*back = 0;
+	*seen = 0;
 	if (!queue_takes_tickets(q, now) || !q->active)
 		return 0;
 	for (int i = q->ntoday; i-- > 0 && n < ARRIVAL_COUNT;) {
@@ -245,7 +252,19 @@ static double arrival_every_us(const struct queue *q, int64_t now, int64_t *back
 	if (n < ARRIVAL_MIN || now <= first)
 		return 0;
 	*back = now - first;
+	*seen = n;
 	return (double)(now - first) / n;
+}
+
+/* When newcomer k (from 0) of f is expected; +inf: none. */
+static double future_at(const struct future *f, double start, int k)
+{
+	int64_t at;
+
+	if (!f->fc.at)
+		return start + (k + 1) * f->every_us;
+	at = arrival_forecast_at(&f->fc, k);
+	return at == INT64_MAX ? INFINITY : (double)at;
 }
 
 /* Appends q's arrivals up to time at; the list has room (reserved before
@@ -266,7 +285,7 @@ static void future_arrive(struct future *f, int64_t at, uint64_t *order)
 		t->sort_at = (int64_t)f->next_at;
 		t->order = (*order)++;
 		l->v[l->n++] = t;
-		f->next_at += f->every_us;
+		f->next_at = future_at(f, f->start, f->n);
 	}
 }
 
@@ -314,8 +333,8 @@ static void play(struct play *p, int sample, int max_steps)
 
 	memcpy(sc, p->start, (size_t)o->ncounters * sizeof *sc);
 	for (int i = 0; i < o->nqueues; i++) {
-		p->fut[i].next_at = (double)p->now + p->fut[i].every_us;
 		p->fut[i].n = 0;
+		p->fut[i].next_at = future_at(&p->fut[i], p->fut[i].start, 0);
 	}
 	for (int i = 0; sample >= 0 && i < o->ncounters; i++) {
 		struct sim_counter *s = &sc[i];
@@ -439,8 +458,13 @@ void office_estimate(struct office *o, int64_t now)
 			tlist_insert(&q->waiting, &ph[i].t);
 		fut[i].q = q;
 		int64_t back;
+		int seen;
 
-		fut[i].every_us = arrival_every_us(q, now, &back);
+		fut[i].every_us = arrival_every_us(q, now, &back, &seen);
+		fut[i].start = (double)now;
+		if (fut[i].every_us > 0 &&
+		    arrival_forecast_make(&q->arrivals, o->day, now, back, seen, &fut[i].fc))
+			back = ARRIVAL_AHEAD_US;
 		/* None after the queue's ticket hours end. */
 		int64_t until = plan_next_change(&q->plan, now);
 

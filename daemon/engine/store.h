@@ -133,10 +133,22 @@ struct store_snapshot {
 typedef void (*store_ticket_fn)(void *arg, const struct store_ticket *row);
 /* snap is NULL when the load failed; error then says why. */
 typedef void (*store_loaded_fn)(void *arg, const struct store_snapshot *snap, const char *error);
+/* A ticket of the same weekday of an earlier week, moved onto today (its
+ * local time of day, today): when a visitor came, for the estimator's
+ * newcomers (arrivals.h). */
+struct store_arrival {
+	int queue_id; /* the queue it was issued in */
+	int week;     /* 1: a week ago, ... */
+	int64_t at_us;
+};
+
 typedef void (*store_done_fn)(void *arg, bool ok);
 /* visits is NULL when the read failed; error then says why. */
 typedef void (*store_history_fn)(void *arg, const struct store_visit *visits, int n,
 				 const char *error);
+/* rows (by queue) is NULL when the read failed; error then says why. */
+typedef void (*store_arrivals_fn)(void *arg, const struct store_arrival *rows, int n,
+				  const char *error);
 
 struct store_ops {
 	/* The database can be reached now. */
@@ -173,6 +185,9 @@ struct store_ops {
 	 * a load so that the daemon answers without waiting for them; fn
 	 * runs once. */
 	void (*load_history)(void *self, store_history_fn fn, void *arg);
+	/* Optional: reads when visitors came on the same weekday of the
+	 * last weeks, by queue; fn runs once. */
+	void (*load_arrivals)(void *self, store_arrivals_fn fn, void *arg);
 };
 
 struct engine_store {

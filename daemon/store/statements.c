@@ -196,6 +196,9 @@ const struct pgw_stmt kolapp_read_statements[] = {
 						 "t.called_at >= interval '1 second')"
 						 ") h WHERE n <= 32 ORDER BY queue_id, n DESC",
 	  0, NULL, 0 },
+	/* The estimator's newcomers: earlier weeks' tickets moved onto
+	 * today (sql/023). */
+	{ "load_arrivals", "SELECT queue_id, week, at_us FROM kolapp.d_arrivals()", 0, NULL, 0 },
 };
 
 const int kolapp_read_statements_count = sizeof kolapp_read_statements /

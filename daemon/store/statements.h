@@ -10,7 +10,7 @@
 
 extern const struct pgw_stmt kolapp_statements[];
 extern const int kolapp_statements_count;
-/* For the connection for reads (store_pg.h): load_history. */
+/* For the connection for reads (store_pg.h): load_history, load_arrivals. */
 extern const struct pgw_stmt kolapp_read_statements[];
 extern const int kolapp_read_statements_count;
 

@@ -567,6 +567,41 @@ static void pg_load_history(void *self, store_history_fn fn, void *arg)
 	pgw_submit(READS(self), job);
 }
 
+struct arrivals {
+	store_arrivals_fn fn;
+	void *arg;
+};
+
+static void on_arrivals(void *arg, const struct pgw_result *res)
+{
+	struct arrivals *a = arg;
+	const PGresult *r = res->ok && res->n == 1 ? res->results[0] : NULL;
+
+	if (!r) {
+		a->fn(a->arg, NULL, 0, res->error ? res->error : "no result");
+	} else {
+		int n = PQntuples(r);
+		struct store_arrival *rows = xcalloc((size_t)n + 1, sizeof *rows);
+
+		for (int i = 0; i < n; i++)
+			rows[i] = (struct store_arrival){ col_int(r, i, 0), col_int(r, i, 1),
+							  col_i64(r, i, 2) };
+		a->fn(a->arg, rows, n, NULL);
+		free(rows);
+	}
+}
+
+static void pg_load_arrivals(void *self, store_arrivals_fn fn, void *arg)
+{
+	struct arrivals *a = xmalloc(sizeof *a);
+	struct pgw_job *job = pgw_job_new(false);
+
+	*a = (struct arrivals){ fn, arg };
+	pgw_job_add(job, "load_arrivals", 0, NULL);
+	pgw_job_on_done_owned(job, on_arrivals, a);
+	pgw_submit(READS(self), job);
+}
+
 static const struct store_ops pg_ops = {
 	.is_up = pg_is_up,
 	.has_writes = pg_has_writes,
@@ -579,6 +614,7 @@ static const struct store_ops pg_ops = {
 	.fail_unsent = pg_fail_unsent,
 	.load = pg_load,
 	.load_history = pg_load_history,
+	.load_arrivals = pg_load_arrivals,
 };
 
 struct engine_store store_pg(const struct store_pg_conns *conns)

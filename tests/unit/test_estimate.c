@@ -244,6 +244,64 @@ START_TEST(newcomers_only_as_far_ahead_as_seen)
 }
 END_TEST
 
+/* S's visitors on the same weekday of `weeks` earlier weeks: eight
+ * each over the 24 minutes before now, as today, then `k` each at the
+ * given seconds from now. */
+static void s_earlier_weeks(int weeks, const int *after_s, int k)
+{
+	int64_t at[64];
+	int week[64], n = 0;
+
+	for (int w = 1; w <= weeks; w++) {
+		for (int i = 0; i < 8; i++) {
+			week[n] = w;
+			at[n++] = now_us - (1440 - 180 * i) * SEC;
+		}
+		for (int i = 0; i < k; i++) {
+			week[n] = w;
+			at[n++] = now_us + after_s[i] * SEC;
+		}
+	}
+	ck_assert_int_eq(engine_test_set_arrivals(eng, 1, "S", week, at, n), 0);
+}
+
+/* The earlier weeks say S goes quiet now (their next visitors came at
+ * 3000 s), so the S visitor today's pace expects at 180 s is not, and F
+ * is called after S-010 and S-011: 200 s, not 300. */
+START_TEST(newcomers_as_earlier_weeks_say_quiet)
+{
+	const int later[] = { 3000 };
+
+	s_every_240_s_before_f();
+	s_earlier_weeks(2, later, 1);
+	issue_ok("S", NULL, "S-010");
+	issue_ok("S", NULL, "S-011");
+	issue_ok("F", NULL, "F-004");
+	ck_assert_int_eq(wait_of("S-011"), 100);
+	ck_assert_int_eq(wait_of("F-004"), 200);
+}
+END_TEST
+
+/* They say a rush comes (visitors at 50, 100 and 150 s, as busy as today
+ * before it): the three are called before F, which waits for five S
+ * visits of 100 s, 500 s, where today's pace alone says 300. With four
+ * weeks and today as busy as they were, every fourth of their points is
+ * a newcomer: the same. */
+START_TEST(newcomers_as_earlier_weeks_say_rush)
+{
+	const int rush[] = { 50, 100, 150, 5000 };
+
+	s_every_240_s_before_f();
+	s_earlier_weeks(1, rush, 4);
+	issue_ok("S", NULL, "S-010");
+	issue_ok("S", NULL, "S-011");
+	issue_ok("F", NULL, "F-004");
+	ck_assert_int_eq(wait_of("F-004"), 500);
+	s_earlier_weeks(4, rush, 4);
+	ck_assert_int_eq(wait_of("F-004"), 500);
+}
+END_TEST
+
 /* A booking not yet checked in is a visitor who will come at the time:
  * counter 1 (F only, visits of 300 s) has one at 600 s, so the third
  * walk-in waits for it (900 s), where without it the wait is 600 s. */
@@ -633,6 +691,8 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, newcomers_at_rank_one_delay_rank_two);
 	tcase_add_test(tc, newcomers_stop_when_ticket_hours_end);
 	tcase_add_test(tc, newcomers_only_as_far_ahead_as_seen);
+	tcase_add_test(tc, newcomers_as_earlier_weeks_say_quiet);
+	tcase_add_test(tc, newcomers_as_earlier_weeks_say_rush);
 	tcase_add_test(tc, booking_ahead_takes_its_time);
 	tcase_add_test(tc, priority_first);
 	tcase_add_test(tc, no_shows_count);
