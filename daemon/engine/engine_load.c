@@ -426,8 +426,16 @@ void engine_load_arrivals(struct engine *e)
 	e->store.ops->load_arrivals(e->store.self, on_arrivals, e);
 }
 
+/* The queue with that id, and its office's index in *office; the office
+ * found last is asked first (an office's queues come together). */
 static struct queue *queue_of_id(struct engine *e, int id, int *office)
 {
+	if (*office >= 0 && *office < e->noffices) {
+		struct queue *q = office_queue_by_id(e->offices[*office], id);
+
+		if (q)
+			return q;
+	}
 	for (int i = 0; i < e->noffices; i++) {
 		struct queue *q = office_queue_by_id(e->offices[i], id);
 
@@ -443,10 +451,11 @@ void engine_take_arrivals(struct engine *e, const struct store_arrival *rows, in
 {
 	unsigned *weeks = xcalloc((size_t)e->noffices + 1, sizeof *weeks);
 	int64_t *at = xmalloc(((size_t)n + 1) * sizeof *at);
+	int k = -1; /* the office of the queue at hand */
 
 	/* An office's weeks are those it had any ticket in: a queue nobody
 	 * came to in one of them had none that week. */
-	for (int i = 0, j, k; i < n; i = j) {
+	for (int i = 0, j; i < n; i = j) {
 		for (j = i + 1; j < n && rows[j].queue_id == rows[i].queue_id; j++)
 			;
 		if (!queue_of_id(e, rows[i].queue_id, &k))
@@ -458,11 +467,11 @@ void engine_take_arrivals(struct engine *e, const struct store_arrival *rows, in
 	for (int i = 0; i < e->noffices; i++) {
 		struct office *o = e->offices[i];
 
-		for (int k = 0; k < o->nqueues; k++)
-			arrival_history_set(&o->queues[k]->arrivals, o->day, 0, NULL, 0);
+		for (int qi = 0; qi < o->nqueues; qi++)
+			arrival_history_set(&o->queues[qi]->arrivals, o->day, 0, NULL, 0);
 		o->gen++;
 	}
-	for (int i = 0, j, k; i < n; i = j) {
+	for (int i = 0, j; i < n; i = j) {
 		struct queue *q;
 		int m = 0;
 
