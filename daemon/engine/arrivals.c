@@ -4,10 +4,11 @@
  * Today's own pace (the estimator's look-back) says how busy today is;
  * the earlier weeks say how that pace changes from now on. Today's
  * arrivals over the look-back, against the earlier weeks' over the same
- * minutes, give how much busier today is (its ratio, shrunk towards 1
- * when either count is small and kept within RATIO_MIN..RATIO_MAX); the
+ * minutes, give how much busier today is (its ratio, shrunk towards 1 by
+ * SHRINK arrivals either side and kept within RATIO_MIN..RATIO_MAX); the
  * newcomers then come where the earlier weeks' points after now are, one
- * for every weeks / ratio of them.
+ * for every weeks / ratio of them. With few arrivals on either side (the
+ * opening), the ratio is about 1: the weeks' own pace.
  */
 #include "daemon/engine/arrivals.h"
 
@@ -17,9 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fewer earlier arrivals than this over the look-back: the weeks say
- * nothing about today at this hour (a queue new, or closed then). */
+/* Today has had its own pace (at least SEEN_MIN arrivals) and the weeks
+ * fewer than PAST_MIN over the same minutes: they say nothing about
+ * today at this hour (a queue new, or closed then). */
+#define SEEN_MIN 3
 #define PAST_MIN 3
+#define SHRINK 3.0
 #define RATIO_MIN (1.0 / 3)
 #define RATIO_MAX 3.0
 
@@ -71,15 +75,14 @@ bool arrival_forecast_make(const struct arrival_history *h, int32_t day, int64_t
 			   int seen, struct arrival_forecast *f)
 {
 	*f = (struct arrival_forecast){ 0 };
-	if (!h->n || h->weeks < 1 || h->day != day || back <= 0 || seen <= 0)
+	if (!h->n || h->weeks < 1 || h->day != day || back <= 0 || seen < 0)
 		return false;
 	int from = first_from(h, now - back), upto = first_from(h, now);
 
-	if (upto - from < PAST_MIN || upto == h->n)
+	if ((seen >= SEEN_MIN && upto - from < PAST_MIN) || upto == h->n)
 		return false;
-	/* One arrival either side keeps a few points from swinging it. */
 	double per_week = (double)(upto - from) / h->weeks;
-	double ratio = (seen + 1.0) / (per_week + 1.0);
+	double ratio = (seen + SHRINK) / (per_week + SHRINK);
 
 	ratio = ratio < RATIO_MIN ? RATIO_MIN : ratio > RATIO_MAX ? RATIO_MAX : ratio;
 	f->at = h->at + upto;

@@ -37,8 +37,9 @@ struct arrival_forecast {
 };
 
 /* A forecast for day at now, from today's `seen` arrivals over the
- * `back` us before now; false (f->at NULL) when the history does not
- * cover today around now well enough to say anything. */
+ * `back` us before now (none or few: the weeks' own pace); false (f->at
+ * NULL) when the history does not cover today around now well enough
+ * to say anything. */
 bool arrival_forecast_make(const struct arrival_history *h, int32_t day, int64_t now, int64_t back,
 			   int seen, struct arrival_forecast *f);
 /* When newcomer k (from 0) is expected; INT64_MAX: none that far. */

@@ -222,6 +222,7 @@ struct future {
 	struct queue *q;
 	double every_us;            /* 0: none expected */
 	struct arrival_forecast fc; /* when fc.at: they come as it says */
+	bool coming;                /* any expected: every_us > 0 or fc.at */
 	double start;               /* now, as a double */
 	double next_at, until;
 	struct ticket *t; /* FUTURE_MAX of them, made when the first comes */
@@ -239,6 +240,7 @@ static double arrival_every_us(const struct queue *q, int64_t now, int64_t *back
 	*seen = 0;
 	if (!queue_takes_tickets(q, now) || !q->active)
 		return 0;
+	/* (*seen counts them even when they are too few for a pace.) */
 	for (int i = q->ntoday; i-- > 0 && n < ARRIVAL_COUNT;) {
 		const struct ticket *t = q->today[i];
 
@@ -249,10 +251,10 @@ static double arrival_every_us(const struct queue *q, int64_t now, int64_t *back
 		first = t->issued_at;
 		n++;
 	}
+	*seen = n;
 	if (n < ARRIVAL_MIN || now <= first)
 		return 0;
 	*back = now - first;
-	*seen = n;
 	return (double)(now - first) / n;
 }
 
@@ -273,7 +275,7 @@ static void future_arrive(struct future *f, int64_t at, uint64_t *order)
 {
 	struct tlist *l = &f->q->waiting;
 
-	while (f->every_us > 0 && f->next_at <= (double)at && f->next_at <= f->until &&
+	while (f->coming && f->next_at <= (double)at && f->next_at <= f->until &&
 	       f->n < FUTURE_MAX) {
 		struct ticket *t;
 
@@ -297,8 +299,7 @@ static int64_t next_arrival_for(const struct counter *c, const struct future *fu
 	for (int k = 0; k < c->nqueues; k++) {
 		const struct future *f = &fut[c->queues[k].queue->est_index];
 
-		if (f->every_us > 0 && f->n < FUTURE_MAX && f->next_at <= f->until &&
-		    f->next_at < at)
+		if (f->coming && f->n < FUTURE_MAX && f->next_at <= f->until && f->next_at < at)
 			at = f->next_at;
 	}
 	return at >= (double)INT64_MAX ? INT64_MAX : (int64_t)at;
@@ -462,9 +463,14 @@ void office_estimate(struct office *o, int64_t now)
 
 		fut[i].every_us = arrival_every_us(q, now, &back, &seen);
 		fut[i].start = (double)now;
-		if (fut[i].every_us > 0 &&
-		    arrival_forecast_make(&q->arrivals, o->day, now, back, seen, &fut[i].fc))
+		/* Too few today for a pace of its own (the opening): the
+		 * weeks' pace, counted over the hour as today's are. */
+		if (queue_takes_tickets(q, now) && q->active &&
+		    arrival_forecast_make(&q->arrivals, o->day, now,
+					  fut[i].every_us > 0 ? back : ARRIVAL_MAX_BACK_US, seen,
+					  &fut[i].fc))
 			back = ARRIVAL_AHEAD_US;
+		fut[i].coming = fut[i].every_us > 0 || fut[i].fc.at;
 		/* None after the queue's ticket hours end. */
 		int64_t until = plan_next_change(&q->plan, now);
 
@@ -499,7 +505,7 @@ void office_estimate(struct office *o, int64_t now)
 
 	for (int i = 0; i < o->nqueues; i++) {
 		logmax += o->queues[i]->waiting.n;
-		if (fut[i].every_us > 0) {
+		if (fut[i].coming) {
 			o->queues[i]->waiting.v =
 				xgrow(o->queues[i]->waiting.v, &o->queues[i]->waiting.cap,
 				      o->queues[i]->waiting.n + FUTURE_MAX,

@@ -389,6 +389,31 @@ static void restart_with_last_weeks_visits(void)
 	ck_assert_int_eq(h_daemon_start(&g_d, g_d.conninfo, NULL), 0);
 }
 
+/* How many earlier weeks' arrivals the daemon last said it read after a
+ * load, polled in its log (the read follows the first answers) until it
+ * is at least want or 5 s have passed; -1: it said none. */
+static long earlier_arrivals_read(long want)
+{
+	static const char what[] = " ticket(s) of the same weekday of earlier weeks read";
+	long n = -1;
+
+	for (long long t0 = h_now_ms(); n < want && h_now_ms() - t0 < 5000;) {
+		char *log = h_daemon_log(&g_d), *last = NULL;
+
+		for (char *at = log ? strstr(log, what) : NULL; at; at = strstr(at + 1, what))
+			last = at;
+		if (last) {
+			while (last > log && last[-1] >= '0' && last[-1] <= '9')
+				last--;
+			n = strtol(last, NULL, 10);
+		}
+		free(log);
+		if (n < want)
+			usleep(20 * 1000); /* pacing the polls of the log */
+	}
+	return n;
+}
+
 START_TEST(estimate_seeded_from_same_weekday)
 {
 	struct oc *k, *c1;
@@ -404,6 +429,9 @@ START_TEST(estimate_seeded_from_same_weekday)
 	s = wait_estimate(k, "S-002", 540, 660);
 	ck_assert_msg(s >= 540 && s <= 660, "S-002: %lld s from last week's visits, want ~600",
 		      (long long)s);
+	/* The same tickets say when visitors came (kolapp.d_arrivals). */
+	long n = earlier_arrivals_read(9);
+	ck_assert_msg(n >= 9, "the daemon read %ld earlier arrivals, want at least 9", n);
 	oc_close(k);
 	oc_close(c1);
 }

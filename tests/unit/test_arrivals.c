@@ -51,14 +51,14 @@ START_TEST(as_busy_as_the_weeks)
 END_TEST
 
 /* Twice as busy: about two newcomers for each of a single week's
- * points; the ratio is shrunk by one either side ((40 + 1) / (20 + 1)). */
+ * points; the ratio is shrunk by three either side ((40 + 3) / (20 + 3)). */
 START_TEST(busier_today)
 {
 	struct arrival_forecast f;
 
 	weeks_of(1, 20);
 	ck_assert(arrival_forecast_make(&h, DAY, NOW, 1000 * SEC, 40, &f));
-	ck_assert_double_eq_tol(f.stride, 21.0 / 41.0, 1e-9);
+	ck_assert_double_eq_tol(f.stride, 23.0 / 43.0, 1e-9);
 	/* newcomer k at point ceil((k + 1) * stride) - 1: 0, 1, 1, 2 */
 	ck_assert_int_eq(arrival_forecast_at(&f, 0), NOW + 5 * SEC);
 	ck_assert_int_eq(arrival_forecast_at(&f, 1), NOW + 15 * SEC);
@@ -70,8 +70,8 @@ START_TEST(busier_today)
 }
 END_TEST
 
-/* The history says nothing: another day's, too few points before now,
- * none after it, nothing seen today. */
+/* The history says nothing: another day's, none after now, today busy
+ * where the weeks had two visitors, no weeks at all. */
 START_TEST(says_nothing)
 {
 	struct arrival_forecast f;
@@ -80,12 +80,31 @@ START_TEST(says_nothing)
 	ck_assert(!arrival_forecast_make(&h, DAY + 7, NOW, 1000 * SEC, 20, &f));
 	ck_assert_ptr_null(f.at);
 	ck_assert_int_eq(arrival_forecast_at(&f, 0), INT64_MAX);
-	ck_assert(!arrival_forecast_make(&h, DAY, NOW, 1000 * SEC, 0, &f));
 	ck_assert(!arrival_forecast_make(&h, DAY, NOW + 2000 * SEC, 1000 * SEC, 20, &f));
 	weeks_of(2, 1); /* two points in the look-back */
 	ck_assert(!arrival_forecast_make(&h, DAY, NOW, 1000 * SEC, 20, &f));
+	ck_assert(arrival_forecast_make(&h, DAY, NOW, 1000 * SEC, 2, &f));
 	arrival_history_set(&h, DAY, 0, NULL, 0);
 	ck_assert(!arrival_forecast_make(&h, DAY, NOW, 1000 * SEC, 20, &f));
+}
+END_TEST
+
+/* The opening: nobody yet, today or in the weeks, and the weeks' own pace
+ * follows; two visitors today already, a little more; nobody today where
+ * the weeks had 20 each, a third of theirs. */
+START_TEST(the_opening)
+{
+	struct arrival_forecast f;
+
+	weeks_of(4, 0);
+	ck_assert(arrival_forecast_make(&h, DAY, NOW, 1000 * SEC, 0, &f));
+	ck_assert_double_eq_tol(f.stride, 4.0, 1e-9);
+	ck_assert_int_eq(arrival_forecast_at(&f, 0), NOW + 8 * SEC); /* 5, 6, 7, 8 */
+	ck_assert(arrival_forecast_make(&h, DAY, NOW, 1000 * SEC, 2, &f));
+	ck_assert_double_eq_tol(f.stride, 4.0 * 3 / 5, 1e-9);
+	weeks_of(4, 20);
+	ck_assert(arrival_forecast_make(&h, DAY, NOW, 1000 * SEC, 0, &f));
+	ck_assert_double_eq_tol(f.stride, 12.0, 1e-9);
 }
 END_TEST
 
@@ -116,6 +135,7 @@ int main(void)
 	tcase_add_test(tc, as_busy_as_the_weeks);
 	tcase_add_test(tc, busier_today);
 	tcase_add_test(tc, says_nothing);
+	tcase_add_test(tc, the_opening);
 	tcase_add_test(tc, bounded);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

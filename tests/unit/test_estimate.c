@@ -302,6 +302,31 @@ START_TEST(newcomers_as_earlier_weeks_say_rush)
 }
 END_TEST
 
+/* The opening: nobody came in the last hour, today or a week ago, and a
+ * week ago S visitors came at 50, 100 and 150 s from now (and at 5000).
+ * With S-004 come now, today is (1 + 3) / (0 + 3) times as busy: a
+ * newcomer for every 0.75 of last week's, four by 150 s (at 50, 100, 150
+ * and 150). They are called before F at rank 2, 100 s each after S-004:
+ * F-004 at 500 s, where today's pace alone (too few for one) expects
+ * nobody and says 100. */
+START_TEST(newcomers_at_the_opening_as_earlier_weeks_say)
+{
+	const int after_s[] = { 50, 100, 150, 5000 }, week[] = { 1, 1, 1, 1 };
+	int64_t at[4];
+
+	add_counter(1, "1", true, 2, 1, 1, 2, 2); /* S rank 1, F rank 2 */
+	learn("1", "S", 3, 100);
+	learn("1", "F", 3, 100);
+	issue_ok("S", NULL, "S-004");
+	issue_ok("F", NULL, "F-004");
+	ck_assert_int_eq(wait_of("F-004"), 100);
+	for (int i = 0; i < 4; i++)
+		at[i] = now_us + after_s[i] * SEC;
+	ck_assert_int_eq(engine_test_set_arrivals(eng, 1, "S", week, at, 4), 0);
+	ck_assert_int_eq(wait_of("F-004"), 500);
+}
+END_TEST
+
 /* A booking not yet checked in is a visitor who will come at the time:
  * counter 1 (F only, visits of 300 s) has one at 600 s, so the third
  * walk-in waits for it (900 s), where without it the wait is 600 s. */
@@ -693,6 +718,7 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, newcomers_only_as_far_ahead_as_seen);
 	tcase_add_test(tc, newcomers_as_earlier_weeks_say_quiet);
 	tcase_add_test(tc, newcomers_as_earlier_weeks_say_rush);
+	tcase_add_test(tc, newcomers_at_the_opening_as_earlier_weeks_say);
 	tcase_add_test(tc, booking_ahead_takes_its_time);
 	tcase_add_test(tc, priority_first);
 	tcase_add_test(tc, no_shows_count);
