@@ -46,8 +46,10 @@
 #define ARRIVAL_MAX_BACK_US (60 * 60 * INT64_C(1000000))
 #define FUTURE_MAX 128
 /* Where the same weekday of earlier weeks says when visitors come
- * (arrivals.h), newcomers are expected along it this far ahead, at
- * today's pace against theirs; past the look-back, as the weeks say. */
+ * (arrivals.h), newcomers are expected where those weeks had them, at
+ * today's pace against theirs, this far ahead instead (and before today
+ * has a pace of its own, at theirs): a peak that ends is expected to
+ * end, one to come is expected. */
 #define ARRIVAL_AHEAD_US (2 * 60 * 60 * INT64_C(1000000))
 /* Bookings not yet checked in, up to this far ahead, are visitors who will
  * come at their time: a counter that has one at 14:30 is not free then. */
