@@ -40,13 +40,13 @@ void arrival_history_set(struct arrival_history *h, int32_t day, int weeks, cons
 	if (n > ARRIVAL_HISTORY_MAX)
 		n = ARRIVAL_HISTORY_MAX;
 	free(h->at);
-	h->at = n > 0 ? xmalloc((size_t)n * sizeof *h->at) : NULL;
-	if (n > 0)
-		memcpy(h->at, at, (size_t)n * sizeof *h->at);
-	h->n = n > 0 ? n : 0;
-	qsort(h->at, (size_t)h->n, sizeof *h->at, cmp_i64);
-	h->weeks = weeks;
-	h->day = day;
+	*h = (struct arrival_history){ .weeks = weeks, .day = day };
+	if (n <= 0)
+		return;
+	h->at = xmalloc((size_t)n * sizeof *h->at);
+	memcpy(h->at, at, (size_t)n * sizeof *h->at);
+	h->n = n;
+	qsort(h->at, (size_t)n, sizeof *h->at, cmp_i64);
 }
 
 void arrival_history_free(struct arrival_history *h)
