@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* At most this many points a queue (the rest are dropped, latest first). */
+/* At most this many points a queue (a read's rows beyond them are dropped). */
 #define ARRIVAL_HISTORY_MAX 16384
 
 struct arrival_history {

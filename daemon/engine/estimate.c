@@ -465,8 +465,9 @@ void office_estimate(struct office *o, int64_t now)
 
 		fut[i].every_us = arrival_every_us(q, now, &back, &seen);
 		fut[i].start = (double)now;
-		/* Too few today for a pace of its own (the opening): the
-		 * weeks' pace, counted over the hour as today's are. */
+		/* Today's count over its look-back against the weeks';
+		 * with too few today for a pace (the opening), over the
+		 * hour, where the weeks' own pace stands in. */
 		if (queue_takes_tickets(q, now) && q->active &&
 		    arrival_forecast_make(&q->arrivals, o->day, now,
 					  fut[i].every_us > 0 ? back : ARRIVAL_MAX_BACK_US, seen,
