@@ -11,19 +11,19 @@
 #include <event2/buffer.h>
 
 static void histogram(struct evbuffer *out, const char *name, const char *help,
-		      const uint64_t *buckets, const double *bounds, size_t n, uint64_t count,
-		      double sum)
+		      const struct metrics_hist *h, const double *bounds, size_t n)
 {
 	uint64_t cum = 0;
 
 	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
 	for (size_t i = 0; i < n; i++) {
-		cum += buckets[i];
+		cum += h->buckets[i];
 		evbuffer_add_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
 				    (unsigned long long)cum);
 	}
 	evbuffer_add_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
-			    (unsigned long long)count, name, sum, name, (unsigned long long)count);
+			    (unsigned long long)h->count, name, h->sum, name,
+			    (unsigned long long)h->count);
 }
 
 struct queue_walk {
@@ -110,9 +110,15 @@ void http_metrics_render(struct evbuffer *out, struct server *srv, const struct 
 						    proto_err_code((enum proto_err)err),
 						    (unsigned long long)m->requests[op][err]);
 	histogram(out, "kolapp_commit_seconds", "Time from sending a write batch to its commit.",
-		  m->lat_buckets, metrics_latency_bounds, METRICS_NLAT, m->lat_count, m->lat_sum);
+		  &m->commit_seconds, metrics_latency_bounds, METRICS_NLAT);
 	histogram(out, "kolapp_commit_batch_statements", "Statements per group commit.",
-		  m->size_buckets, metrics_size_bounds, METRICS_NSIZE, m->size_count, m->size_sum);
+		  &m->commit_size, metrics_size_bounds, METRICS_NSIZE);
+	histogram(out, "kolapp_write_queued_seconds",
+		  "Time a write batch waited in kolappd, from its first write to its sending.",
+		  &m->write_queued_seconds, metrics_latency_bounds, METRICS_NLAT);
+	histogram(out, "kolapp_request_seconds",
+		  "Time from reading a TCP request's line to writing its reply.",
+		  &m->request_seconds, metrics_latency_bounds, METRICS_NLAT);
 	evbuffer_add_printf(
 		out,
 		"# HELP kolapp_commits_failed_total Write batches the database did not commit.\n"

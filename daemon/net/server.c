@@ -3,6 +3,7 @@
 #include "daemon/net/sendmany.h"
 #include "daemon/util/addr.h"
 #include "daemon/util/log.h"
+#include "daemon/util/metrics.h"
 #include "daemon/util/pool.h"
 #include "daemon/util/rate.h"
 #include "daemon/util/xalloc.h"
@@ -28,6 +29,7 @@ struct slot {
 	size_t len;
 	bool ready;
 	bool close_after;
+	struct timespec read_at; /* for kolapp_request_seconds */
 };
 
 /* One slot per request: kept for reuse (see pool.h). */
@@ -167,8 +169,10 @@ static void conn_flush(struct conn *c)
 		c->head = s->next;
 		if (!c->head)
 			c->tail = NULL;
-		if (!c->closed && !c->draining && s->line)
+		if (!c->closed && !c->draining && s->line) {
 			conn_write(c, s->line, s->len);
+			metrics_request_done(metrics_seconds_since(&s->read_at));
+		}
 		if (s->close_after && !c->closed)
 			c->draining = true;
 		free(s->line);
@@ -192,6 +196,7 @@ struct slot *conn_slot_new(struct conn *c)
 	struct slot *s = pool_get(&slot_pool);
 
 	s->conn = c;
+	clock_gettime(CLOCK_MONOTONIC, &s->read_at);
 	if (c->tail)
 		c->tail->next = s;
 	else

@@ -127,6 +127,8 @@ static void send_job(struct pgw *pgw, struct pgw_job *job)
 	bool ok = true;
 
 	job->results = xcalloc((size_t)job->ncmds, sizeof *job->results);
+	if (job->transaction && !job->internal)
+		metrics_write_queued(metrics_seconds_since(&job->queued_at));
 	clock_gettime(CLOCK_MONOTONIC, &job->sent_at);
 	/* No BEGIN/COMMIT: everything up to a pipeline's Sync is one implicit
 	 * transaction, committed at the Sync and rolled back at it on any
@@ -276,13 +278,8 @@ static void on_job_complete(struct pgw *pgw)
 		if (!ok)
 			log_warn("%s: batch %llu failed: %s", pgw->name,
 				 (unsigned long long)job->seq, job->error ? job->error : "?");
-		if (job->transaction) {
-			struct timespec now;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			metrics_commit((double)(now.tv_sec - job->sent_at.tv_sec) +
-					       (double)(now.tv_nsec - job->sent_at.tv_nsec) / 1e9,
-				       job->ncmds, ok);
-		}
+		if (job->transaction)
+			metrics_commit(metrics_seconds_since(&job->sent_at), job->ncmds, ok);
 		pgw_job_finish(job, ok, NULL);
 	}
 	if (pgw->conn)

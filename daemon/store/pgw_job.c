@@ -11,6 +11,7 @@ struct pgw_job *pgw_job_new(bool transaction)
 {
 	struct pgw_job *job = xcalloc(1, sizeof *job);
 	job->transaction = transaction;
+	clock_gettime(CLOCK_MONOTONIC, &job->queued_at);
 	return job;
 }
 

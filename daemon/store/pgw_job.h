@@ -50,6 +50,7 @@ struct pgw_job {
 	bool sent;
 	bool failed;
 	char *error;
+	struct timespec queued_at; /* made: a batch's first write */
 	struct timespec sent_at;
 	bool marked; /* carries a batch token (see sql/003_batches.sql) */
 	char token[48];

@@ -1,7 +1,9 @@
 #include "daemon/util/metrics.h"
 
+/* Finer around the 20 ms the request latency is held to. */
 const double metrics_latency_bounds[METRICS_NLAT] = {
-	0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+	0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03,
+	0.05,   0.075, 0.1,   0.15,  0.25, 0.5,   1,    2.5,
 };
 const double metrics_size_bounds[METRICS_NSIZE] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 };
 
@@ -15,24 +17,32 @@ void metrics_request(int op, enum proto_err outcome)
 		m.requests[op][outcome]++;
 }
 
-static void observe(uint64_t *buckets, const double *bounds, size_t n, double v)
+static void observe(struct metrics_hist *h, const double *bounds, size_t n, double v)
 {
 	size_t i = 0;
 	while (i < n && v > bounds[i])
 		i++;
-	buckets[i]++;
+	h->buckets[i]++;
+	h->count++;
+	h->sum += v;
 }
 
 void metrics_commit(double seconds, int statements, int ok)
 {
 	if (!ok)
 		m.commits_failed++;
-	observe(m.lat_buckets, metrics_latency_bounds, METRICS_NLAT, seconds);
-	m.lat_count++;
-	m.lat_sum += seconds;
-	observe(m.size_buckets, metrics_size_bounds, METRICS_NSIZE, statements);
-	m.size_count++;
-	m.size_sum += statements;
+	observe(&m.commit_seconds, metrics_latency_bounds, METRICS_NLAT, seconds);
+	observe(&m.commit_size, metrics_size_bounds, METRICS_NSIZE, statements);
+}
+
+void metrics_write_queued(double seconds)
+{
+	observe(&m.write_queued_seconds, metrics_latency_bounds, METRICS_NLAT, seconds);
+}
+
+void metrics_request_done(double seconds)
+{
+	observe(&m.request_seconds, metrics_latency_bounds, METRICS_NLAT, seconds);
 }
 
 void metrics_db_connected(void)
@@ -43,4 +53,12 @@ void metrics_db_connected(void)
 const struct metrics *metrics_get(void)
 {
 	return &m;
+}
+
+double metrics_seconds_since(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
 }

@@ -151,6 +151,22 @@ START_TEST(metrics_parsed)
 	ck_assert(commits >= 1 && commits <= 3);
 	ck_assert(value_of(s, n, "kolapp_commit_batch_statements_sum") == 3);
 	ck_assert(value_of(s, n, "kolapp_commit_seconds_bucket{le=\"+Inf\"}") == commits);
+	/* Every batch sent had waited a measured while; every request
+	 * answered over TCP (the harness's ping, two hellos, four issues) was
+	 * timed, and the issues each took at least as long as the batch that
+	 * committed them. */
+	ck_assert(value_of(s, n, "kolapp_write_queued_seconds_count") == commits);
+	double answered = 0;
+	for (int i = 0; i < n; i++)
+		if (!strncmp(s[i].key, "kolapp_requests_total{", 22))
+			answered += s[i].value;
+	ck_assert(answered == 7);
+	ck_assert(value_of(s, n, "kolapp_request_seconds_count") == answered);
+	ck_assert(value_of(s, n, "kolapp_request_seconds_bucket{le=\"+Inf\"}") == answered);
+	ck_assert(value_of(s, n, "kolapp_request_seconds_sum") >=
+		  value_of(s, n, "kolapp_commit_seconds_sum"));
+	ck_assert(value_of(s, n, "kolapp_request_seconds_bucket{le=\"0.0005\"}") <=
+		  value_of(s, n, "kolapp_request_seconds_bucket{le=\"0.02\"}"));
 	ck_assert(value_of(s, n, "kolapp_stale") == 0);
 	ck_assert(value_of(s, n, "kolapp_db_connects_total") >= 1);
 
