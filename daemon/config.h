@@ -33,6 +33,7 @@ struct config {
 	char *public_url; /* base of the visitors' URLs (QR codes, receipts) */
 	char *node_name, *advertise, *advertise_http; /* several daemons: see own.h */
 	int max_offices;
+	int estimate_share; /* percent of the loop; 0: no limit */
 	int log_level;
 	struct server_limits limits;
 };

@@ -264,6 +264,7 @@ static void apply_config(struct daemon *d, struct config *fresh)
 	http_set_public_url(d->http, fresh->public_url);
 	if (d->own)
 		own_set_max(d->own, fresh->max_offices);
+	engine_set_estimate_share(d->engine, fresh->estimate_share);
 	if (fresh->nlisten_tls && server_set_tls(d->server, fresh->tls_cert, fresh->tls_key) < 0)
 		log_warn("reload: keeping the old TLS certificate");
 	server_each_listener(d->server, find_gone, &w);
@@ -450,6 +451,7 @@ int main(int argc, char **argv)
 	http_set_public_url(d.http, d.cfg.public_url);
 	/* The emit hook needs the server and http, made after the engine. */
 	engine_set_emit_arg(d.engine, &d);
+	engine_set_estimate_share(d.engine, d.cfg.estimate_share);
 	live_attach(d.pgw, d.engine, d.server, d.http, d.auth);
 	add_events(&d);
 	if (start_own(&d) < 0) {

@@ -190,5 +190,11 @@ int engine_test_set_queue_hours(struct engine *e, int office_id, const char *que
  * other queue then has none). 0, or -1 when there is no such queue. */
 int engine_test_set_arrivals(struct engine *e, int office_id, const char *queue, const int *week,
 			     const int64_t *at, int n);
+/* The share of the loop's time (percent, 0: no limit) the estimator may
+ * take; beyond it offices re-simulate at most every 250 ms. */
+void engine_set_estimate_share(struct engine *e, int percent);
+/* As if the estimator had used its share of the loop (busy) or not:
+ * offices then re-simulate at most every 250 ms of the engine's clock. */
+void engine_test_set_estimator_busy(struct engine *e, bool busy);
 
 #endif

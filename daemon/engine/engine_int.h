@@ -255,6 +255,13 @@ struct engine {
 	char *node_name;
 	char **nodes_http;
 	int nnodes_http;
+	/* estimate_told.c: the estimator's share of the loop, in real time
+	 * (CLOCK_MONOTONIC us); over its share, offices re-simulate at most
+	 * every so often (see ensure()) */
+	int64_t est_share_us; /* of each second; 0: no limit */
+	int64_t est_window_at, est_window_spent;
+	bool est_was_busy;
+	bool est_force_busy; /* engine_test_set_estimator_busy() */
 };
 
 /* engine_owner.c */

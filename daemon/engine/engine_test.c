@@ -209,3 +209,8 @@ int engine_test_set_arrivals(struct engine *e, int office_id, const char *code, 
 	free(rows);
 	return 0;
 }
+
+void engine_test_set_estimator_busy(struct engine *e, bool busy)
+{
+	e->est_force_busy = busy;
+}

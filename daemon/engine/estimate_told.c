@@ -5,33 +5,95 @@
  * estimated_wait_s and its 80 % range.
  */
 #include "daemon/engine/engine_int.h"
+#include "daemon/util/metrics.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define REFRESH_US (15 * INT64_C(1000000)) /* recompute as time passes */
-/* Offices with more waiting than this re-simulate at most every
- * BIG_EVERY_US; tickets issued in between are extrapolated. */
+/* Offices with more waiting than this, and every office while the
+ * estimator is over its share of the loop, re-simulate at most every
+ * THROTTLED_EVERY_US; tickets issued in between are extrapolated. */
 #define BIG_WAITING 64
-#define BIG_EVERY_US (250 * INT64_C(1000))
+#define THROTTLED_EVERY_US (250 * INT64_C(1000))
+/* The estimator's share (estimate_share, 10 % by default): a run costs
+ * 50-200 us, and a busy day changes each office tens of times a second;
+ * past its share, what a run buys (an estimate a few hundred ms fresher)
+ * is not worth the replies it delays. Real time, not the engine's clock:
+ * it is CPU. */
+#define SHARE_WINDOW_US INT64_C(1000000)
 #define Z80 1.2816 /* two-sided 80 %: the 10th and 90th percentiles */
 
-/* The estimates of o, recomputed when it changed or time moved on. The
- * cache is what changes, not what the office says: hence the cast. */
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Whether the estimator has used its share: this window's runs, or the
+ * last window's when it went over (so a busy day does not start each
+ * second with a burst of runs). */
+static bool estimator_busy(struct engine *e, int64_t mono)
+{
+	if (e->est_force_busy)
+		return true;
+	if (!e->est_share_us)
+		return false;
+	if (mono - e->est_window_at >= SHARE_WINDOW_US) {
+		e->est_was_busy = e->est_window_spent > e->est_share_us &&
+				  mono - e->est_window_at < 2 * SHARE_WINDOW_US;
+		e->est_window_at = mono;
+		e->est_window_spent = 0;
+	}
+	return e->est_was_busy || e->est_window_spent > e->est_share_us;
+}
+
+void engine_set_estimate_share(struct engine *e, int percent)
+{
+	e->est_share_us = percent * SHARE_WINDOW_US / 100;
+}
+
+/* A full run of o, its real time counted against the estimator's share.
+ * The cache is what changes, not what the engine or the office says:
+ * hence the casts. */
+static void run(const struct engine *e, const struct office *o, int64_t now)
+{
+	struct engine *me = (struct engine *)e;
+	int64_t t0 = mono_us();
+
+	office_estimate((struct office *)o, now);
+	((struct office *)o)->est_egen = e->gen;
+	t0 = mono_us() - t0;
+	me->est_window_spent += t0;
+	metrics_estimate_run((double)t0 / 1e6);
+}
+
+/* The estimates of o, recomputed when it changed or time moved on. */
 static void ensure(const struct engine *e, const struct office *o, int64_t now)
 {
 	bool changed = o->est_gen != o->gen || o->est_egen != e->gen;
+
+	if (now - o->est_now > REFRESH_US || now < o->est_now) {
+		run(e, o, now);
+		return;
+	}
+	if (!changed || now - o->est_now >= THROTTLED_EVERY_US) {
+		if (changed)
+			run(e, o, now);
+		return;
+	}
 	int waiting = 0;
 
-	if (changed)
-		for (int i = 0; i < o->nqueues; i++)
-			waiting += o->queues[i]->waiting.n;
-	if ((changed && (waiting <= BIG_WAITING || now - o->est_now >= BIG_EVERY_US)) ||
-	    now - o->est_now > REFRESH_US || now < o->est_now) {
-		office_estimate((struct office *)o, now);
-		((struct office *)o)->est_egen = e->gen;
-	}
+	for (int i = 0; i < o->nqueues; i++)
+		waiting += o->queues[i]->waiting.n;
+	if (waiting <= BIG_WAITING && !estimator_busy((struct engine *)e, mono_us()))
+		run(e, o, now);
+	else
+		metrics_estimate_throttled();
 }
 
 /* A ticket the last run did not see (issued since, in a big office): the
@@ -222,7 +284,16 @@ bool ticket_estimate_s(const struct engine *e, const struct office *o, const str
 	bool known;
 
 	ensure(e, o, e->last_now);
-	if (!forecast(o, t, &call_at, &sd, &known) || !known)
+	bool found = forecast(o, t, &call_at, &sd, &known);
+
+	if (!found && o->est_gen != o->gen) {
+		/* Throttled, and nothing to extrapolate from (the queue's
+		 * first counter just opened): what a receipt prints is worth
+		 * a run. */
+		run(e, o, e->last_now);
+		found = forecast(o, t, &call_at, &sd, &known);
+	}
+	if (!found || !known)
 		return false;
 	told(o, t->queue, (double)(call_at - e->last_now), (double)sd, &mid, &lo, &hi);
 	*secs = whole_s(mid);

@@ -127,10 +127,21 @@ void http_metrics_render(struct evbuffer *out, struct server *srv, const struct 
 		"# TYPE kolapp_db_connects_total counter\nkolapp_db_connects_total %llu\n"
 		"# HELP kolapp_db_reconnects_total Database reconnections after a loss.\n"
 		"# TYPE kolapp_db_reconnects_total counter\nkolapp_db_reconnects_total %llu\n"
+		"# HELP kolapp_estimate_runs_total Runs of the waiting-time estimator.\n"
+		"# TYPE kolapp_estimate_runs_total counter\nkolapp_estimate_runs_total %llu\n"
+		"# HELP kolapp_estimate_seconds_total Time the estimator's runs took.\n"
+		"# TYPE kolapp_estimate_seconds_total counter\nkolapp_estimate_seconds_total %.6f\n"
+		"# HELP kolapp_estimate_throttled_total Changes whose estimates came from an "
+		"earlier "
+		"run (the estimator over its share, or a big office).\n"
+		"# TYPE kolapp_estimate_throttled_total counter\nkolapp_estimate_throttled_total "
+		"%llu\n"
 		"# HELP kolapp_stale Whether state may be out of date (database unreachable).\n"
 		"# TYPE kolapp_stale gauge\nkolapp_stale %d\n",
 		(unsigned long long)m->commits_failed, (unsigned long long)m->db_connects,
-		(unsigned long long)(m->db_connects ? m->db_connects - 1 : 0), engine_is_stale(e));
+		(unsigned long long)(m->db_connects ? m->db_connects - 1 : 0),
+		(unsigned long long)m->estimate_runs, m->estimate_seconds,
+		(unsigned long long)m->estimate_throttled, engine_is_stale(e));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	w.now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	evbuffer_add_printf(out, "# HELP kolapp_tickets_waiting Tickets waiting now.\n"

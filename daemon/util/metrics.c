@@ -45,6 +45,17 @@ void metrics_request_done(double seconds)
 	observe(&m.request_seconds, metrics_latency_bounds, METRICS_NLAT, seconds);
 }
 
+void metrics_estimate_run(double seconds)
+{
+	m.estimate_runs++;
+	m.estimate_seconds += seconds;
+}
+
+void metrics_estimate_throttled(void)
+{
+	m.estimate_throttled++;
+}
+
 void metrics_db_connected(void)
 {
 	m.db_connects++;

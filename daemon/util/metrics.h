@@ -34,6 +34,10 @@ struct metrics {
 	struct metrics_hist request_seconds;
 	uint64_t commits_failed;
 	uint64_t db_connects;
+	/* the waiting-time estimator: full runs and their time, and changes
+	 * answered from an earlier run (over its share, estimate_share) */
+	uint64_t estimate_runs, estimate_throttled;
+	double estimate_seconds;
 };
 
 /* Upper bounds of the histograms' buckets (seconds; statements). */
@@ -49,6 +53,9 @@ void metrics_write_queued(double seconds);
 /* One TCP request answered, seconds after its line was read. */
 void metrics_request_done(double seconds);
 void metrics_db_connected(void);
+/* One run of the estimator, seconds long; one change it left to the last. */
+void metrics_estimate_run(double seconds);
+void metrics_estimate_throttled(void);
 /* The tallies so far. */
 const struct metrics *metrics_get(void);
 

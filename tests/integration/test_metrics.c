@@ -167,6 +167,11 @@ START_TEST(metrics_parsed)
 		  value_of(s, n, "kolapp_commit_seconds_sum"));
 	ck_assert(value_of(s, n, "kolapp_request_seconds_bucket{le=\"0.0005\"}") <=
 		  value_of(s, n, "kolapp_request_seconds_bucket{le=\"0.02\"}"));
+	/* Each issue asked the estimator; three changes a second are well
+	 * within its share, so none was left to an earlier run. */
+	ck_assert(value_of(s, n, "kolapp_estimate_runs_total") >= 3);
+	ck_assert(value_of(s, n, "kolapp_estimate_seconds_total") >= 0);
+	ck_assert(value_of(s, n, "kolapp_estimate_throttled_total") == 0);
 	ck_assert(value_of(s, n, "kolapp_stale") == 0);
 	ck_assert(value_of(s, n, "kolapp_db_connects_total") >= 1);
 

@@ -65,7 +65,7 @@ START_TEST(table_rows)
 		ck_assert_msg(s->desc && *s->desc, "%s has no description", s->name);
 		ck_assert_ptr_eq(config_find(s->name), s);
 	}
-	ck_assert_uint_eq(config_nsettings, 21);
+	ck_assert_uint_eq(config_nsettings, 22);
 	ck_assert_ptr_null(config_find("nope"));
 	/* What a reload applies, and what waits for a restart. */
 	ck_assert(!(config_find("conninfo")->flags & CONFIG_RELOAD));
@@ -78,6 +78,7 @@ START_TEST(table_rows)
 	ck_assert(!(config_find("advertise")->flags & CONFIG_RELOAD));
 	ck_assert(!(config_find("advertise_http")->flags & CONFIG_RELOAD));
 	ck_assert(config_find("max_offices")->flags & CONFIG_RELOAD);
+	ck_assert(config_find("estimate_share")->flags & CONFIG_RELOAD);
 	ck_assert(config_find("listen")->flags & CONFIG_RELOAD);
 	ck_assert(config_find("listen_tls")->flags & CONFIG_RELOAD);
 	ck_assert(config_find("tls_cert")->flags & CONFIG_RELOAD);

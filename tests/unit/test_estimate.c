@@ -640,6 +640,45 @@ START_TEST(big_office_extrapolates)
 }
 END_TEST
 
+/* Over its share of the loop the estimator re-simulates an office at
+ * most every 250 ms: in between, a new ticket is extrapolated from the
+ * last run (counter 2's opening not yet seen), and a receipt never goes
+ * without an estimate the last run could not give. */
+START_TEST(busy_estimator_extrapolates)
+{
+	two_counters_s_waiting(false, 4); /* one counter: 0, 100, 200, 300 s */
+	ck_assert_int_eq(issue_wait("S"), 400);
+	engine_test_set_estimator_busy(eng, true);
+	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "2", NULL, NULL, NULL), PROTO_OK);
+	ck_assert_int_eq(issue_wait("S"), 500); /* as if counter 2 were closed */
+	now_us += SEC / 4;
+	/* The next run sees both counters: S-004..S-009 in pairs. */
+	ck_assert_int_eq(wait_of("S-009"), 200);
+	ck_assert_int_eq(issue_wait("S"), 300);
+	/* Not busy: every change is run at once. */
+	engine_test_set_estimator_busy(eng, false);
+	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
+	ck_assert_int_eq(issue_wait("S"), 700);
+}
+END_TEST
+
+/* Busy, a queue with no run behind it yet (its first counter just
+ * opened): the receipt's estimate is worth a run. */
+START_TEST(busy_estimator_runs_for_a_receipt)
+{
+	add_counter(1, "1", true, 1, 1, 1);
+	add_counter(2, "2", true, 1, 2, 1);
+	learn("1", "S", 3, 60);
+	learn("2", "F", 3, 120);
+	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
+	ck_assert_int_eq(issue_wait("S"), 0); /* a run: F has no counter */
+	engine_test_set_estimator_busy(eng, true);
+	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "2", NULL, NULL, NULL), PROTO_OK);
+	ck_assert_int_eq(sub(OP_ISSUE, NULL, "F", NULL, NULL), PROTO_OK);
+	ck_assert_int_eq(num(res("ticket"), "estimated_wait_s"), 0);
+}
+END_TEST
+
 /* Cheap enough to run on every change: 200 waiting tickets over five
  * counters. A figure for the note, printed; not asserted. */
 START_TEST(cost_of_200_waiting)
@@ -725,6 +764,8 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, skips_are_not_services);
 	tcase_add_test(tc, range_around_the_estimate);
 	tcase_add_test(tc, big_office_extrapolates);
+	tcase_add_test(tc, busy_estimator_extrapolates);
+	tcase_add_test(tc, busy_estimator_runs_for_a_receipt);
 	tcase_add_test(tc, cost_of_200_waiting);
 	suite_add_tcase(s, tc);
 	return s;
