@@ -33,11 +33,16 @@ static uint64_t ring_first_id(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+static struct ring **ring_bucket(struct http *h, int office_id)
+{
+	return &h->rings[(unsigned)office_id & (HTTP_RING_BUCKETS - 1)];
+}
+
 static struct ring *ring_get(struct http *h, int office_id, bool create)
 {
-	struct ring *r;
+	struct ring **b = ring_bucket(h, office_id), *r;
 
-	for (r = h->rings; r; r = r->next)
+	for (r = *b; r; r = r->next)
 		if (r->office_id == office_id)
 			return r;
 	if (!create)
@@ -45,8 +50,8 @@ static struct ring *ring_get(struct http *h, int office_id, bool create)
 	r = xcalloc(1, sizeof *r);
 	r->office_id = office_id;
 	r->next_id = ring_first_id();
-	r->next = h->rings;
-	h->rings = r;
+	r->next = *b;
+	*b = r;
 	return r;
 }
 
@@ -59,17 +64,19 @@ static void ring_free(struct ring *r)
 
 void rings_forget(struct http *h, bool (*keep)(struct http *h, int office_id))
 {
-	struct ring **pp = &h->rings;
+	for (int i = 0; i < HTTP_RING_BUCKETS; i++) {
+		struct ring **pp = &h->rings[i];
 
-	while (*pp) {
-		struct ring *r = *pp;
+		while (*pp) {
+			struct ring *r = *pp;
 
-		if (keep(h, r->office_id)) {
-			pp = &r->next;
-			continue;
+			if (keep(h, r->office_id)) {
+				pp = &r->next;
+				continue;
+			}
+			*pp = r->next;
+			ring_free(r);
 		}
-		*pp = r->next;
-		ring_free(r);
 	}
 }
 

@@ -32,7 +32,8 @@ struct session_ctx;
 #define HTTP_KEEPALIVE_S 15
 #define HTTP_MAX_FILE_SIZE (4u << 20)
 #define HTTP_MAX_TOKEN 256
-#define HTTP_RATE_SLOTS 1024 /* addresses rate-limited on /api/op; the oldest is reused */
+#define HTTP_RING_BUCKETS 256 /* a power of two */
+#define HTTP_RATE_SLOTS 1024  /* addresses rate-limited on /api/op; the oldest is reused */
 #define HTTP_ALL_METHODS \
 	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
 	 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
@@ -111,7 +112,9 @@ struct http {
 	struct rate_slot *rates; /* HTTP_RATE_SLOTS of them */
 	struct evhttp *evh;
 	char *datadir; /* holds board/ and counter/ */
-	struct ring *rings;
+	/* each office's ring, by office id: every event looks its ring up,
+	 * and a list of a thousand offices cost a scan each */
+	struct ring *rings[HTTP_RING_BUCKETS];
 	struct sse *sses;
 	int nsse;
 	struct pending *pendings;
