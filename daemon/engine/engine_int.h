@@ -130,7 +130,11 @@ struct queue {
 	double est_visit_mean, est_visit_var;
 	int64_t est_new_at, est_new_sd;
 	bool est_new_done, est_new_known;
-	struct calib cal;                /* its own calls' calibration, once it has enough */
+	struct calib cal; /* its own calls' calibration, once it has enough */
+	/* the point correction of the last run: cal's record with the
+	 * waiting tickets' forecasts as they stand now (estimate_told.c) */
+	double est_cal_mid;
+	bool est_cal_mixed;
 	struct plan plan;                /* its ticket hours (sql/016) */
 	bool took_tickets;               /* as last sent: engine_tick() sends a change */
 	struct arrival_history arrivals; /* earlier weeks' (estimate.c) */

@@ -60,12 +60,15 @@ void engine_set_estimate_share(struct engine *e, int percent)
 /* A full run of o, its real time counted against the estimator's share.
  * The cache is what changes, not what the engine or the office says:
  * hence the casts. */
+static void queues_mix(struct office *o);
+
 static void run(const struct engine *e, const struct office *o, int64_t now)
 {
 	struct engine *me = (struct engine *)e;
 	int64_t t0 = mono_us();
 
 	office_estimate((struct office *)o, now);
+	queues_mix((struct office *)o);
 	((struct office *)o)->est_egen = e->gen;
 	t0 = mono_us() - t0;
 	me->est_window_spent += t0;
@@ -190,6 +193,61 @@ static void calib_add(struct calib *c, float r, int keep)
 		c->mid = -CAL_LIMIT;
 }
 
+/*
+ * A queue's record learns how wrong the estimates were only when their
+ * tickets are called, a whole wait later: in a peak that rises faster
+ * than the model expects, an hour late. The tickets still waiting say
+ * it sooner: what each was told at issue against what it now looks
+ * like to wait. Their ratios join the record's for the point estimate
+ * (the newest REV_MAX of them, as many as the record holds): a rising
+ * peak shows in them as it rises, a falling one too.
+ */
+#define REV_MAX CAL_QUEUE_SAMPLES
+
+static void queue_mix(const struct office *o, struct queue *q)
+{
+	float v[CAL_QUEUE_SAMPLES + REV_MAX];
+	const struct calib *c = &q->cal;
+	int n = 0, revs = 0;
+
+	q->est_cal_mixed = false;
+	if (!c->ready)
+		return;
+	for (int i = 0; i < c->n && i < CAL_QUEUE_SAMPLES; i++)
+		v[n++] = c->r[i];
+	for (int k = q->waiting.n - 1; k >= 0 && revs < REV_MAX; k--) {
+		const struct ticket *t = q->waiting.v[k];
+
+		if (!t->told_known || !t->est_known || t->est_run != o->est_run)
+			continue;
+		/* Its wait so far, and the rest as the run says, corrected by
+		 * the record as a new ticket's would be: a queue whose model is
+		 * steadily low shows that in its record, not in the tickets
+		 * just issued, whose error is still to come. */
+		double waited = (double)(o->est_now - t->issued_at);
+		double rest = (double)(t->est_call_at - o->est_now) * exp(c->mid);
+
+		v[n++] = (float)log(
+			(waited + rest + CAL_MARGIN_US) / ((double)t->told_raw_us + CAL_MARGIN_US));
+		revs++;
+	}
+	if (!revs)
+		return;
+	qsort(v, (size_t)n, sizeof *v, cmp_float);
+	q->est_cal_mid = v[n / 2];
+	if (q->est_cal_mid > CAL_LIMIT)
+		q->est_cal_mid = CAL_LIMIT;
+	if (q->est_cal_mid < -CAL_LIMIT)
+		q->est_cal_mid = -CAL_LIMIT;
+	q->est_cal_mixed = true;
+}
+
+static void queues_mix(struct office *o)
+{
+	for (int i = 0; i < o->nqueues; i++)
+		queue_mix(o, o->queues[i]);
+}
+
 void office_estimate_called(struct office *o, struct ticket *t, int64_t now)
 {
 	double real = (double)(now - t->issued_at);
@@ -220,8 +278,9 @@ static void told(const struct office *o, const struct queue *q, double w, double
 		*hi = w + Z80 * sd;
 	} else {
 		double base = w + CAL_MARGIN_US;
+		double point = q && c == &q->cal && q->est_cal_mixed ? q->est_cal_mid : c->mid;
 
-		*mid = base * exp(CAL_POINT_SHARE * c->mid) - CAL_MARGIN_US;
+		*mid = base * exp(CAL_POINT_SHARE * point) - CAL_MARGIN_US;
 		*lo = base * exp(c->lo) - CAL_MARGIN_US;
 		*hi = base * exp(c->hi) - CAL_MARGIN_US;
 		/* The model's own spread, where it is the wider. */

@@ -371,6 +371,37 @@ START_TEST(calibrated_by_its_own_errors)
 }
 END_TEST
 
+/* The tickets still waiting tell the record sooner than their calls: S's
+ * twenty calls were told "now" and called at once (ratio 1), then a visit
+ * that outlasts every one before it (60 s) holds the only counter for
+ * 300 s while 21 tickets wait. Each was told a minute a place; the run
+ * now says 246 s more (the visit's rest: a tenth of a visit). Their
+ * ratios, joined to the record's twenty, make the median theirs, the
+ * least of them: (1506 + 60) / (1260 + 60). A new ticket is told
+ * (1266 + 60) x e^(0.75 x 0.171) - 60 = 1447 s, not the model's 1266,
+ * before any of them is called. */
+START_TEST(waiting_tickets_recalibrate)
+{
+	add_counter(1, "1", true, 1, 1, 1);
+	learn("1", "S", 3, 60);
+	for (int i = 0; i < 17; i++) {
+		ck_assert_int_eq(issue_wait("S"), 0);
+		ck_assert_int_eq(sub(OP_CALL_NEXT, "1", NULL, NULL, NULL), PROTO_OK);
+		ck_assert_int_eq(sub(OP_START, "1", NULL, NULL, NULL), PROTO_OK);
+		now_us += 60 * SEC;
+		ck_assert_int_eq(sub(OP_FINISH, "1", NULL, NULL, NULL), PROTO_OK);
+	}
+	now_us += 61 * 60 * SEC; /* no stream of newcomers */
+	ck_assert_int_eq(issue_wait("S"), 0);
+	ck_assert_int_eq(sub(OP_CALL_NEXT, "1", NULL, NULL, NULL), PROTO_OK);
+	ck_assert_int_eq(sub(OP_START, "1", NULL, NULL, NULL), PROTO_OK);
+	for (int i = 0; i < 21; i++)
+		ck_assert_int_eq(issue_wait("S"), 60 * (i + 1));
+	now_us += 300 * SEC;
+	ck_assert_int_eq(issue_wait("S"), 1447);
+}
+END_TEST
+
 /* Each queue keeps its own record once it has 20 calls: S visitors are
  * called when told (at once), F visitors a minute after being told "now"
  * (something the model cannot see keeps F's counter busy). After 20 of
@@ -752,6 +783,7 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, open_after_its_interval_is_finishing);
 	tcase_add_test(tc, calibrated_by_its_own_errors);
 	tcase_add_test(tc, each_queue_calibrated_by_its_own_errors);
+	tcase_add_test(tc, waiting_tickets_recalibrate);
 	tcase_add_test(tc, newcomers_at_rank_one_delay_rank_two);
 	tcase_add_test(tc, newcomers_stop_when_ticket_hours_end);
 	tcase_add_test(tc, newcomers_only_as_far_ahead_as_seen);
