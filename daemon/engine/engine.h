@@ -193,8 +193,9 @@ int engine_test_set_arrivals(struct engine *e, int office_id, const char *queue,
 /* The share of the loop's time (percent, 0: no limit) the estimator may
  * take; beyond it offices re-simulate at most every 250 ms. */
 void engine_set_estimate_share(struct engine *e, int percent);
-/* As if the estimator had used its share of the loop (busy) or not:
- * offices then re-simulate at most every 250 ms of the engine's clock. */
-void engine_test_set_estimator_busy(struct engine *e, bool busy);
+/* As if the estimator were over its share of the loop (busy: offices
+ * re-simulate at most every 250 ms of the engine's clock; spent: only as
+ * time passes, every 15 s), or as it is (both false). */
+void engine_test_set_estimator_budget(struct engine *e, bool busy, bool spent);
 
 #endif

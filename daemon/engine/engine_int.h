@@ -214,6 +214,7 @@ struct office {
 	uint64_t est_gen, est_egen, est_run; /* what estimate.c's forecast was made for */
 	struct calib cal;                    /* estimate.c: the office's calls, all queues */
 	int64_t est_now;
+	bool est_counter_opened; /* since the last run (estimate_told.c) */
 	/* estimate.c's undo log, kept between runs (malloc would consolidate
 	 * on freeing a big one each time); est_log_cap in bytes */
 	void *est_log;
@@ -224,6 +225,15 @@ struct office {
 	/* engine_owner.c: the epoch this daemon serves it with; 0: it does
 	 * not serve it (another daemon does, or nobody now) */
 	int64_t epoch;
+};
+
+/* estimate_told.c: how far the estimator is within its share */
+enum est_budget {
+	EST_FREE,  /* within it: every change is run */
+	EST_BUSY,  /* over it, the last window or this: an office at most
+		      every 250 ms */
+	EST_SPENT, /* this window's share is gone: runs only as time passes
+		      (every 15 s) until the next */
 };
 
 struct engine {
@@ -265,7 +275,7 @@ struct engine {
 	int64_t est_share_us; /* of each second; 0: no limit */
 	int64_t est_window_at, est_window_spent;
 	bool est_was_busy;
-	bool est_force_busy; /* engine_test_set_estimator_busy() */
+	enum est_budget est_force_budget; /* engine_test_set_estimator_budget() */
 };
 
 /* engine_owner.c */

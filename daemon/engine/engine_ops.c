@@ -583,6 +583,8 @@ static void set_counter_open(const struct op *op, bool open)
 	c = change_begin(op->e, op->o, op->reply, op->ctx);
 	ctr->open = open;
 	ctr->open_changed_at = now;
+	if (open)
+		op->o->est_counter_opened = true;
 	snprintf(id, sizeof id, "%d", ctr->id);
 	tzday_iso8601(now, at);
 	const char *v[] = { id, open ? "true" : "false", at };

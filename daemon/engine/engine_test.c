@@ -210,7 +210,7 @@ int engine_test_set_arrivals(struct engine *e, int office_id, const char *code, 
 	return 0;
 }
 
-void engine_test_set_estimator_busy(struct engine *e, bool busy)
+void engine_test_set_estimator_budget(struct engine *e, bool busy, bool spent)
 {
-	e->est_force_busy = busy;
+	e->est_force_budget = spent ? EST_SPENT : busy ? EST_BUSY : EST_FREE;
 }

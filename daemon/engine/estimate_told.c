@@ -34,22 +34,21 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Whether the estimator has used its share: this window's runs, or the
- * last window's when it went over (so a busy day does not start each
- * second with a burst of runs). */
-static bool estimator_busy(struct engine *e, int64_t mono)
+static enum est_budget estimator_budget(struct engine *e, int64_t mono)
 {
-	if (e->est_force_busy)
-		return true;
+	if (e->est_force_budget != EST_FREE)
+		return e->est_force_budget;
 	if (!e->est_share_us)
-		return false;
+		return EST_FREE;
 	if (mono - e->est_window_at >= SHARE_WINDOW_US) {
 		e->est_was_busy = e->est_window_spent > e->est_share_us &&
 				  mono - e->est_window_at < 2 * SHARE_WINDOW_US;
 		e->est_window_at = mono;
 		e->est_window_spent = 0;
 	}
-	return e->est_was_busy || e->est_window_spent > e->est_share_us;
+	if (e->est_window_spent > e->est_share_us)
+		return EST_SPENT;
+	return e->est_was_busy ? EST_BUSY : EST_FREE;
 }
 
 void engine_set_estimate_share(struct engine *e, int percent)
@@ -69,6 +68,7 @@ static void run(const struct engine *e, const struct office *o, int64_t now)
 
 	office_estimate((struct office *)o, now);
 	queues_mix((struct office *)o);
+	((struct office *)o)->est_counter_opened = false;
 	((struct office *)o)->est_egen = e->gen;
 	t0 = mono_us() - t0;
 	me->est_window_spent += t0;
@@ -84,16 +84,19 @@ static void ensure(const struct engine *e, const struct office *o, int64_t now)
 		run(e, o, now);
 		return;
 	}
-	if (!changed || now - o->est_now >= THROTTLED_EVERY_US) {
-		if (changed)
-			run(e, o, now);
+	if (!changed)
 		return;
-	}
-	int waiting = 0;
+	enum est_budget budget = estimator_budget((struct engine *)e, mono_us());
+	bool due = now - o->est_now >= THROTTLED_EVERY_US;
 
-	for (int i = 0; i < o->nqueues; i++)
-		waiting += o->queues[i]->waiting.n;
-	if (waiting <= BIG_WAITING && !estimator_busy((struct engine *)e, mono_us()))
+	if (budget == EST_FREE && !due) {
+		int waiting = 0;
+
+		for (int i = 0; i < o->nqueues; i++)
+			waiting += o->queues[i]->waiting.n;
+		due = waiting <= BIG_WAITING;
+	}
+	if (due && budget != EST_SPENT)
 		run(e, o, now);
 	else
 		metrics_estimate_throttled();
@@ -345,10 +348,11 @@ bool ticket_estimate_s(const struct engine *e, const struct office *o, const str
 	ensure(e, o, e->last_now);
 	bool found = forecast(o, t, &call_at, &sd, &known);
 
-	if (!found && o->est_gen != o->gen) {
-		/* Throttled, and nothing to extrapolate from (the queue's
-		 * first counter just opened): what a receipt prints is worth
-		 * a run. */
+	if (!found && o->est_counter_opened) {
+		/* Throttled, and nothing to extrapolate from, where a counter
+		 * opened since (perhaps the queue's first): what a receipt
+		 * prints is worth a run. Not otherwise: a queue nobody serves,
+		 * or one longer than a run plays, stays unknown after one. */
 		run(e, o, e->last_now);
 		found = forecast(o, t, &call_at, &sd, &known);
 	}

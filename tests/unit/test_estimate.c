@@ -679,7 +679,7 @@ START_TEST(busy_estimator_extrapolates)
 {
 	two_counters_s_waiting(false, 4); /* one counter: 0, 100, 200, 300 s */
 	ck_assert_int_eq(issue_wait("S"), 400);
-	engine_test_set_estimator_busy(eng, true);
+	engine_test_set_estimator_budget(eng, true, false);
 	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "2", NULL, NULL, NULL), PROTO_OK);
 	ck_assert_int_eq(issue_wait("S"), 500); /* as if counter 2 were closed */
 	now_us += SEC / 4;
@@ -687,9 +687,25 @@ START_TEST(busy_estimator_extrapolates)
 	ck_assert_int_eq(wait_of("S-009"), 200);
 	ck_assert_int_eq(issue_wait("S"), 300);
 	/* Not busy: every change is run at once. */
-	engine_test_set_estimator_busy(eng, false);
+	engine_test_set_estimator_budget(eng, false, false);
 	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
 	ck_assert_int_eq(issue_wait("S"), 700);
+}
+END_TEST
+
+/* The share of this second spent: no run for a change however old the
+ * last is, until time alone calls for one (15 s). */
+START_TEST(spent_estimator_waits_for_time)
+{
+	two_counters_s_waiting(false, 4);
+	ck_assert_int_eq(issue_wait("S"), 400);
+	engine_test_set_estimator_budget(eng, true, true);
+	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "2", NULL, NULL, NULL), PROTO_OK);
+	now_us += 14 * SEC;
+	ck_assert_int_eq(issue_wait("S"), 500 - 14); /* the last run's, 14 s on */
+	now_us += 2 * SEC;
+	/* 16 s after the last: S-004..S-009 in pairs, S-010 at 300 s. */
+	ck_assert_int_eq(issue_wait("S"), 300);
 }
 END_TEST
 
@@ -703,7 +719,7 @@ START_TEST(busy_estimator_runs_for_a_receipt)
 	learn("2", "F", 3, 120);
 	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
 	ck_assert_int_eq(issue_wait("S"), 0); /* a run: F has no counter */
-	engine_test_set_estimator_busy(eng, true);
+	engine_test_set_estimator_budget(eng, true, false);
 	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "2", NULL, NULL, NULL), PROTO_OK);
 	ck_assert_int_eq(sub(OP_ISSUE, NULL, "F", NULL, NULL), PROTO_OK);
 	ck_assert_int_eq(num(res("ticket"), "estimated_wait_s"), 0);
@@ -797,6 +813,7 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, range_around_the_estimate);
 	tcase_add_test(tc, big_office_extrapolates);
 	tcase_add_test(tc, busy_estimator_extrapolates);
+	tcase_add_test(tc, spent_estimator_waits_for_time);
 	tcase_add_test(tc, busy_estimator_runs_for_a_receipt);
 	tcase_add_test(tc, cost_of_200_waiting);
 	suite_add_tcase(s, tc);
