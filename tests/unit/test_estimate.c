@@ -1,46 +1,16 @@
 /* Unit tests of the waiting-time estimator (daemon/engine/estimate.c) on
  * constructed states, each with the call order and times it must
  * predict: the office's own rule run forward over learnt service times.
- * Office "HQ", queues S(1) F(2) P(3); the engine's clock is now_us. */
-#include "tests/unit/engine_fixture.h"
+ * Office "HQ", queues S(1) F(2) P(3); the engine's clock is now_us. What
+ * visitors are told of it (calibration, ranges, how often it is run) is in
+ * test_estimate_told.c. */
+#include "tests/unit/estimate_fixture.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* Serves n visits of queue at counter, secs each (call, start, finish), so
- * that the queue has n service samples. Uses the queue's own tickets. */
-static void learn(const char *counter, const char *queue, int n, int secs)
-{
-	for (int i = 0; i < n; i++) {
-		ck_assert_int_eq(sub(OP_ISSUE, NULL, queue, NULL, NULL), PROTO_OK);
-		ck_assert_int_eq(sub(OP_CALL, counter, NULL, str(res("ticket"), "code"), NULL),
-				 PROTO_OK);
-		ck_assert_int_eq(sub(OP_START, counter, NULL, NULL, NULL), PROTO_OK);
-		now_us += secs * SEC;
-		ck_assert_int_eq(sub(OP_FINISH, counter, NULL, NULL, NULL), PROTO_OK);
-	}
-	/* Beyond the hour of arrivals the model looks back at: these lessons
-	 * are not a stream of visitors still coming. */
-	now_us += 61 * 60 * SEC;
-}
-
-static json_int_t wait_of(const char *code)
-{
-	json_t *t = ticket(code);
-	json_t *w = json_object_get(t, "estimated_wait_s");
-
-	ck_assert_msg(json_is_integer(w), "%s has no estimate", code);
-	return json_integer_value(w);
-}
-
-static json_int_t issue_wait(const char *queue)
-{
-	ck_assert_int_eq(sub(OP_ISSUE, NULL, queue, NULL, NULL), PROTO_OK);
-	return num(res("ticket"), "estimated_wait_s");
-}
 
 /* Never a confident number from one or two observations. (The first in
  * line at an idle counter needs none: it is called now.) */
@@ -342,95 +312,6 @@ START_TEST(booking_ahead_takes_its_time)
 }
 END_TEST
 
-/* The office's record of its own errors calibrates what visitors are told:
- * seventeen visitors told "now" (the model's 0 s) were each called after a
- * minute, a ratio of (60 + 60) / (0 + 60) = 2 that the model cannot see.
- * From the twentieth call on, three quarters of the median log ratio
- * (limited to 0.5) move the estimate: (0 + 60) x e^(0.75 x 0.5) - 60 =
- * 27 s, and the range spans what was seen: [0, 60]. */
-START_TEST(calibrated_by_its_own_errors)
-{
-	json_t *t, *range;
-
-	add_counter(1, "1", true, 1, 1, 1);
-	learn("1", "S", 3, 60);
-	/* The three lessons were told "now" and called at once: ratio 1. */
-	for (int i = 0; i < 17; i++) {
-		json_int_t w = issue_wait("S");
-		ck_assert_msg(w == 0, "call %d: %lld s before calibration", i + 4, (long long)w);
-		now_us += 60 * SEC;
-		ck_assert_int_eq(sub(OP_CALL_NEXT, "1", NULL, NULL, NULL), PROTO_OK);
-		ck_assert_int_eq(sub(OP_NO_SHOW, "1", NULL, NULL, NULL), PROTO_OK);
-	}
-	ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
-	t = res("ticket");
-	ck_assert_int_eq(num(t, "estimated_wait_s"), 27);
-	range = json_object_get(t, "estimated_wait_range_s");
-	ck_assert_int_eq(json_integer_value(json_array_get(range, 0)), 0);
-	ck_assert_int_eq(json_integer_value(json_array_get(range, 1)), 60);
-}
-END_TEST
-
-/* The tickets still waiting tell the record sooner than their calls: S's
- * twenty calls were told "now" and called at once (ratio 1), then a visit
- * that outlasts every one before it (60 s) holds the only counter for
- * 300 s while 21 tickets wait. Each was told a minute a place; the run
- * now says 246 s more (the visit's rest: a tenth of a visit). Their
- * ratios, joined to the record's twenty, make the median theirs, the
- * least of them: (1506 + 60) / (1260 + 60). A new ticket is told
- * (1266 + 60) x e^(0.75 x 0.171) - 60 = 1447 s, not the model's 1266,
- * before any of them is called. */
-START_TEST(waiting_tickets_recalibrate)
-{
-	add_counter(1, "1", true, 1, 1, 1);
-	learn("1", "S", 3, 60);
-	for (int i = 0; i < 17; i++) {
-		ck_assert_int_eq(issue_wait("S"), 0);
-		ck_assert_int_eq(sub(OP_CALL_NEXT, "1", NULL, NULL, NULL), PROTO_OK);
-		ck_assert_int_eq(sub(OP_START, "1", NULL, NULL, NULL), PROTO_OK);
-		now_us += 60 * SEC;
-		ck_assert_int_eq(sub(OP_FINISH, "1", NULL, NULL, NULL), PROTO_OK);
-	}
-	now_us += 61 * 60 * SEC; /* no stream of newcomers */
-	ck_assert_int_eq(issue_wait("S"), 0);
-	ck_assert_int_eq(sub(OP_CALL_NEXT, "1", NULL, NULL, NULL), PROTO_OK);
-	ck_assert_int_eq(sub(OP_START, "1", NULL, NULL, NULL), PROTO_OK);
-	for (int i = 0; i < 21; i++)
-		ck_assert_int_eq(issue_wait("S"), 60 * (i + 1));
-	now_us += 300 * SEC;
-	ck_assert_int_eq(issue_wait("S"), 1447);
-}
-END_TEST
-
-/* Each queue keeps its own record once it has 20 calls: S visitors are
- * called when told (at once), F visitors a minute after being told "now"
- * (something the model cannot see keeps F's counter busy). After 20 of
- * each, a new S visitor at an idle counter is still told 0 and a new F
- * visitor 27 s (three quarters of the correction's cap on a minute's
- * margin: x1.45), where
- * the office's one record would tell both the same. */
-START_TEST(each_queue_calibrated_by_its_own_errors)
-{
-	add_counter(1, "1", true, 1, 1, 1); /* S */
-	add_counter(2, "2", true, 1, 2, 1); /* F */
-	learn("1", "S", 3, 60);
-	learn("2", "F", 3, 60);
-	for (int i = 0; i < 20; i++) {
-		ck_assert_int_eq(issue_wait("S"), 0);
-		ck_assert_int_eq(sub(OP_CALL_NEXT, "1", NULL, NULL, NULL), PROTO_OK);
-		ck_assert_int_eq(sub(OP_NO_SHOW, "1", NULL, NULL, NULL), PROTO_OK);
-		json_int_t w = issue_wait("F");
-		ck_assert_msg(i < 17 || w > 0, "F told %lld s after %d of its calls", (long long)w,
-			      i);
-		now_us += 60 * SEC;
-		ck_assert_int_eq(sub(OP_CALL_NEXT, "2", NULL, NULL, NULL), PROTO_OK);
-		ck_assert_int_eq(sub(OP_NO_SHOW, "2", NULL, NULL, NULL), PROTO_OK);
-	}
-	ck_assert_int_eq(issue_wait("S"), 0);
-	ck_assert_int_eq(issue_wait("F"), 27);
-}
-END_TEST
-
 /* A counter whose visits take twice the usual (a clerk in training) frees
  * up later: the model learns each counter's pace over its queues' usual,
  * drawn towards 1 while there are few visits. Counter 1 serves ten S
@@ -484,17 +365,6 @@ static void expect_s_waits(int first, int n, const json_int_t *want)
 		ck_assert_msg(wait_of(code) == want[i], "%s: %lld s, want %lld", code,
 			      (long long)wait_of(code), (long long)want[i]);
 	}
-}
-
-/* Counters 1 and 2 serve S (2 open or not), visits of 100 s learnt at
- * counter 1, and n S tickets waiting from S-004 on. */
-static void two_counters_s_waiting(bool second_open, int n)
-{
-	add_counter(1, "1", true, 1, 1, 1);
-	add_counter(2, "2", second_open, 1, 1, 1);
-	learn("1", "S", 3, 100);
-	for (int i = 0; i < n; i++)
-		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
 }
 
 /* A counter that will close: counter 1 is planned until 250 s from now,
@@ -628,104 +498,6 @@ START_TEST(skips_are_not_services)
 }
 END_TEST
 
-/* The range is around the point estimate, wider when the samples vary. */
-START_TEST(range_around_the_estimate)
-{
-	json_t *t, *range;
-
-	add_counter(1, "1", true, 1, 1, 1);
-	learn("1", "S", 2, 60);
-	learn("1", "S", 2, 180);
-	for (int i = 0; i < 6; i++) {
-		char want[16];
-
-		snprintf(want, sizeof want, "S-%03d", 5 + i);
-		issue_ok("S", NULL, want);
-	}
-	t = ticket("S-010");
-	range = json_object_get(t, "estimated_wait_range_s");
-	ck_assert(json_is_array(range) && json_array_size(range) == 2);
-	ck_assert_int_le(json_integer_value(json_array_get(range, 0)), num(t, "estimated_wait_s"));
-	ck_assert_int_ge(json_integer_value(json_array_get(range, 1)), num(t, "estimated_wait_s"));
-	ck_assert_int_gt(json_integer_value(json_array_get(range, 1)) -
-				 json_integer_value(json_array_get(range, 0)),
-			 60);
-}
-END_TEST
-
-/* A big office re-simulates at most every 250 ms: tickets issued in
- * between get the queue's "issued now" time, one visit per counter later
- * for each new ticket ahead. With one counter that is exact. */
-START_TEST(big_office_extrapolates)
-{
-	add_counter(1, "1", true, 1, 1, 1);
-	learn("1", "S", 3, 60);
-	for (int i = 0; i < 70; i++)
-		ck_assert_int_eq(sub(OP_ISSUE, NULL, "S", NULL, NULL), PROTO_OK);
-	/* S-004 goes now; S-073, the 70th, after 69 visits. */
-	ck_assert_int_eq(num(res("ticket"), "estimated_wait_s"), 69 * 60);
-	ck_assert_int_eq(wait_of("S-068"), 64 * 60);
-	/* After 250 ms a full run again: the same answers. */
-	now_us += SEC / 4;
-	ck_assert_int_eq(wait_of("S-073"), 69 * 60);
-}
-END_TEST
-
-/* Over its share of the loop the estimator re-simulates an office at
- * most every 250 ms: in between, a new ticket is extrapolated from the
- * last run (counter 2's opening not yet seen), and a receipt never goes
- * without an estimate the last run could not give. */
-START_TEST(busy_estimator_extrapolates)
-{
-	two_counters_s_waiting(false, 4); /* one counter: 0, 100, 200, 300 s */
-	ck_assert_int_eq(issue_wait("S"), 400);
-	engine_test_set_estimator_budget(eng, true, false);
-	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "2", NULL, NULL, NULL), PROTO_OK);
-	ck_assert_int_eq(issue_wait("S"), 500); /* as if counter 2 were closed */
-	now_us += SEC / 4;
-	/* The next run sees both counters: S-004..S-009 in pairs. */
-	ck_assert_int_eq(wait_of("S-009"), 200);
-	ck_assert_int_eq(issue_wait("S"), 300);
-	/* Not busy: every change is run at once. */
-	engine_test_set_estimator_budget(eng, false, false);
-	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
-	ck_assert_int_eq(issue_wait("S"), 700);
-}
-END_TEST
-
-/* The share of this second spent: no run for a change however old the
- * last is, until time alone calls for one (15 s). */
-START_TEST(spent_estimator_waits_for_time)
-{
-	two_counters_s_waiting(false, 4);
-	ck_assert_int_eq(issue_wait("S"), 400);
-	engine_test_set_estimator_budget(eng, true, true);
-	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "2", NULL, NULL, NULL), PROTO_OK);
-	now_us += 14 * SEC;
-	ck_assert_int_eq(issue_wait("S"), 500 - 14); /* the last run's, 14 s on */
-	now_us += 2 * SEC;
-	/* 16 s after the last: S-004..S-009 in pairs, S-010 at 300 s. */
-	ck_assert_int_eq(issue_wait("S"), 300);
-}
-END_TEST
-
-/* Busy, a queue with no run behind it yet (its first counter just
- * opened): the receipt's estimate is worth a run. */
-START_TEST(busy_estimator_runs_for_a_receipt)
-{
-	add_counter(1, "1", true, 1, 1, 1);
-	add_counter(2, "2", true, 1, 2, 1);
-	learn("1", "S", 3, 60);
-	learn("2", "F", 3, 120);
-	ck_assert_int_eq(sub(OP_COUNTER_CLOSE, "2", NULL, NULL, NULL), PROTO_OK);
-	ck_assert_int_eq(issue_wait("S"), 0); /* a run: F has no counter */
-	engine_test_set_estimator_budget(eng, true, false);
-	ck_assert_int_eq(sub(OP_COUNTER_OPEN, "2", NULL, NULL, NULL), PROTO_OK);
-	ck_assert_int_eq(sub(OP_ISSUE, NULL, "F", NULL, NULL), PROTO_OK);
-	ck_assert_int_eq(num(res("ticket"), "estimated_wait_s"), 0);
-}
-END_TEST
-
 /* Cheap enough to run on every change: 200 waiting tickets over five
  * counters. A figure for the note, printed; not asserted. */
 START_TEST(cost_of_200_waiting)
@@ -797,9 +569,6 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, counter_back_from_break);
 	tcase_add_test(tc, late_counter_expected_now);
 	tcase_add_test(tc, open_after_its_interval_is_finishing);
-	tcase_add_test(tc, calibrated_by_its_own_errors);
-	tcase_add_test(tc, each_queue_calibrated_by_its_own_errors);
-	tcase_add_test(tc, waiting_tickets_recalibrate);
 	tcase_add_test(tc, newcomers_at_rank_one_delay_rank_two);
 	tcase_add_test(tc, newcomers_stop_when_ticket_hours_end);
 	tcase_add_test(tc, newcomers_only_as_far_ahead_as_seen);
@@ -810,11 +579,6 @@ static Suite *estimate_suite(void)
 	tcase_add_test(tc, priority_first);
 	tcase_add_test(tc, no_shows_count);
 	tcase_add_test(tc, skips_are_not_services);
-	tcase_add_test(tc, range_around_the_estimate);
-	tcase_add_test(tc, big_office_extrapolates);
-	tcase_add_test(tc, busy_estimator_extrapolates);
-	tcase_add_test(tc, spent_estimator_waits_for_time);
-	tcase_add_test(tc, busy_estimator_runs_for_a_receipt);
 	tcase_add_test(tc, cost_of_200_waiting);
 	suite_add_tcase(s, tc);
 	return s;
