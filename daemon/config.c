@@ -82,10 +82,9 @@ const struct config_setting config_settings[] = {
 	NUM("max_offices", max_offices, 0, 1000000, "0", CONFIG_RELOAD,
 	    "offices this daemon takes at most; 0: its share (all offices over the live daemons)"),
 	NUM("estimate_share", estimate_share, 0, 100, "10", CONFIG_RELOAD,
-	    "percent of the daemon's time the waiting-time estimator may take; beyond it an "
-	    "office's "
-	    "estimates are made again at most every 250 ms, new tickets' in between extrapolated, "
-	    "and none once a second's share is spent; 0: no limit"),
+	    "percent of the daemon's time the waiting-time estimator may take; beyond it "
+	    "an office's estimates are made again at most every 250 ms, new tickets' in "
+	    "between extrapolated, and none once a second's share is spent; 0: no limit"),
 	LEVEL("log_level", log_level, "info", CONFIG_RELOAD,
 	      "least severe level logged: debug, info, warn or error"),
 	NUM("max_line", limits.max_line, 256, 16 << 20, XSTR(PROTO_DEFAULT_MAX_LINE), CONFIG_RELOAD,

@@ -191,7 +191,8 @@ int engine_test_set_queue_hours(struct engine *e, int office_id, const char *que
 int engine_test_set_arrivals(struct engine *e, int office_id, const char *queue, const int *week,
 			     const int64_t *at, int n);
 /* The share of the loop's time (percent, 0: no limit) the estimator may
- * take; beyond it offices re-simulate at most every 250 ms. */
+ * take; beyond it offices re-simulate at most every 250 ms, and not at
+ * all once a second's share is spent (but every 15 s). */
 void engine_set_estimate_share(struct engine *e, int percent);
 /* As if the estimator were over its share of the loop (busy: offices
  * re-simulate at most every 250 ms of the engine's clock; spent: only as

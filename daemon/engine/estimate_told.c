@@ -211,14 +211,16 @@ static void queue_mix(const struct office *o, struct queue *q)
 {
 	float v[CAL_QUEUE_SAMPLES + REV_MAX];
 	const struct calib *c = &q->cal;
-	int n = 0, revs = 0;
+	int n = 0, revs = 0, stop = q->waiting.n - 4 * REV_MAX;
 
 	q->est_cal_mixed = false;
 	if (!c->ready)
 		return;
 	for (int i = 0; i < c->n && i < CAL_QUEUE_SAMPLES; i++)
 		v[n++] = c->r[i];
-	for (int k = q->waiting.n - 1; k >= 0 && revs < REV_MAX; k--) {
+	/* Not the whole of a long queue: its newest are past what a run
+	 * plays, and would be looked at on every run for nothing. */
+	for (int k = q->waiting.n - 1; k >= 0 && k >= stop && revs < REV_MAX; k--) {
 		const struct ticket *t = q->waiting.v[k];
 
 		if (!t->told_known || !t->est_known || t->est_run != o->est_run)
