@@ -69,6 +69,10 @@ struct engine_req {
 struct engine *engine_new(const struct engine_store *store, const struct engine_hooks *hooks);
 void engine_free(struct engine *e);
 void engine_set_emit_arg(struct engine *e, void *arg);
+/* The share of the loop's time (percent, 0: no limit) the estimator may
+ * take; beyond it offices re-simulate at most every 250 ms, and not at
+ * all once a second's share is spent (but every 15 s). */
+void engine_set_estimate_share(struct engine *e, int percent);
 
 /* Loads every office from the database (asynchronously). */
 void engine_load(struct engine *e);
@@ -190,10 +194,6 @@ int engine_test_set_queue_hours(struct engine *e, int office_id, const char *que
  * other queue then has none). 0, or -1 when there is no such queue. */
 int engine_test_set_arrivals(struct engine *e, int office_id, const char *queue, const int *week,
 			     const int64_t *at, int n);
-/* The share of the loop's time (percent, 0: no limit) the estimator may
- * take; beyond it offices re-simulate at most every 250 ms, and not at
- * all once a second's share is spent (but every 15 s). */
-void engine_set_estimate_share(struct engine *e, int percent);
 /* As if the estimator were over its share of the loop (busy: offices
  * re-simulate at most every 250 ms of the engine's clock; spent: only as
  * time passes, every 15 s), or as it is (both false). */

@@ -131,11 +131,10 @@ void http_metrics_render(struct evbuffer *out, struct server *srv, const struct 
 		"# TYPE kolapp_estimate_runs_total counter\nkolapp_estimate_runs_total %llu\n"
 		"# HELP kolapp_estimate_seconds_total Time the estimator's runs took.\n"
 		"# TYPE kolapp_estimate_seconds_total counter\nkolapp_estimate_seconds_total %.6f\n"
-		"# HELP kolapp_estimate_throttled_total Changes whose estimates came from an "
-		"earlier "
-		"run (the estimator over its share, or a big office).\n"
-		"# TYPE kolapp_estimate_throttled_total counter\nkolapp_estimate_throttled_total "
-		"%llu\n"
+		"# HELP kolapp_estimate_throttled_total Changes whose estimates came from "
+		"an earlier run (the estimator over its share, or a big office).\n"
+		"# TYPE kolapp_estimate_throttled_total counter\n"
+		"kolapp_estimate_throttled_total %llu\n"
 		"# HELP kolapp_stale Whether state may be out of date (database unreachable).\n"
 		"# TYPE kolapp_stale gauge\nkolapp_stale %d\n",
 		(unsigned long long)m->commits_failed, (unsigned long long)m->db_connects,
