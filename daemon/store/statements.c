@@ -63,13 +63,16 @@ const struct pgw_stmt kolapp_statements[] = {
 	{ "load_tickets",
 	  /* Of the last two days, all tickets of each office's own day
 	   * (sql/017) and only the open ones before it: the rest is a day of
-	   * finished tickets the engine would drop. The IN is hashed once. */
+	   * finished tickets the engine would drop. The IN is hashed once.
+	   * Open is also "not finished", which names the partial index of
+	   * open tickets (sql/024). */
 	  TICKET_COLUMNS
 	  "WHERE business_day >= current_date - 1 "
 	  "AND (state IN ('waiting','called','serving','parked') "
 	  "OR (office_id, business_day) IN "
 	  "(SELECT d.office_id, d.day FROM kolapp.d_load_days() d)) "
 	  "UNION ALL " TICKET_COLUMNS "WHERE business_day < current_date - 1 "
+	  "AND finished_at IS NULL "
 	  "AND state IN ('waiting','called','serving','parked')",
 	  0, NULL, 0 },
 	/* Bookings from yesterday on (the office's day is within a day of the

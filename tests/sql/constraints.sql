@@ -1,7 +1,7 @@
 -- Constraints and triggers on tickets, events and the daemon functions.
 BEGIN;
 \ir fixture.psql
-SELECT plan(61);
+SELECT plan(73);
 
 -- a ticket through the daemon functions
 SELECT lives_ok(format($$SELECT kolapp.d_issue(%s, %s, %L, 1, 'S-001', 'k1', now() - interval '10 minutes', false, NULL, NULL)$$, :tst, :qs, :'today'), 'd_issue');
@@ -107,6 +107,41 @@ SELECT throws_ok($$DELETE FROM kolapp.tickets WHERE code = 'T-022'$$, '42501', '
 SELECT throws_ok($$TRUNCATE kolapp.tickets CASCADE$$, '42501', NULL, 'tickets cannot be truncated');
 SELECT throws_ok(format($$INSERT INTO kolapp.ticket_events (ticket_id, office_id, at, kind, counter_id) SELECT id, office_id, now(), 'called', %s FROM kolapp.tickets WHERE code = 'T-022'$$, :cx + 1000), '23503', NULL, 'an event names a real counter');
 SELECT throws_ok(format($$INSERT INTO kolapp.counter_events (counter_id, office_id, at, open) VALUES (%s, %s, now(), true)$$, :c1, :oth), '23503', NULL, 'a counter event carries its counter''s office');
+
+-- migration 24: one held ticket per counter, kept in kolapp.counter_holds
+-- by the statement triggers, so that calls and starts rewrite no index
+SELECT is((SELECT count(*)::int FROM pg_indexes WHERE schemaname = 'kolapp' AND tablename = 'tickets'
+            AND indexdef ~ '\m(state|counter_id|called_at|started_at)\M'), 0,
+    'no index of tickets names a column a call or a start changes');
+SELECT kolapp.add_counter('tst', 'C5', ARRAY['T']) AS c5 \gset
+SELECT kolapp.add_counter('tst', 'C6', ARRAY['T']) AS c6 \gset
+SELECT kolapp.d_issue(:tst, :qt, :'today', n, 'T-0' || n, NULL, now(), false, NULL, NULL) FROM generate_series(70, 74) n;
+SELECT n_tup_hot_upd AS hot0 FROM pg_stat_xact_user_tables WHERE relid = 'kolapp.tickets'::regclass \gset
+SELECT kolapp.d_call(:tst, :'today', 'T-070', :c5, now());
+SELECT kolapp.d_set_state(:tst, :'today', 'T-070', 'serving', now());
+SELECT is((SELECT n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relid = 'kolapp.tickets'::regclass) - :hot0, 2::bigint,
+    'a call and a start are HOT updates');
+SELECT is((SELECT h.ticket_id FROM kolapp.counter_holds h WHERE h.counter_id = :c5),
+    (SELECT t.id FROM kolapp.tickets t WHERE t.office_id = :tst AND t.code = 'T-070'), 'the counter''s hold names the ticket it serves');
+SELECT throws_ok(format($$SELECT kolapp.d_call(%s, %L, 'T-071', %s, now())$$, :tst, :'today', :c5), '23505',
+    format('ticket T-071: counter %s already holds ticket T-070', :c5), 'a serving counter calls no other ticket');
+SELECT throws_ok(format($$EXECUTE ins('T-075', 'called', %s, now(), now(), NULL, NULL)$$, :c5), '23505', NULL,
+    'nor is a ticket inserted called at it');
+SELECT kolapp.d_park(:tst, :'today', 'T-070', now());
+SELECT is((SELECT h.ticket_id FROM kolapp.counter_holds h WHERE h.counter_id = :c5), NULL, 'a parked ticket holds nothing');
+SELECT lives_ok(format($$SELECT kolapp.d_call(%s, %L, 'T-071', %s, now())$$, :tst, :'today', :c5), 'so the counter calls another');
+SELECT throws_ok(format($$SELECT kolapp.d_call(%s, %L, 'T-070', %s, now())$$, :tst, :'today', :c5), '23505', NULL,
+    'but not the parked one back while it holds that one');
+SELECT kolapp.d_set_state(:tst, :'today', 'T-071', 'no_show', now());
+SELECT lives_ok(format($$SELECT kolapp.d_call(%s, %L, 'T-070', %s, now())$$, :tst, :'today', :c5), 'after a no-show it can');
+SELECT throws_like(format($$UPDATE kolapp.tickets SET state = 'called', counter_id = %s, called_at = now() WHERE office_id = %s AND code IN ('T-072', 'T-073')$$, :c6, :tst),
+    '%would hold two tickets at once', 'one statement calling two tickets to one counter');
+SELECT lives_ok(format($$UPDATE kolapp.tickets SET state = CASE code WHEN 'T-070' THEN 'no_show' ELSE 'called' END, counter_id = %s,
+                          called_at = coalesce(called_at, now()), finished_at = CASE code WHEN 'T-070' THEN now() END
+                          WHERE office_id = %s AND code IN ('T-070', 'T-072')$$, :c5, :tst),
+    'one statement may release a counter and call its next ticket');
+SELECT is((SELECT t.code FROM kolapp.counter_holds h JOIN kolapp.tickets t ON t.id = h.ticket_id WHERE h.counter_id = :c5), 'T-072',
+    'and the hold follows');
 
 SELECT * FROM finish();
 ROLLBACK;

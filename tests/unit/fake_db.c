@@ -135,7 +135,8 @@ bool fake_db_state_in(const struct fake_ticket *t, const char *a, const char *b)
 }
 
 /* The foreign keys, CHECK constraints (001, 002) and the one held ticket
- * per counter index that a row must meet after each statement. */
+ * per counter (counter_holds, 024) that a row must meet after each
+ * statement. */
 static int check_row(struct fake_db *db, const struct fake_ticket *t)
 {
 	const struct queue_row *oq = queue_row(db, t->origin_queue_id);
@@ -182,10 +183,8 @@ static int check_row(struct fake_db *db, const struct fake_ticket *t)
 		const struct fake_ticket *o = &db->tickets[i];
 		if (o->id != t->id && o->counter_id == t->counter_id &&
 		    fake_db_state_in(o, "called", "serving"))
-			return refuse(db,
-				      "ticket %s: counter %d already holds %s "
-				      "(tickets_counter_held_idx)",
-				      t->code, t->counter_id, o->code);
+			return refuse(db, "ticket %s: counter %d already holds ticket %s", t->code,
+				      t->counter_id, o->code);
 	}
 	return 0;
 }
