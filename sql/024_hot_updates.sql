@@ -16,9 +16,13 @@
 -- started_at, and the table leaves a tenth of each page free for the new
 -- versions: a call and a start are HOT where the page has room; a finish
 -- sets finished_at, which the open tickets' index names, and is not.
--- 9,600 writes (3,200 visits in runs of 8, one transaction): 135-147 us
--- a write before, 59-87 with no index in the way, 75-79 with the open
--- index on finished_at (docs/BENCHMARKS.md, eighth session).
+-- tests/bench/visit_cost.sql (9,600 writes in runs of 8, one
+-- transaction), six runs each, alternately: 114-162 us a write before,
+-- 77-109 after (and once 300). tools/bench's day at 6,000/s: about half
+-- of the updates HOT, the backends 83-118 us an op against 100-129
+-- (docs/BENCHMARKS.md, eighth session). Building the new index reads the
+-- whole table once, under the migration's lock (a few seconds over
+-- millions of tickets).
 --
 -- What stays the same:
 --   * one held ticket (called or serving) per counter, as the unique
