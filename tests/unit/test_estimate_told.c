@@ -44,8 +44,8 @@ END_TEST
  * now says 246 s more (the visit's rest: a tenth of a visit). Their
  * ratios, joined to the record's twenty, make the median theirs, the
  * least of them: (1506 + 60) / (1260 + 60). A new ticket is told
- * (1266 + 60) x e^(0.75 x 0.171) - 60 = 1447 s, not the model's 1266,
- * before any of them is called. */
+ * (1266 + 60) x e^0.171 - 60 = 1513 s (the whole of a mixed record's
+ * median), not the model's 1266, before any of them is called. */
 START_TEST(waiting_tickets_recalibrate)
 {
 	add_counter(1, "1", true, 1, 1, 1);
@@ -64,7 +64,7 @@ START_TEST(waiting_tickets_recalibrate)
 	for (int i = 0; i < 21; i++)
 		ck_assert_int_eq(issue_wait("S"), 60 * (i + 1));
 	now_us += 300 * SEC;
-	ck_assert_int_eq(issue_wait("S"), 1447);
+	ck_assert_int_eq(issue_wait("S"), 1513);
 }
 END_TEST
 
