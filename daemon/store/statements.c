@@ -61,19 +61,19 @@ const struct pgw_stmt kolapp_statements[] = {
 	 * on small keys; sorting the wide rows here spilled to disk beyond a
 	 * few ten thousand tickets (work_mem). */
 	{ "load_tickets",
-	  /* Of the last two days, all tickets of each office's own day
-	   * (sql/017) and only the open ones before it: the rest is a day of
-	   * finished tickets the engine would drop. The IN is hashed once.
-	   * Open is also "not finished", which names the partial index of
-	   * open tickets (sql/024). */
-	  TICKET_COLUMNS
-	  "WHERE business_day >= current_date - 1 "
-	  "AND (state IN ('waiting','called','serving','parked') "
-	  "OR (office_id, business_day) IN "
-	  "(SELECT d.office_id, d.day FROM kolapp.d_load_days() d)) "
-	  "UNION ALL " TICKET_COLUMNS "WHERE business_day < current_date - 1 "
+	  /* Each office's own days (sql/017) whole, then its open tickets of
+	   * any day before them: no finished ticket of a day the engine would
+	   * drop is read (yesterday's, in the morning). OFFSET 0 keeps each
+	   * arm a lookup per office or day, through the office/day keys
+	   * (sql/025), whatever the planner guesses of d_load_days' rows. */
+	  "WITH d AS MATERIALIZED (SELECT office_id, day FROM kolapp.d_load_days()) "
+	  "SELECT t.* FROM d, LATERAL (" TICKET_COLUMNS
+	  "WHERE office_id = d.office_id AND business_day = d.day OFFSET 0) t "
+	  "UNION ALL SELECT t.* FROM "
+	  "(SELECT office_id, min(day) AS first_day FROM d GROUP BY office_id) f, LATERAL "
+	  "(" TICKET_COLUMNS "WHERE office_id = f.office_id AND business_day < f.first_day "
 	  "AND finished_at IS NULL "
-	  "AND state IN ('waiting','called','serving','parked')",
+	  "AND state IN ('waiting','called','serving','parked') OFFSET 0) t",
 	  0, NULL, 0 },
 	/* Bookings from yesterday on (the office's day is within a day of the
 	 * server's): check-in needs today's, unbook the future ones. */

@@ -124,8 +124,8 @@ SELECT throws_ok(format($$INSERT INTO kolapp.ticket_events (ticket_id, office_id
                           VALUES (-1, %s, now(), 'issued')$$, :tst),
     '23503', NULL, 'an event names a real ticket');
 SELECT is((SELECT indexdef FROM pg_indexes WHERE schemaname = 'kolapp' AND indexname = 'tickets_office_open_idx'),
-    'CREATE INDEX tickets_office_open_idx ON kolapp.tickets USING btree (office_id) WHERE (finished_at IS NULL)',
-    'the open tickets'' index names no state (migration 24: a call and a start rewrite no index)');
+    'CREATE INDEX tickets_office_open_idx ON kolapp.tickets USING btree (office_id, business_day) WHERE (finished_at IS NULL)',
+    'the open tickets'' index names no state (migration 24: a call and a start rewrite no index), and keys on office and day (migration 25)');
 
 SELECT * FROM finish();
 ROLLBACK;
