@@ -61,17 +61,21 @@ const struct pgw_stmt kolapp_statements[] = {
 	 * on small keys; sorting the wide rows here spilled to disk beyond a
 	 * few ten thousand tickets (work_mem). */
 	{ "load_tickets",
-	  /* Each office's own days (sql/017) whole, then its open tickets of
-	   * any day before them: no finished ticket of a day the engine would
-	   * drop is read (yesterday's, in the morning). OFFSET 0 keeps each
-	   * arm a lookup per office or day, through the office/day keys
-	   * (sql/025), whatever the planner guesses of d_load_days' rows. */
-	  "WITH d AS MATERIALIZED (SELECT office_id, day FROM kolapp.d_load_days()) "
-	  "SELECT t.* FROM d, LATERAL (" TICKET_COLUMNS
-	  "WHERE office_id = d.office_id AND business_day = d.day OFFSET 0) t "
-	  "UNION ALL SELECT t.* FROM "
-	  "(SELECT office_id, min(day) AS first_day FROM d GROUP BY office_id) f, LATERAL "
-	  "(" TICKET_COLUMNS "WHERE office_id = f.office_id AND business_day < f.first_day "
+	  /* Each office's own days (sql/017) whole and the open tickets of
+	   * the days before them, nothing else: the first arm starts at the
+	   * earliest such day (today, but in an office's first hour), so a
+	   * morning's start reads none of yesterday's finished tickets; the
+	   * second takes each office's open tickets before it through the
+	   * open tickets' office/day index (sql/025). The constant bound
+	   * keeps the planner's estimate of the first arm a day or two. */
+	  "WITH d AS MATERIALIZED (SELECT office_id, day FROM kolapp.d_load_days()) " TICKET_COLUMNS
+	  "WHERE business_day >= current_date - 1 "
+	  "AND business_day >= (SELECT min(day) FROM d) "
+	  "AND (state IN ('waiting','called','serving','parked') "
+	  "OR (office_id, business_day) IN (SELECT office_id, day FROM d)) "
+	  "UNION ALL SELECT t.* FROM kolapp.offices o, LATERAL (" TICKET_COLUMNS
+	  "WHERE office_id = o.id "
+	  "AND business_day < (SELECT greatest(current_date - 1, min(day)) FROM d) "
 	  "AND finished_at IS NULL "
 	  "AND state IN ('waiting','called','serving','parked') OFFSET 0) t",
 	  0, NULL, 0 },
